@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up what it needs itself.
+SHELL := /bin/bash
+PY := .venv/bin/python
+PORT ?= 7071
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup system-deps run test lint typecheck unit integration e2e infra-check bench clean
+
+setup: .venv/.stamp node_modules/.stamp system-deps
+
+.venv/.stamp: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# checkov pins its own dependency tree, so it lives in a venv of its own.
+.venv-checkov/.stamp: requirements-checkov.txt
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+node_modules/.stamp: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# unixODBC + the SQLite ODBC driver: pyodbc is tested through a real driver. Installed when root.
+system-deps:
+	@if ! odbcinst -q -d 2>/dev/null | grep -q SQLite3; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc libsqliteodbc >/dev/null; \
+	  else echo "note: install unixodbc and libsqliteodbc for the ODBC tests (they skip without them)"; fi; \
+	fi
+
+run: .venv/.stamp
+	PORT=$(PORT) $(PY) -m devhost
+
+lint: .venv/.stamp
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: .venv/.stamp
+	$(PY) -m mypy function_app.py api orchestrations activities domain stores devhost
+
+test: setup .venv-checkov/.stamp lint typecheck
+	$(PY) -m pytest
+
+bench: .venv/.stamp
+	$(PY) -m bench
+
+clean:
+	rm -rf .data .bench .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,26 @@
+"""Composition root: one DFApp, one blueprint per module. No logic here."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities import materialize as materialize_activities
+from api import backfills, docs, export, health, production, regions
+from orchestrations import materialize as materialize_orchestration
+from stores.telemetry import configure_telemetry
+
+configure_telemetry()
+
+# Auth is the API's own (X-API-Key / Entra ID bearer, api/auth.py), so function keys are not used.
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for module in (
+    health,
+    regions,
+    production,
+    export,
+    backfills,
+    docs,
+    materialize_orchestration,
+    materialize_activities,
+):
+    app.register_functions(module.bp)

@@ -1,0 +1,78 @@
+"""One typed settings object, read from the environment (app settings in Azure)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every app setting the code reads. Backends are chosen by which settings are present."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    DATA_DIR: Path = Path(".data")
+
+    # Gold SQL. Default: embedded SQLite file under DATA_DIR. With GOLD_ODBC_CONNECTION_STRING: pyodbc
+    # (SQLite ODBC driver in tests, Azure SQL with user/password). With GOLD_SQL_SERVER: Azure SQL
+    # through pyodbc and a managed-identity token.
+    GOLD_SQLITE_PATH: Path | None = None
+    GOLD_ODBC_CONNECTION_STRING: str | None = None
+    GOLD_SQL_SERVER: str | None = None
+    GOLD_SQL_DATABASE: str | None = None
+    GOLD_ODBC_DRIVER: str = "ODBC Driver 18 for SQL Server"
+
+    # Documents. Default: embedded SQLite store. With COSMOS_ENDPOINT: Cosmos DB (key when given,
+    # managed identity otherwise).
+    COSMOS_ENDPOINT: str | None = None
+    COSMOS_KEY: str | None = None
+    COSMOS_DATABASE: str = "eco2mix"
+    COSMOS_CONTAINER: str = "aggregates"
+    COSMOS_VERIFY_TLS: bool = True  # False only for the local emulator's self-signed certificate
+
+    # Files. Default: a folder under DATA_DIR with HMAC-signed links served by devhost. With
+    # BLOB_CONNECTION_STRING (Azurite, account key) or BLOB_ACCOUNT_URL (managed identity): Blob Storage.
+    BLOB_CONNECTION_STRING: str | None = None
+    BLOB_ACCOUNT_URL: str | None = None
+    BLOB_CONTAINER: str = "exports"
+    FILES_SIGNING_KEY: str | None = None  # embedded store; generated under DATA_DIR when unset
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:7071"  # where devhost serves embedded downloads
+    DOWNLOAD_TTL_SECONDS: int = Field(default=600, ge=30, le=900)
+
+    # HTTP API.
+    API_KEYS: str | None = None  # "role:sha256hex,role:sha256hex"
+    AUTH_TENANT_ID: str | None = None
+    AUTH_AUDIENCE: str | None = None
+    AUTH_JWKS_URL: str | None = None  # defaults to the tenant's Entra ID JWKS
+    CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
+
+    # Materialization.
+    MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"
+    MATERIALIZE_BATCH_SIZE: int = Field(default=24, ge=1, le=500)
+
+    APPLICATIONINSIGHTS_CONNECTION_STRING: str | None = None
+
+    @property
+    def gold_sqlite_path(self) -> Path:
+        return self.GOLD_SQLITE_PATH or self.DATA_DIR / "gold.sqlite"
+
+    @property
+    def documents_backend(self) -> str:
+        return "cosmos" if self.COSMOS_ENDPOINT else "embedded"
+
+    @property
+    def files_backend(self) -> str:
+        return "blob" if (self.BLOB_CONNECTION_STRING or self.BLOB_ACCOUNT_URL) else "embedded"
+
+    @property
+    def gold_backend(self) -> str:
+        return "odbc" if (self.GOLD_ODBC_CONNECTION_STRING or self.GOLD_SQL_SERVER) else "sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this worker, read once."""
+    return Settings()
