@@ -1,0 +1,205 @@
+"""The materialization orchestrator, driven two ways: as a plain generator, and by replay through the
+SDK's real Orchestrator handle with a hand-built history (the JSON protocol of the Durable extension)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from orchestrations import materialize as orch
+from orchestrations.names import ACTIVITY_COMMIT, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_PLAN
+
+
+def make_plan(n_batches: int, parallelism: int) -> dict[str, Any]:
+    batches = [
+        {"region_code": "11", "month": f"2024-{m:02d}", "days": [f"2024-{m:02d}-01"]} for m in range(1, n_batches + 1)
+    ]
+    return {
+        "mode": "incremental",
+        "previous_watermark": None,
+        "watermark": "2025-01-01T00:00:00.000000Z",
+        "partitions": n_batches,
+        "batches": batches,
+        "parallelism": parallelism,
+    }
+
+
+def batch_result(batch: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "region_code": batch["region_code"],
+        "month": batch["month"],
+        "days": 1,
+        "days_written": 1,
+        "days_unchanged": 0,
+        "files_written": 2,
+        "first_day": batch["days"][0],
+        "last_day": batch["days"][0],
+    }
+
+
+# --- 1. the generator, with a recording context --------------------------------------------------------
+
+
+class RecordingContext:
+    """Stands in for DurableOrchestrationContext: records what the orchestrator asks for."""
+
+    def __init__(self, request: dict[str, Any] | None) -> None:
+        self.request = request
+        self.statuses: list[Any] = []
+
+    def get_input(self) -> Any:
+        return self.request
+
+    def call_activity(self, name: str, payload: Any) -> tuple[str, Any]:
+        return ("call", name, payload)  # type: ignore[return-value]
+
+    def call_activity_with_retry(self, name: str, retry: Any, payload: Any) -> tuple[str, Any, Any]:
+        return ("retry", name, retry, payload)  # type: ignore[return-value]
+
+    def task_all(self, tasks: list[Any]) -> tuple[str, list[Any]]:
+        return ("all", tasks)
+
+    def set_custom_status(self, status: Any) -> None:
+        self.statuses.append(status)
+
+
+@pytest.mark.parametrize(("n_batches", "parallelism", "waves"), [(0, 4, 0), (1, 4, 1), (5, 2, 3), (6, 3, 2)])
+def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, waves: int) -> None:
+    ctx = RecordingContext(None)
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(ctx)
+    step = next(gen)
+    assert step == ("call", ACTIVITY_PLAN, {"mode": "incremental"})
+    plan = make_plan(n_batches, parallelism)
+    step = gen.send(plan)
+    seen_waves = 0
+    while step[0] == "all":
+        seen_waves += 1
+        wave = step[1]
+        assert 1 <= len(wave) <= parallelism
+        assert all(t[0] == "retry" and t[1] == ACTIVITY_MATERIALIZE_BATCH and t[2] is orch.BATCH_RETRY for t in wave)
+        step = gen.send([batch_result(t[3]) for t in wave])
+    assert seen_waves == waves
+    assert step[0] == "call" and step[1] == ACTIVITY_COMMIT
+    assert step[2]["plan"]["batches"] == [] and step[2]["plan"]["watermark"] == plan["watermark"]
+    assert [r["month"] for r in step[2]["results"]] == [b["month"] for b in plan["batches"]]
+    with pytest.raises(StopIteration) as stop:
+        gen.send({"summary": True})
+    assert stop.value.value == {"summary": True}
+    assert ctx.statuses[-1] == {"stage": "done", "done": n_batches, "total": n_batches, "partitions": n_batches}
+    assert [s["done"] for s in ctx.statuses[1:-1]] == sorted(s["done"] for s in ctx.statuses[1:-1])
+
+
+def test_generator_passes_backfill_request_to_the_planner() -> None:
+    request = {"mode": "backfill", "start_date": "2024-01-01", "end_date": "2024-01-31", "region_codes": ["93"]}
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(request))
+    assert next(gen) == ("call", ACTIVITY_PLAN, request)
+
+
+# --- 2. replay through the real handle -------------------------------------------------------------------
+
+T0 = "2024-05-01T10:00:00.0000000Z"
+
+
+class History:
+    """Builds the history JSON the Durable extension sends, one episode at a time."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.new: list[dict[str, Any]] = [
+            self._ev(
+                0,
+                Name=orch.ORCHESTRATOR,
+                Version="",
+                Input=json.dumps(request),
+                OrchestrationInstance={"InstanceId": "i1", "ExecutionId": "e1"},
+                ParentInstance=None,
+            )
+        ]
+        self.request = request
+
+    @staticmethod
+    def _ev(event_type: int, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+        return {"EventType": event_type, "EventId": event_id, "IsPlayed": False, "Timestamp": T0, **fields}
+
+    def completed(self, task_id: int, result: Any) -> None:
+        self.events.append({**self._ev(4, task_id, Name="x", Version=""), "IsPlayed": True})
+        self.new.append(self._ev(5, TaskScheduledId=task_id, Result=json.dumps(result)))
+
+    def failed(self, task_id: int, reason: str) -> None:
+        self.events.append({**self._ev(4, task_id, Name="x", Version=""), "IsPlayed": True})
+        self.new.append(self._ev(6, TaskScheduledId=task_id, Reason=reason, Details="boom"))
+
+    def episode(self) -> str:
+        """Context JSON for the next episode: played events, then OrchestratorStarted + the new events."""
+        history = [*self.events, self._ev(12), *self.new]
+        self.events = [{**e, "IsPlayed": True} for e in history]
+        self.new = []
+        return json.dumps(
+            {
+                "history": history,
+                "instanceId": "i1",
+                "isReplaying": False,
+                "parentInstanceId": None,
+                "input": json.dumps(self.request),
+                "upperSchemaVersion": 1,
+                "upperSchemaVersionNew": 2,
+            }
+        )
+
+
+def run(history: History) -> dict[str, Any]:
+    handle = orch.materialize_orchestrator._function._func
+    return json.loads(handle(history.episode()))
+
+
+def flat_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Leaf actions in order (WhenAll/WhenAny are compound; a retry call is wrapped in a 1-child WhenAll)."""
+
+    def leaves(action: dict[str, Any]) -> list[dict[str, Any]]:
+        children = action.get("compoundActions")
+        return [leaf for child in children for leaf in leaves(child)] if children else [action]
+
+    return [leaf for action in state["actions"][0] for leaf in leaves(action)]
+
+
+def test_replay_schedules_plan_waves_and_commit_with_sequential_ids() -> None:
+    h = History({"mode": "incremental"})
+    state = run(h)
+    assert [a["functionName"] for a in flat_actions(state)] == [ACTIVITY_PLAN]
+
+    plan = make_plan(3, 2)
+    h.completed(0, plan)
+    state = run(h)
+    acts = flat_actions(state)
+    assert [a["functionName"] for a in acts] == [ACTIVITY_PLAN, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_MATERIALIZE_BATCH]
+    assert acts[1]["actionType"] == 1 and acts[1]["retryOptions"]["maxNumberOfAttempts"] == 3
+    assert state["customStatus"] == {"stage": "materializing", "done": 0, "total": 3, "partitions": 3}
+
+    h.completed(1, batch_result(plan["batches"][0]))
+    h.completed(2, batch_result(plan["batches"][1]))
+    state = run(h)
+    assert [a["functionName"] for a in flat_actions(state)][-1] == ACTIVITY_MATERIALIZE_BATCH
+    assert len(flat_actions(state)) == 4 and state["customStatus"]["done"] == 2
+
+    h.completed(3, batch_result(plan["batches"][2]))
+    state = run(h)
+    commit = flat_actions(state)[-1]
+    assert commit["functionName"] == ACTIVITY_COMMIT
+    assert [r["month"] for r in json.loads(commit["input"])["results"]] == ["2024-01", "2024-02", "2024-03"]
+
+    h.completed(4, {"days_written": 3})
+    state = run(h)
+    assert state["isDone"] is True and state["output"] == {"days_written": 3}
+
+
+def test_replay_failure_of_the_planner_fails_the_orchestration() -> None:
+    h = History({"mode": "incremental"})
+    run(h)
+    h.failed(0, "Activity function 'plan_materialization' failed: OperationalError: database is locked")
+    handle = orch.materialize_orchestrator._function._func
+    with pytest.raises(Exception, match=r"\$OutOfProcData\$") as err:
+        handle(h.episode())
+    state = json.loads(str(err.value).split("\n\n$OutOfProcData$:", 1)[1])
+    assert "database is locked" in state["error"]
