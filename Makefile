@@ -19,8 +19,8 @@ setup: .venv/.stamp node_modules/.stamp system-deps
 	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-node_modules/.stamp: package.json
-	npm install --no-audit --no-fund --loglevel=error
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # unixODBC + the SQLite ODBC driver: pyodbc is tested through a real driver. Installed when root.
