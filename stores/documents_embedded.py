@@ -1,0 +1,127 @@
+"""Embedded document store: one SQLite table in WAL mode, the local stand-in for the Cosmos container."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from stores.ports import Document
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS documents (
+        region_code TEXT NOT NULL,
+        id TEXT NOT NULL,
+        doc_type TEXT,
+        key TEXT,
+        content_hash TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (region_code, id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS ix_documents_type_key ON documents (region_code, doc_type, key)",
+)
+
+_GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
+_UPSERT = (
+    "INSERT INTO documents (region_code, id, doc_type, key, content_hash, body) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (region_code, id) DO UPDATE SET doc_type = excluded.doc_type, key = excluded.key, "
+    "content_hash = excluded.content_hash, body = excluded.body"
+)
+_RANGE = "SELECT body FROM documents WHERE region_code = ? AND doc_type = ? AND key >= ? AND key <= ? ORDER BY key, id"
+# SQLite's default limit on host parameters is 999 in old builds; stay under it.
+_IN_CHUNK = 500
+_BUSY_TIMEOUT_MS = 10_000
+
+
+def _optional_str(doc: Document, field: str) -> str | None:
+    value = doc.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"document field {field!r} must be a string, got {type(value).__name__}")
+
+
+class EmbeddedDocumentStore:
+    """DocumentStore over SQLite. One connection per thread (and per process after a fork)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        conn = self._connection()
+        # WAL lets readers run beside the one writer; it is a property of the file, set once.
+        conn.execute("PRAGMA journal_mode=WAL")
+        for statement in _SCHEMA:
+            conn.execute(statement)
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        # isolation_level=None: each statement commits on its own, so an upsert is one atomic statement.
+        # cached_statements: sqlite3 keeps the prepared statements by SQL text; ours are few and fixed.
+        conn = sqlite3.connect(
+            self.path,
+            timeout=_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=True,
+            cached_statements=64,
+        )
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps the file consistent
+        local.conn = conn
+        local.pid = os.getpid()
+        return conn
+
+    def upsert(self, doc: Document) -> None:
+        region_code, doc_id = doc.get("region_code"), doc.get("id")
+        if not isinstance(region_code, str) or not region_code or not isinstance(doc_id, str) or not doc_id:
+            raise ValueError("a document needs non-empty string `id` and `region_code`")
+        body = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        self._connection().execute(
+            _UPSERT,
+            (
+                region_code,
+                doc_id,
+                _optional_str(doc, "doc_type"),
+                _optional_str(doc, "key"),
+                _optional_str(doc, "content_hash"),
+                body,
+            ),
+        )
+
+    def get(self, region_code: str, doc_id: str) -> Document | None:
+        row = self._connection().execute(_GET, (region_code, doc_id)).fetchone()
+        if row is None:
+            return None
+        doc: Document = json.loads(row[0])
+        return doc
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
+        rows = self._connection().execute(_RANGE, (region_code, doc_type, first_key, last_key)).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
+        conn = self._connection()
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(doc_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, content_hash FROM documents WHERE region_code = ? AND id IN ({marks})"  # noqa: S608 (only ? marks)
+            for doc_id, content_hash in conn.execute(sql, (region_code, *chunk)):
+                if content_hash is not None:
+                    found[doc_id] = content_hash
+        return found
+
+    def ping(self) -> None:
+        self._connection().execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end or at exit)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

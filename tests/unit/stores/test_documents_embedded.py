@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stores.documents_embedded import EmbeddedDocumentStore
+from stores.ports import DocumentStore
+from tests.store_contracts import DOCUMENT_STORE_CASES, make_doc
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> EmbeddedDocumentStore:
+    return EmbeddedDocumentStore(tmp_path / "docs" / "documents.sqlite")
+
+
+@pytest.mark.parametrize("case", DOCUMENT_STORE_CASES, ids=lambda c: c.__name__)
+def test_document_store_contract(store: EmbeddedDocumentStore, case: Callable[[DocumentStore, str], None]) -> None:
+    case(store, "11")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"region_code": "11"},
+        {"id": "x"},
+        {"id": "", "region_code": "11"},
+        {"id": 3, "region_code": "11"},
+        {"id": "x", "region_code": "11", "key": 2024},
+        {"id": "x", "region_code": "11", "value": float("nan")},
+    ],
+    ids=["no-id", "no-region", "empty-id", "int-id", "int-key", "nan"],
+)
+def test_upsert_rejects_malformed_documents(store: EmbeddedDocumentStore, bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        store.upsert(bad)
+
+
+def test_file_is_in_wal_mode_with_the_partition_index(store: EmbeddedDocumentStore) -> None:
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    plan = " ".join(
+        row[-1]
+        for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT body FROM documents WHERE region_code = ? AND doc_type = ? "
+            "AND key >= ? AND key <= ? ORDER BY key",
+            ("11", "day", "a", "b"),
+        )
+    )
+    assert "ix_documents_type_key" in plan
+    conn.close()
+
+
+def test_reopening_the_file_keeps_documents(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"
+    doc = make_doc("84", "2024-01-01")
+    first = EmbeddedDocumentStore(path)
+    first.upsert(doc)
+    first.close()
+    assert EmbeddedDocumentStore(path).get("84", doc["id"]) == doc
+
+
+def test_thread_pool_reads_and_writes(store: EmbeddedDocumentStore) -> None:
+    keys = [f"2024-01-{d:02d}" for d in range(1, 29)]
+
+    def write_then_read(key: str) -> dict[str, Any] | None:
+        store.upsert(make_doc("52", key))
+        return store.get("52", f"52:{key}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(write_then_read, keys * 3))
+    assert [r["key"] if r else None for r in results] == keys * 3
+    assert [d["key"] for d in store.query_range("52", "day", "2024-01-01", "2024-01-31")] == keys
+
+
+def _write_range(path: str, region: str, count: int) -> None:
+    store = EmbeddedDocumentStore(Path(path))
+    for i in range(count):
+        store.upsert(make_doc(region, f"k{i:03d}"))
+
+
+def test_several_processes_write_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"
+    store = EmbeddedDocumentStore(path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_range, args=(str(path), region, 60)) for region in ("24", "27", "28")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    for region in ("24", "27", "28"):
+        assert len(store.query_range(region, "day", "k000", "k999")) == 60
+
+
+def test_connection_is_renewed_after_fork(store: EmbeddedDocumentStore) -> None:
+    doc = make_doc("75", "2024-01-01")
+    store.upsert(doc)
+    ctx = multiprocessing.get_context("fork")
+    queue: Any = ctx.Queue()
+
+    def child() -> None:
+        queue.put(store.get("75", doc["id"]))
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    proc.join(timeout=30)
+    assert proc.exitcode == 0
+    assert queue.get(timeout=5) == doc
