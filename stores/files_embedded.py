@@ -1,0 +1,141 @@
+"""Embedded file store: files in a folder, downloaded through HMAC-signed, expiring links served by devhost."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import mimetypes
+import os
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+# Same ceiling as the Blob SAS links: a leaked link is short-lived.
+MAX_TTL_SECONDS = 900
+SIGNING_KEY_FILE = "files-signing.key"
+
+# Names are relative paths of plain segments (e.g. "11/2024/eco2mix_11_2024-01-01.csv"): no "..", no
+# absolute paths, no backslashes, so a name can never leave the root.
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
+
+
+def check_name(name: str) -> str:
+    """`name` when it is a safe relative file name; ValueError otherwise."""
+    if not isinstance(name, str) or len(name) > 1024 or not _NAME.fullmatch(name):
+        raise ValueError(f"invalid file name: {name!r}")
+    return name
+
+
+def _signature(key: bytes, name: str, expires: int, filename: str) -> str:
+    message = f"{name}|{expires}|{filename}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def load_signing_key(configured: str | None, data_dir: Path) -> bytes:
+    """The configured key, else a random key created once in `data_dir` and shared by every process."""
+    if configured:
+        return configured.encode()
+    path = data_dir / SIGNING_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: of several processes starting together, exactly one creates the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    for _ in range(50):  # the creator may not have written it yet
+        key = path.read_text().strip()
+        if key:
+            return key.encode()
+        time.sleep(0.01)
+    raise RuntimeError(f"empty signing key file: {path}")
+
+
+class EmbeddedFileStore:
+    """FileStore over a local folder."""
+
+    def __init__(self, root: Path, signing_key: bytes, public_base_url: str) -> None:
+        if not signing_key:
+            raise ValueError("signing_key must not be empty")
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._key = signing_key
+        self._base_url = public_base_url.rstrip("/")
+
+    def _path(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    def put(self, name: str, data: bytes, content_type: str) -> bool:
+        # content_type is not stored: the extension gives it back (media_type).
+        path = self._path(name)
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Temp file in the same folder + os.replace: a reader sees the old bytes or the new, never a part.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return True
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).is_file()
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self._path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def signed_url(self, name: str, ttl_seconds: int, download_name: str, now: float | None = None) -> str:
+        check_name(name)
+        ttl = max(1, min(int(ttl_seconds), MAX_TTL_SECONDS))
+        expires = int(time.time() if now is None else now) + ttl
+        query = urlencode(
+            {"expires": expires, "filename": download_name, "sig": _signature(self._key, name, expires, download_name)}
+        )
+        return f"{self._base_url}/_files/{quote(name, safe='/')}?{query}"
+
+    def resolve_download(self, name: str, query: Mapping[str, str], now: float | None = None) -> tuple[Path, str]:
+        """(path, download file name) of a signed link. PermissionError: bad or expired; FileNotFoundError."""
+        expires_text, filename, sig = query.get("expires", ""), query.get("filename", ""), query.get("sig", "")
+        if not (expires_text and filename and sig) or not expires_text.isdigit():
+            raise PermissionError("missing or malformed signature parameters")
+        expires = int(expires_text)
+        expected = _signature(self._key, name, expires, filename)
+        if not hmac.compare_digest(expected.encode(), sig.encode()):
+            raise PermissionError("bad signature")
+        if expires < (time.time() if now is None else now):
+            raise PermissionError("link expired")
+        try:
+            path = self._path(name)
+        except ValueError as exc:  # cannot be signed by us, but keep the guard
+            raise FileNotFoundError(name) from exc
+        if not path.is_file():
+            raise FileNotFoundError(name)
+        return path, filename
+
+    @staticmethod
+    def media_type(name: str) -> str:
+        """Content type to serve `name` with (CSV exports are UTF-8)."""
+        if name.endswith(".csv"):
+            return "text/csv; charset=utf-8"
+        return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+    def ping(self) -> None:
+        if not os.access(self.root, os.W_OK):
+            raise PermissionError(f"file store root is not writable: {self.root}")

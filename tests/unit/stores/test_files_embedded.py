@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from stores.files_embedded import MAX_TTL_SECONDS, EmbeddedFileStore, load_signing_key
+
+NAME = "11/2024/eco2mix_11_2024-03-31.csv"
+CSV = "\ufeffDate;Production (MW)\r\n2024-03-31T00:00:00+01:00;12,5\r\n".encode()
+NOW = 1_750_000_000.0
+
+Tamper = Callable[[str, dict[str, str]], tuple[str, dict[str, str]]]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> EmbeddedFileStore:
+    return EmbeddedFileStore(tmp_path / "files", b"k" * 32, "http://127.0.0.1:7071/")
+
+
+def link_parts(url: str) -> tuple[str, dict[str, str]]:
+    """(file name, query) as devhost receives them from GET /_files/{name}?..."""
+    parts = urlsplit(url)
+    assert parts.path.startswith("/_files/")
+    return unquote(parts.path.removeprefix("/_files/")), {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+def test_put_then_read_and_exists(files: EmbeddedFileStore) -> None:
+    assert not files.exists(NAME)
+    assert files.read(NAME) is None
+    assert files.put(NAME, CSV, "text/csv; charset=utf-8") is True
+    assert files.exists(NAME)
+    assert files.read(NAME) == CSV
+    assert (files.root / NAME).read_bytes() == CSV
+
+
+def test_identical_bytes_are_not_rewritten(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    mtime = (files.root / NAME).stat().st_mtime_ns
+    os.utime(files.root / NAME, ns=(mtime - 10**9, mtime - 10**9))
+    assert files.put(NAME, CSV, "text/csv") is False
+    assert (files.root / NAME).stat().st_mtime_ns == mtime - 10**9
+
+
+@pytest.mark.parametrize("second", [CSV + b"x", CSV[:-1] + b"9", b""], ids=["longer", "same-size", "empty"])
+def test_changed_bytes_replace_the_file_without_temp_leftovers(files: EmbeddedFileStore, second: bytes) -> None:
+    files.put(NAME, CSV, "text/csv")
+    assert files.put(NAME, second, "text/csv") is True
+    assert files.read(NAME) == second
+    assert sorted(p.name for p in (files.root / NAME).parent.iterdir()) == [Path(NAME).name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../escape.csv", "11/../../escape.csv", "/etc/passwd", "11//x.csv", "11\\x.csv", ".hidden", "", "a/./b.csv"],
+)
+def test_names_that_could_leave_the_root_are_rejected(files: EmbeddedFileStore, name: str) -> None:
+    for call in (lambda: files.put(name, b"x", "text/plain"), lambda: files.read(name), lambda: files.exists(name)):
+        with pytest.raises(ValueError):
+            call()
+    with pytest.raises(ValueError):
+        files.signed_url(name, 60, "x.csv")
+
+
+def test_signed_link_resolves_to_the_file_and_download_name(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    url = files.signed_url(NAME, 600, "eco2mix_11_2024-03-31.csv", now=NOW)
+    assert url.startswith("http://127.0.0.1:7071/_files/11/2024/eco2mix_11_2024-03-31.csv?")
+    name, query = link_parts(url)
+    assert query["expires"] == str(int(NOW) + 600)
+    path, download = files.resolve_download(name, query, now=NOW + 599)
+    assert path.read_bytes() == CSV
+    assert download == "eco2mix_11_2024-03-31.csv"
+
+
+def test_ttl_is_clamped_to_fifteen_minutes(files: EmbeddedFileStore) -> None:
+    _, query = link_parts(files.signed_url(NAME, 86_400, "f.csv", now=NOW))
+    assert int(query["expires"]) == int(NOW) + MAX_TTL_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("tamper", "error"),
+    [
+        (lambda n, q: (n, {**q, "expires": str(int(q["expires"]) + 3600)}), PermissionError),
+        (lambda n, q: (n, {**q, "filename": "other.csv"}), PermissionError),
+        (lambda n, q: (n, {**q, "sig": q["sig"][:-1] + ("0" if q["sig"][-1] != "0" else "1")}), PermissionError),
+        (lambda n, q: (n, {k: v for k, v in q.items() if k != "sig"}), PermissionError),
+        (lambda n, q: (n, {**q, "expires": "soon"}), PermissionError),
+        (lambda n, q: (n.replace("03-31", "04-01"), q), PermissionError),
+        (lambda n, q: ("../" + n, q), PermissionError),
+    ],
+    ids=["later-expiry", "filename", "signature", "no-signature", "bad-expiry", "other-file", "traversal"],
+)
+def test_tampered_links_are_refused(files: EmbeddedFileStore, tamper: Tamper, error: type[Exception]) -> None:
+    files.put(NAME, CSV, "text/csv")
+    files.put(NAME.replace("03-31", "04-01"), CSV, "text/csv")
+    name, query = tamper(*link_parts(files.signed_url(NAME, 600, "f.csv", now=NOW)))
+    with pytest.raises(error):
+        files.resolve_download(name, query, now=NOW)
+
+
+def test_expired_link_is_refused(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    name, query = link_parts(files.signed_url(NAME, 60, "f.csv", now=NOW))
+    files.resolve_download(name, query, now=NOW + 60)
+    with pytest.raises(PermissionError, match="expired"):
+        files.resolve_download(name, query, now=NOW + 61)
+
+
+def test_link_signed_with_another_key_is_refused(files: EmbeddedFileStore, tmp_path: Path) -> None:
+    files.put(NAME, CSV, "text/csv")
+    other = EmbeddedFileStore(files.root, b"another key", "http://127.0.0.1:7071")
+    name, query = link_parts(other.signed_url(NAME, 600, "f.csv", now=NOW))
+    with pytest.raises(PermissionError):
+        files.resolve_download(name, query, now=NOW)
+
+
+def test_valid_link_to_a_missing_file_is_not_found(files: EmbeddedFileStore) -> None:
+    name, query = link_parts(files.signed_url(NAME, 600, "f.csv", now=NOW))
+    with pytest.raises(FileNotFoundError):
+        files.resolve_download(name, query, now=NOW)
+
+
+def test_non_ascii_download_name_round_trips(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    name, query = link_parts(files.signed_url(NAME, 600, "éco2mix Île-de-France.csv", now=NOW))
+    assert files.resolve_download(name, query, now=NOW)[1] == "éco2mix Île-de-France.csv"
+
+
+@pytest.mark.parametrize(("name", "media"), [(NAME, "text/csv; charset=utf-8"), ("a/b.json", "application/json")])
+def test_media_type_from_extension(name: str, media: str) -> None:
+    assert EmbeddedFileStore.media_type(name) == media
+
+
+def test_signing_key_from_settings_wins(tmp_path: Path) -> None:
+    assert load_signing_key("configured", tmp_path) == b"configured"
+    assert not (tmp_path / "files-signing.key").exists()
+
+
+def test_generated_signing_key_is_created_once_and_private(tmp_path: Path) -> None:
+    first = load_signing_key(None, tmp_path / "data")
+    assert len(first) == 64
+    assert load_signing_key(None, tmp_path / "data") == first
+    assert stat.S_IMODE((tmp_path / "data" / "files-signing.key").stat().st_mode) == 0o600
+    assert load_signing_key(None, tmp_path / "elsewhere") != first
