@@ -1,0 +1,1 @@
+"""Benchmarks of the precomputed API against an on-demand Gold SQL baseline (`python -m bench`)."""
