@@ -1,0 +1,128 @@
+"""Cosmos DB document store: one container partitioned by /region_code; point reads and single-partition queries."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
+from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
+
+from stores.ports import Document
+from stores.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"})
+PARTITION_KEY_PATH = "/region_code"
+
+# Queries run in one partition (partition_key=region_code). They also filter on region_code: redundant in
+# Cosmos DB, but it keeps the text self-contained and correct where the partition header is ignored
+# (@vercel/cosmosdb-server scans every partition).
+_RANGE_QUERY = (
+    "SELECT * FROM c WHERE c.region_code = @r AND c.doc_type = @t AND c.key >= @a AND c.key <= @b ORDER BY c.key"
+)
+_HASHES_QUERY = "SELECT c.id, c.content_hash FROM c WHERE c.region_code = @r AND ARRAY_CONTAINS(@ids, c.id)"
+# Keeps each query text + parameters far below Cosmos's 256 KB query size limit.
+_IDS_PER_QUERY = 500
+
+# 429 (throttling, frequent on serverless during a backfill) is retried by the SDK's ResourceThrottleRetryPolicy,
+# honouring the server's x-ms-retry-after-ms; these bound it explicitly instead of relying on defaults
+# (9 attempts, 30 s). Activities retry on top of that (RetryOptions in the orchestrator).
+THROTTLE_RETRY_ATTEMPTS = 9
+THROTTLE_RETRY_MAX_WAIT_SECONDS = 60
+
+
+def _strip(item: dict[str, Any]) -> Document:
+    return {k: v for k, v in item.items() if k not in SYSTEM_FIELDS}
+
+
+class CosmosDocumentStore:
+    """DocumentStore over a Cosmos container whose partition key is /region_code."""
+
+    def __init__(self, container: ContainerProxy) -> None:
+        self.container = container
+
+    def upsert(self, doc: Document) -> None:
+        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
+            raise ValueError("a document needs string `id` and `region_code`")
+        self.container.upsert_item(doc)
+
+    def get(self, region_code: str, doc_id: str) -> Document | None:
+        try:
+            item = self.container.read_item(item=doc_id, partition_key=region_code)
+        except CosmosResourceNotFoundError:
+            return None
+        return _strip(item)
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
+        items = self.container.query_items(
+            query=_RANGE_QUERY,
+            parameters=[
+                {"name": "@r", "value": region_code},
+                {"name": "@t", "value": doc_type},
+                {"name": "@a", "value": first_key},
+                {"name": "@b", "value": last_key},
+            ],
+            partition_key=region_code,
+        )
+        return [_strip(item) for item in items]
+
+    def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
+        unique = list(dict.fromkeys(doc_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(unique), _IDS_PER_QUERY):
+            items = self.container.query_items(
+                query=_HASHES_QUERY,
+                parameters=[
+                    {"name": "@r", "value": region_code},
+                    {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]},
+                ],
+                partition_key=region_code,
+            )
+            for item in items:
+                if isinstance(item.get("content_hash"), str):
+                    found[item["id"]] = item["content_hash"]
+        return found
+
+    def ping(self) -> None:
+        self.container.read()
+
+
+def cosmos_client(settings: Settings) -> CosmosClient:
+    """Client for settings.COSMOS_ENDPOINT: the key when configured, else the managed identity."""
+    if not settings.COSMOS_ENDPOINT:
+        raise ValueError("COSMOS_ENDPOINT is not set")
+    credential: Any
+    if settings.COSMOS_KEY:
+        credential = settings.COSMOS_KEY
+    else:
+        from azure.identity import DefaultAzureCredential  # imported only where it is used
+
+        credential = DefaultAzureCredential()
+    return CosmosClient(
+        settings.COSMOS_ENDPOINT,
+        credential=credential,
+        connection_verify=settings.COSMOS_VERIFY_TLS,
+        retry_throttle_total=THROTTLE_RETRY_ATTEMPTS,
+        retry_throttle_backoff_max=THROTTLE_RETRY_MAX_WAIT_SECONDS,
+    )
+
+
+def cosmos_container(settings: Settings, client: CosmosClient | None = None) -> ContainerProxy:
+    """The documents container, created (with partition key /region_code) only when it does not exist.
+
+    In Azure, bicep creates the database and container and the app's data-plane role cannot create them:
+    the *_if_not_exists calls read first, and a refusal to create (403) is logged, not raised.
+    """
+    client = client or cosmos_client(settings)
+    try:
+        database = client.create_database_if_not_exists(id=settings.COSMOS_DATABASE)
+        return database.create_container_if_not_exists(
+            id=settings.COSMOS_CONTAINER, partition_key=PartitionKey(path=PARTITION_KEY_PATH)
+        )
+    except CosmosHttpResponseError as exc:
+        if exc.status_code != 403:
+            raise
+        log.warning("no permission to create Cosmos database/container; using them as provisioned: %s", exc.message)
+        return client.get_database_client(settings.COSMOS_DATABASE).get_container_client(settings.COSMOS_CONTAINER)

@@ -1,0 +1,34 @@
+// Starts @vercel/cosmosdb-server over HTTPS (its bundled self-signed certificate) on 127.0.0.1:<port>.
+// Usage: node cosmos_server.js <port>
+//
+// One fix applied before the routes load: in 1.0.1 a point read of an absent item in an existing
+// container throws a TypeError (answered as 500); Cosmos DB answers 404 NotFound, which the store maps
+// to None. Everything else is the package as published.
+"use strict";
+
+const readDocument = require("@vercel/cosmosdb-server/lib/handler/read-document");
+
+const originalRead = readDocument.default;
+readDocument.default = (account, req, res, params) => {
+  try {
+    return originalRead(account, req, res, params);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    res.statusCode = 404;
+    return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+  }
+};
+
+const { createHttpsServer } = require("@vercel/cosmosdb-server");
+
+const port = parseInt(process.argv[2], 10);
+if (!Number.isInteger(port)) {
+  console.error("usage: node cosmos_server.js <port>");
+  process.exit(2);
+}
+const server = createHttpsServer().listen(port, "127.0.0.1", () => {
+  console.log(`cosmosdb-server listening on https://127.0.0.1:${port}`);
+});
+const stop = () => server.close(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
