@@ -48,6 +48,9 @@ class DayTotals(BaseModel):
     facteur_charge_avg: SourceValues
     carbon_intensity_g_per_kwh: float | None  # energy-weighted over the day
     emissions_tco2eq: float | None
+    # Σ max(P_s, 0) × hours over production sources: the denominator of the carbon intensity, so that
+    # days roll up into an exact month intensity (Σ emissions / Σ basis).
+    carbon_basis_mwh: float | None = None
 
 
 class DayDocument(BaseModel):

@@ -1,0 +1,371 @@
+"""One region's Gold rows → one document per local day (Europe/Paris), and month rollups of those days.
+
+Rules (the API and the CSV files state the same):
+- The intervals of a day come from the calendar, not from the rows: every half-hour from local midnight
+  to the next local midnight, 48, 46 on the spring DST day and 50 on the autumn one (02:00+02:00 then
+  02:00+01:00). A half-hour Gold has nothing for is still listed, with nulls.
+- The local day of a row is computed from its UTC instant (`date_locale` must agree; the instant wins).
+- Several rows for one (instant, source): the latest `loaded_at` wins. Rows finer than 30 min (real-time
+  data every 15 min) are averaged into their half-hour: the mean power over the half-hour.
+- Missing stays missing: a source with no value is null, never 0. `production_mw` is the sum of the
+  production sources present, null when none is.
+- Hourly series: a value is the mean of the hour's two half-hours when both are present, else null, so an
+  hour never passes off one half-hour as the whole hour. Day totals are computed from the half-hours (not
+  the hours), so energy reconciles with the half-hourly data even when an hour is incomplete.
+- Energy of a source = Σ MW × 0.5 h over its present half-hours (null when none is present); a day with
+  gaps reports the energy of the half-hours it has (`intervals_with_data` says how many).
+- `nature` is the least final nature among the day's rows (prévisionnelles < temps réel < consolidées <
+  définitives; an unknown one counts as least final), so a day never looks more settled than its worst row.
+  `final` is True only when every row is definitive.
+- Every number is rounded to `DECIMALS` (3) decimals after computing from unrounded values.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from domain.carbon import KG_PER_TONNE, carbon_terms, intensity, intensity_from_totals
+from domain.hashing import with_content_hash
+from domain.models import SCHEMA_VERSION, TIMEZONE, GoldRow, Units
+from domain.naming import day_doc_id, month_doc_id
+from domain.regions import REGIONS_BY_CODE
+from domain.sources import ALL_SOURCES, BALANCE_SOURCES, CONSUMPTION, METHODOLOGY_VERSION, PRODUCTION_SOURCES
+
+PARIS: Final[ZoneInfo] = ZoneInfo(TIMEZONE)
+INTERVAL_MINUTES: Final[int] = 30
+INTERVAL_HOURS: Final[float] = INTERVAL_MINUTES / 60
+DECIMALS: Final[int] = 3
+# Columns of `sources` / `energy_mwh`, and of `facteur_charge`: always all of them, in this order.
+SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
+LOAD_FACTOR_SOURCES: Final[tuple[str, ...]] = PRODUCTION_SOURCES
+DEFINITIVE_NATURE: Final[str] = "Données définitives"
+_MW_COLUMNS: Final[list[str]] = [*SERIES_SOURCES, CONSUMPTION]
+_FIELDS: Final[list[str]] = list(GoldRow._fields)
+
+
+def _nature_key(nature: str) -> str:
+    """Accent- and case-free: some files spell "Donnees definitives"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", nature.lower()) if c.isalnum())
+
+
+_NATURE_RANK: Final[dict[str, int]] = {
+    _nature_key(n): rank
+    for rank, n in enumerate(
+        ("Données prévisionnelles", "Données temps réel", "Données consolidées", DEFINITIVE_NATURE)
+    )
+}
+_DEFINITIVE_RANK: Final[int] = _NATURE_RANK[_nature_key(DEFINITIVE_NATURE)]
+
+
+def nature_rank(nature: str) -> int:
+    """How final a data nature is: higher is more final; -1 for an unknown nature."""
+    return _NATURE_RANK.get(_nature_key(nature), -1)
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), PARIS)
+
+
+def day_instants(day: date) -> pd.DatetimeIndex:
+    """UTC starts of every half-hour of local `day`: 48, or 46 / 50 on DST days (from the tz database)."""
+    start = local_midnight(day).astimezone(UTC)
+    end = local_midnight(day + timedelta(days=1)).astimezone(UTC)
+    return pd.date_range(start, end, freq=f"{INTERVAL_MINUTES}min", inclusive="left", name="instant")
+
+
+def interval_count(day: date) -> int:
+    start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
+    return int((end.astimezone(UTC) - start.astimezone(UTC)) / timedelta(minutes=INTERVAL_MINUTES))
+
+
+def _region_name(region_code: str) -> str:
+    region = REGIONS_BY_CODE.get(region_code)
+    if region is None:
+        raise ValueError(f"unknown region code {region_code!r}")
+    return region.name
+
+
+def _clean(values: np.ndarray) -> list[list[Any]]:
+    """Rows of canonical JSON numbers: rounded to DECIMALS, integral values as int, NaN as None.
+
+    These are the forms `domain.hashing` normalizes to, so the documents hash without a second walk;
+    `+ 0.0` turns a rounded -0.0 into 0.0.
+    """
+    rounded = np.round(values.astype("float64"), DECIMALS) + 0.0
+    missing = np.isnan(rounded)
+    integral = ~missing & (rounded == np.floor(rounded))
+    out = rounded.astype(object)
+    out[integral] = rounded[integral].astype(np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _clean_column(values: pd.Series | np.ndarray) -> list[Any]:
+    return _clean(np.asarray(values, dtype="float64").reshape(1, -1))[0]
+
+
+def _gold_frame(rows: Sequence[GoldRow]) -> pd.DataFrame:
+    """Rows as a frame with a UTC `instant`, deduplicated (latest load wins), in a deterministic order."""
+    frame = pd.DataFrame.from_records(list(rows), columns=_FIELDS)
+    unknown = set(frame["source_name"].unique()) - set(ALL_SOURCES)
+    if unknown:
+        raise ValueError(f"unknown source names in Gold rows: {', '.join(sorted(map(str, unknown)))}")
+    frame["instant"] = pd.to_datetime(frame["horodatage_utc"], format="ISO8601", utc=True)
+    frame["valeur_mw"] = frame["valeur_mw"].astype("float64")
+    frame["facteur_charge"] = frame["facteur_charge"].astype("float64")
+    # Sorting on every column makes the kept row independent of the input order (shuffled rows → same doc).
+    frame = frame.sort_values(
+        ["instant", "source_name", "loaded_at", "nature", "valeur_mw", "facteur_charge"], kind="stable"
+    )
+    return frame.drop_duplicates(["instant", "source_name"], keep="last")
+
+
+def _wide(frame: pd.DataFrame, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(MW, TCH) by half-hour × source on the calendar `index`; NaN where Gold has nothing."""
+    slot = frame["instant"].dt.floor(f"{INTERVAL_MINUTES}min")
+    grouped = frame.groupby([slot, frame["source_name"]], sort=True)[["valeur_mw", "facteur_charge"]].mean()
+    mw = grouped["valeur_mw"].unstack("source_name").reindex(index=index, columns=_MW_COLUMNS)
+    tch = grouped["facteur_charge"].unstack("source_name").reindex(index=index, columns=list(LOAD_FACTOR_SOURCES))
+    return mw.astype("float64"), tch.astype("float64")
+
+
+def _series(frame_mw: pd.DataFrame, frame_tch: pd.DataFrame) -> dict[str, Any]:
+    """Per-row derived values of a (MW, TCH) frame: production, consumption, carbon intensity."""
+    production = frame_mw[list(PRODUCTION_SOURCES)].sum(axis=1, min_count=1)
+    weighted, basis = carbon_terms(frame_mw[list(PRODUCTION_SOURCES)])
+    return {
+        "production": production,
+        "consumption": frame_mw[CONSUMPTION],
+        "ci": intensity(weighted, basis),
+        "weighted": weighted,
+        "basis": basis,
+    }
+
+
+def _interval_dicts(
+    timestamps: list[str], mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]
+) -> list[dict[str, Any]]:
+    sources = _clean(mw[list(SERIES_SOURCES)].to_numpy())
+    loads = _clean(tch.to_numpy())
+    production = _clean_column(derived["production"])
+    consumption = _clean_column(derived["consumption"])
+    ci = _clean_column(derived["ci"])
+    return [
+        {
+            "timestamp": timestamps[i],
+            "production_mw": production[i],
+            "consumption_mw": consumption[i],
+            "sources": dict(zip(SERIES_SOURCES, sources[i], strict=True)),
+            "facteur_charge": dict(zip(LOAD_FACTOR_SOURCES, loads[i], strict=True)),
+            "carbon_intensity_g_per_kwh": ci[i],
+        }
+        for i in range(len(timestamps))
+    ]
+
+
+def _local_isoformat(index: pd.DatetimeIndex) -> list[str]:
+    return [t.isoformat() for t in index.tz_convert(PARIS)]
+
+
+def _day_totals(day_labels: np.ndarray, mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]) -> pd.DataFrame:
+    """One row per local day with every total, NaN where nothing was present."""
+    by_day = pd.Index(day_labels, name="day")
+    energy = mw.set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
+    production = derived["production"].set_axis(by_day).groupby(level=0)
+    consumption = derived["consumption"].set_axis(by_day).groupby(level=0)
+    weighted = derived["weighted"].set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
+    basis = derived["basis"].set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
+    totals = pd.DataFrame(
+        {
+            **{f"energy:{s}": energy[s] for s in SERIES_SOURCES},
+            "production_mwh": production.sum(min_count=1) * INTERVAL_HOURS,
+            "consumption_mwh": consumption.sum(min_count=1) * INTERVAL_HOURS,
+            "production_mw_avg": production.mean(),
+            "production_mw_peak": production.max(),
+            "consumption_mw_avg": consumption.mean(),
+            "consumption_mw_peak": consumption.max(),
+            **{f"load:{s}": col for s, col in tch.set_axis(by_day).groupby(level=0).mean().items()},
+            "carbon_intensity_g_per_kwh": (weighted / basis).where(basis > 0),
+            "emissions_tco2eq": weighted / KG_PER_TONNE,
+            "carbon_basis_mwh": basis,
+        }
+    )
+    return totals
+
+
+def _totals_dict(values: Mapping[str, float | None]) -> dict[str, Any]:
+    return {
+        "energy_mwh": {s: values[f"energy:{s}"] for s in SERIES_SOURCES},
+        "production_mwh": values["production_mwh"],
+        "consumption_mwh": values["consumption_mwh"],
+        "production_mw_avg": values["production_mw_avg"],
+        "production_mw_peak": values["production_mw_peak"],
+        "consumption_mw_avg": values["consumption_mw_avg"],
+        "consumption_mw_peak": values["consumption_mw_peak"],
+        "facteur_charge_avg": {s: values[f"load:{s}"] for s in LOAD_FACTOR_SOURCES},
+        "carbon_intensity_g_per_kwh": values["carbon_intensity_g_per_kwh"],
+        "emissions_tco2eq": values["emissions_tco2eq"],
+        "carbon_basis_mwh": values["carbon_basis_mwh"],
+    }
+
+
+def _day_provenance(frame: pd.DataFrame, row_days: np.ndarray) -> dict[str, tuple[str, bool, str]]:
+    """By local day: (least final nature, every row definitive, max loaded_at)."""
+    nature_codes, uniques = pd.factorize(frame["nature"])
+    natures = sorted(map(str, uniques), key=lambda n: (nature_rank(n), n))
+    order = np.array([natures.index(str(n)) for n in uniques], dtype=np.int64)
+    worst = pd.Series(order[nature_codes], index=row_days).groupby(level=0).min()
+    loaded = frame["loaded_at"].set_axis(row_days).groupby(level=0).max()
+    return {
+        str(day): (natures[int(code)], nature_rank(natures[int(code)]) == _DEFINITIVE_RANK, str(loaded[day]))
+        for day, code in worst.items()
+    }
+
+
+def build_day_documents(region_code: str, rows: Sequence[GoldRow]) -> list[dict[str, Any]]:
+    """One DayDocument dict per local day present in `rows` (one region's Gold rows), in date order."""
+    region_name = _region_name(region_code)
+    if not rows:
+        return []
+    frame = _gold_frame(rows)
+    # Local day of each row, formatted once per distinct instant (rows repeat each instant per source).
+    instant_codes, instants = pd.factorize(frame["instant"])
+    instant_days = pd.DatetimeIndex(instants).tz_convert(PARIS).strftime("%Y-%m-%d").to_numpy(dtype=object)
+    row_days = instant_days[instant_codes]
+    days = sorted(set(instant_days))
+    calendars = [day_instants(date.fromisoformat(d)) for d in days]
+    index = calendars[0].append(calendars[1:]) if len(calendars) > 1 else calendars[0]
+    slot_days = np.repeat(np.array(days, dtype=object), [len(c) for c in calendars])
+
+    mw, tch = _wide(frame, index)
+    derived = _series(mw, tch)
+    intervals = _interval_dicts(_local_isoformat(index), mw, tch, derived)
+    has_data = (mw.notna().any(axis=1) | tch.notna().any(axis=1)).to_numpy()
+
+    # Hours: UTC hours are local hours (Paris offsets are whole hours), so floor in UTC.
+    hours = index.floor("h")
+    hour_mw = mw.groupby(hours).mean().where(mw.groupby(hours).count() == 2)
+    hour_tch = tch.groupby(hours).mean().where(tch.groupby(hours).count() == 2)
+    hour_index = pd.DatetimeIndex(hour_mw.index)
+    hourly = _interval_dicts(_local_isoformat(hour_index), hour_mw, hour_tch, _series(hour_mw, hour_tch))
+    hour_days = hour_index.tz_convert(PARIS).strftime("%Y-%m-%d").to_numpy()
+
+    totals = _day_totals(slot_days, mw, tch, derived)
+    totals_rows = dict(zip(totals.index, _clean(totals.to_numpy()), strict=True))
+    provenance = _day_provenance(frame, row_days)
+
+    documents: list[dict[str, Any]] = []
+    start = hour_start = 0
+    for day, day_calendar in zip(days, calendars, strict=True):
+        count = len(day_calendar)
+        hour_count = int((hour_days == day).sum())
+        nature, final, loaded_at = provenance[day]
+        doc: dict[str, Any] = {
+            "id": day_doc_id(region_code, day),
+            "doc_type": "day",
+            "key": day,
+            "region_code": region_code,
+            "region_name": region_name,
+            "date": day,
+            "timezone": TIMEZONE,
+            "interval_minutes": INTERVAL_MINUTES,
+            "interval_count": count,
+            "intervals_with_data": int(has_data[start : start + count].sum()),
+            "units": Units().model_dump(),
+            "intervals": intervals[start : start + count],
+            "hourly": hourly[hour_start : hour_start + hour_count],
+            "totals": _totals_dict(dict(zip(totals.columns, totals_rows[day], strict=True))),
+            "nature": nature,
+            "final": final,
+            "source_loaded_at": loaded_at,
+            "methodology_version": METHODOLOGY_VERSION,
+            "schema_version": SCHEMA_VERSION,
+        }
+        documents.append(with_content_hash(doc, numbers_canonical=True))
+        start += count
+        hour_start += hour_count
+    return documents
+
+
+# --- month rollup ---------------------------------------------------------------------------------------
+
+
+def _number(value: float | None) -> float | int | None:
+    """A canonical JSON number (see `_clean`): rounded to DECIMALS, integral as int."""
+    if value is None:
+        return None
+    rounded = round(value, DECIMALS) + 0.0
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def _sum_present(values: Iterable[float | None]) -> float | int | None:
+    present = [v for v in values if v is not None]
+    return _number(sum(present)) if present else None
+
+
+def month_days(month: str) -> list[str]:
+    """Every calendar day of `month` (YYYY-MM)."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return [f"{month}-{d:02d}" for d in range(1, calendar.monthrange(year, mon)[1] + 1)]
+
+
+def build_month_document(region_code: str, month: str, day_docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """MonthDocument dict from the month's day documents (any order; extra store fields are ignored).
+
+    Sums skip missing days and null values (null only when nothing is present); the carbon intensity is
+    Σ emissions / Σ carbon basis. `final` needs every calendar day present and final.
+    """
+    region_name = _region_name(region_code)
+    calendar_days = month_days(month)
+    by_date: dict[str, dict[str, Any]] = {}
+    for doc in day_docs:
+        if doc.get("region_code") != region_code or doc.get("date") not in calendar_days:
+            raise ValueError(f"day document {doc.get('id')!r} is not a day of region {region_code} in {month}")
+        if doc["date"] in by_date:
+            raise ValueError(f"two day documents for {doc['date']}")
+        by_date[doc["date"]] = doc
+    if not by_date:
+        raise ValueError(f"no day documents for region {region_code} in {month}")
+    ordered = [by_date[d] for d in sorted(by_date)]
+    totals = [d["totals"] for d in ordered]
+    month_doc: dict[str, Any] = {
+        "id": month_doc_id(region_code, month),
+        "doc_type": "month",
+        "key": month,
+        "region_code": region_code,
+        "region_name": region_name,
+        "month": month,
+        "timezone": TIMEZONE,
+        "units": Units().model_dump(),
+        "days": [
+            {
+                "date": d["date"],
+                "timestamp": local_midnight(date.fromisoformat(d["date"])).isoformat(),
+                "interval_count": d["interval_count"],
+                "totals": copy.deepcopy(d["totals"]),
+                "final": d["final"],
+            }
+            for d in ordered
+        ],
+        "energy_mwh": {s: _sum_present(t["energy_mwh"].get(s) for t in totals) for s in SERIES_SOURCES},
+        "production_mwh": _sum_present(t["production_mwh"] for t in totals),
+        "consumption_mwh": _sum_present(t["consumption_mwh"] for t in totals),
+        "carbon_intensity_g_per_kwh": _number(
+            intensity_from_totals((t["emissions_tco2eq"] for t in totals), (t.get("carbon_basis_mwh") for t in totals))
+        ),
+        "final": len(ordered) == len(calendar_days) and all(d["final"] for d in ordered),
+        "source_loaded_at": max(d["source_loaded_at"] for d in ordered),
+        "methodology_version": METHODOLOGY_VERSION,
+        "schema_version": SCHEMA_VERSION,
+    }
+    # Day totals come back from a store in whatever number form it keeps: hash through the full walk.
+    return with_content_hash(month_doc)
