@@ -1,0 +1,95 @@
+// The Function App on Flex Consumption (Python 3.11). Its user-assigned identity reaches every data
+// plane; no secret or account key appears in its settings.
+param name string
+param location string
+param tags object
+param serviceName string
+param appServicePlanId string
+param storageAccountName string
+param deploymentStorageContainerName string
+param identityId string
+param identityClientId string
+param instanceMemoryMB int
+param maximumInstanceCount int
+param alwaysReadyInstances int
+param appSettings object
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+// Identity-based host storage: the Functions host and the Durable extension read these three
+// settings instead of a connection string (blob, queue and table endpoints are derived from the name).
+var identitySettings = {
+  AzureWebJobsStorage__accountName: storage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AZURE_CLIENT_ID: identityClientId
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_16: callers authenticate with the API's own X-API-Key / Entra ID bearer check (api/auth.py), not App Service Authentication
+  // checkov:skip=CKV_AZURE_17: client certificates are not part of the public contract (X-API-Key / bearer token)
+  // checkov:skip=CKV_AZURE_222: a public API; API Management (deployApim) is the place to restrict ingress
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales out per demand (maximumInstanceCount); always-ready instances are a cost choice (alwaysReadyInstances)
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: appServicePlanId
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+      detailedErrorLoggingEnabled: false
+      httpLoggingEnabled: true
+      requestTracingEnabled: true
+      healthCheckPath: '/v1/health'
+      appSettings: [for setting in items(union(appSettings, identitySettings)): {
+        name: setting.key
+        value: setting.value
+      }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentStorageContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        alwaysReady: alwaysReadyInstances > 0 ? [
+          {
+            name: 'http'
+            instanceCount: alwaysReadyInstances
+          }
+        ] : []
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

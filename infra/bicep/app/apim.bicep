@@ -1,0 +1,78 @@
+// Optional API Management gateway in front of the Function App (main.bicep: deployApim). It forwards
+// every /v1 route unchanged and throttles per API key (app/apim-policy.xml).
+param name string
+param location string
+param tags object
+param sku string
+param publisherEmail string
+param backendUrl string
+param callsPerMinute int
+
+resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
+  // checkov:skip=CKV_AZURE_107: the gateway is the public entry point of a public API; no VNet in this deployment
+  // checkov:skip=CKV_AZURE_174: same: the gateway must be reachable from the internet to serve the API
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+    capacity: 1
+  }
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    publisherEmail: publisherEmail
+    publisherName: 'eco2mix regional API'
+    publicNetworkAccess: 'Enabled'
+    customProperties: {
+      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'false'
+      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11': 'false'
+      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10': 'false'
+      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11': 'false'
+      'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Ssl30': 'false'
+    }
+  }
+}
+
+// The app authenticates callers itself (X-API-Key or bearer token), so APIM subscriptions are off.
+resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
+  parent: apim
+  name: 'eco2mix'
+  properties: {
+    displayName: 'eco2mix regional API'
+    path: ''
+    protocols: [
+      'https'
+    ]
+    serviceUrl: backendUrl
+    subscriptionRequired: false
+  }
+}
+
+var methods = [
+  'GET'
+  'POST'
+  'DELETE'
+]
+
+resource operations 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = [for method in methods: {
+  parent: api
+  name: 'all-${toLower(method)}'
+  properties: {
+    displayName: '${method} /*'
+    method: method
+    urlTemplate: '/*'
+  }
+}]
+
+resource policy 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = {
+  parent: api
+  name: 'policy'
+  properties: {
+    format: 'rawxml'
+    value: replace(loadTextContent('apim-policy.xml'), '__CALLS_PER_MINUTE__', string(callsPerMinute))
+  }
+}
+
+output gatewayUrl string = apim.properties.gatewayUrl

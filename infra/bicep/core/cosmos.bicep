@@ -1,0 +1,121 @@
+// Cosmos DB for NoSQL holding the materialized day/month documents. Entra ID only (local auth off);
+// the app's data role is granted in app/rbac.bicep through sqlRoleAssignments.
+param name string
+param location string
+param tags object
+param serverless bool
+param databaseName string
+param containerName string
+
+@description('Autoscale ceiling (RU/s) of the container when not serverless.')
+param autoscaleMaxThroughput int = 1000
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
+  // checkov:skip=CKV_AZURE_99: no VNet in this deployment; the data plane accepts only Entra ID tokens of identities holding a Cosmos data role (local auth disabled)
+  // checkov:skip=CKV_AZURE_100: the documents are public open data (RTE eCO2mix); Microsoft-managed keys are enough
+  // checkov:skip=CKV_AZURE_101: Flex Consumption without a VNet reaches Cosmos DB over its public endpoint; local auth is disabled
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: false
+      }
+    ]
+    capabilities: serverless ? [
+      {
+        name: 'EnableServerless'
+      }
+    ] : []
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
+    }
+  }
+}
+
+// Index only what the queries filter and sort on (doc_type, key, id); the big arrays of every
+// document (intervals, hourly, days) are never queried, so indexing them would only cost write RUs.
+resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = {
+  parent: database
+  name: containerName
+  properties: {
+    resource: {
+      id: containerName
+      partitionKey: {
+        paths: [
+          '/region_code'
+        ]
+        kind: 'Hash'
+        version: 2
+      }
+      indexingPolicy: {
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/doc_type/?'
+          }
+          {
+            path: '/key/?'
+          }
+          {
+            path: '/id/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/intervals/*'
+          }
+          {
+            path: '/hourly/*'
+          }
+          {
+            path: '/days/*'
+          }
+          {
+            path: '/*'
+          }
+        ]
+        compositeIndexes: [
+          [
+            {
+              path: '/doc_type'
+              order: 'ascending'
+            }
+            {
+              path: '/key'
+              order: 'ascending'
+            }
+          ]
+        ]
+      }
+    }
+    options: serverless ? {} : {
+      autoscaleSettings: {
+        maxThroughput: autoscaleMaxThroughput
+      }
+    }
+  }
+}
+
+output name string = account.name
+output endpoint string = account.properties.documentEndpoint

@@ -1,0 +1,63 @@
+// Storage account of the Function App: AzureWebJobsStorage (blobs, queues and tables of Durable Functions),
+// the deployment package container and the CSV `exports` container. Identity access only.
+param name string
+param location string
+param tags object
+param containerNames array
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: Flex Consumption without a VNet reaches its host storage over the public endpoint; shared keys are disabled, so only Entra ID identities with a data role get in
+  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35 (public endpoint, Entra ID only); anonymous blob access is off (allowBlobPublicAccess false)
+  // checkov:skip=CKV_AZURE_206: LRS is enough: exports and Durable state are rebuilt from Gold SQL by the next materialization
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    dnsEndpointType: 'Standard'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+
+  resource blobServices 'blobServices' = {
+    name: 'default'
+    properties: {
+      deleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+    }
+  }
+
+  resource queueServices 'queueServices' = {
+    name: 'default'
+  }
+
+  resource tableServices 'tableServices' = {
+    name: 'default'
+  }
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for containerName in containerNames: {
+  parent: storage::blobServices
+  name: containerName
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+output name string = storage.name
+output blobEndpoint string = storage.properties.primaryEndpoints.blob

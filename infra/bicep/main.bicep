@@ -1,0 +1,270 @@
+// Entry point for `azd provision`: one resource group with the Function App (Flex Consumption), its
+// identity, storage, Cosmos DB, monitoring, role assignments and an optional API Management gateway.
+// Kept to the Bicep subset checkov's parser (pycep) reads, so `make test` can check it offline.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; seeds the unique suffix of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource. Flex Consumption is not offered everywhere.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the developer running azd, granted data access for debugging. Empty: none.')
+param principalId string = ''
+
+@description('Azure SQL logical server holding the Gold tables (FQDN, e.g. myserver.database.windows.net).')
+param goldSqlServer string = ''
+
+@description('Azure SQL database holding the Gold tables.')
+param goldSqlDatabase string = ''
+
+@description('ODBC driver name on the Functions Python image.')
+param goldOdbcDriver string = 'ODBC Driver 18 for SQL Server'
+
+@secure()
+@description('API keys, comma-separated role:sha256hex-of-key (reader, operator). Empty: Entra ID only.')
+param apiKeys string = ''
+
+@description('Expected audience of Entra ID bearer tokens. Empty: bearer tokens are not accepted.')
+param authAudience string = ''
+
+@description('Comma-separated origins allowed by CORS. Empty: no CORS headers.')
+param corsAllowedOrigins string = ''
+
+@description('NCRONTAB (six fields) of the incremental materialization timer.')
+param materializeSchedule string = '0 */15 * * * *'
+
+@minValue(1)
+@maxValue(500)
+@description('Region x month activities per orchestration wave.')
+param materializeBatchSize int = 24
+
+@minValue(30)
+@maxValue(900)
+@description('Lifetime of the user-delegation SAS links returned by /v1/export/csv.')
+param downloadTtlSeconds int = 600
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Memory of each Flex Consumption instance (MB).')
+param instanceMemoryMB int = 2048
+
+@minValue(40)
+@maxValue(1000)
+@description('Upper bound of Flex Consumption scale-out.')
+param maximumInstanceCount int = 100
+
+@minValue(0)
+@maxValue(20)
+@description('Always-ready instances for the HTTP group. 0: scale to zero (cold starts on the first call).')
+param alwaysReadyInstances int = 0
+
+@description('Cosmos DB capacity mode: serverless (true) or provisioned autoscale throughput (false).')
+param cosmosServerless bool = true
+
+@description('Put Azure API Management in front of the Function App.')
+param deployApim bool = false
+
+@allowed([
+  'BasicV2'
+  'StandardV2'
+  'Developer'
+])
+@description('API Management tier. rate-limit-by-key is not available on the Consumption tier.')
+param apimSku string = 'BasicV2'
+
+@description('Publisher e-mail required by API Management.')
+param apimPublisherEmail string = 'ops@example.com'
+
+@minValue(1)
+@description('Calls allowed per API key and minute at the API Management gateway.')
+param apimCallsPerMinute int = 120
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
+var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+var exportsContainerName = 'exports'
+var cosmosDatabaseName = 'eco2mix'
+var cosmosContainerName = 'aggregates'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// The one identity the app uses for every data plane (storage, Cosmos DB, SQL, App Insights ingestion).
+module apiIdentity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
+  name: 'apiIdentity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// Flex Consumption plan (FC1): per-execution billing, scale to zero, Linux only.
+module appServicePlan 'br/public:avm/res/web/serverfarm:0.1.1' = {
+  name: 'appServicePlan'
+  scope: rg
+  params: {
+    name: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    sku: {
+      name: 'FC1'
+      tier: 'FlexConsumption'
+    }
+    reserved: true
+  }
+}
+
+module logAnalytics 'br/public:avm/res/operational-insights/workspace:0.11.1' = {
+  name: 'logAnalytics'
+  scope: rg
+  params: {
+    name: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    location: location
+    tags: tags
+    dataRetention: 30
+  }
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    name: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsWorkspaceId: logAnalytics.outputs.resourceId
+  }
+}
+
+module storage 'core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    containerNames: [
+      deploymentStorageContainerName
+      exportsContainerName
+    ]
+  }
+}
+
+module cosmos 'core/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    name: '${abbrs.documentDBDatabaseAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    serverless: cosmosServerless
+    databaseName: cosmosDatabaseName
+    containerName: cosmosContainerName
+  }
+}
+
+// Every setting stores/settings.py reads in Azure (tests/unit/infra checks this list against the code).
+// Identity plumbing (AzureWebJobsStorage__*, AZURE_CLIENT_ID, App Insights auth) is added in app/api.bicep.
+var appSettings = {
+  DATA_DIR: '/tmp/eco2mix'
+  GOLD_SQL_SERVER: goldSqlServer
+  GOLD_SQL_DATABASE: goldSqlDatabase
+  GOLD_ODBC_DRIVER: goldOdbcDriver
+  COSMOS_ENDPOINT: cosmos.outputs.endpoint
+  COSMOS_DATABASE: cosmosDatabaseName
+  COSMOS_CONTAINER: cosmosContainerName
+  BLOB_ACCOUNT_URL: storage.outputs.blobEndpoint
+  BLOB_CONTAINER: exportsContainerName
+  DOWNLOAD_TTL_SECONDS: string(downloadTtlSeconds)
+  API_KEYS: apiKeys
+  AUTH_TENANT_ID: tenant().tenantId
+  AUTH_AUDIENCE: authAudience
+  CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+  MATERIALIZE_SCHEDULE: materializeSchedule
+  MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  DURABLE_TASK_HUB: 'eco2mix'
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    location: location
+    tags: tags
+    serviceName: 'api'
+    appServicePlanId: appServicePlan.outputs.resourceId
+    storageAccountName: storage.outputs.name
+    deploymentStorageContainerName: deploymentStorageContainerName
+    identityId: apiIdentity.outputs.resourceId
+    identityClientId: apiIdentity.outputs.clientId
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReadyInstances: alwaysReadyInstances
+    appSettings: appSettings
+  }
+}
+
+// All role assignments in one place: what the identity may do is reviewable in one file.
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    cosmosAccountName: cosmos.outputs.name
+    appInsightsName: monitoring.outputs.name
+    identityPrincipalId: apiIdentity.outputs.principalId
+    developerPrincipalId: principalId
+  }
+}
+
+module apim 'app/apim.bicep' = if (deployApim) {
+  name: 'apim'
+  scope: rg
+  params: {
+    name: '${abbrs.apiManagementService}${resourceToken}'
+    location: location
+    tags: tags
+    sku: apimSku
+    publisherEmail: apimPublisherEmail
+    backendUrl: 'https://${api.outputs.defaultHostName}'
+    callsPerMinute: apimCallsPerMinute
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = 'https://${api.outputs.defaultHostName}'
+output API_IDENTITY_NAME string = apiIdentity.outputs.name
+output API_IDENTITY_CLIENT_ID string = apiIdentity.outputs.clientId
+output API_IDENTITY_PRINCIPAL_ID string = apiIdentity.outputs.principalId
+output GOLD_SQL_SERVER string = goldSqlServer
+output GOLD_SQL_DATABASE string = goldSqlDatabase
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output BLOB_ACCOUNT_URL string = storage.outputs.blobEndpoint
+output APIM_GATEWAY_URL string = deployApim ? apim.outputs.gatewayUrl : ''
