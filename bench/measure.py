@@ -1,0 +1,109 @@
+"""Measuring the four shapes: over real HTTP against devhost, and in-process on demand from Gold."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bench import ondemand
+from bench.http_load import run_cell
+from bench.shapes import SHAPES, Query, Span
+from bench.stats import summarize
+
+OnDemand = Callable[[sqlite3.Connection, Query], bytes]
+
+ONDEMAND: dict[str, OnDemand] = {
+    "point_read": lambda conn, q: ondemand.day_body(conn, q.region_code, q.first_day.isoformat()),
+    "range_31d_hourly": lambda conn, q: ondemand.hourly_range_body(
+        conn, q.region_code, q.first_day.isoformat(), q.last_day.isoformat()
+    ),
+    "range_1y_daily": lambda conn, q: ondemand.daily_range_body(
+        conn, q.region_code, q.first_day.isoformat(), q.last_day.isoformat()
+    ),
+    "csv_export": lambda conn, q: ondemand.day_csv(conn, q.region_code, q.first_day.isoformat()),
+}
+
+
+def api_cells(
+    base_url: str,
+    key: str,
+    span: Span,
+    *,
+    shapes: Iterable[str],
+    concurrencies: Iterable[int],
+    duration_s: float,
+    max_requests: int,
+    warmup: int = 20,
+    seed: int = 1,
+) -> dict[str, dict[str, Any]]:
+    """Per shape and concurrency: p50/p95/p99, req/s and errors; plus each shape's best req/s."""
+    headers = {"X-API-Key": key}
+    results: dict[str, dict[str, Any]] = {}
+    for shape in shapes:
+        build, expect = SHAPES[shape]
+
+        def make_path(rng: random.Random, build: Callable[[random.Random, Span], Query] = build) -> str:
+            return build(rng, span).path
+
+        # Warm-up: connection setup, imports and first-use caches out of the measured cells.
+        asyncio.run(run_cell(base_url, headers, make_path, 4, expect_status=expect, duration_s=30, max_requests=warmup))
+        per_c: dict[str, Any] = {}
+        for c in concurrencies:
+            cell = asyncio.run(
+                run_cell(
+                    base_url,
+                    headers,
+                    make_path,
+                    c,
+                    expect_status=expect,
+                    duration_s=duration_s,
+                    max_requests=max_requests,
+                    seed=seed + c,
+                )
+            )
+            per_c[str(c)] = {**cell.summary(), "error_kinds": dict(cell.errors)}
+            print(f"  api {shape:<17} c={c:<3} {_brief(per_c[str(c)])}", flush=True)
+        per_c["best_req_per_s"] = max(v["req_per_s"] for k, v in per_c.items() if isinstance(v, dict))
+        results[shape] = per_c
+    return results
+
+
+def ondemand_cells(
+    gold_path: Path, span: Span, *, shapes: Iterable[str], iterations: int, max_seconds: float, seed: int = 2
+) -> dict[str, dict[str, Any]]:
+    """Per shape, sequential in this process: the same random queries answered from Gold SQL."""
+    results: dict[str, dict[str, Any]] = {}
+    conn = ondemand.connect_readonly(gold_path)
+    try:
+        for shape in shapes:
+            build, _ = SHAPES[shape]
+            answer = ONDEMAND[shape]
+            rng = random.Random(seed)
+            answer(conn, build(rng, span))  # warm the page cache and pandas code paths
+            latencies: list[float] = []
+            body_bytes = 0
+            started = time.perf_counter()
+            while len(latencies) < iterations and time.perf_counter() - started < max_seconds:
+                query = build(rng, span)
+                t0 = time.perf_counter()
+                body_bytes += len(answer(conn, query))
+                latencies.append(time.perf_counter() - t0)
+            summary = {**summarize(latencies, 0, time.perf_counter() - started), "mean_body_bytes": 0}
+            summary["mean_body_bytes"] = body_bytes // max(len(latencies), 1)
+            results[shape] = summary
+            print(f"  on-demand {shape:<17} {_brief(summary)}", flush=True)
+    finally:
+        conn.close()
+    return results
+
+
+def _brief(summary: dict[str, Any]) -> str:
+    return (
+        f"n={summary['requests']} p50={summary['p50_ms']} p95={summary['p95_ms']} p99={summary['p99_ms']} ms "
+        f"{summary['req_per_s']} req/s errors={summary['errors']}"
+    )
