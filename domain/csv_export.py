@@ -1,0 +1,115 @@
+"""CSV files of one region-day (half-hour rows) and one region-month (one row per day).
+
+Made for French spreadsheet users: UTF-8 with BOM (so Excel reads the accents), `;` separator, decimal
+comma, CRLF line ends, a header row whose names carry the units. Timestamps are ISO 8601 with the local
+offset, so the repeated 02:00 hour of the autumn DST day stays unambiguous. A missing value is an empty
+cell, never 0. Every source is always a column, in a fixed order, whether the region has it or not.
+Numbers are written as the documents hold them (rounded to 3 decimals), without trailing zeros.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from domain.sources import BALANCE_SOURCES, PRODUCTION_SOURCES
+
+SEPARATOR: Final[str] = ";"
+LINE_END: Final[str] = "\r\n"
+BOM: Final[bytes] = b"\xef\xbb\xbf"
+DECIMALS: Final[int] = 3
+_SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
+
+DAY_COLUMNS: Final[tuple[str, ...]] = (
+    "horodatage",
+    "production_totale_MW",
+    "consommation_MW",
+    *(f"{s}_MW" for s in _SERIES_SOURCES),
+    *(f"facteur_charge_{s}_pct" for s in PRODUCTION_SOURCES),
+    "intensite_carbone_gCO2eq_par_kWh",
+)
+MONTH_COLUMNS: Final[tuple[str, ...]] = (
+    "horodatage",
+    "nombre_demi_heures",
+    "production_totale_MWh",
+    "consommation_MWh",
+    *(f"{s}_MWh" for s in _SERIES_SOURCES),
+    "production_moyenne_MW",
+    "production_pointe_MW",
+    "consommation_moyenne_MW",
+    "consommation_pointe_MW",
+    *(f"facteur_charge_moyen_{s}_pct" for s in PRODUCTION_SOURCES),
+    "intensite_carbone_gCO2eq_par_kWh",
+    "emissions_tCO2eq",
+    "donnees_definitives",
+)
+
+
+def format_number(value: Any) -> str:
+    """`1234.5` → `1234,5`; None → empty cell; at most DECIMALS decimals, no trailing zeros, no `-0`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"non-finite number {value!r}: a missing value must be None")
+    text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    if text == "-0":  # a value that rounds to zero keeps no sign
+        text = "0"
+    return text.replace(".", ",")
+
+
+def format_flag(value: bool) -> str:
+    return "oui" if value else "non"
+
+
+def _by_source(values: Mapping[str, Any] | None, sources: Sequence[str]) -> list[str]:
+    values = values or {}
+    return [format_number(values.get(s)) for s in sources]
+
+
+def _render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+    lines = [SEPARATOR.join(header), *(SEPARATOR.join(row) for row in rows)]
+    return BOM + (LINE_END.join(lines) + LINE_END).encode("utf-8")
+
+
+def render_day_csv(doc: Mapping[str, Any]) -> bytes:
+    """The half-hour rows of a day document, one per interval of the day (46, 48 or 50)."""
+    rows = [
+        [
+            interval["timestamp"],
+            format_number(interval.get("production_mw")),
+            format_number(interval.get("consumption_mw")),
+            *_by_source(interval.get("sources"), _SERIES_SOURCES),
+            *_by_source(interval.get("facteur_charge"), PRODUCTION_SOURCES),
+            format_number(interval.get("carbon_intensity_g_per_kwh")),
+        ]
+        for interval in doc["intervals"]
+    ]
+    return _render(DAY_COLUMNS, rows)
+
+
+def render_month_csv(doc: Mapping[str, Any]) -> bytes:
+    """One row per day of a month document, with the day's energy (MWh) and summary figures."""
+    rows = []
+    for day in doc["days"]:
+        totals = day["totals"]
+        rows.append(
+            [
+                day["timestamp"],
+                str(day["interval_count"]),
+                format_number(totals.get("production_mwh")),
+                format_number(totals.get("consumption_mwh")),
+                *_by_source(totals.get("energy_mwh"), _SERIES_SOURCES),
+                format_number(totals.get("production_mw_avg")),
+                format_number(totals.get("production_mw_peak")),
+                format_number(totals.get("consumption_mw_avg")),
+                format_number(totals.get("consumption_mw_peak")),
+                *_by_source(totals.get("facteur_charge_avg"), PRODUCTION_SOURCES),
+                format_number(totals.get("carbon_intensity_g_per_kwh")),
+                format_number(totals.get("emissions_tco2eq")),
+                format_flag(bool(day["final"])),
+            ]
+        )
+    return _render(MONTH_COLUMNS, rows)
