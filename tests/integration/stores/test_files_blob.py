@@ -1,0 +1,149 @@
+"""The Blob file store against Azurite through the real azure-storage-blob SDK; SAS links fetched over HTTP."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+import requests
+
+from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, blob_service
+from stores.settings import Settings
+from tests.integration.emulators import Azurite
+
+pytestmark = pytest.mark.integration
+
+CSV = "\ufeffDate;Production (MW)\r\n2024-10-27T02:00:00+02:00;12,5\r\n2024-10-27T02:00:00+01:00;\r\n".encode()
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def azurite_settings(azurite: Azurite, container: str) -> Settings:
+    return Settings(BLOB_CONNECTION_STRING=azurite.connection_string, BLOB_CONTAINER=container)
+
+
+@pytest.fixture
+def files(azurite: Azurite) -> BlobFileStore:
+    # A container per test: names never collide and the container builder runs every time.
+    return blob_file_store(azurite_settings(azurite, f"exports-{uuid.uuid4().hex[:12]}"))
+
+
+def a_name() -> str:
+    return f"11/2024/eco2mix_11_{uuid.uuid4().hex[:8]}.csv"
+
+
+def test_put_read_exists(files: BlobFileStore) -> None:
+    name = a_name()
+    assert not files.exists(name)
+    assert files.read(name) is None
+    assert files.put(name, CSV, CSV_TYPE) is True
+    assert files.exists(name)
+    assert files.read(name) == CSV
+
+
+def test_blob_carries_type_disposition_and_md5(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    props = files.container.get_blob_client(name).get_blob_properties().content_settings
+    assert props.content_type == CSV_TYPE
+    assert props.content_disposition == f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
+    assert props.content_md5 is not None and len(bytes(props.content_md5)) == 16
+
+
+def test_identical_bytes_skip_the_upload(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    etag = files.container.get_blob_client(name).get_blob_properties().etag
+    assert files.put(name, CSV, CSV_TYPE) is False
+    assert files.container.get_blob_client(name).get_blob_properties().etag == etag
+
+
+def test_changed_bytes_overwrite(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    assert files.put(name, CSV + b"2024-10-28;1\r\n", CSV_TYPE) is True
+    assert files.read(name) == CSV + b"2024-10-28;1\r\n"
+
+
+def test_account_key_comes_from_the_connection_string(azurite: Azurite, files: BlobFileStore) -> None:
+    from tests.integration.emulators import AZURITE_KEY
+
+    assert account_key_of(blob_service(azurite_settings(azurite, "unused"))) == AZURITE_KEY
+    assert "skoid=" not in files.signed_url(a_name(), 600, "f.csv")  # account-key SAS, no delegation key
+
+
+def test_sas_link_downloads_the_bytes_as_an_attachment(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    response = requests.get(files.signed_url(name, 600, "eco2mix_11_2024-10-27.csv"), timeout=10)
+    assert response.status_code == 200
+    assert response.content == CSV
+    assert response.headers["Content-Disposition"] == 'attachment; filename="eco2mix_11_2024-10-27.csv"'
+    assert response.headers["Content-Type"] == CSV_TYPE
+
+
+def test_sas_is_read_only_one_blob_and_at_most_fifteen_minutes(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    now = time.time()
+    query = dict(parse_qsl(urlsplit(files.signed_url(name, 86_400, "f.csv", now=now)).query))
+    assert query["sp"] == "r"
+    assert query["sr"] == "b"
+    start, expiry = (time.mktime(time.strptime(query[k], "%Y-%m-%dT%H:%M:%SZ")) for k in ("st", "se"))
+    assert expiry - start == 15 * 60 + 5 * 60  # clamped TTL + the clock-skew start
+
+
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(changes)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def other_blob(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.replace("eco2mix_11_", "eco2mix_12_")))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda url: with_query(url, se="2099-01-01T00:00:00Z"),
+        lambda url: with_query(url, sp="rw"),
+        lambda url: with_query(url, rscd='attachment; filename="other.csv"'),
+        lambda url: with_query(url, sig="A" + dict(parse_qsl(urlsplit(url).query))["sig"][1:]),
+        other_blob,
+    ],
+    ids=["expiry", "permission", "disposition", "signature", "other-blob"],
+)
+def test_tampered_sas_is_refused(files: BlobFileStore, tamper: Callable[[str], str]) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    files.put(name.replace("eco2mix_11_", "eco2mix_12_"), CSV, CSV_TYPE)
+    url = files.signed_url(name, 600, "f.csv")
+    assert requests.get(url, timeout=10).status_code == 200
+    assert requests.get(tamper(url), timeout=10).status_code == 403
+
+
+def test_expired_sas_is_refused(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    url = files.signed_url(name, 60, "f.csv", now=time.time() - 3600)
+    assert requests.get(url, timeout=10).status_code == 403
+
+
+def test_write_through_the_sas_is_refused(files: BlobFileStore) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    url = files.signed_url(name, 600, "f.csv")
+    response = requests.put(url, data=b"overwritten", headers={"x-ms-blob-type": "BlockBlob"}, timeout=10)
+    assert response.status_code == 403
+    assert files.read(name) == CSV
+
+
+def test_ping_fails_on_a_missing_container(azurite: Azurite) -> None:
+    service = blob_service(azurite_settings(azurite, "unused"))
+    with pytest.raises(Exception, match="ContainerNotFound"):
+        BlobFileStore(service, "absent-container", account_key=account_key_of(service)).ping()
