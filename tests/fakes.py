@@ -1,0 +1,112 @@
+"""In-memory fakes of the ports, for unit tests of code that receives its stores as parameters."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.models import GoldRow
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class MemoryDocuments:
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.upserts = 0
+
+    def upsert(self, doc: dict[str, Any]) -> None:
+        self.upserts += 1
+        self.docs[(doc["region_code"], doc["id"])] = copy.deepcopy(doc)
+
+    def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
+        doc = self.docs.get((region_code, doc_id))
+        return copy.deepcopy(doc) if doc else None
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
+        found = [
+            d
+            for (region, _), d in self.docs.items()
+            if region == region_code and d.get("doc_type") == doc_type and first_key <= d.get("key", "") <= last_key
+        ]
+        return copy.deepcopy(sorted(found, key=lambda d: d["key"]))
+
+    def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
+        return {i: self.docs[(region_code, i)]["content_hash"] for i in doc_ids if (region_code, i) in self.docs}
+
+    def ping(self) -> None:
+        return None
+
+
+class MemoryFiles:
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.writes = 0
+
+    def put(self, name: str, data: bytes, content_type: str) -> bool:
+        if self.files.get(name, (None, ""))[0] == data:
+            return False
+        self.writes += 1
+        self.files[name] = (data, content_type)
+        return True
+
+    def exists(self, name: str) -> bool:
+        return name in self.files
+
+    def read(self, name: str) -> bytes | None:
+        return self.files[name][0] if name in self.files else None
+
+    def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
+        return f"memory://{name}?ttl={ttl_seconds}&filename={download_name}"
+
+    def ping(self) -> None:
+        return None
+
+
+class MemoryGold:
+    """Gold rows held in a list; the reader queries of stores.gold.GoldReader, computed in Python."""
+
+    def __init__(self, rows: dict[str, list[GoldRow]]) -> None:
+        self.rows = rows  # by region code
+
+    def changed_partitions(self, since: str | None) -> list[tuple[str, str, str]]:
+        latest: dict[tuple[str, str], str] = {}
+        for region, rows in self.rows.items():
+            for r in rows:
+                if since is None or r.loaded_at > since:
+                    key = (region, r.date_locale)
+                    latest[key] = max(latest.get(key, ""), r.loaded_at)
+        return sorted((region, day, loaded) for (region, day), loaded in latest.items())
+
+    def partitions_in_range(
+        self, first_day: str, last_day: str, region_codes: list[str] | None
+    ) -> list[tuple[str, str, str]]:
+        return [
+            p
+            for p in self.changed_partitions(None)
+            if first_day <= p[1] <= last_day and (region_codes is None or p[0] in region_codes)
+        ]
+
+    def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]:
+        return [r for r in self.rows.get(region_code, []) if first_day <= r.date_locale <= last_day]
+
+
+def gold_day_rows(
+    day: str,
+    values: dict[str, float | None],
+    *,
+    loaded_at: str = "2025-01-15T00:00:00.000000Z",
+    nature: str = "Données définitives",
+) -> list[GoldRow]:
+    """Rows for every half-hour of local `day` with a constant MW per source (None = a NULL value)."""
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time(), PARIS).astimezone(UTC)
+    end = datetime.combine(date.fromisoformat(day) + timedelta(days=1), datetime.min.time(), PARIS).astimezone(UTC)
+    rows: list[GoldRow] = []
+    t = start
+    while t < end:
+        for source, mw in sorted(values.items()):
+            rows.append(GoldRow(t.strftime("%Y-%m-%dT%H:%M:%SZ"), day, source, mw, None, loaded_at, nature))
+        t += timedelta(minutes=30)
+    return rows
