@@ -60,7 +60,7 @@ def test_a_changed_day_rewrites_that_day_and_its_month_only() -> None:
     run_all(gold, docs, files, {"mode": "incremental"})
     newer = "2025-02-01T00:00:00.000000Z"
     gold.rows["11"] = [
-        r._replace(valeur_mw=90.0, loaded_at=newer) if r.date_locale == "2024-04-01" and r.source_name == "eolien" else r
+        r._replace(valeur_mw=90.0, loaded_at=newer) if (r.date_locale, r.source_name) == ("2024-04-01", "eolien") else r
         for r in gold.rows["11"]
     ]
     before = files.read(day_file_name("11", "2024-03-31"))
