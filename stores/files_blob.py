@@ -47,6 +47,9 @@ class BlobFileStore:
         self.service = service
         self.container = service.get_container_client(container)
         self.container_name = container
+        if not service.account_name:
+            raise ValueError(f"cannot tell the storage account name from {service.url}")
+        self.account_name: str = service.account_name
         self._account_key = account_key
         self._delegation_key: UserDelegationKey | None = None
         self._delegation_key_expiry = datetime.min.replace(tzinfo=UTC)
@@ -99,7 +102,7 @@ class BlobFileStore:
         else:
             signing = {"user_delegation_key": self._user_delegation_key(issued)}
         sas = generate_blob_sas(
-            account_name=self.service.account_name,
+            account_name=self.account_name,
             container_name=self.container_name,
             blob_name=name,
             permission=BlobSasPermissions(read=True),

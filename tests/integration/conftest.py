@@ -34,6 +34,17 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
 
 
 @pytest.fixture(scope="session")
+def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """A second Azurite over HTTPS with bearer tokens: the managed-identity path (user-delegation SAS)."""
+    _require_emulators()
+    emulator = start_azurite(Path(tmp_path_factory.mktemp("azurite-oauth")), oauth=True)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
 def cosmos_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosServer]:
     _require_emulators()
     emulator = start_cosmos(Path(tmp_path_factory.mktemp("cosmos")))

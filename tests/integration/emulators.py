@@ -13,6 +13,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO / "node_modules" / ".bin"
+SELF_SIGNED_CERT = REPO / "node_modules" / "@vercel" / "cosmosdb-server" / "cert.pem"
+SELF_SIGNED_KEY = REPO / "node_modules" / "@vercel" / "cosmosdb-server" / "key.pem"
 COSMOS_LAUNCHER = Path(__file__).resolve().parent / "cosmos_server.js"
 
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -73,9 +75,12 @@ class Emulator:
 
 @dataclass
 class Azurite(Emulator):
+    https: bool = False
+
     @property
     def blob_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.ports['blob']}/{AZURITE_ACCOUNT}"
+        scheme = "https" if self.https else "http"
+        return f"{scheme}://127.0.0.1:{self.ports['blob']}/{AZURITE_ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
@@ -123,8 +128,12 @@ def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
         log.close()  # the child holds its own descriptor
 
 
-def start_azurite(workdir: Path) -> Azurite:
-    """Azurite blob service only (the tests need no queues or tables), data kept under `workdir`."""
+def start_azurite(workdir: Path, *, oauth: bool = False) -> Azurite:
+    """Azurite blob service only (the tests need no queues or tables), data kept under `workdir`.
+
+    oauth=True: HTTPS (the self-signed certificate shipped with cosmosdb-server) and `--oauth basic`, which
+    accepts bearer tokens without checking their signature and serves user-delegation keys.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     args = [
@@ -140,7 +149,10 @@ def start_azurite(workdir: Path) -> Azurite:
         "--blobPort",
         str(port),
     ]
-    emulator = Azurite("azurite", _spawn(args, workdir / "azurite.log"), workdir / "azurite.log", {"blob": port})
+    if oauth:
+        args += ["--oauth", "basic", "--cert", str(SELF_SIGNED_CERT), "--key", str(SELF_SIGNED_KEY)]
+    log_path = workdir / "azurite.log"
+    emulator = Azurite("azurite", _spawn(args, log_path), log_path, {"blob": port}, https=oauth)
     _wait_for_port(emulator, port)
     return emulator
 

@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import jwt
 import pytest
 import requests
+from azure.core.credentials import AccessToken
+from azure.storage.blob import BlobServiceClient
 
-from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, blob_service
+from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, blob_service, ensure_container
 from stores.settings import Settings
 from tests.integration.emulators import Azurite
 
@@ -147,3 +150,64 @@ def test_ping_fails_on_a_missing_container(azurite: Azurite) -> None:
     service = blob_service(azurite_settings(azurite, "unused"))
     with pytest.raises(Exception, match="ContainerNotFound"):
         BlobFileStore(service, "absent-container", account_key=account_key_of(service)).ping()
+
+
+class UnsignedEntraToken:
+    """A TokenCredential issuing Entra-shaped JWTs: Azurite `--oauth basic` checks issuer, audience and
+    lifetime but not the signature. Stands in for the managed identity, against the real emulator."""
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        now = int(time.time())
+        claims = {
+            "aud": "https://storage.azure.com",
+            "iss": f"https://sts.windows.net/{TENANT}/",
+            "tid": TENANT,
+            "oid": OBJECT_ID,
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + 3600,
+        }
+        return AccessToken(jwt.encode(claims, "unchecked-signature-key-of-32-bytes!", algorithm="HS256"), now + 3600)
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+OBJECT_ID = "11059fcc-5514-4800-b5f8-49808b9cfab6"
+
+
+@pytest.fixture
+def delegated_files(azurite_oauth: Azurite) -> BlobFileStore:
+    service = BlobServiceClient(azurite_oauth.blob_endpoint, credential=UnsignedEntraToken(), connection_verify=False)
+    assert account_key_of(service) is None
+    container = f"exports-{uuid.uuid4().hex[:12]}"
+    ensure_container(service, container)
+    return BlobFileStore(service, container, account_key=None)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_user_delegation_sas_downloads_and_refuses_writes(delegated_files: BlobFileStore) -> None:
+    name = a_name()
+    delegated_files.put(name, CSV, CSV_TYPE)
+    url = delegated_files.signed_url(name, 600, "eco2mix_11.csv")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["skoid"] == OBJECT_ID and query["sktid"] == TENANT and query["spr"] == "https"
+    response = requests.get(url, timeout=10, verify=False)
+    assert response.status_code == 200
+    assert response.content == CSV
+    assert response.headers["Content-Disposition"] == 'attachment; filename="eco2mix_11.csv"'
+    assert response.headers["Content-Type"] == CSV_TYPE
+    assert requests.get(with_query(url, sp="rw"), timeout=10, verify=False).status_code == 403
+    put = requests.put(url, data=b"x", headers={"x-ms-blob-type": "BlockBlob"}, timeout=10, verify=False)
+    assert put.status_code == 403
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_user_delegation_key_is_reused_until_near_its_expiry(delegated_files: BlobFileStore) -> None:
+    name = a_name()
+    now = time.time()
+    skt = [
+        dict(parse_qsl(urlsplit(delegated_files.signed_url(name, 900, "f.csv", now=now + offset)).query))["skt"]
+        for offset in (0, 60, 3600, 2 * 3600)
+    ]
+    # The first three links share one key (asked for 2 h); two hours later it is too close to expiry.
+    assert skt[0] == skt[1] == skt[2]
+    assert skt[3] != skt[0]
