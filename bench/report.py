@@ -1,0 +1,114 @@
+"""The console summary: one short table per part, and the targets with PASS/MISS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.table import render
+from bench.targets import evaluate
+
+
+def _materialization(results: dict[str, Any]) -> str:
+    mat = results.get("materialization") or {}
+    out = mat.get("output") or {}
+    rows: list[list[Any]] = [
+        ["full backfill (orchestration)", mat.get("full_backfill_s"), "s"],
+        ["  per year of data", mat.get("full_backfill_s_per_year"), "s"],
+        ["  from process start (incl. startup)", mat.get("full_backfill_wall_s_from_process_start"), "s"],
+        ["  activities run", mat.get("activities_run"), ""],
+        ["  days written / files written", f"{out.get('days_written', '-')} / {out.get('files_written', '-')}", ""],
+        ["1-day incremental (POST to Completed)", mat.get("incremental_1day_s"), "s"],
+        ["peak RSS of devhost (whole run)", mat.get("peak_rss_mib"), "MiB"],
+    ]
+    return render(["materialization", "value", "unit"], rows)
+
+
+def _api(results: dict[str, Any]) -> str:
+    rows = []
+    for shape, cells in (results.get("api") or {}).items():
+        for c, cell in cells.items():
+            if isinstance(cell, dict):
+                rows.append(
+                    [
+                        f"{shape} c={c}",
+                        cell["p50_ms"],
+                        cell["p95_ms"],
+                        cell["p99_ms"],
+                        cell["req_per_s"],
+                        cell["errors"],
+                    ]
+                )
+    return render(["API over HTTP", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"], rows)
+
+
+def _ratios(results: dict[str, Any]) -> str:
+    rows = []
+    for shape, ratio in (results.get("ratios") or {}).items():
+        api = (results.get("api") or {}).get(shape, {}).get("1", {})
+        od = (results.get("ondemand") or {}).get(shape, {})
+        rows.append([shape, api.get("p50_ms"), od.get("p50_ms"), od.get("p99_ms"), ratio])
+    headers = ["precomputed vs on-demand", "API p50 c=1", "on-demand p50", "on-demand p99", "x faster"]
+    return render(headers, rows)
+
+
+def _growth(results: dict[str, Any]) -> str:
+    rows = []
+    for p in (results.get("growth") or {}).get("points", []):
+        api = p.get("api_c16") or {}
+        od = p.get("ondemand") or {}
+        rows.append(
+            [
+                p["years"],
+                p.get("fact_rows"),
+                p.get("full_backfill_s"),
+                p.get("full_backfill_s_per_year"),
+                (api.get("point_read") or {}).get("p50_ms"),
+                (api.get("point_read") or {}).get("p99_ms"),
+                (api.get("range_31d_hourly") or {}).get("p50_ms"),
+                (api.get("range_31d_hourly") or {}).get("p99_ms"),
+                (od.get("range_31d_hourly") or {}).get("p50_ms"),
+                p.get("peak_rss_mib"),
+            ]
+        )
+    headers = [
+        "years",
+        "fact rows",
+        "backfill s",
+        "s/year",
+        "point p50",
+        "point p99",
+        "31d p50",
+        "31d p99",
+        "on-demand 31d p50",
+        "RSS MiB",
+    ]
+    return render(headers, rows) + "\n(API latencies in ms at c=16)"
+
+
+def _load(results: dict[str, Any]) -> str:
+    lt = results.get("load_test")
+    if not lt:
+        return "load test: not run"
+    rows = [
+        ["requests (mixed read routes)", lt.get("requests")],
+        ["req/s", lt.get("req_per_s")],
+        ["p50 / p99 ms", f"{lt.get('p50_ms')} / {lt.get('p99_ms')}"],
+        ["errors", lt.get("errors")],
+        ["backfill status / seconds", f"{lt.get('backfill_status')} / {lt.get('backfill_seconds')}"],
+        ["documents unchanged", lt.get("documents_unchanged")],
+        ["nothing lost", lt.get("nothing_lost")],
+    ]
+    return render([f"load test c={lt.get('concurrency')}, {lt.get('seconds')} s", "value"], rows)
+
+
+def summary(results: dict[str, Any]) -> str:
+    targets = [[r["target"], r["goal"], r["measured"], r["verdict"]] for r in evaluate(results)]
+    parts = [
+        _materialization(results),
+        _api(results),
+        _ratios(results),
+        _growth(results),
+        _load(results),
+        render(["target", "goal", "measured", "verdict"], targets),
+    ]
+    return "\n\n".join(parts)

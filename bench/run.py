@@ -1,0 +1,259 @@
+"""The benchmark run: materialization, API latency, on-demand baseline, growth and load test, in one go."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import durable
+from bench.devhost_process import REPO_ROOT, ApiKeys, DevHost, new_api_keys
+from bench.gold_data import cached_gold, copy_gold, fact_rows, touch_day
+from bench.load_test import run_load_test
+from bench.measure import api_cells, ondemand_cells
+from bench.shapes import SHAPES, Span
+from bench.stats import linear_fit, speedup
+
+GROWTH_SHAPES = ("point_read", "range_31d_hourly")
+GROWTH_CONCURRENCY = 16
+INCREMENTAL_REGION, INCREMENTAL_DAY = "84", "06-15"  # a summer day of the last year
+
+
+@dataclass
+class Options:
+    years: int = 1
+    last_year: int = 2024
+    seed: int = 7
+    growth: list[int] = field(default_factory=lambda: [1, 3, 10])
+    concurrencies: list[int] = field(default_factory=lambda: [1, 16, 64])
+    duration_s: float = 8.0
+    max_requests: int = 200_000
+    ondemand_iterations: int = 200
+    ondemand_max_s: float = 30.0
+    load_seconds: float = 60.0
+    load_concurrency: int = 64
+    growth_duration_s: float = 5.0
+    work_dir: Path = REPO_ROOT / ".bench"
+    out: Path = REPO_ROOT / ".bench" / "results.json"
+    rebuild_gold: bool = False
+    keep_data: bool = False
+    skip_load_test: bool = False
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+def _fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def _backfill_timeout(years: int) -> float:
+    return max(600.0, 300.0 * years)
+
+
+def _full_backfill(host: DevHost, years: int) -> dict[str, Any]:
+    """Wait for the backfill devhost starts on a fresh DATA_DIR; its duration, activities and peak RSS."""
+    host.wait_ready()
+    status = durable.wait_completed(host.base_url, timeout=_backfill_timeout(years), poll=0.2)
+    wall = time.perf_counter() - host.started_at
+    history = durable.get_status(host.base_url, history=True)
+    output = status.get("output") if isinstance(status.get("output"), dict) else None
+    seconds = durable.run_seconds(status)
+    return {
+        "full_backfill_s": seconds,
+        "full_backfill_s_per_year": round(seconds / years, 2) if seconds is not None else None,
+        "full_backfill_wall_s_from_process_start": round(wall, 2),
+        "activities_run": durable.activities_run(history, output),
+        "output": output,
+        "created_time": status.get("createdTime"),
+        "peak_rss_mib_during_backfill": host.rss.peak_mib if host.rss else None,
+    }
+
+
+def _incremental(host: DevHost, gold_path: Path, last_year: int, previous_created: str | None) -> dict[str, Any]:
+    """Change one region-day in Gold, start the incremental run, time it until Completed."""
+    day = f"{last_year}-{INCREMENTAL_DAY}"
+    changed = touch_day(gold_path, INCREMENTAL_REGION, day)
+    started = time.perf_counter()
+    durable.start_incremental(host.base_url)
+    status = durable.wait_completed(host.base_url, not_created=previous_created, timeout=300, poll=0.02)
+    seconds = time.perf_counter() - started
+    output = status.get("output") if isinstance(status.get("output"), dict) else None
+    return {
+        "incremental_1day_s": round(seconds, 3),
+        "incremental_1day_orchestration_s": durable.run_seconds(status),
+        "incremental_region_day": f"{INCREMENTAL_REGION}:{day}",
+        "incremental_gold_rows_changed": changed,
+        "incremental_output": output,
+    }
+
+
+class Bench:
+    """Holds the results and writes them after every stage, so a failure still leaves what was measured."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.keys: ApiKeys = new_api_keys()
+        self.results: dict[str, Any] = {
+            "meta": {
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "git_commit": _git_commit(),
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "command": " ".join(["python -m bench", *sys.argv[1:]]),
+                "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
+            }
+        }
+
+    def save(self) -> None:
+        self.opts.out.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.opts.out.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.results, indent=2, ensure_ascii=False, default=str))
+        partial.replace(self.opts.out)
+
+    def stage(self, name: str) -> None:
+        print(f"\n== {name} ({datetime.now(UTC).strftime('%H:%M:%S')} UTC)", flush=True)
+
+    def main_scenario(self) -> None:
+        opts = self.opts
+        span = Span.of_years(opts.years, opts.last_year)
+        self.stage(f"Gold sample, {opts.years} year(s)")
+        cached, build_s = cached_gold(
+            opts.work_dir / "gold", opts.years, opts.last_year, opts.seed, rebuild=opts.rebuild_gold
+        )
+        data_dir = _fresh_dir(opts.work_dir / f"run-{opts.years}y")
+        gold = copy_gold(cached, data_dir / "gold.sqlite")
+        rows = fact_rows(gold)
+        print(f"  {rows:,} fact rows (built in {build_s} s, 0 = cached)", flush=True)
+        self.results["gold"] = {"years": opts.years, "fact_rows": rows, "build_s": build_s}
+
+        with DevHost(data_dir, self.keys) as host:
+            self.stage("materialization: full backfill on a fresh DATA_DIR")
+            mat = _full_backfill(host, opts.years)
+            print(
+                f"  {mat['full_backfill_s']} s, {mat['activities_run']} activities, output {mat['output']}", flush=True
+            )
+            self.results["materialization"] = mat
+            self.save()
+
+            self.stage("materialization: 1-day incremental")
+            inc = _incremental(host, gold, opts.last_year, mat["created_time"])
+            print(f"  {inc['incremental_1day_s']} s, output {inc['incremental_output']}", flush=True)
+            mat.update(inc)
+            self.save()
+
+            self.stage("API latency over HTTP (aiohttp client in this process)")
+            self.results["api"] = api_cells(
+                host.base_url,
+                self.keys.reader,
+                span,
+                shapes=SHAPES,
+                concurrencies=opts.concurrencies,
+                duration_s=opts.duration_s,
+                max_requests=opts.max_requests,
+            )
+            self.save()
+
+            self.stage("on-demand baseline: star join over Gold + pandas, in this process")
+            self.results["ondemand"] = ondemand_cells(
+                gold, span, shapes=SHAPES, iterations=opts.ondemand_iterations, max_seconds=opts.ondemand_max_s
+            )
+            self.results["ratios"] = {
+                shape: speedup(self.results["api"][shape]["1"]["p50_ms"], self.results["ondemand"][shape]["p50_ms"])
+                for shape in SHAPES
+                if "1" in self.results["api"][shape]
+            }
+            self.save()
+
+            if not opts.skip_load_test:
+                self.stage(f"load test: {opts.load_seconds:.0f} s at c={opts.load_concurrency} during a backfill")
+                self.results["load_test"] = run_load_test(
+                    host.base_url,
+                    self.keys,
+                    data_dir,
+                    span,
+                    duration_s=opts.load_seconds,
+                    concurrency=opts.load_concurrency,
+                    backfill={"start_date": f"{opts.last_year}-01-01", "end_date": f"{opts.last_year}-06-30"},
+                )
+                lt = self.results["load_test"]
+                print(
+                    f"  {lt['requests']} requests, {lt['req_per_s']} req/s, errors {lt['errors']} {lt['error_kinds']}, "
+                    f"backfill {lt['backfill_status']} in {lt['backfill_seconds']} s, "
+                    f"nothing lost: {lt['nothing_lost']}",
+                    flush=True,
+                )
+            mat["peak_rss_mib"] = host.rss.peak_mib if host.rss else None
+            self.save()
+        if not opts.keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    def growth_point(self, years: int) -> dict[str, Any]:
+        opts = self.opts
+        span = Span.of_years(years, opts.last_year)
+        self.stage(f"growth: {years} year(s)")
+        gold, build_s = cached_gold(opts.work_dir / "gold", years, opts.last_year, opts.seed, rebuild=opts.rebuild_gold)
+        rows = fact_rows(gold)
+        print(f"  {rows:,} fact rows (built in {build_s} s, 0 = cached)", flush=True)
+        data_dir = _fresh_dir(opts.work_dir / f"growth-{years}y")
+        point: dict[str, Any] = {"years": years, "fact_rows": rows, "gold_build_s": build_s}
+        try:
+            # Gold is only read here, so the cached file serves directly (GOLD_SQLITE_PATH).
+            with DevHost(data_dir, self.keys, extra_env={"GOLD_SQLITE_PATH": str(gold)}) as host:
+                mat = _full_backfill(host, years)
+                point.update(
+                    full_backfill_s=mat["full_backfill_s"],
+                    full_backfill_s_per_year=mat["full_backfill_s_per_year"],
+                    activities_run=mat["activities_run"],
+                    days_written=(mat["output"] or {}).get("days_written"),
+                    peak_rss_mib=host.rss.peak_mib if host.rss else None,
+                )
+                print(f"  backfill {mat['full_backfill_s']} s ({mat['full_backfill_s_per_year']} s/year)", flush=True)
+                cells = api_cells(
+                    host.base_url,
+                    self.keys.reader,
+                    span,
+                    shapes=GROWTH_SHAPES,
+                    concurrencies=[GROWTH_CONCURRENCY],
+                    duration_s=opts.growth_duration_s,
+                    max_requests=opts.max_requests,
+                )
+                point["api_c16"] = {shape: cells[shape][str(GROWTH_CONCURRENCY)] for shape in GROWTH_SHAPES}
+            point["ondemand"] = ondemand_cells(
+                gold, span, shapes=GROWTH_SHAPES, iterations=max(20, opts.ondemand_iterations // 4), max_seconds=10
+            )
+        finally:
+            if not opts.keep_data:
+                shutil.rmtree(data_dir, ignore_errors=True)
+        return point
+
+    def growth(self) -> None:
+        points: list[dict[str, Any]] = []
+        self.results["growth"] = {"points": points}
+        for years in self.opts.growth:
+            points.append(self.growth_point(years))
+            self.save()
+        measured = [p for p in points if p.get("full_backfill_s") is not None]
+        fit = linear_fit([p["years"] for p in measured], [p["full_backfill_s"] for p in measured])
+        self.results["growth"]["backfill_fit_s"] = (
+            {"per_year": round(fit[0], 2), "intercept": round(fit[1], 2)} if fit else None
+        )
+        self.save()
