@@ -15,8 +15,8 @@ Rules (the API and the CSV files state the same):
 - Energy of a source = Σ MW × 0.5 h over its present half-hours (null when none is present); a day with
   gaps reports the energy of the half-hours it has (`intervals_with_data` says how many).
 - `nature` is the least final nature among the day's rows (prévisionnelles < temps réel < consolidées <
-  définitives; an unknown one counts as least final), so a day never looks more settled than its worst row.
-  `final` is True only when every row is definitive.
+  définitives; an unknown one counts as least final), so a day never looks more settled than its worst row;
+  known natures are given in their official spelling. `final` is True only when every row is definitive.
 - Every number is rounded to `DECIMALS` (3) decimals after computing from unrounded values.
 """
 
@@ -57,18 +57,26 @@ def _nature_key(nature: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", nature.lower()) if c.isalnum())
 
 
-_NATURE_RANK: Final[dict[str, int]] = {
-    _nature_key(n): rank
-    for rank, n in enumerate(
-        ("Données prévisionnelles", "Données temps réel", "Données consolidées", DEFINITIVE_NATURE)
-    )
-}
-_DEFINITIVE_RANK: Final[int] = _NATURE_RANK[_nature_key(DEFINITIVE_NATURE)]
+# éCO2mix natures from least to most final.
+NATURES: Final[tuple[str, ...]] = (
+    "Données prévisionnelles",
+    "Données temps réel",
+    "Données consolidées",
+    DEFINITIVE_NATURE,
+)
+_NATURE_BY_KEY: Final[dict[str, str]] = {_nature_key(n): n for n in NATURES}
+_DEFINITIVE_RANK: Final[int] = len(NATURES) - 1
 
 
 def nature_rank(nature: str) -> int:
     """How final a data nature is: higher is more final; -1 for an unknown nature."""
-    return _NATURE_RANK.get(_nature_key(nature), -1)
+    known = _NATURE_BY_KEY.get(_nature_key(nature))
+    return NATURES.index(known) if known is not None else -1
+
+
+def canonical_nature(nature: str) -> str:
+    """The official spelling of a known nature ("Donnees definitives" → "Données définitives")."""
+    return _NATURE_BY_KEY.get(_nature_key(nature), nature)
 
 
 def local_midnight(day: date) -> datetime:
@@ -221,8 +229,8 @@ def _totals_dict(values: Mapping[str, float | None]) -> dict[str, Any]:
 def _day_provenance(frame: pd.DataFrame, row_days: np.ndarray) -> dict[str, tuple[str, bool, str]]:
     """By local day: (least final nature, every row definitive, max loaded_at)."""
     nature_codes, uniques = pd.factorize(frame["nature"])
-    natures = sorted(map(str, uniques), key=lambda n: (nature_rank(n), n))
-    order = np.array([natures.index(str(n)) for n in uniques], dtype=np.int64)
+    natures = sorted({canonical_nature(str(n)) for n in uniques}, key=lambda n: (nature_rank(n), n))
+    order = np.array([natures.index(canonical_nature(str(n))) for n in uniques], dtype=np.int64)
     worst = pd.Series(order[nature_codes], index=row_days).groupby(level=0).min()
     loaded = frame["loaded_at"].set_axis(row_days).groupby(level=0).max()
     return {
