@@ -12,7 +12,6 @@ param autoscaleMaxThroughput int = 1000
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
   // checkov:skip=CKV_AZURE_99: no VNet in this deployment; the data plane accepts only Entra ID tokens of identities holding a Cosmos data role (local auth disabled)
-  // checkov:skip=CKV_AZURE_100: the documents are public open data (RTE eCO2mix); Microsoft-managed keys are enough
   // checkov:skip=CKV_AZURE_101: Flex Consumption without a VNet reaches Cosmos DB over its public endpoint; local auth is disabled
   name: name
   location: location
