@@ -1,0 +1,268 @@
+"""Gold SQL reader over any DB-API connection: sqlite3 (embedded) or pyodbc (ODBC driver, Azure SQL).
+
+One SQL text serves both drivers: qmark parameters, ANSI joins and GROUP BY, no LIMIT/TOP. Values that
+drivers type differently (DATETIME2, DATE) are normalised to the text forms of domain.models.GoldRow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from domain.models import GoldRow
+from stores.gold_schema import TIMEZONE
+from stores.settings import Settings
+
+SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql pre-connect attribute: an Entra ID access token
+AZURE_SQL_SCOPE = "https://database.windows.net/.default"
+_PARIS = ZoneInfo(TIMEZONE)
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def close(self) -> None: ...
+
+
+class Connection(Protocol):
+    """The part of a DB-API 2.0 connection the reader uses (sqlite3 and pyodbc both fit)."""
+
+    def cursor(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+def _sqlite_connect(path: Path) -> Connection:
+    # mode=rw: a missing file is an error, not a silently created empty database.
+    conn = sqlite3.connect(path.absolute().as_uri() + "?mode=rw", uri=True, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _access_token_struct(token: str) -> bytes:
+    """The ODBC access-token struct: little-endian length, then the UTF-16-LE token bytes."""
+    raw = token.encode("utf-16-le")
+    return struct.pack(f"<I{len(raw)}s", len(raw), raw)
+
+
+def azure_sql_connection_string(driver: str, server: str, database: str) -> str:
+    host = server if server.startswith("tcp:") else f"tcp:{server},1433"
+    return (
+        f"Driver={{{driver}}};Server={host};Database={database};"
+        "Encrypt=yes;TrustServerCertificate=no;Connection Timeout=30"
+    )
+
+
+def gold_connection_factory(settings: Settings) -> Callable[[], Connection]:
+    """A callable opening one Gold connection; nothing is opened (or imported from pyodbc) until called."""
+    if settings.GOLD_ODBC_CONNECTION_STRING:
+        odbc_string = settings.GOLD_ODBC_CONNECTION_STRING
+
+        def connect_odbc() -> Connection:
+            import pyodbc
+
+            conn: Connection = pyodbc.connect(odbc_string, autocommit=True)
+            return conn
+
+        return connect_odbc
+
+    if settings.GOLD_SQL_SERVER:
+        if not settings.GOLD_SQL_DATABASE:
+            raise ValueError("GOLD_SQL_SERVER is set but GOLD_SQL_DATABASE is not")
+        conn_string = azure_sql_connection_string(
+            settings.GOLD_ODBC_DRIVER, settings.GOLD_SQL_SERVER, settings.GOLD_SQL_DATABASE
+        )
+        credential_holder: list[Any] = []
+
+        def connect_managed_identity() -> Connection:
+            import pyodbc
+            from azure.identity import DefaultAzureCredential
+
+            if not credential_holder:  # one credential per factory: it caches and refreshes tokens
+                credential_holder.append(DefaultAzureCredential())
+            token = credential_holder[0].get_token(AZURE_SQL_SCOPE).token
+            conn: Connection = pyodbc.connect(
+                conn_string,
+                attrs_before={SQL_COPT_SS_ACCESS_TOKEN: _access_token_struct(token)},
+                autocommit=True,
+            )
+            return conn
+
+        return connect_managed_identity
+
+    path = settings.gold_sqlite_path
+    return lambda: _sqlite_connect(path)
+
+
+def gold_dialect(settings: Settings) -> str:
+    """'tsql' for Azure SQL / SQL Server, 'sqlite' for sqlite3 or the SQLite ODBC driver."""
+    if settings.GOLD_ODBC_CONNECTION_STRING:
+        return "sqlite" if "sqlite" in settings.GOLD_ODBC_CONNECTION_STRING.lower() else "tsql"
+    return "tsql" if settings.GOLD_SQL_SERVER else "sqlite"
+
+
+def gold_reader(settings: Settings) -> GoldReader:
+    """The reader for these settings (no connection is opened yet)."""
+    return GoldReader(gold_connection_factory(settings), dialect=gold_dialect(settings))
+
+
+def _text_instant(value: Any) -> str:
+    """horodatage as 'YYYY-MM-DDTHH:MM:SSZ' whatever the driver returned (str or naive UTC datetime)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = str(value).replace(" ", "T")
+    return text if text.endswith("Z") else text[:19] + "Z"
+
+
+def _text_loaded_at(value: Any) -> str:
+    """loaded_at as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (DATETIME2(6) comes back as a datetime from pyodbc)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = str(value).replace(" ", "T").rstrip("Z")
+    if "." not in text:
+        text += ".000000"
+    head, frac = text.split(".", 1)
+    return f"{head}.{frac[:6].ljust(6, '0')}Z"
+
+
+def _text_day(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    return str(value)[:10]
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def local_day_bounds(first_day: str, last_day: str) -> tuple[int, int]:
+    """[start, end) of the local days first_day..last_day as epoch minutes (id_date), DST-aware."""
+    start = datetime.combine(date.fromisoformat(first_day), datetime.min.time(), _PARIS)
+    end = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), datetime.min.time(), _PARIS)
+    return int(start.timestamp()) // 60, int(end.timestamp()) // 60
+
+
+_PARTITIONS_SELECT = (
+    "SELECT r.code_insee, t.date_locale, MAX(f.loaded_at) "
+    "FROM FACT_ENERGY_FLOW f "
+    "JOIN DIM_REGION r ON r.id_region = f.id_region "
+    "JOIN DIM_TIME t ON t.id_date = f.id_date "
+)
+_PARTITIONS_TAIL = " GROUP BY r.code_insee, t.date_locale ORDER BY r.code_insee, t.date_locale"
+
+_ROWS_SQL = (
+    "SELECT t.horodatage, t.date_locale, s.source_name, f.valeur_mw, f.facteur_charge, f.loaded_at, f.nature "
+    "FROM FACT_ENERGY_FLOW f "
+    "JOIN DIM_REGION r ON r.id_region = f.id_region "
+    "JOIN DIM_TIME t ON t.id_date = f.id_date "
+    "JOIN DIM_SOURCE s ON s.id_source = f.id_source "
+    "WHERE r.code_insee = ? AND f.id_date >= ? AND f.id_date < ? "
+    "ORDER BY f.id_date, f.id_source"
+)
+
+
+class GoldReader:
+    """Read-only queries the materializer needs. One connection per thread, reopened after a failure."""
+
+    def __init__(self, connect: Callable[[], Connection], *, dialect: str = "sqlite") -> None:
+        self._connect = connect
+        self._dialect = dialect
+        self._local = threading.local()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        try:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, tuple(params))
+                return list(cur.fetchall())
+            finally:
+                cur.close()
+        except Exception:
+            # A broken connection must not poison this thread forever: drop it, the next call reconnects.
+            self._local.conn = None
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too; keep the first error
+                conn.close()
+            raise
+
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads' garbage collection)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    @staticmethod
+    def _partitions(rows: list[Any]) -> list[tuple[str, str, str]]:
+        return [(str(code), _text_day(day), _text_loaded_at(loaded)) for code, day, loaded in rows]
+
+    def changed_partitions(self, since: str | None) -> list[tuple[str, str, str]]:
+        """(region_code, local_day, max loaded_at) of partitions with a row loaded after `since` (all if None)."""
+        if since is None:
+            return self._partitions(self._query(_PARTITIONS_SELECT + _PARTITIONS_TAIL))
+        sql = _PARTITIONS_SELECT + "WHERE f.loaded_at > ?" + _PARTITIONS_TAIL
+        return self._partitions(self._query(sql, [self._loaded_at_param(since)]))
+
+    def _loaded_at_param(self, since: str) -> Any:
+        # SQLite stores loaded_at as text and compares text; SQL Server compares DATETIME2, whose string
+        # conversion rejects the trailing Z, so it gets a naive UTC datetime instead.
+        if self._dialect == "tsql":
+            return datetime.strptime(_text_loaded_at(since), "%Y-%m-%dT%H:%M:%S.%fZ")
+        return _text_loaded_at(since)
+
+    def partitions_in_range(
+        self, first_day: str, last_day: str, region_codes: list[str] | None
+    ) -> list[tuple[str, str, str]]:
+        """Every (region_code, local_day, max loaded_at) with data in [first_day, last_day] (for backfills)."""
+        start, end = local_day_bounds(first_day, last_day)
+        where = "WHERE f.id_date >= ? AND f.id_date < ?"
+        params: list[Any] = [start, end]
+        if region_codes is not None:
+            if not region_codes:
+                return []
+            where += f" AND r.code_insee IN ({', '.join('?' for _ in region_codes)})"
+            params.extend(region_codes)
+        return self._partitions(self._query(_PARTITIONS_SELECT + where + _PARTITIONS_TAIL, params))
+
+    def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]:
+        """Every row of the region whose local day is in [first_day, last_day], by instant then source."""
+        start, end = local_day_bounds(first_day, last_day)
+        return [
+            GoldRow(
+                _text_instant(instant),
+                _text_day(day),
+                str(source),
+                _float_or_none(value),
+                _float_or_none(load_factor),
+                _text_loaded_at(loaded),
+                str(nature),
+            )
+            for instant, day, source, value, load_factor, loaded, nature in self._query(
+                _ROWS_SQL, [region_code, start, end]
+            )
+        ]
+
+    def max_loaded_at(self) -> str | None:
+        rows = self._query("SELECT MAX(loaded_at) FROM FACT_ENERGY_FLOW")
+        value = rows[0][0] if rows else None
+        return None if value is None else _text_loaded_at(value)
+
+    def ping(self) -> None:
+        """Raise when Gold cannot be reached or has no schema."""
+        self._query("SELECT COUNT(*) FROM DIM_SOURCE")
+
+    def regions(self) -> list[tuple[str, str]]:
+        """(code_insee, nom_region) of every region in DIM_REGION, by code."""
+        return [
+            (str(c), str(n))
+            for c, n in self._query("SELECT code_insee, nom_region FROM DIM_REGION ORDER BY code_insee")
+        ]
