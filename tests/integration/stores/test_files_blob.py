@@ -17,7 +17,11 @@ from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, bl
 from stores.settings import Settings
 from tests.integration.emulators import Azurite
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # The OAuth Azurite serves HTTPS with a self-signed certificate (tests only).
+    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
+]
 
 CSV = "\ufeffDate;Production (MW)\r\n2024-10-27T02:00:00+02:00;12,5\r\n2024-10-27T02:00:00+01:00;\r\n".encode()
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -183,7 +187,6 @@ def delegated_files(azurite_oauth: Azurite) -> BlobFileStore:
     return BlobFileStore(service, container, account_key=None)
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_user_delegation_sas_downloads_and_refuses_writes(delegated_files: BlobFileStore) -> None:
     name = a_name()
     delegated_files.put(name, CSV, CSV_TYPE)
@@ -200,7 +203,6 @@ def test_user_delegation_sas_downloads_and_refuses_writes(delegated_files: BlobF
     assert put.status_code == 403
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_user_delegation_key_is_reused_until_near_its_expiry(delegated_files: BlobFileStore) -> None:
     name = a_name()
     now = time.time()

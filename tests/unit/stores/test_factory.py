@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stores.documents_embedded import EmbeddedDocumentStore
+from stores.factory import get_stores, reset_stores
+from stores.files_embedded import EmbeddedFileStore
+from stores.gold import GoldReader
+
+AZURE_SETTINGS = ("COSMOS_ENDPOINT", "COSMOS_KEY", "BLOB_CONNECTION_STRING", "BLOB_ACCOUNT_URL", "FILES_SIGNING_KEY")
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in AZURE_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    reset_stores()
+    yield tmp_path
+    reset_stores()
+
+
+def test_defaults_are_the_embedded_stores_under_data_dir(embedded_env: Path) -> None:
+    stores = get_stores()
+    assert isinstance(stores.gold, GoldReader)
+    assert isinstance(stores.documents, EmbeddedDocumentStore)
+    assert stores.documents.path == embedded_env / "documents.sqlite"
+    assert isinstance(stores.files, EmbeddedFileStore)
+    assert stores.files.root == (embedded_env / "files").resolve()
+    assert (embedded_env / "files-signing.key").is_file()
+
+
+def test_stores_are_built_once_per_worker_until_reset(embedded_env: Path) -> None:
+    first = get_stores()
+    assert get_stores() is first
+    reset_stores()
+    assert get_stores() is not first
+
+
+def test_configured_signing_key_is_used(embedded_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILES_SIGNING_KEY", "from-settings")
+    reset_stores()
+    url = get_stores().files.signed_url("a/b.csv", 60, "b.csv")
+    same_key = EmbeddedFileStore(embedded_env / "files", b"from-settings", "http://127.0.0.1:7071")
+    assert url.split("sig=")[1] == same_key.signed_url("a/b.csv", 60, "b.csv").split("sig=")[1]
+    assert not (embedded_env / "files-signing.key").exists()
