@@ -1,0 +1,157 @@
+"""Every .bicep file parses with checkov's parser; modules, loaded files and key properties line up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.infra.conftest import BICEP, BicepParse, bicep_files, template_of
+
+LOAD_CONTENT = re.compile(r"load(?:Text|Json)Content\('([^']+)'")
+AVM_REFERENCE = re.compile(r"'br/public:(avm/[a-z0-9/-]+)(?::([^']*))?'")
+
+
+@pytest.mark.parametrize("path", bicep_files(), ids=lambda path: str(path.relative_to(BICEP)))
+def test_bicep_file_parses(bicep_templates: dict[Path, dict[str, Any]], path: Path) -> None:
+    result = bicep_templates[path]
+    assert result["ok"], result["error"]
+
+
+BROKEN_CASES = [
+    pytest.param("param name strin g\n", id="junk-after-type"),
+    pytest.param("resource st 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name:\n}\n", id="missing-value"),
+    pytest.param("var tags = {\n  a: 'x'\n", id="unclosed-object"),
+]
+
+
+@pytest.mark.parametrize("text", BROKEN_CASES)
+def test_parser_rejects_broken_bicep(parse_bicep: BicepParse, text: str) -> None:
+    """The parse check can fail: a syntax error is reported, not silently skipped."""
+    result = parse_bicep(["-"], text)["-"]
+    assert not result["ok"]
+    assert result["error"]
+
+
+def _local_modules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: module for name, module in template.get("modules", {}).items() if module["type"] == "local"}
+
+
+def test_local_modules_exist_and_get_exactly_their_parameters(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    checked = 0
+    for path, result in bicep_templates.items():
+        for name, module in _local_modules(result["template"]).items():
+            target = (path.parent / module["detail"]["path"]).resolve()
+            assert target in bicep_templates, f"{path.name}: module {name} -> missing {target}"
+            declared = bicep_templates[target]["template"].get("parameters", {})
+            required = {param for param, spec in declared.items() if spec.get("default") is None}
+            config = module["config"]
+            config = config.get("config", config)  # `= if (condition) {...}` nests the body one level down
+            passed = set(config.get("params", {}))
+            assert passed <= set(declared), f"{name}: unknown params {passed - set(declared)}"
+            assert required <= passed, f"{name}: missing params {required - passed}"
+            checked += 1
+    assert checked >= 6
+
+
+def test_loaded_files_exist() -> None:
+    for path in bicep_files():
+        for relative in LOAD_CONTENT.findall(path.read_text(encoding="utf-8")):
+            assert (path.parent / relative).is_file(), f"{path.name}: {relative}"
+
+
+def test_verified_modules_are_pinned() -> None:
+    references = [match for path in bicep_files() for match in AVM_REFERENCE.findall(path.read_text("utf-8"))]
+    assert references, "expected Azure Verified Modules (br/public:avm/...)"
+    for module, version in references:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{module} is not pinned to an exact version: {version!r}"
+
+
+def _dig(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _resource(templates: dict[Path, dict[str, Any]], relative: str, name: str) -> dict[str, Any]:
+    config: dict[str, Any] = template_of(templates, relative)["resources"][name]["config"]
+    return config
+
+
+# (file, resource, property path, expected): the promises the deployment makes, read from the parse tree.
+PROPERTY_CASES = [
+    ("core/storage.bicep", "storage", "properties.allowSharedKeyAccess", False),
+    ("core/storage.bicep", "storage", "properties.allowBlobPublicAccess", False),
+    ("core/storage.bicep", "storage", "properties.minimumTlsVersion", "TLS1_2"),
+    ("core/storage.bicep", "storage", "properties.supportsHttpsTrafficOnly", True),
+    ("core/cosmos.bicep", "account", "properties.disableLocalAuth", True),
+    ("core/cosmos.bicep", "account", "properties.disableKeyBasedMetadataWriteAccess", True),
+    ("core/cosmos.bicep", "container", "properties.resource.partitionKey.paths.0", "/region_code"),
+    ("core/cosmos.bicep", "container", "properties.resource.indexingPolicy.excludedPaths.3.path", "/*"),
+    ("core/monitoring.bicep", "appInsights", "properties.DisableLocalAuth", True),
+    ("app/api.bicep", "functionApp", "kind", "functionapp,linux"),
+    ("app/api.bicep", "functionApp", "properties.httpsOnly", True),
+    ("app/api.bicep", "functionApp", "properties.functionAppConfig.runtime.name", "python"),
+    ("app/api.bicep", "functionApp", "properties.functionAppConfig.runtime.version", "3.11"),
+    (
+        "app/api.bicep",
+        "functionApp",
+        "properties.functionAppConfig.deployment.storage.authentication.type",
+        "UserAssignedIdentity",
+    ),
+    ("app/api.bicep", "functionApp", "identity.type", "UserAssigned"),
+    ("app/api.bicep", "functionApp", "properties.siteConfig.minTlsVersion", "1.2"),
+]
+
+
+@pytest.mark.parametrize(("relative", "resource", "path", "expected"), PROPERTY_CASES)
+def test_resource_property(
+    bicep_templates: dict[Path, dict[str, Any]], relative: str, resource: str, path: str, expected: Any
+) -> None:
+    assert _dig(_resource(bicep_templates, relative, resource), path) == expected
+
+
+def test_cosmos_indexes_only_queried_paths(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    policy = _dig(_resource(bicep_templates, "core/cosmos.bicep", "container"), "properties.resource.indexingPolicy")
+    included = {entry["path"] for entry in policy["includedPaths"]}
+    excluded = {entry["path"] for entry in policy["excludedPaths"]}
+    assert included == {"/doc_type/?", "/key/?", "/id/?"}
+    assert {"/intervals/*", "/hourly/*", "/days/*", "/*"} <= excluded
+
+
+def test_main_parameter_defaults(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    params = template_of(bicep_templates, "main.bicep")["parameters"]
+    assert params["alwaysReadyInstances"]["default"] == 0
+    assert params["cosmosServerless"]["default"] is True
+    assert params["deployApim"]["default"] is False
+    assert "instanceMemoryMB" in params
+
+
+def test_rbac_grants_every_data_role(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    roles = template_of(bicep_templates, "app/rbac.bicep")["variables"]["roles"]["value"]
+    assert set(roles) >= {
+        "storageBlobDataOwner",
+        "storageQueueDataContributor",
+        "storageTableDataContributor",
+        "storageBlobDelegator",
+        "monitoringMetricsPublisher",
+    }
+    resources = template_of(bicep_templates, "app/rbac.bicep")["resources"]
+    types = {resource["type"] for resource in resources.values()}
+    assert "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments" in types
+    # One file holds the assignments: no other template creates any.
+    for path, result in bicep_templates.items():
+        if path.name != "rbac.bicep":
+            other_types = {resource["type"] for resource in result["template"].get("resources", {}).values()}
+            assert not {t for t in other_types if t.endswith("roleAssignments") or t.endswith("RoleAssignments")}
+
+
+def test_apim_policy_limits_per_api_key_with_retry_after() -> None:
+    policy = (BICEP / "app" / "apim-policy.xml").read_text(encoding="utf-8")
+    assert "<rate-limit-by-key" in policy
+    assert "X-API-Key" in policy
+    assert 'retry-after-header-name="Retry-After"' in policy
+    assert "__CALLS_PER_MINUTE__" in policy  # placeholder app/apim.bicep replaces
+    assert "__CALLS_PER_MINUTE__" in (BICEP / "app" / "apim.bicep").read_text(encoding="utf-8")
