@@ -1,0 +1,231 @@
+"""POST /v1/admin/backfills, GET and DELETE /v1/admin/backfills/{instance_id}: operator backfills.
+
+The instance id is derived from the request (range + regions), so the same request while a run is
+active returns that run instead of starting a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api import caching
+from api.auth import Role
+from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond_async
+from api.params import MAX_BACKFILL_RANGE_DAYS, REGION_CODES, BackfillPath, BackfillRequest, check_span, parse
+from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
+
+bp = df.Blueprint()
+
+START_ROUTE = Route("backfill_start", "/v1/admin/backfills", {"POST": Role.operator})
+INSTANCE_ROUTE = Route(
+    "backfill_instance", "/v1/admin/backfills/{instance_id}", {"GET": Role.operator, "DELETE": Role.operator}
+)
+MAX_BODY_BYTES = 16 * 1024
+_INSTANCE_ID = re.compile(rf"{re.escape(BACKFILL_INSTANCE_PREFIX)}[0-9a-f]{{16}}")
+_ACTIVE = {"Running", "Pending"}
+
+
+class OrchestrationClient(Protocol):
+    """The part of df.DurableOrchestrationClient the backfill routes use."""
+
+    async def get_status(
+        self, instance_id: str, show_history: bool = ..., show_history_output: bool = ..., show_input: bool = ...
+    ) -> Any: ...
+
+    async def start_new(
+        self, orchestration_function_name: str, instance_id: str | None = ..., client_input: Any = ...
+    ) -> str: ...
+
+    async def terminate(self, instance_id: str, reason: str) -> None: ...
+
+
+def normalized_regions(codes: list[str] | None) -> list[str] | None:
+    """Sorted unique codes; None means every region (and so does listing all twelve)."""
+    if not codes:
+        return None
+    unique = sorted(set(codes))
+    unknown = [c for c in unique if c not in REGION_CODES]
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unknown region codes: {', '.join(unknown)}.",
+            errors=[ParameterError("region_codes", f"unknown region code {c!r}") for c in unknown],
+            slug="invalid-parameters",
+        )
+    return None if len(unique) == len(REGION_CODES) else unique
+
+
+def instance_id_for(start_date: str, end_date: str, region_codes: list[str] | None) -> str:
+    regions = ",".join(region_codes) if region_codes else "*"
+    digest = hashlib.sha256(f"{start_date}|{end_date}|{regions}".encode()).hexdigest()
+    return BACKFILL_INSTANCE_PREFIX + digest[:16]
+
+
+def _runtime_status(status: Any) -> str | None:
+    value = getattr(status, "runtime_status", None)
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _as_object(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def status_body(instance_id: str, status: Any, links: dict[str, str], already_running: bool = False) -> dict[str, Any]:
+    runtime = _runtime_status(status)
+    progress = _as_object(getattr(status, "custom_status", None))
+    request = _as_object(getattr(status, "input_", None))
+    return {
+        "id": instance_id,
+        "runtime_status": runtime,
+        "created_time": _iso(getattr(status, "created_time", None)),
+        "last_updated_time": _iso(getattr(status, "last_updated_time", None)),
+        "request": (
+            {k: request.get(k) for k in ("start_date", "end_date", "region_codes")}
+            if isinstance(request, dict)
+            else None
+        ),
+        "progress": progress if isinstance(progress, dict) else None,
+        # Only a completed run's summary: a failure's output can hold internal messages.
+        "output": _as_object(getattr(status, "output", None)) if runtime == "Completed" else None,
+        "already_running": already_running,
+        "links": links,
+    }
+
+
+async def _existing(client: OrchestrationClient, instance_id: str) -> Any | None:
+    """The status of a backfill instance, or None for an id that is not (or no longer) one of ours."""
+    if not _INSTANCE_ID.fullmatch(instance_id):
+        return None
+    status = await client.get_status(instance_id, show_input=True)
+    if not status or (getattr(status, "name", None) not in (None, ORCHESTRATOR)):
+        return None
+    return status
+
+
+async def start_backfill(
+    client: OrchestrationClient, request: BackfillRequest, links_for: Callable[[str], dict[str, str]]
+) -> tuple[str, dict[str, Any]]:
+    """Start (or find running) the backfill of this range and regions; (instance id, status body)."""
+    check_span(request.start_date, request.end_date, MAX_BACKFILL_RANGE_DAYS, "per backfill")
+    regions = normalized_regions(request.region_codes)
+    start, end = request.start_date.isoformat(), request.end_date.isoformat()
+    instance_id = instance_id_for(start, end, regions)
+    status = await client.get_status(instance_id, show_input=True)
+    if status and _runtime_status(status) in _ACTIVE:
+        return instance_id, status_body(instance_id, status, links_for(instance_id), already_running=True)
+    payload = {"mode": "backfill", "start_date": start, "end_date": end, "region_codes": regions}
+    await client.start_new(ORCHESTRATOR, instance_id, payload)
+    status = await client.get_status(instance_id, show_input=True)
+    body = status_body(instance_id, status, links_for(instance_id))
+    if body["runtime_status"] is None:  # not yet visible: it was just accepted
+        body["runtime_status"] = "Pending"
+    if body["request"] is None:
+        body["request"] = {k: payload[k] for k in ("start_date", "end_date", "region_codes")}
+    return instance_id, body
+
+
+async def backfill_status(
+    client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
+) -> dict[str, Any]:
+    status = await _existing(client, instance_id)
+    if status is None:
+        raise ApiError(404, f"No backfill {instance_id!r}.", slug="unknown-backfill")
+    return status_body(instance_id, status, links_for(instance_id))
+
+
+async def terminate_backfill(
+    client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
+) -> dict[str, Any]:
+    """Terminate a running backfill; 404 unknown, 409 when it already ended."""
+    status = await _existing(client, instance_id)
+    if status is None:
+        raise ApiError(404, f"No backfill {instance_id!r}.", slug="unknown-backfill")
+    runtime = _runtime_status(status)
+    if runtime not in _ACTIVE:
+        raise ApiError(409, f"Backfill {instance_id} is already {runtime}; nothing to terminate.", slug="not-running")
+    await client.terminate(instance_id, "terminated by an operator through the API")
+    body = status_body(instance_id, status, links_for(instance_id))
+    body["runtime_status"] = "Terminating"
+    return body
+
+
+def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
+    """The request's JSON object; 415 for another content type, 413 when too large, 400 when malformed."""
+    content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "The body must be JSON (Content-Type: application/json).", slug="unsupported-media-type")
+    raw = req.get_body() or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"The body exceeds {MAX_BODY_BYTES} bytes.", slug="body-too-large")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(
+            400, "The body is not valid JSON.", errors=[ParameterError("body", "malformed JSON")], slug="malformed-json"
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            400,
+            "The body must be a JSON object.",
+            errors=[ParameterError("body", "not an object")],
+            slug="malformed-json",
+        )
+    return data
+
+
+def _links(req: func.HttpRequest) -> Callable[[str], dict[str, str]]:
+    root = base_url(req) + START_ROUTE.path
+
+    def links_for(instance_id: str) -> dict[str, str]:
+        url = f"{root}/{instance_id}"
+        return {"self": url, "terminate": url}
+
+    return links_for
+
+
+@bp.function_name(name=START_ROUTE.function_name)
+@bp.route(route=START_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+async def backfill_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def handle(ctx: RequestContext) -> Reply:
+        request = parse(BackfillRequest, read_json_body(ctx.req), what="body")
+        instance_id, body = await start_backfill(client, request, _links(ctx.req))
+        location = f"{START_ROUTE.path}/{instance_id}"
+        headers = {"Location": location, "Retry-After": "5"}
+        return Reply(body, status=202, headers=headers, cache_control=caching.NO_STORE)
+
+    return await respond_async(req, START_ROUTE, handle)
+
+
+@bp.function_name(name=INSTANCE_ROUTE.function_name)
+@bp.route(route=INSTANCE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+async def backfill_instance(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def handle(ctx: RequestContext) -> Reply:
+        path = parse(BackfillPath, dict(ctx.req.route_params), what="path")
+        if ctx.method == "DELETE":
+            body = await terminate_backfill(client, path.instance_id, _links(ctx.req))
+            return Reply(body, status=202, cache_control=caching.NO_STORE)
+        body = await backfill_status(client, path.instance_id, _links(ctx.req))
+        return Reply(body, cache_control=caching.NO_STORE)
+
+    return await respond_async(req, INSTANCE_ROUTE, handle)

@@ -1,0 +1,76 @@
+"""HTTP caching and compression policy: ETags from content hashes, Cache-Control by finality, gzip."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterable
+
+# Final (definitive) days never change: cache them for a year. Anything else may still be revised.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+NO_STORE = "no-store"
+GZIP_MIN_BYTES = 1024
+_GZIP_LEVEL = 6
+_COMPRESSIBLE = ("application/json", "application/problem+json", "text/", "application/javascript")
+
+
+def cache_control(final: bool) -> str:
+    return IMMUTABLE if final else SHORT
+
+
+def etag(content_hash: str) -> str:
+    """Strong ETag of one document: its content hash, quoted."""
+    return f'"{content_hash}"'
+
+
+def combined_etag(content_hashes: Iterable[str], variant: str) -> str:
+    """ETag of a response built from several documents: a hash of their hashes and of the query."""
+    digest = hashlib.sha256(variant.encode())
+    for h in content_hashes:
+        digest.update(b"|" + h.encode())
+    return etag(digest.hexdigest()[:32])
+
+
+def matches(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110 weak comparison of If-None-Match against the current ETag (`*` matches anything)."""
+    if not if_none_match:
+        return False
+    wanted = _opaque(current)
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or _opaque(candidate) == wanted:
+            return True
+    return False
+
+
+def _opaque(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when gzip (or *) is listed without q=0."""
+    for part in (accept_encoding or "").split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding.lower() not in ("gzip", "*"):
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+def compressible(content_type: str) -> bool:
+    return content_type.startswith(_COMPRESSIBLE)
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # mtime=0: the same body always compresses to the same bytes.
+    return gzip.compress(data, compresslevel=_GZIP_LEVEL, mtime=0)

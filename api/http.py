@@ -1,0 +1,281 @@
+"""The HTTP envelope of every route: request id, CORS, methods, auth, problem+json, caching and gzip.
+
+A trigger calls `respond(req, route, handler)` (or `respond_async`); the handler is a plain function of a
+`RequestContext` returning a `Reply`. Everything a client sees around the payload is produced here, so
+every error, on every route, has the same problem+json shape and carries X-Request-ID.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.functions as func
+
+from api import caching
+from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
+from stores.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+JSON_CONTENT_TYPE = "application/json"
+REQUEST_ID_HEADER = "X-Request-ID"
+# Every method is routed to our functions so that a wrong one gets our 405 problem, not the host's page.
+ALL_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CORS_ALLOWED_HEADERS = "Accept, Accept-Encoding, Authorization, Content-Type, If-None-Match, X-API-Key, X-Request-ID"
+_CORS_EXPOSED_HEADERS = "Content-Disposition, Content-Encoding, ETag, Location, X-Request-ID"
+_CORS_MAX_AGE = "600"
+
+_TITLES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP function: its Functions name, its OpenAPI path, and the role each method needs (None: public)."""
+
+    function_name: str
+    path: str  # OpenAPI style: "/v1/production/regional/{region_code}/{date}"
+    methods: Mapping[str, Role | None]
+
+    @property
+    def functions_route(self) -> str:
+        """The route template as the Functions host wants it (no leading slash)."""
+        return self.path.lstrip("/")
+
+    def allowed(self) -> list[str]:
+        methods = set(self.methods) | {"OPTIONS"}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+
+@dataclass(frozen=True)
+class ParameterError:
+    parameter: str
+    message: str
+
+
+class ApiError(Exception):
+    """An expected failure, rendered as a problem+json response by `problem_response`."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[ParameterError] | None = None,
+        headers: Mapping[str, str] | None = None,
+        slug: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = dict(headers or {})
+        self.slug = slug
+
+
+@dataclass
+class Reply:
+    """What a handler returns: JSON-able `body` (or bytes with `content_type`) plus caching facts."""
+
+    body: Any = None
+    status: int = 200
+    content_type: str = JSON_CONTENT_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None  # quoted
+    cache_control: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    method: str
+    principal: Principal | None
+    settings: Settings
+    req: func.HttpRequest
+
+
+def request_id_for(req: func.HttpRequest) -> str:
+    """The caller's X-Request-ID when it is safe to echo, else a fresh one."""
+    incoming = req.headers.get(REQUEST_ID_HEADER, "")
+    return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def problem_body(
+    status: int, detail: str, request_id: str, errors: list[ParameterError] | None = None, slug: str | None = None
+) -> dict[str, Any]:
+    """The one problem+json shape (RFC 9457) of this API."""
+    title = _TITLES.get(status, "Error")
+    body: dict[str, Any] = {
+        "type": f"urn:eco2mix:problem:{slug or title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if errors:
+        body["errors"] = [{"parameter": e.parameter, "message": e.message} for e in errors]
+    return body
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def problem_response(error: ApiError, request_id: str) -> func.HttpResponse:
+    body = problem_body(error.status, error.detail, request_id, error.errors, error.slug)
+    headers = {**error.headers, REQUEST_ID_HEADER: request_id, "Cache-Control": "no-store"}
+    return func.HttpResponse(dumps(body), status_code=error.status, headers=headers, mimetype=PROBLEM_CONTENT_TYPE)
+
+
+def _cors_headers(req: func.HttpRequest, settings: Settings) -> dict[str, str]:
+    origin = req.headers.get("Origin")
+    allowed = [o.strip() for o in settings.CORS_ALLOWED_ORIGINS.split(",") if o.strip()]
+    if not origin or not allowed or (origin not in allowed and "*" not in allowed):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": _CORS_EXPOSED_HEADERS}
+
+
+def _with_envelope(resp: func.HttpResponse, req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
+    cors = _cors_headers(req, settings)
+    for name, value in cors.items():
+        resp.headers[name] = value
+    if settings.CORS_ALLOWED_ORIGINS.strip():
+        resp.headers["Vary"] = _merge_vary(resp.headers.get("Vary"), "Origin")
+    return resp
+
+
+def _merge_vary(existing: str | None, name: str) -> str:
+    names = [v.strip() for v in (existing or "").split(",") if v.strip()]
+    return ", ".join([*names, name] if name not in names else names)
+
+
+def _preflight(req: func.HttpRequest, route: Route, request_id: str, settings: Settings) -> func.HttpResponse:
+    allow = ", ".join(route.allowed())
+    headers = {"Allow": allow, REQUEST_ID_HEADER: request_id}
+    if _cors_headers(req, settings):
+        headers |= {
+            "Access-Control-Allow-Methods": allow,
+            "Access-Control-Allow-Headers": _CORS_ALLOWED_HEADERS,
+            "Access-Control-Max-Age": _CORS_MAX_AGE,
+        }
+    return func.HttpResponse(b"", status_code=204, headers=headers)
+
+
+def _start(req: func.HttpRequest, route: Route, settings: Settings) -> tuple[RequestContext, func.HttpResponse | None]:
+    """Request id, OPTIONS, 405, auth: the early answers before a handler runs."""
+    request_id = request_id_for(req)
+    method = req.method.upper()
+    ctx = RequestContext(request_id, method, None, settings, req)
+    if method == "OPTIONS":
+        return ctx, _preflight(req, route, request_id, settings)
+    effective = "GET" if method == "HEAD" else method
+    if effective not in route.methods:
+        allow = ", ".join(route.allowed())
+        error = ApiError(405, f"{method} is not allowed on {route.path}; allowed: {allow}.", headers={"Allow": allow})
+        return ctx, problem_response(error, request_id)
+    required = route.methods[effective]
+    if required is None:
+        return ctx, None
+    try:
+        principal = authenticate(req.headers, settings)
+        authorize(principal, required)
+    except AuthError as exc:
+        headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
+        return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers), request_id)
+    return RequestContext(request_id, method, principal, settings, req), None
+
+
+def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
+    headers = dict(reply.headers)
+    headers[REQUEST_ID_HEADER] = ctx.request_id
+    if reply.cache_control:
+        headers["Cache-Control"] = reply.cache_control
+    if reply.etag:
+        headers["ETag"] = reply.etag
+        if reply.status == 200 and caching.matches(ctx.req.headers.get("If-None-Match"), reply.etag):
+            return func.HttpResponse(b"", status_code=304, headers=headers)
+    if reply.body is None:
+        data = b""
+    elif isinstance(reply.body, bytes):
+        data = reply.body
+    else:
+        data = dumps(reply.body)
+    if data and caching.compressible(reply.content_type):
+        headers["Vary"] = _merge_vary(headers.get("Vary"), "Accept-Encoding")
+        if caching.accepts_gzip(ctx.req.headers.get("Accept-Encoding")) and len(data) > caching.GZIP_MIN_BYTES:
+            data = caching.gzip_bytes(data)
+            headers["Content-Encoding"] = "gzip"
+    if ctx.method == "HEAD":
+        data = b""
+    return func.HttpResponse(data, status_code=reply.status, headers=headers, mimetype=reply.content_type)
+
+
+def _failure(ctx: RequestContext, exc: Exception) -> func.HttpResponse:
+    if isinstance(exc, ApiError):
+        return problem_response(exc, ctx.request_id)
+    # The stack trace goes to the log with the request id; the client gets the id only.
+    log.exception("unhandled error in %s request_id=%s", ctx.req.url, ctx.request_id)
+    error = ApiError(500, "An unexpected error occurred; quote the request_id when reporting it.")
+    return problem_response(error, ctx.request_id)
+
+
+def respond(
+    req: func.HttpRequest,
+    route: Route,
+    handler: Callable[[RequestContext], Reply],
+    settings: Settings | None = None,
+) -> func.HttpResponse:
+    """Run a synchronous handler inside the envelope."""
+    settings = settings or get_settings()
+    ctx, early = _start(req, route, settings)
+    if early is not None:
+        return _with_envelope(early, req, settings)
+    try:
+        resp = _finish(ctx, handler(ctx))
+    except Exception as exc:
+        resp = _failure(ctx, exc)
+    return _with_envelope(resp, req, settings)
+
+
+async def respond_async(
+    req: func.HttpRequest,
+    route: Route,
+    handler: Callable[[RequestContext], Awaitable[Reply]],
+    settings: Settings | None = None,
+) -> func.HttpResponse:
+    """Run an async handler (durable client routes) inside the envelope."""
+    settings = settings or get_settings()
+    ctx, early = _start(req, route, settings)
+    if early is not None:
+        return _with_envelope(early, req, settings)
+    try:
+        resp = _finish(ctx, await handler(ctx))
+    except Exception as exc:
+        resp = _failure(ctx, exc)
+    return _with_envelope(resp, req, settings)
+
+
+def base_url(req: func.HttpRequest) -> str:
+    """Scheme and authority of the request, for absolute links."""
+    match = re.match(r"^(https?://[^/]+)", req.url)
+    return match.group(1) if match else ""

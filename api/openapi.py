@@ -1,0 +1,301 @@
+"""The OpenAPI 3.1 document, generated from the routes' `Route` objects and the pydantic models."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api import schemas
+from api.auth import API_KEY_HEADER, Role
+from api.backfills import INSTANCE_ROUTE, START_ROUTE
+from api.docs import ASSET_ROUTE, DOCS_ROUTE, OPENAPI_ROUTE
+from api.export import ROUTE as EXPORT_ROUTE
+from api.health import ROUTE as HEALTH_ROUTE
+from api.http import Route
+from api.params import BackfillPath, BackfillRequest, DayPath, ExportQuery, RangeQuery
+from api.production import DAY_ROUTE, RANGE_ROUTE
+from api.regions import ROUTE as REGIONS_ROUTE
+
+VERSION = "1.0.0"
+_REF = "#/components/schemas/{model}"
+_JSON = "application/json"
+_PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    route: Route
+    method: str
+    operation_id: str
+    summary: str
+    query: type[BaseModel] | None = None
+    path: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    ok_status: int = 200
+    ok_model: type[BaseModel] | None = None
+    ok_headers: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    conditional: bool = False  # ETag / If-None-Match → 304
+    extra_responses: dict[str, Any] = field(default_factory=dict)
+
+
+def _content(description: str, **schemas_by_type: dict[str, Any]) -> dict[str, Any]:
+    content = {ctype.replace("_", "/"): {"schema": schema} for ctype, schema in schemas_by_type.items()}
+    return {"description": description, "content": content}
+
+
+_STRING: dict[str, Any] = {"type": "string"}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        HEALTH_ROUTE,
+        "GET",
+        "getHealth",
+        "Health of the stores the API reads",
+        ok_model=schemas.Health,
+        extra_responses={
+            "503": _content("A store is unavailable", application_json={"$ref": _REF.format(model="Health")})
+        },
+    ),
+    Operation(
+        REGIONS_ROUTE,
+        "GET",
+        "listRegions",
+        "The 12 regions and their materialized days",
+        ok_model=schemas.RegionList,
+        conditional=True,
+    ),
+    Operation(
+        RANGE_ROUTE,
+        "GET",
+        "listProduction",
+        "Production, consumption, sources and carbon intensity over a range (paged)",
+        query=RangeQuery,
+        ok_model=schemas.ProductionPage,
+        errors=(400, 404),
+        conditional=True,
+    ),
+    Operation(
+        DAY_ROUTE,
+        "GET",
+        "getProductionDay",
+        "One materialized day of one region (a point read)",
+        path=DayPath,
+        ok_model=schemas.DayResponse,
+        errors=(400, 404),
+        conditional=True,
+    ),
+    Operation(
+        EXPORT_ROUTE,
+        "GET",
+        "exportCsv",
+        "Redirect to a short-lived link to one CSV file",
+        query=ExportQuery,
+        ok_status=302,
+        errors=(400, 404),
+    ),
+    Operation(
+        START_ROUTE,
+        "POST",
+        "startBackfill",
+        "Start (or return the running) backfill of a range",
+        body=BackfillRequest,
+        ok_status=202,
+        ok_model=schemas.BackfillStatus,
+        ok_headers=("Location",),
+        errors=(400, 413, 415),
+    ),
+    Operation(
+        INSTANCE_ROUTE,
+        "GET",
+        "getBackfill",
+        "Status and progress of a backfill",
+        path=BackfillPath,
+        ok_model=schemas.BackfillStatus,
+        errors=(404,),
+    ),
+    Operation(
+        INSTANCE_ROUTE,
+        "DELETE",
+        "terminateBackfill",
+        "Terminate a running backfill",
+        path=BackfillPath,
+        ok_status=202,
+        ok_model=schemas.BackfillStatus,
+        errors=(404, 409),
+    ),
+    Operation(
+        OPENAPI_ROUTE,
+        "GET",
+        "getOpenApi",
+        "This OpenAPI document",
+        extra_responses={"200": _content("OpenAPI 3.1 document", application_json={"type": "object"})},
+    ),
+    Operation(
+        DOCS_ROUTE,
+        "GET",
+        "getDocs",
+        "HTML documentation rendering the OpenAPI document",
+        extra_responses={"200": _content("HTML page", text_html=_STRING)},
+    ),
+    Operation(
+        ASSET_ROUTE,
+        "GET",
+        "getDocsAsset",
+        "Static asset of the documentation page",
+        errors=(404,),
+        extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
+    ),
+)
+
+_DESCRIPTIONS = {
+    304: "Not modified (If-None-Match matched the ETag)",
+    400: "Invalid parameters",
+    401: "Missing or invalid credentials",
+    403: "The caller's role does not allow this operation",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the resource's state",
+    413: "Body too large",
+    415: "Unsupported media type",
+    500: "Unexpected error",
+}
+
+
+def _strip_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """Query/path parameters are strings or absent, never JSON null: drop the null branch."""
+    options = schema.get("anyOf")
+    if options:
+        non_null = [o for o in options if o.get("type") != "null"]
+        if len(non_null) == 1:
+            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+            return {**non_null[0], **rest}
+    return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+
+
+def _parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=_REF)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = _strip_null(dict(prop))
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        param: dict[str, Any] = {"name": name, "in": location, "required": location == "path" or name in required}
+        if description:
+            param["description"] = description
+        param["schema"] = prop
+        params.append(param)
+    return params
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": _DESCRIPTIONS.get(status, "Error"),
+        "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+        "content": {_PROBLEM: {"schema": {"$ref": _REF.format(model="Problem")}}},
+    }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    public = all(role is None for role in op.route.methods.values()) or op.route.methods.get(op.method) is None
+    responses: dict[str, Any] = {}
+    if op.ok_model is not None:
+        headers = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+        for name in op.ok_headers:
+            headers[name] = {"schema": {"type": "string"}}
+        if op.conditional:
+            headers["ETag"] = {"schema": {"type": "string"}}
+            headers["Cache-Control"] = {"schema": {"type": "string"}}
+        responses[str(op.ok_status)] = {
+            "description": op.summary,
+            "headers": headers,
+            "content": {_JSON: {"schema": {"$ref": _REF.format(model=op.ok_model.__name__)}}},
+        }
+    elif op.ok_status == 302:
+        responses["302"] = {
+            "description": "Redirect to a signed, read-only link valid a few minutes",
+            "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}},
+        }
+    responses |= copy.deepcopy(op.extra_responses)
+    if op.conditional:
+        responses["304"] = {"description": _DESCRIPTIONS[304]}
+    statuses = set(op.errors) | {500}
+    if not public:
+        statuses |= {401, 403}
+    for status in sorted(statuses):
+        responses[str(status)] = _problem(status)
+    operation: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.route.path.split("/")[2]],
+        "responses": responses,
+        "security": [] if public else [{"ApiKey": []}, {"Bearer": []}],
+    }
+    required_role = op.route.methods.get(op.method)
+    if isinstance(required_role, Role):
+        operation["x-required-role"] = required_role.name
+    parameters: list[dict[str, Any]] = []
+    if op.path is not None:
+        parameters += _parameters(op.path, "path")
+    if op.query is not None:
+        parameters += _parameters(op.query, "query")
+    if op.conditional:
+        parameters.append({"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}})
+    if parameters:
+        operation["parameters"] = parameters
+    if op.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {_JSON: {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
+        }
+    return operation
+
+
+def _components() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [schemas.Problem, schemas.Health, schemas.RegionList, schemas.ProductionPage]
+    models += [schemas.DayResponse, schemas.BackfillStatus, BackfillRequest]
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+    return top.get("$defs", {})
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The document served at /v1/openapi.json (built once per worker)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        item = paths.setdefault(op.route.path, {"x-function-name": op.route.function_name})
+        item[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "éCO2mix regional electricity API",
+            "version": VERSION,
+            "description": (
+                "Precomputed RTE éCO2mix regional data: 12 metropolitan regions, half-hourly production by "
+                "source, consumption, load factors and carbon intensity. Power in MW, energy in MWh, load "
+                "factor in %, carbon intensity in gCO2eq/kWh; a missing value is null, never zero. "
+                "Source: RTE éCO2mix via ODRÉ."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": _components(),
+            "headers": {"RequestId": {"description": "Request id (echoed or generated)", "schema": {"type": "string"}}},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
+                "Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Entra ID)"},
+            },
+        },
+    }
+
+
+def documented_routes() -> dict[str, str]:
+    """Path → Functions function name, as the document lists them."""
+    return {path: item["x-function-name"] for path, item in openapi_document()["paths"].items()}

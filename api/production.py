@@ -1,0 +1,211 @@
+"""GET /v1/production/regional (range, paged) and GET /v1/production/regional/{region_code}/{date} (one day).
+
+Reads are point reads and single-partition range queries on the materialized documents: a 31-day hourly
+query of one region reads 31 day documents; granularity=day reads month documents (12-13 for a year).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api import caching
+from api.auth import Role
+from api.deps import stores
+from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond
+from api.params import (
+    MAX_DAY_RANGE_DAYS,
+    MAX_INTERVAL_RANGE_DAYS,
+    REGION_CODES,
+    DayPath,
+    RangeQuery,
+    check_span,
+    parse,
+    require_region,
+)
+from domain.models import Units
+from domain.naming import day_doc_id
+from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
+from stores.ports import Document, DocumentStore
+
+bp = df.Blueprint()
+
+RANGE_ROUTE = Route("production_range", "/v1/production/regional", {"GET": Role.reader})
+DAY_ROUTE = Route("production_day", "/v1/production/regional/{region_code}/{date}", {"GET": Role.reader})
+_INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
+_UNITS = Units().model_dump()
+
+
+def _only(values: dict[str, float | None], source_type: str | None, fallback: float | None = None) -> dict[str, Any]:
+    """All sources, or just `source_type` (null when the region has no such value: missing, not zero)."""
+    if source_type is None:
+        return values
+    return {source_type: values.get(source_type, fallback)}
+
+
+def _load_factors(values: dict[str, float | None], source_type: str | None) -> dict[str, Any]:
+    if source_type is None:
+        return values
+    return {source_type: values.get(source_type)} if source_type in PRODUCTION_SOURCES else {}
+
+
+def interval_item(doc: Document, interval: dict[str, Any], source_type: str | None) -> dict[str, Any]:
+    consumption = interval.get("consumption_mw")
+    return {
+        "region": doc["region_code"],
+        "region_name": doc["region_name"],
+        "timestamp": interval["timestamp"],
+        "production_mw": interval.get("production_mw"),
+        "consumption_mw": consumption,
+        "sources": _only(
+            interval.get("sources") or {}, source_type, consumption if source_type == CONSUMPTION else None
+        ),
+        "facteur_charge": _load_factors(interval.get("facteur_charge") or {}, source_type),
+        "carbon_intensity_g_per_kwh": interval.get("carbon_intensity_g_per_kwh"),
+    }
+
+
+def day_item(doc: Document, day: dict[str, Any], source_type: str | None) -> dict[str, Any]:
+    """One DaySummary of a month document: mean MW = energy (MWh) / the day's hours (23, 24 or 25)."""
+    totals = day["totals"]
+    hours = day["interval_count"] * 0.5
+    energy: dict[str, float | None] = totals.get("energy_mwh") or {}
+    mean_mw = {s: (None if e is None or hours == 0 else e / hours) for s, e in energy.items()}
+    consumption = totals.get("consumption_mw_avg")
+    consumption_mwh = totals.get("consumption_mwh")
+    return {
+        "region": doc["region_code"],
+        "region_name": doc["region_name"],
+        "timestamp": day["timestamp"],
+        "date": day["date"],
+        "interval_count": day["interval_count"],
+        "final": day["final"],
+        "production_mw": totals.get("production_mw_avg"),
+        "consumption_mw": consumption,
+        "sources": _only(mean_mw, source_type, consumption if source_type == CONSUMPTION else None),
+        "facteur_charge": _load_factors(totals.get("facteur_charge_avg") or {}, source_type),
+        "carbon_intensity_g_per_kwh": totals.get("carbon_intensity_g_per_kwh"),
+        "energy_mwh": _only(energy, source_type, consumption_mwh if source_type == CONSUMPTION else None),
+        "production_mwh": totals.get("production_mwh"),
+        "consumption_mwh": consumption_mwh,
+        "production_mw_peak": totals.get("production_mw_peak"),
+        "consumption_mw_peak": totals.get("consumption_mw_peak"),
+        "emissions_tco2eq": totals.get("emissions_tco2eq"),
+    }
+
+
+def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
+    params = {
+        "region_code": query.region_code,
+        "start_date": query.start_date.isoformat(),
+        "end_date": query.end_date.isoformat(),
+        "source_type": query.source_type,
+        "granularity": query.granularity,
+        "limit": str(query.limit),
+        "offset": str(offset),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def check_range(query: RangeQuery) -> None:
+    if query.granularity == "day":
+        check_span(query.start_date, query.end_date, MAX_DAY_RANGE_DAYS, "with granularity=day")
+    else:
+        check_span(
+            query.start_date,
+            query.end_date,
+            MAX_INTERVAL_RANGE_DAYS,
+            f"with granularity={query.granularity} (use granularity=day for up to {MAX_DAY_RANGE_DAYS} days)",
+        )
+
+
+def production_page(
+    documents: DocumentStore, query: RangeQuery, page_url: Callable[[dict[str, str]], str]
+) -> tuple[dict[str, Any], list[str]]:
+    """One page of items, region by region in INSEE order then by time; also the content hashes it used."""
+    require_region(query.region_code)
+    check_range(query)
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    rows: list[tuple[Document, dict[str, Any]]] = []
+    hashes: list[str] = []
+    for code in [query.region_code] if query.region_code else REGION_CODES:
+        if query.granularity == "day":
+            for doc in documents.query_range(code, "month", start[:7], end[:7]):
+                hashes.append(doc.get("content_hash", ""))
+                rows.extend((doc, d) for d in doc.get("days", []) if start <= d["date"] <= end)
+        else:
+            field = _INTERVAL_FIELD[query.granularity]
+            for doc in documents.query_range(code, "day", start, end):
+                hashes.append(doc.get("content_hash", ""))
+                rows.extend((doc, iv) for iv in doc.get(field, []))
+    total = len(rows)
+    page = rows[query.offset : query.offset + query.limit]
+    build = day_item if query.granularity == "day" else interval_item
+    items = [build(doc, element, query.source_type) for doc, element in page]
+    next_offset = query.offset + query.limit
+    next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
+    body = {
+        "granularity": query.granularity,
+        "start_date": start,
+        "end_date": end,
+        "region_code": query.region_code,
+        "source_type": query.source_type,
+        "units": _UNITS,
+        "limit": query.limit,
+        "offset": query.offset,
+        "count": len(items),
+        "total": total,
+        "next": next_url,
+        "links": {"self": page_url(canonical_params(query, query.offset)), "next": next_url},
+        "items": items,
+    }
+    return body, hashes
+
+
+def day_document(documents: DocumentStore, region_code: str, day: str) -> Document:
+    """One point read; 404 for an unknown region or a day with no materialized data."""
+    require_region(region_code)
+    doc = documents.get(region_code, day_doc_id(region_code, day))
+    if doc is None:
+        raise ApiError(
+            404,
+            f"No data materialized for region {region_code} on {day}.",
+            errors=[ParameterError("date", "no data for this day")],
+            slug="no-data",
+        )
+    # Store metadata (Cosmos `_rid`, `_etag`, `_ts`…) is not part of the document contract.
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _range(ctx: RequestContext) -> Reply:
+    query = parse(RangeQuery, dict(ctx.req.params))
+    root = base_url(ctx.req) + RANGE_ROUTE.path
+
+    def page_url(params: dict[str, str]) -> str:
+        return f"{root}?{urlencode(params)}"
+
+    body, hashes = production_page(stores().documents, query, page_url)
+    tag = caching.combined_etag(hashes, urlencode(canonical_params(query, query.offset)))
+    return Reply(body, etag=tag, cache_control=caching.SHORT)
+
+
+def _day(ctx: RequestContext) -> Reply:
+    path = parse(DayPath, dict(ctx.req.route_params), what="path")
+    doc = day_document(stores().documents, path.region_code, path.date.isoformat())
+    return Reply(doc, etag=caching.etag(doc["content_hash"]), cache_control=caching.cache_control(bool(doc["final"])))
+
+
+@bp.function_name(name=RANGE_ROUTE.function_name)
+@bp.route(route=RANGE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def production_range(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, RANGE_ROUTE, _range)
+
+
+@bp.function_name(name=DAY_ROUTE.function_name)
+@bp.route(route=DAY_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def production_day(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, DAY_ROUTE, _day)

@@ -1,0 +1,120 @@
+"""Response models: what each route returns, as documented in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.models import DayDocument, SourceValues, Units
+
+
+class ProblemError(BaseModel):
+    parameter: str
+    message: str
+
+
+class Problem(BaseModel):
+    """application/problem+json (RFC 9457): every 4xx and 5xx of this API."""
+
+    type: str = Field(examples=["urn:eco2mix:problem:invalid-parameters"])
+    title: str
+    status: int
+    detail: str
+    request_id: str
+    errors: list[ProblemError] | None = None
+
+
+class StoreHealth(BaseModel):
+    status: Literal["ok", "unavailable"]
+    backend: str
+    latency_ms: float
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    stores: dict[str, StoreHealth]
+
+
+class RegionSpan(BaseModel):
+    code: str
+    name: str
+    has_nuclear: bool
+    first_day: str | None = Field(description="First materialized local day, null when none")
+    last_day: str | None
+
+
+class RegionList(BaseModel):
+    items: list[RegionSpan]
+    count: int
+
+
+class ProductionItem(BaseModel):
+    """One interval (30min, hour) or one day of one region. A missing value is null, never zero."""
+
+    model_config = ConfigDict(extra="allow")
+    region: str
+    region_name: str
+    timestamp: str = Field(description="Local start of the interval, ISO 8601 with offset")
+    production_mw: float | None
+    consumption_mw: float | None
+    sources: SourceValues = Field(description="MW by source (day: mean MW over the day)")
+    facteur_charge: SourceValues = Field(description="Load factor (TCH) in % by source (day: mean)")
+    carbon_intensity_g_per_kwh: float | None
+
+
+class DayProductionItem(ProductionItem):
+    """granularity=day adds the day's energy (MWh = MW × hours) and peaks."""
+
+    date: str
+    interval_count: int
+    final: bool
+    energy_mwh: SourceValues
+    production_mwh: float | None
+    consumption_mwh: float | None
+    production_mw_peak: float | None
+    consumption_mw_peak: float | None
+    emissions_tco2eq: float | None
+
+
+class PageLinks(BaseModel):
+    self: str
+    next: str | None
+
+
+class ProductionPage(BaseModel):
+    granularity: Literal["30min", "hour", "day"]
+    start_date: str
+    end_date: str
+    region_code: str | None
+    source_type: str | None
+    units: Units
+    limit: int
+    offset: int
+    count: int
+    total: int
+    next: str | None = Field(description="URL of the next page, null on the last one")
+    links: PageLinks
+    items: list[DayProductionItem | ProductionItem]
+
+
+class DayResponse(DayDocument):
+    """One materialized day (the stored document)."""
+
+
+class BackfillLinks(BaseModel):
+    self: str
+    terminate: str
+
+
+class BackfillStatus(BaseModel):
+    id: str
+    runtime_status: str | None = Field(description="Pending, Running, Completed, Failed, Terminated, …")
+    created_time: str | None
+    last_updated_time: str | None
+    request: dict[str, Any] | None = Field(description="start_date, end_date, region_codes")
+    progress: dict[str, Any] | None = Field(description="From the orchestration: done, total, stage, …")
+    output: Any = Field(None, description="Summary when Completed")
+    already_running: bool = Field(False, description="True when POST returned an existing run")
+    links: BackfillLinks
