@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from bench import wrk_client
 from bench.report import summary
 from bench.run import Bench, Options
 
@@ -31,6 +32,12 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--no-load-test", action="store_true", help="skip the load test")
     parser.add_argument("--rebuild-gold", action="store_true", help="rebuild the cached sample Gold databases")
     parser.add_argument("--keep-data", action="store_true", help="keep the DATA_DIRs under .bench/ for inspection")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "aiohttp", "wrk"],
+        default="auto",
+        help="HTTP client of the latency cells; auto = wrk when on PATH, else aiohttp (the load test uses aiohttp)",
+    )
     args = parser.parse_args(argv)
     opts = Options(years=args.years, rebuild_gold=args.rebuild_gold, keep_data=args.keep_data)
     if args.quick:
@@ -47,6 +54,9 @@ def parse_args(argv: list[str]) -> Options:
     if args.out is not None:
         opts.out = args.out
     opts.skip_load_test = args.no_load_test
+    if args.client == "wrk" and not wrk_client.available():
+        parser.error("--client wrk: wrk is not on PATH")
+    opts.client = ("wrk" if wrk_client.available() else "aiohttp") if args.client == "auto" else args.client
     return opts
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench import ondemand
+from bench import ondemand, wrk_client
 from bench.http_load import run_cell
 from bench.shapes import SHAPES, Query, Span
 from bench.stats import summarize
@@ -40,8 +40,12 @@ def api_cells(
     max_requests: int,
     warmup: int = 20,
     seed: int = 1,
+    client: str = "aiohttp",
 ) -> dict[str, dict[str, Any]]:
-    """Per shape and concurrency: p50/p95/p99, req/s and errors; plus each shape's best req/s."""
+    """Per shape and concurrency: p50/p95/p99, req/s and errors; plus each shape's best req/s.
+
+    `client` "wrk" runs fixed-duration wrk cells (max_requests does not apply); "aiohttp" the Python client.
+    """
     headers = {"X-API-Key": key}
     results: dict[str, dict[str, Any]] = {}
     for shape in shapes:
@@ -54,6 +58,12 @@ def api_cells(
         asyncio.run(run_cell(base_url, headers, make_path, 4, expect_status=expect, duration_s=30, max_requests=warmup))
         per_c: dict[str, Any] = {}
         for c in concurrencies:
+            if client == "wrk":
+                per_c[str(c)] = wrk_client.run_cell(
+                    base_url, key, make_path, c, expect_status=expect, duration_s=duration_s, seed=seed + c
+                )
+                print(f"  api {shape:<17} c={c:<3} {_brief(per_c[str(c)])}", flush=True)
+                continue
             cell = asyncio.run(
                 run_cell(
                     base_url,
@@ -66,7 +76,7 @@ def api_cells(
                     seed=seed + c,
                 )
             )
-            per_c[str(c)] = {**cell.summary(), "error_kinds": dict(cell.errors)}
+            per_c[str(c)] = {**cell.summary(), "error_kinds": dict(cell.errors), "client": "aiohttp"}
             print(f"  api {shape:<17} c={c:<3} {_brief(per_c[str(c)])}", flush=True)
         per_c["best_req_per_s"] = max(v["req_per_s"] for k, v in per_c.items() if isinstance(v, dict))
         results[shape] = per_c

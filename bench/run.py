@@ -46,6 +46,7 @@ class Options:
     rebuild_gold: bool = False
     keep_data: bool = False
     skip_load_test: bool = False
+    client: str = "aiohttp"  # or "wrk" (when on PATH) for the latency cells
 
 
 def _git_commit() -> str | None:
@@ -160,7 +161,7 @@ class Bench:
             mat.update(inc)
             self.save()
 
-            self.stage("API latency over HTTP (aiohttp client in this process)")
+            self.stage(f"API latency over HTTP ({opts.client} client)")
             self.results["api"] = api_cells(
                 host.base_url,
                 self.keys.reader,
@@ -169,6 +170,7 @@ class Bench:
                 concurrencies=opts.concurrencies,
                 duration_s=opts.duration_s,
                 max_requests=opts.max_requests,
+                client=opts.client,
             )
             self.save()
 
@@ -235,6 +237,7 @@ class Bench:
                     concurrencies=[GROWTH_CONCURRENCY],
                     duration_s=opts.growth_duration_s,
                     max_requests=opts.max_requests,
+                    client=opts.client,
                 )
                 point["api_c16"] = {shape: cells[shape][str(GROWTH_CONCURRENCY)] for shape in GROWTH_SHAPES}
             point["ondemand"] = ondemand_cells(
