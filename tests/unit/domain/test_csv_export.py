@@ -1,0 +1,174 @@
+"""CSV rendering against literal files written by hand (tests/fixtures/csv), and on built DST days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.aggregate import build_day_documents, build_month_document
+from domain.csv_export import DAY_COLUMNS, MONTH_COLUMNS, format_number, render_day_csv, render_month_csv
+from domain.models import GoldRow
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
+NO_SOURCE: dict[str, Any] = {
+    s: None
+    for s in ("nucleaire", "thermique", "hydraulique", "eolien", "solaire", "bioenergies", "pompage", "ech_physiques")
+}
+NO_LOAD: dict[str, Any] = {
+    s: None for s in ("nucleaire", "thermique", "hydraulique", "eolien", "solaire", "bioenergies")
+}
+
+
+def interval(timestamp: str, **values: Any) -> dict[str, Any]:
+    """The one factory of hand-made intervals: named sources and `fc_<source>` load factors, the rest null."""
+    return {
+        "timestamp": timestamp,
+        "production_mw": values.pop("production_mw", None),
+        "consumption_mw": values.pop("consumption_mw", None),
+        "carbon_intensity_g_per_kwh": values.pop("ci", None),
+        "sources": NO_SOURCE | {k: v for k, v in values.items() if not k.startswith("fc_")},
+        "facteur_charge": NO_LOAD | {k[3:]: v for k, v in values.items() if k.startswith("fc_")},
+    }
+
+
+def day_totals(**values: Any) -> dict[str, Any]:
+    energy = values.pop("energy", {})
+    loads = values.pop("loads", {})
+    fields = [
+        "production_mwh",
+        "consumption_mwh",
+        "production_mw_avg",
+        "production_mw_peak",
+        "consumption_mw_avg",
+        "consumption_mw_peak",
+        "carbon_intensity_g_per_kwh",
+        "emissions_tco2eq",
+    ]
+    return {
+        "energy_mwh": NO_SOURCE | energy,
+        "facteur_charge_avg": NO_LOAD | loads,
+        **{f: values.get(f) for f in fields},
+    }
+
+
+def test_day_csv_matches_the_hand_written_file() -> None:
+    # Region 93 (no nuclear), two production sources, the repeated 02:00 hour of 2024-10-27.
+    doc = {
+        "intervals": [
+            interval(
+                "2024-10-27T02:00:00+02:00",
+                production_mw=1234.5,
+                consumption_mw=3000,
+                eolien=1200.5,
+                solaire=34.0,
+                fc_eolien=25.125,
+                ci=12.019,
+            ),
+            interval(
+                "2024-10-27T02:00:00+01:00", production_mw=0.0, consumption_mw=2999.75, solaire=0, fc_solaire=-0.0
+            ),
+            interval("2024-10-27T02:30:00+01:00", pompage=-12.5, ech_physiques=1500.0),
+        ]
+    }
+    assert render_day_csv(doc) == (FIXTURES / "day_93_2024-10-27.csv").read_bytes()
+
+
+def test_month_csv_matches_the_hand_written_file() -> None:
+    doc = {
+        "days": [
+            {
+                "date": "2024-10-27",
+                "timestamp": "2024-10-27T00:00:00+02:00",
+                "interval_count": 50,
+                "final": True,
+                "totals": day_totals(
+                    energy={"eolien": 29000.0, "solaire": 1000, "pompage": -300.0, "ech_physiques": 42000.0},
+                    loads={"eolien": 30.5, "solaire": 4.125},
+                    production_mwh=30000.0,
+                    consumption_mwh=72000.5,
+                    production_mw_avg=1200,
+                    production_mw_peak=2500.25,
+                    consumption_mw_avg=2880.02,
+                    consumption_mw_peak=3500.0,
+                    carbon_intensity_g_per_kwh=12.2,
+                    emissions_tco2eq=366.0,
+                ),
+            },
+            {
+                "date": "2024-10-28",
+                "timestamp": "2024-10-28T00:00:00+01:00",
+                "interval_count": 48,
+                "final": False,
+                "totals": day_totals(consumption_mwh=70000, consumption_mw_avg=2916.667, consumption_mw_peak=3400),
+            },
+        ]
+    }
+    assert render_month_csv(doc) == (FIXTURES / "month_93_2024-10.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (0, "0"),
+        (0.0, "0"),
+        (-0.0, "0"),
+        (-0.0004, "0"),
+        (1234.5, "1234,5"),
+        (1234.5678, "1234,568"),
+        (-12.25, "-12,25"),
+        (100, "100"),
+        (1e7, "10000000"),
+        (0.001, "0,001"),
+    ],
+)
+def test_numbers_have_a_decimal_comma_and_missing_is_an_empty_cell(value: float | None, text: str) -> None:
+    assert format_number(value) == text
+
+
+@pytest.mark.parametrize(("value", "error"), [(float("nan"), ValueError), (True, TypeError), ("1", TypeError)])
+def test_non_numbers_are_refused(value: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        format_number(value)
+
+
+def built_days() -> list[dict[str, Any]]:
+    # 2024-03-31: 46 half-hours; 2024-10-27: 50. Eolien present on odd slots only, no nucleaire at all.
+    rows = []
+    for day, first_utc, count in (
+        ("2024-03-31", "2024-03-30T23:00:00Z", 46),
+        ("2024-10-27", "2024-10-26T22:00:00Z", 50),
+    ):
+        start = datetime.fromisoformat(first_utc.replace("Z", "+00:00"))
+        for i in range(count):
+            stamp = (start + timedelta(minutes=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            rows.append(GoldRow(stamp, day, "eolien", 10.0 if i % 2 else None, None, "2025-01-01T00:00:00Z", "x"))
+            rows.append(GoldRow(stamp, day, "consommation", 100.0, None, "2025-01-01T00:00:00Z", "x"))
+    return build_day_documents("93", rows)
+
+
+@pytest.mark.parametrize(("index", "lines"), [(0, 46), (1, 50)])
+def test_a_built_dst_day_renders_one_row_per_half_hour_with_empty_cells_for_missing(index: int, lines: int) -> None:
+    data = render_day_csv(built_days()[index])
+    assert data.startswith(b"\xef\xbb\xbf") and data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    rows = [line.split(";") for line in data[3:].decode("utf-8").split("\r\n")[:-1]]
+    assert rows[0] == list(DAY_COLUMNS) and len(rows) == lines + 1
+    assert all(len(r) == len(DAY_COLUMNS) for r in rows)
+    eolien, nucleaire = DAY_COLUMNS.index("eolien_MW"), DAY_COLUMNS.index("nucleaire_MW")
+    assert [r[eolien] for r in rows[1:5]] == ["", "10", "", "10"]
+    assert {r[nucleaire] for r in rows[1:]} == {""}
+    assert len({r[0] for r in rows[1:]}) == lines  # the repeated 02:00 hour differs by its offset
+
+
+def test_a_built_month_renders_one_row_per_day() -> None:
+    days = built_days()
+    month = build_month_document("93", "2024-10", days[1:])
+    rows = [line.split(";") for line in render_month_csv(month)[3:].decode("utf-8").split("\r\n")[:-1]]
+    assert rows[0] == list(MONTH_COLUMNS) and len(rows) == 2
+    row = dict(zip(MONTH_COLUMNS, rows[1], strict=True))
+    assert row["horodatage"] == "2024-10-27T00:00:00+02:00" and row["nombre_demi_heures"] == "50"
+    assert row["eolien_MWh"] == "125" and row["consommation_MWh"] == "2500" and row["nucleaire_MWh"] == ""
+    assert row["donnees_definitives"] == "non"
