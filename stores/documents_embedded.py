@@ -8,6 +8,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import orjson
+
 from stores.ports import Document
 
 _SCHEMA = (
@@ -79,6 +81,7 @@ class EmbeddedDocumentStore:
         region_code, doc_id = doc.get("region_code"), doc.get("id")
         if not isinstance(region_code, str) or not region_code or not isinstance(doc_id, str) or not doc_id:
             raise ValueError("a document needs non-empty string `id` and `region_code`")
+        # json (not orjson) on the write path: it refuses NaN, where orjson would silently write null.
         body = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         self._connection().execute(
             _UPSERT,
@@ -96,12 +99,13 @@ class EmbeddedDocumentStore:
         row = self._connection().execute(_GET, (region_code, doc_id)).fetchone()
         if row is None:
             return None
-        doc: Document = json.loads(row[0])
+        # orjson parses a ~19 KB day document about 3x faster than json (this is the API's hot path).
+        doc: Document = orjson.loads(row[0])
         return doc
 
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         rows = self._connection().execute(_RANGE, (region_code, doc_type, first_key, last_key)).fetchall()
-        return [json.loads(body) for (body,) in rows]
+        return [orjson.loads(body) for (body,) in rows]
 
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         conn = self._connection()
