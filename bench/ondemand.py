@@ -30,13 +30,17 @@ SERIES_SOURCES = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
 MW_COLUMNS = [*SERIES_SOURCES, CONSUMPTION]
 LOAD_COLUMNS = list(PRODUCTION_SOURCES)
 
+# CROSS JOIN fixes SQLite's join order to region → days (IX_TIME_date_locale) → facts (primary key). Without
+# statistics (no ANALYZE on Gold) the planner otherwise scans every fact of the region and filters the days,
+# which grows with the history kept; the baseline should be the best plan, not a strawman.
 STAR_JOIN = """
 SELECT t.horodatage, s.source_name, f.valeur_mw, f.facteur_charge
-FROM FACT_ENERGY_FLOW AS f
-JOIN DIM_REGION AS r ON r.id_region = f.id_region
-JOIN DIM_TIME AS t ON t.id_date = f.id_date
-JOIN DIM_SOURCE AS s ON s.id_source = f.id_source
+FROM DIM_REGION AS r
+CROSS JOIN DIM_TIME AS t
+CROSS JOIN FACT_ENERGY_FLOW AS f
+CROSS JOIN DIM_SOURCE AS s
 WHERE r.code_insee = ? AND t.date_locale BETWEEN ? AND ?
+  AND f.id_region = r.id_region AND f.id_date = t.id_date AND s.id_source = f.id_source
 """
 
 

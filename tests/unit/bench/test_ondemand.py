@@ -15,15 +15,8 @@ from bench import ondemand
 from domain.aggregate import build_day_documents, day_instants
 from domain.models import GoldRow
 from domain.sources import ALL_SOURCES
+from stores.gold_schema import SOURCE_IDS, create_schema, region_id, time_rows
 
-# The Gold star schema columns the baseline reads (infra/sql holds the deployed DDL).
-GOLD_DDL = """
-CREATE TABLE DIM_REGION (id_region INTEGER PRIMARY KEY, code_insee TEXT NOT NULL, nom_region TEXT);
-CREATE TABLE DIM_TIME (id_date INTEGER PRIMARY KEY, horodatage TEXT NOT NULL, date_locale TEXT NOT NULL);
-CREATE TABLE DIM_SOURCE (id_source INTEGER PRIMARY KEY, source_name TEXT NOT NULL);
-CREATE TABLE FACT_ENERGY_FLOW (id_region INTEGER, id_date INTEGER, id_source INTEGER, valeur_mw REAL,
-    facteur_charge REAL, nature TEXT, loaded_at TEXT);
-"""
 LOADED_AT = "2025-01-15T00:00:00.000000Z"
 NATURE = "Données définitives"
 REGION = "28"
@@ -46,31 +39,23 @@ def _rows_for(days: list[str], seed: int) -> list[GoldRow]:
 
 
 def make_gold(path: Path, rows: list[GoldRow]) -> Path:
-    """Fixture factory: a tiny Gold SQLite star schema holding `rows` for region REGION."""
+    """Fixture factory: a tiny Gold SQLite DB (the real embedded schema) holding `rows` for region REGION."""
     conn = sqlite3.connect(path)
-    conn.executescript(GOLD_DDL)
-    conn.execute("INSERT INTO DIM_REGION VALUES (1, ?, 'Normandie')", (REGION,))
-    conn.executemany("INSERT INTO DIM_SOURCE VALUES (?, ?)", list(enumerate(ALL_SOURCES, start=1)))
-    source_ids = {s: i for i, s in enumerate(ALL_SOURCES, start=1)}
-    time_ids: dict[str, int] = {}
-    for row in rows:
-        if row.horodatage_utc not in time_ids:
-            time_ids[row.horodatage_utc] = len(time_ids) + 1
-            conn.execute(
-                "INSERT INTO DIM_TIME VALUES (?, ?, ?)",
-                (time_ids[row.horodatage_utc], row.horodatage_utc, row.date_locale),
-            )
+    create_schema(conn)
+
+    def minutes(stamp: str) -> int:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()) // 60
+
     conn.executemany(
-        "INSERT INTO FACT_ENERGY_FLOW VALUES (1, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO DIM_TIME (id_date, horodatage, date_locale, heure_locale, utc_offset_minutes) "
+        "VALUES (?, ?, ?, ?, ?)",
+        time_rows(sorted({minutes(r.horodatage_utc) for r in rows})),
+    )
+    conn.executemany(
+        "INSERT INTO FACT_ENERGY_FLOW (id_region, id_date, id_source, valeur_mw, facteur_charge, nature, loaded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (
-                time_ids[r.horodatage_utc],
-                source_ids[r.source_name],
-                r.valeur_mw,
-                r.facteur_charge,
-                r.nature,
-                r.loaded_at,
-            )
+            (region_id(REGION), minutes(r.horodatage_utc), SOURCE_IDS[r.source_name], *r[3:5], r.nature, r.loaded_at)
             for r in rows
         ],
     )
