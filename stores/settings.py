@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     MATERIALIZE_BATCH_SIZE: int = Field(default=24, ge=1, le=500)
 
     APPLICATIONINSIGHTS_CONNECTION_STRING: str | None = None
+    # "ClientId=<client id>;Authorization=AAD": ingest with that managed identity (local auth disabled).
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: str | None = None
 
     @property
     def gold_sqlite_path(self) -> Path:
