@@ -1,0 +1,164 @@
+"""Function index: one `get_functions()` call, triggers classified, routes compiled."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devhost.routes import RouteTemplate, compile_route, sort_by_precedence
+
+_SETTING = re.compile(r"%([^%]+)%")
+_ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_describe_cache: dict[int, list[dict[str, Any]]] = {}
+
+
+@dataclass
+class FunctionInfo:
+    """One function of the app, as the host sees it."""
+
+    name: str
+    trigger_type: str
+    trigger_name: str
+    user_function: Any
+    route: RouteTemplate | None = None
+    methods: tuple[str, ...] = ()
+    schedule: str | None = None
+    run_on_startup: bool = False
+    durable_name: str | None = None  # orchestration/activity name (case-insensitive lookup)
+    client_binding: str | None = None  # durableClient parameter name, when present
+    parameters: frozenset[str] = field(default_factory=frozenset)
+
+
+def resolve_setting_expressions(value: str, env: dict[str, str] | None = None) -> str:
+    """Replace `%NAME%` with the app setting NAME from the environment (as the host does)."""
+    source = os.environ if env is None else env
+    return _SETTING.sub(lambda m: source.get(m.group(1), m.group(0)), value)
+
+
+def load_app(spec: str) -> Any:
+    """Import `module:attr` (default attr `app`) and return the FunctionApp object."""
+    module_name, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attr or "app")
+
+
+def read_route_prefix(host_json: Path) -> str:
+    """host.json extensions.http.routePrefix; the Functions default is "api"."""
+    if not host_json.is_file():
+        return "api"
+    http = json.loads(host_json.read_text()).get("extensions", {}).get("http", {})
+    return str(http.get("routePrefix", "api")).strip("/")
+
+
+def _enum_name(value: Any) -> str:
+    return str(getattr(value, "name", value)).upper()
+
+
+def _parameters(fn: Any) -> frozenset[str]:
+    import inspect
+
+    try:
+        return frozenset(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
+
+
+def _classify(function: Any, prefix: str) -> FunctionInfo:
+    trigger = function.get_trigger()
+    ttype = trigger.get_binding_name() if hasattr(trigger, "get_binding_name") else trigger.type
+    info = FunctionInfo(
+        name=function.get_function_name(),
+        trigger_type=ttype,
+        trigger_name=trigger.name,
+        user_function=function.get_user_function(),
+    )
+    info.parameters = _parameters(info.user_function)
+    for binding in function.get_bindings():
+        if binding.type == "durableClient":
+            info.client_binding = binding.name
+    if ttype == "httpTrigger":
+        route = trigger.route or info.name
+        info.route = compile_route("/".join(p for p in (prefix, route.strip("/")) if p))
+        info.methods = tuple(_enum_name(m) for m in trigger.methods) if trigger.methods else _ALL_METHODS
+    elif ttype == "timerTrigger":
+        info.schedule = trigger.schedule
+        info.run_on_startup = bool(getattr(trigger, "run_on_startup", False))
+    elif ttype == "orchestrationTrigger":
+        info.durable_name = getattr(trigger, "orchestration", None) or info.name
+    elif ttype == "activityTrigger":
+        info.durable_name = getattr(trigger, "activity", None) or info.name
+    return info
+
+
+class FunctionIndex:
+    """Everything the host needs from the app, from exactly one `get_functions()` call."""
+
+    def __init__(self, app: Any, route_prefix: str = "") -> None:
+        self.app = app
+        self.functions = [_classify(f, route_prefix.strip("/")) for f in _get_functions_once(app)]
+        routed = {id(f.route): f for f in self.functions if f.route is not None}
+        self.http = [routed[id(t)] for t in sort_by_precedence([f.route for f in routed.values() if f.route])]
+        self.timers = [f for f in self.functions if f.trigger_type == "timerTrigger"]
+        self._orchestrators = {
+            f.durable_name.lower(): f
+            for f in self.functions
+            if f.trigger_type == "orchestrationTrigger" and f.durable_name
+        }
+        self._activities = {
+            f.durable_name.lower(): f for f in self.functions if f.trigger_type == "activityTrigger" and f.durable_name
+        }
+
+    def orchestrator(self, name: str) -> FunctionInfo | None:
+        return self._orchestrators.get(name.lower())
+
+    def activity(self, name: str) -> FunctionInfo | None:
+        return self._activities.get(name.lower())
+
+    def match_http(self, method: str, path: str) -> tuple[FunctionInfo | None, dict[str, str], bool]:
+        """(function, route values, path_matched): path_matched without a function means 405."""
+        path_matched = False
+        for info in self.http:
+            assert info.route is not None
+            values = info.route.match(path)
+            if values is None:
+                continue
+            path_matched = True
+            if method.upper() in info.methods:
+                return info, values, True
+        return None, {}, path_matched
+
+
+def _get_functions_once(app: Any) -> list[Any]:
+    # get_functions() registers names on the app; a second call raises, so the result is cached per app.
+    cached = getattr(app, "_devhost_functions", None)
+    if cached is None:
+        cached = app.get_functions()
+        app._devhost_functions = cached
+    return list(cached)
+
+
+def describe_app(app: Any) -> list[dict[str, Any]]:
+    """name, trigger, route, methods, schedule of every function; built from ONE get_functions() call."""
+    key = id(app)
+    if key not in _describe_cache:
+        rows = []
+        for function in _get_functions_once(app):
+            trigger = function.get_trigger()
+            ttype = trigger.type
+            route = (trigger.route or function.get_function_name()) if ttype == "httpTrigger" else None
+            methods = [_enum_name(m) for m in trigger.methods] if ttype == "httpTrigger" and trigger.methods else None
+            rows.append(
+                {
+                    "name": function.get_function_name(),
+                    "trigger": ttype,
+                    "route": route,
+                    "methods": methods,
+                    "schedule": getattr(trigger, "schedule", None),
+                }
+            )
+        _describe_cache[key] = rows
+    return _describe_cache[key]

@@ -1,0 +1,95 @@
+"""Call user functions the way the Python worker does: kwargs by binding name, sync ones on a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import azure.functions as func
+from azure.functions.durable_functions import ActivityTriggerConverter
+from azure.functions.timer import TimerRequest
+
+from devhost.functions import FunctionInfo
+
+
+@dataclass
+class InvocationContext:
+    """Stand-in for the worker's func.Context (passed when the function has a `context` parameter)."""
+
+    function_name: str
+    function_directory: str = "."
+    invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_context: Any = None
+    retry_context: Any = None
+    thread_local_storage: Any = None
+
+
+async def invoke(info: FunctionInfo, kwargs: dict[str, Any], executor: Executor | None = None) -> Any:
+    """Await async functions; run sync ones on the executor (the worker's thread pool)."""
+    if "context" in info.parameters and "context" not in kwargs:
+        kwargs["context"] = InvocationContext(function_name=info.name)
+    fn = info.user_function
+    if inspect.iscoroutinefunction(fn):
+        return await fn(**kwargs)
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(executor, lambda: fn(**kwargs))
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def build_http_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    route_params: Mapping[str, str],
+    body: bytes,
+) -> func.HttpRequest:
+    return func.HttpRequest(
+        method.upper(), url, headers=dict(headers), params=dict(query), route_params=dict(route_params), body=body
+    )
+
+
+def http_response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers with repeats kept, body) from what an HTTP function returned."""
+    if result is None:
+        return 204, [], b""
+    if isinstance(result, str | bytes):
+        body = result.encode() if isinstance(result, str) else result
+        return 200, [("Content-Type", "text/plain; charset=utf-8")], body
+    if not isinstance(result, func.HttpResponse):
+        raise TypeError(f"HTTP function returned {type(result).__name__}, expected HttpResponse")
+    headers: list[tuple[str, str]] = list(result.headers.to_wsgi_list())  # keeps repeated headers
+    if not any(k.lower() == "content-type" for k, _ in headers) and result.mimetype:
+        content_type = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
+        headers.append(("Content-Type", content_type))
+    return result.status_code, headers, result.get_body() or b""
+
+
+def run_activity(info: FunctionInfo, input_json: str | None) -> str | None:
+    """Run one activity synchronously (on a worker thread); returns the JSON text of its result."""
+    from azure.functions import meta
+
+    value = ActivityTriggerConverter.decode(meta.Datum(type="json", value=input_json), trigger_metadata=None)
+    kwargs: dict[str, Any] = {info.trigger_name: value}
+    if "context" in info.parameters:
+        kwargs["context"] = InvocationContext(function_name=info.name)
+    result = info.user_function(**kwargs)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_await(result))
+    encoded = ActivityTriggerConverter.encode(result, expected_type=None)
+    return None if encoded is None else encoded.value  # type: ignore[no-any-return]
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def timer_request() -> TimerRequest:
+    return TimerRequest(past_due=False)

@@ -1,0 +1,154 @@
+"""SQLite persistence of instances (history, input, output) and pending work (write-ahead)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+  instance_id TEXT PRIMARY KEY, name TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,
+  input TEXT, output TEXT, custom_status TEXT, created TEXT NOT NULL, updated TEXT NOT NULL,
+  parent TEXT, history TEXT NOT NULL, actions TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS work (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL,
+  kind TEXT NOT NULL, due REAL, payload TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_work_kind ON work(kind, instance_id);
+"""
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    name: str
+    execution_id: str
+    status: str
+    input: str | None  # JSON text of the stored input value
+    output: str | None  # JSON text
+    custom_status: str | None  # JSON text
+    created: str
+    updated: str
+    parent: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    version: int
+
+
+@dataclass
+class WorkRow:
+    id: int
+    instance_id: str
+    execution_id: str
+    kind: str  # "inbox" (a history event to deliver) | "activity" | "timer"
+    due: float | None
+    payload: dict[str, Any]
+
+
+class Store:
+    """One connection, used from the engine's event-loop thread only."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @staticmethod
+    def _instance(row: tuple[Any, ...]) -> Instance:
+        values = list(row)
+        values[9] = json.loads(values[9]) if values[9] else None
+        values[10] = json.loads(values[10])
+        values[11] = json.loads(values[11])
+        return Instance(*values)
+
+    def get(self, instance_id: str) -> Instance | None:
+        row = self.conn.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        return self._instance(row) if row else None
+
+    def query(self, where: str = "1=1", params: tuple[Any, ...] = (), limit: int = 1000) -> list[Instance]:
+        sql = f"SELECT * FROM instances WHERE {where} ORDER BY created, instance_id LIMIT ?"  # noqa: S608 - fixed clauses
+        return [self._instance(r) for r in self.conn.execute(sql, (*params, limit))]
+
+    def put(self, conn: sqlite3.Connection, inst: Instance) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
+                inst.custom_status, inst.created, inst.updated, json.dumps(inst.parent) if inst.parent else None,
+                json.dumps(inst.history), json.dumps(inst.actions), inst.version + 1,
+            ),
+        )  # fmt: skip
+
+    def version(self, instance_id: str) -> int | None:
+        row = self.conn.execute("SELECT version FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def add_work(
+        self,
+        conn: sqlite3.Connection,
+        instance_id: str,
+        execution_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        due: float | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO work (instance_id, execution_id, kind, due, payload) VALUES (?,?,?,?,?)",
+            (instance_id, execution_id, kind, due, json.dumps(payload)),
+        )
+
+    def work(self, kind: str, instance_id: str | None = None) -> list[WorkRow]:
+        sql, params = "SELECT * FROM work WHERE kind = ?", [kind]
+        if instance_id is not None:
+            sql, params = sql + " AND instance_id = ?", [*params, instance_id]
+        rows = self.conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [WorkRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def instances_with_inbox(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT instance_id, MIN(id) FROM work WHERE kind = 'inbox' GROUP BY instance_id ORDER BY 2"
+        )
+        return [r[0] for r in rows]
+
+    def next_timer_due(self) -> float | None:
+        row = self.conn.execute("SELECT MIN(due) FROM work WHERE kind = 'timer'").fetchone()
+        return row[0]
+
+    def due_timers(self, now: float) -> list[WorkRow]:
+        return [r for r in self.work("timer") if r.due is not None and r.due <= now]
+
+    def delete_work(self, conn: sqlite3.Connection, ids: list[int]) -> int:
+        deleted = 0
+        for work_id in ids:
+            deleted += conn.execute("DELETE FROM work WHERE id = ?", (work_id,)).rowcount
+        return deleted
+
+    def delete_instance_work(
+        self, conn: sqlite3.Connection, instance_id: str, kinds: tuple[str, ...] = ("activity", "timer", "inbox")
+    ) -> None:
+        marks = ",".join("?" for _ in kinds)
+        conn.execute(f"DELETE FROM work WHERE instance_id = ? AND kind IN ({marks})", (instance_id, *kinds))  # noqa: S608
+
+    def delete_instance(self, conn: sqlite3.Connection, instance_id: str) -> int:
+        conn.execute("DELETE FROM work WHERE instance_id = ?", (instance_id,))
+        return conn.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount
