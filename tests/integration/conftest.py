@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.emulators import Azurite, CosmosServer, missing_reason, start_azurite, start_cosmos
+from tests.integration import emulators
+from tests.integration.emulators import Azurite, CosmosServer, start_azurite, start_cosmos
 
 
 def _require_emulators() -> None:
-    reason = missing_reason()
+    reason = emulators.missing_reason()
     if reason is None:
         return
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

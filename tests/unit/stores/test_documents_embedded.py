@@ -84,9 +84,8 @@ def _write_range(path: str, region: str, count: int) -> None:
         store.upsert(make_doc(region, f"k{i:03d}"))
 
 
-def test_several_processes_write_the_same_file(tmp_path: Path) -> None:
-    path = tmp_path / "documents.sqlite"
-    store = EmbeddedDocumentStore(path)
+def test_several_processes_create_and_write_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"  # not created yet: the processes race to create the schema
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_write_range, args=(str(path), region, 60)) for region in ("24", "27", "28")]
     for p in procs:
@@ -94,6 +93,7 @@ def test_several_processes_write_the_same_file(tmp_path: Path) -> None:
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
+    store = EmbeddedDocumentStore(path)
     for region in ("24", "27", "28"):
         assert len(store.query_range(region, "day", "k000", "k999")) == 60
 
