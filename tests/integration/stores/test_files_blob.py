@@ -91,6 +91,26 @@ def test_sas_link_downloads_the_bytes_as_an_attachment(files: BlobFileStore) -> 
     assert response.headers["Content-Type"] == CSV_TYPE
 
 
+@pytest.mark.parametrize(
+    ("download", "disposition"),
+    [
+        ("eco2mix_93_2024-06.csv", 'attachment; filename="eco2mix_93_2024-06.csv"'),
+        (
+            "éco2mix Île-de-France.csv",
+            'attachment; filename="_co2mix _le-de-France.csv"; '
+            "filename*=UTF-8''%C3%A9co2mix%20%C3%8Ele-de-France.csv",
+        ),
+    ],
+    ids=["ascii", "non-ascii"],
+)
+def test_download_name_reaches_the_content_disposition(files: BlobFileStore, download: str, disposition: str) -> None:
+    name = a_name()
+    files.put(name, CSV, CSV_TYPE)
+    response = requests.get(files.signed_url(name, 600, download), timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == disposition
+
+
 def test_sas_is_read_only_one_blob_and_at_most_fifteen_minutes(files: BlobFileStore) -> None:
     name = a_name()
     files.put(name, CSV, CSV_TYPE)
