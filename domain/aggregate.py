@@ -184,15 +184,22 @@ def _local_isoformat(index: pd.DatetimeIndex) -> list[str]:
     return [t.isoformat() for t in index.tz_convert(PARIS)]
 
 
-def _day_totals(day_labels: np.ndarray, mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]) -> pd.DataFrame:
-    """One row per local day with every total, NaN where nothing was present."""
-    by_day = pd.Index(day_labels, name="day")
-    energy = mw.set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
-    production = derived["production"].set_axis(by_day).groupby(level=0)
-    consumption = derived["consumption"].set_axis(by_day).groupby(level=0)
-    weighted = derived["weighted"].set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
-    basis = derived["basis"].set_axis(by_day).groupby(level=0).sum(min_count=1) * INTERVAL_HOURS
-    totals = pd.DataFrame(
+def _pair_means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Hour means of consecutive half-hour pairs; NaN + x is NaN, so an hour missing a half is null."""
+    values = frame.to_numpy()
+    return pd.DataFrame((values[0::2] + values[1::2]) / 2, index=frame.index[::2], columns=frame.columns)
+
+
+def _day_totals(day_codes: np.ndarray, mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]) -> pd.DataFrame:
+    """One row per local day (by position: `day_codes` numbers the half-hours' days) with every total."""
+    # Grouping by a plain integer array: a pandas Index key costs a failed label lookup per call.
+    energy = mw.groupby(day_codes).sum(min_count=1) * INTERVAL_HOURS
+    production = derived["production"].groupby(day_codes)
+    consumption = derived["consumption"].groupby(day_codes)
+    weighted = derived["weighted"].groupby(day_codes).sum(min_count=1) * INTERVAL_HOURS
+    basis = derived["basis"].groupby(day_codes).sum(min_count=1) * INTERVAL_HOURS
+    loads = tch.groupby(day_codes).mean()
+    return pd.DataFrame(
         {
             **{f"energy:{s}": energy[s] for s in SERIES_SOURCES},
             "production_mwh": production.sum(min_count=1) * INTERVAL_HOURS,
@@ -201,13 +208,12 @@ def _day_totals(day_labels: np.ndarray, mw: pd.DataFrame, tch: pd.DataFrame, der
             "production_mw_peak": production.max(),
             "consumption_mw_avg": consumption.mean(),
             "consumption_mw_peak": consumption.max(),
-            **{f"load:{s}": col for s, col in tch.set_axis(by_day).groupby(level=0).mean().items()},
+            **{f"load:{s}": loads[s] for s in LOAD_FACTOR_SOURCES},
             "carbon_intensity_g_per_kwh": (weighted / basis).where(basis > 0),
             "emissions_tco2eq": weighted / KG_PER_TONNE,
             "carbon_basis_mwh": basis,
         }
     )
-    return totals
 
 
 def _totals_dict(values: Mapping[str, float | None]) -> dict[str, Any]:
@@ -252,30 +258,29 @@ def build_day_documents(region_code: str, rows: Sequence[GoldRow]) -> list[dict[
     days = sorted(set(instant_days))
     calendars = [day_instants(date.fromisoformat(d)) for d in days]
     index = calendars[0].append(calendars[1:]) if len(calendars) > 1 else calendars[0]
-    slot_days = np.repeat(np.array(days, dtype=object), [len(c) for c in calendars])
+    counts = [len(c) for c in calendars]
+    slot_day_codes = np.repeat(np.arange(len(days)), counts)
 
     mw, tch = _wide(frame, index)
     derived = _series(mw, tch)
     intervals = _interval_dicts(_local_isoformat(index), mw, tch, derived)
     has_data = (mw.notna().any(axis=1) | tch.notna().any(axis=1)).to_numpy()
 
-    # Hours: UTC hours are local hours (Paris offsets are whole hours), so floor in UTC.
-    hours = index.floor("h")
-    hour_mw = mw.groupby(hours).mean().where(mw.groupby(hours).count() == 2)
-    hour_tch = tch.groupby(hours).mean().where(tch.groupby(hours).count() == 2)
-    hour_index = pd.DatetimeIndex(hour_mw.index)
-    hourly = _interval_dicts(_local_isoformat(hour_index), hour_mw, hour_tch, _series(hour_mw, hour_tch))
-    hour_days = hour_index.tz_convert(PARIS).strftime("%Y-%m-%d").to_numpy()
+    # Hours pair consecutive half-hours: each local day starts on a whole UTC hour (Paris offsets are
+    # whole hours) and has an even number of half-hours, so pairs never straddle two hours or two days.
+    hour_mw, hour_tch = _pair_means(mw), _pair_means(tch)
+    hourly = _interval_dicts(
+        _local_isoformat(pd.DatetimeIndex(hour_mw.index)), hour_mw, hour_tch, _series(hour_mw, hour_tch)
+    )
 
-    totals = _day_totals(slot_days, mw, tch, derived)
-    totals_rows = dict(zip(totals.index, _clean(totals.to_numpy()), strict=True))
+    totals = _day_totals(slot_day_codes, mw, tch, derived)
+    totals_rows = _clean(totals.to_numpy())
     provenance = _day_provenance(frame, row_days)
 
     documents: list[dict[str, Any]] = []
     start = hour_start = 0
-    for day, day_calendar in zip(days, calendars, strict=True):
-        count = len(day_calendar)
-        hour_count = int((hour_days == day).sum())
+    for position, (day, count) in enumerate(zip(days, counts, strict=True)):
+        hour_count = count // 2
         nature, final, loaded_at = provenance[day]
         doc: dict[str, Any] = {
             "id": day_doc_id(region_code, day),
@@ -291,7 +296,7 @@ def build_day_documents(region_code: str, rows: Sequence[GoldRow]) -> list[dict[
             "units": Units().model_dump(),
             "intervals": intervals[start : start + count],
             "hourly": hourly[hour_start : hour_start + hour_count],
-            "totals": _totals_dict(dict(zip(totals.columns, totals_rows[day], strict=True))),
+            "totals": _totals_dict(dict(zip(totals.columns, totals_rows[position], strict=True))),
             "nature": nature,
             "final": final,
             "source_loaded_at": loaded_at,
