@@ -364,10 +364,8 @@ class DurableEngine:
         for d in decisions:
             old = scheduled.get(d.event_id)
             if old is not None:
-                if (
-                    old["EventType"] != kinds[d.kind]
-                    or (str(old.get("Name")).lower() != str(d.name).lower()
-                    and d.kind != "timer")
+                if old["EventType"] != kinds[d.kind] or (
+                    str(old.get("Name")).lower() != str(d.name).lower() and d.kind != "timer"
                 ):
                     return f"Non-deterministic workflow detected: event {d.event_id} was {old.get('Name') or 'a timer'} and is now {d.name or 'a timer'} on replay."
             elif d.kind == "activity" and self.index.activity(d.name or "") is None:

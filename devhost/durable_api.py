@@ -1,0 +1,187 @@
+"""The Durable extension's HTTP API (what DurableOrchestrationClient calls) and the client binding JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from devhost.engine import DurableEngine, StartError
+from devhost.store import TERMINAL, Instance
+
+WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
+RPC_PREFIX = "/durabletask"
+TASK_HUB = "DevHostHub"
+_PLACEHOLDER = "INSTANCEID"
+_BAD_ID = re.compile(r"[/\\#?\x00-\x1f\x7f]")
+
+
+def client_binding(base_url: str, task_hub: str = TASK_HUB) -> str:
+    """The durableClient binding JSON the SDK's DurableOrchestrationClient is built from (HTTP flavour)."""
+    hook = f"{base_url}{WEBHOOK_PREFIX}"
+    q = f"taskHub={task_hub}&connection=Storage"
+    instance = f"{hook}/instances/{_PLACEHOLDER}"
+    return json.dumps(
+        {
+            "taskHubName": task_hub,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{hook}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createAndWaitOnNewInstancePostUri": (
+                    f"{hook}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                    f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"
+                ),
+            },
+            "managementUrls": management_urls(hook, _PLACEHOLDER, q),
+            "baseUrl": hook,
+            "requiredQueryStringParameters": "",
+            "rpcBaseUrl": f"{base_url}{RPC_PREFIX}/",  # the SDK appends paths: it must end with "/"
+        }
+    )
+
+
+def management_urls(hook: str, instance_id: str, q: str = f"taskHub={TASK_HUB}&connection=Storage") -> dict[str, str]:
+    instance = f"{hook}/instances/{instance_id}"
+    return {
+        "id": instance_id,
+        "statusQueryGetUri": f"{instance}?{q}",
+        "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{q}",
+        "terminatePostUri": f"{instance}/terminate?reason={{text}}&{q}",
+        "rewindPostUri": f"{instance}/rewind?reason={{text}}&{q}",
+        "purgeHistoryDeleteUri": f"{instance}?{q}",
+        "restartPostUri": f"{instance}/restart?{q}",
+        "suspendPostUri": f"{instance}/suspend?reason={{text}}&{q}",
+        "resumePostUri": f"{instance}/resume?reason={{text}}&{q}",
+    }
+
+
+def status_payload(inst: Instance, *, show_input: bool = True, show_history: bool = False) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": inst.name,
+        "instanceId": inst.instance_id,
+        "runtimeStatus": inst.status,
+        "input": json.loads(inst.input) if show_input and inst.input else None,
+        "customStatus": json.loads(inst.custom_status) if inst.custom_status else None,
+        "output": json.loads(inst.output) if inst.output else None,
+        "createdTime": inst.created,
+        "lastUpdatedTime": inst.updated,
+    }
+    if show_history:
+        payload["historyEvents"] = inst.history
+    return payload
+
+
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    value = request.query.get(name)
+    return default if value is None else value.lower() == "true"
+
+
+def _error(status: int, message: str) -> web.Response:
+    body = {"Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": message}
+    return web.json_response(body, status=status)
+
+
+def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
+    """Handlers served under both the webhook path and the rpcBaseUrl path."""
+
+    def hook_base(request: web.Request) -> str:
+        return f"{request.scheme}://{request.host}{WEBHOOK_PREFIX}"
+
+    async def start(request: web.Request) -> web.Response:
+        name, instance_id = request.match_info["name"], request.match_info.get("instance_id") or None
+        if instance_id is not None and (
+            instance_id.startswith("@") or _BAD_ID.search(instance_id) or len(instance_id) > 256
+        ):
+            return _error(
+                400,
+                f"Invalid instance ID '{instance_id}': it must not start with '@', contain /\\#? or control characters, or exceed 256 characters.",
+            )
+        text = (await request.text()).strip()
+        if text:
+            try:
+                json.loads(text)
+            except ValueError:
+                return _error(400, "The request body is not valid JSON.")
+        try:
+            instance_id = engine.start_new(name, instance_id, text or None)
+        except StartError as exc:
+            return _error(exc.status if exc.status == 400 else 500, str(exc))
+        urls = management_urls(hook_base(request), instance_id)
+        headers = {"Location": urls["statusQueryGetUri"], "Retry-After": "10"}
+        return web.json_response(urls, status=202, headers=headers)
+
+    async def status(request: web.Request) -> web.Response:
+        inst = engine.store.get(request.match_info["instance_id"])
+        if inst is None:
+            return web.Response(status=404)
+        payload = status_payload(
+            inst, show_input=_flag(request, "showInput", True), show_history=_flag(request, "showHistory")
+        )
+        if inst.status in TERMINAL:
+            return web.json_response(payload, status=200)
+        location = management_urls(hook_base(request), inst.instance_id)["statusQueryGetUri"]
+        return web.json_response(payload, status=202, headers={"Location": location, "Retry-After": "5"})
+
+    def _filters(request: web.Request) -> dict[str, Any]:
+        statuses = [s for s in request.query.get("runtimeStatus", "").split(",") if s]
+        return {
+            "created_from": request.query.get("createdTimeFrom"),
+            "created_to": request.query.get("createdTimeTo"),
+            "statuses": statuses or None,
+            "prefix": request.query.get("instanceIdPrefix"),
+        }
+
+    async def query(request: web.Request) -> web.Response:
+        try:
+            top = int(request.query.get("top", "1000"))
+            found = engine.query(**_filters(request), top=top)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        show_input = _flag(request, "showInput", False)
+        return web.json_response([status_payload(i, show_input=show_input) for i in found])
+
+    async def terminate(request: web.Request) -> web.Response:
+        outcome = engine.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
+        return web.Response(status={"ok": 202, "gone": 410, "missing": 404}[outcome])
+
+    async def raise_event(request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return _error(400, "The content type must be application/json.")
+        text = (await request.text()).strip() or None
+        if text is not None:
+            try:
+                json.loads(text)
+            except ValueError:
+                return _error(400, "The request body is not valid JSON.")
+        outcome = engine.raise_event(request.match_info["instance_id"], request.match_info["event"], text)
+        return web.Response(status={"ok": 202, "gone": 410, "missing": 404}[outcome])
+
+    async def purge(request: web.Request) -> web.Response:
+        deleted = engine.purge(request.match_info["instance_id"])
+        return web.json_response({"instancesDeleted": deleted}) if deleted else web.Response(status=404)
+
+    async def purge_by(request: web.Request) -> web.Response:
+        if not request.query.get("createdTimeFrom"):
+            return _error(400, "createdTimeFrom is required.")
+        try:
+            deleted = engine.purge_by(**_filters(request))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return web.json_response({"instancesDeleted": deleted}) if deleted else web.Response(status=404)
+
+    routes: list[web.RouteDef] = []
+    for prefix in (WEBHOOK_PREFIX, RPC_PREFIX):
+        routes += [
+            web.post(prefix + "/orchestrators/{name}", start),
+            web.post(prefix + "/orchestrators/{name}/{instance_id}", start),
+            web.get(prefix + "/instances", query),
+            web.get(prefix + "/instances/", query),
+            web.delete(prefix + "/instances", purge_by),
+            web.delete(prefix + "/instances/", purge_by),
+            web.get(prefix + "/instances/{instance_id}", status),
+            web.delete(prefix + "/instances/{instance_id}", purge),
+            web.post(prefix + "/instances/{instance_id}/terminate", terminate),
+            web.post(prefix + "/instances/{instance_id}/raiseEvent/{event}", raise_event),
+        ]
+    return routes
