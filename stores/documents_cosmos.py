@@ -29,7 +29,7 @@ _IDS_PER_QUERY = 500
 # 429 (throttling, frequent on serverless during a backfill) is retried by the SDK's ResourceThrottleRetryPolicy,
 # honouring the server's x-ms-retry-after-ms; these bound it explicitly instead of relying on defaults
 # (9 attempts, 30 s). Activities retry on top of that (RetryOptions in the orchestrator).
-THROTTLE_RETRY_ATTEMPTS = 9
+THROTTLE_RETRY_ATTEMPTS = 12
 THROTTLE_RETRY_MAX_WAIT_SECONDS = 60
 
 

@@ -1,15 +1,30 @@
 // Starts @vercel/cosmosdb-server over HTTPS (its bundled self-signed certificate) on 127.0.0.1:<port>.
 // Usage: node cosmos_server.js <port>
 //
-// One fix applied before the routes load: in 1.0.1 a point read of an absent item in an existing
-// container throws a TypeError (answered as 500); Cosmos DB answers 404 NotFound, which the store maps
-// to None. Everything else is the package as published.
+// Applied before the routes load:
+// - fix: in 1.0.1 a point read of an absent item in an existing container throws a TypeError (answered
+//   as 500); Cosmos DB answers 404 NotFound, which the store maps to None.
+// - test hook: a point read of an id "throttled-<n>-..." is answered 429 (x-ms-retry-after-ms: 5) the
+//   first <n> times, as Cosmos DB does when a request exceeds the provisioned or serverless throughput,
+//   so the tests can watch the SDK's throttling retry policy at work.
+// Everything else is the package as published.
 "use strict";
 
 const readDocument = require("@vercel/cosmosdb-server/lib/handler/read-document");
 
 const originalRead = readDocument.default;
+const throttledReads = new Map();
 readDocument.default = (account, req, res, params) => {
+  const throttled = /^throttled-(\d+)-/.exec(decodeURIComponent(params.docId));
+  if (throttled) {
+    const seen = throttledReads.get(params.docId) || 0;
+    if (seen < parseInt(throttled[1], 10)) {
+      throttledReads.set(params.docId, seen + 1);
+      res.statusCode = 429;
+      res.setHeader("x-ms-retry-after-ms", "5");
+      return { code: "TooManyRequests", message: "Request rate is large (test hook)." };
+    }
+  }
   try {
     return originalRead(account, req, res, params);
   } catch (error) {

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import CosmosResourceNotFoundError
+from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
 
 from stores.documents_cosmos import (
     PARTITION_KEY_PATH,
@@ -84,3 +84,23 @@ def test_throttling_retries_are_configured_explicitly(cosmos_server: CosmosServe
     retry = client.client_connection.connection_policy.RetryOptions
     assert retry.MaxRetryAttemptCount == THROTTLE_RETRY_ATTEMPTS
     assert retry.MaxWaitTimeInSeconds == THROTTLE_RETRY_MAX_WAIT_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("throttled_times", "found"),
+    [(3, True), (THROTTLE_RETRY_ATTEMPTS, True), (THROTTLE_RETRY_ATTEMPTS + 1, False)],
+    ids=["few", "as-many-as-retries", "more-than-retries"],
+)
+def test_throttled_point_reads_are_retried_by_the_sdk(
+    store: CosmosDocumentStore, throttled_times: int, found: bool
+) -> None:
+    # The launcher answers 429 to the first <n> reads of an id "throttled-<n>-...".
+    region = f"r-{uuid.uuid4().hex[:12]}"
+    doc = {**make_doc(region, "2024-01-01"), "id": f"throttled-{throttled_times}-{uuid.uuid4().hex[:8]}"}
+    store.upsert(doc)
+    if found:
+        assert store.get(region, doc["id"]) == doc
+    else:
+        with pytest.raises(CosmosHttpResponseError) as raised:
+            store.get(region, doc["id"])
+        assert raised.value.status_code == 429
