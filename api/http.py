@@ -143,7 +143,12 @@ def dumps(body: Any) -> bytes:
 
 def problem_response(error: ApiError, request_id: str) -> func.HttpResponse:
     body = problem_body(error.status, error.detail, request_id, error.errors, error.slug)
-    headers = {**error.headers, REQUEST_ID_HEADER: request_id, "Cache-Control": "no-store"}
+    headers = {
+        **error.headers,
+        REQUEST_ID_HEADER: request_id,
+        "Cache-Control": "no-store",
+        "Content-Type": PROBLEM_CONTENT_TYPE,
+    }
     return func.HttpResponse(dumps(body), status_code=error.status, headers=headers, mimetype=PROBLEM_CONTENT_TYPE)
 
 
@@ -227,6 +232,8 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
             headers["Content-Encoding"] = "gzip"
     if ctx.method == "HEAD":
         data = b""
+    if reply.status != 302 or data:
+        headers["Content-Type"] = reply.content_type
     return func.HttpResponse(data, status_code=reply.status, headers=headers, mimetype=reply.content_type)
 
 

@@ -206,7 +206,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     public = all(role is None for role in op.route.methods.values()) or op.route.methods.get(op.method) is None
     responses: dict[str, Any] = {}
     if op.ok_model is not None:
-        headers = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+        headers: dict[str, Any] = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
         for name in op.ok_headers:
             headers[name] = {"schema": {"type": "string"}}
         if op.conditional:

@@ -1,0 +1,56 @@
+"""Caching policy: ETags from content hashes, finality decides Cache-Control, gzip negotiation."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from api import caching
+
+
+@pytest.mark.parametrize(("final", "expected"), [(True, caching.IMMUTABLE), (False, caching.SHORT)])
+def test_cache_control_by_finality(final: bool, expected: str) -> None:
+    assert caching.cache_control(final) == expected
+
+
+def test_immutable_policy_is_one_year() -> None:
+    assert caching.IMMUTABLE == "public, max-age=31536000, immutable"
+
+
+def test_combined_etag_changes_with_any_hash_or_the_query() -> None:
+    base = caching.combined_etag(["a", "b"], "q=1")
+    assert base == caching.combined_etag(["a", "b"], "q=1")
+    assert base != caching.combined_etag(["a", "c"], "q=1")
+    assert base != caching.combined_etag(["a", "b"], "q=2")
+    assert base.startswith('"') and base.endswith('"')
+
+
+@pytest.mark.parametrize(
+    ("header", "matched"),
+    [(None, False), ("", False), ('"h"', True), ('W/"h"', True), ('"a" , "h"', True), ("*", True), ('"hh"', False)],
+)
+def test_matches(header: str | None, matched: bool) -> None:
+    assert caching.matches(header, '"h"') is matched
+
+
+@pytest.mark.parametrize(
+    ("accept", "ok"),
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("*", True),
+        ("deflate, gzip;q=0.1", True),
+        ("gzip;q=0", False),
+        ("gzip;q=x", False),
+        ("br", False),
+    ],
+)
+def test_accepts_gzip(accept: str, ok: bool) -> None:
+    assert caching.accepts_gzip(accept) is ok
+
+
+def test_gzip_is_deterministic_and_reversible() -> None:
+    data = b"x" * 5000
+    assert caching.gzip_bytes(data) == caching.gzip_bytes(data)
+    assert gzip.decompress(caching.gzip_bytes(data)) == data

@@ -1,0 +1,180 @@
+"""The envelope: problem+json shape, request ids, methods, CORS, errors without stack traces, gzip, 304."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from api.auth import Role
+from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond
+from stores.settings import Settings
+from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
+
+ROUTE = Route("thing", "/v1/thing", {"GET": Role.reader, "POST": Role.operator})
+PUBLIC = Route("open", "/v1/open", {"GET": None})
+PROBLEM_KEYS = {"type", "title", "status", "detail", "request_id"}
+
+
+def ok(ctx: RequestContext) -> Reply:
+    return Reply({"hello": "world", "pad": "x" * 2000}, etag='"abc"', cache_control="public, max-age=300")
+
+
+def boom(ctx: RequestContext) -> Reply:
+    raise RuntimeError("secret connection string Server=db;Password=hunter2")
+
+
+def bad(ctx: RequestContext) -> Reply:
+    raise ApiError(400, "start_date is wrong.", errors=[ParameterError("start_date", "must be a date")])
+
+
+def assert_problem(resp: Any, status: int) -> dict[str, Any]:
+    assert resp.status_code == status
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    body = json.loads(resp.get_body())
+    assert PROBLEM_KEYS <= body.keys() <= PROBLEM_KEYS | {"errors"}
+    assert body["status"] == status and body["request_id"] == resp.headers["X-Request-ID"]
+    assert body["type"].startswith("urn:eco2mix:problem:")
+    for error in body.get("errors", []):
+        assert set(error) == {"parameter", "message"}
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "key", "handler", "status"),
+    [
+        ("GET", None, ok, 401),
+        ("GET", "wrong-key", ok, 401),
+        ("POST", READER_KEY, ok, 403),
+        ("PUT", READER_KEY, ok, 405),
+        ("PATCH", None, ok, 405),
+        ("GET", READER_KEY, bad, 400),
+        ("GET", READER_KEY, boom, 500),
+    ],
+)
+def test_every_error_has_the_problem_shape(
+    make_request: MakeRequest, settings: Settings, method: str, key: str | None, handler: Any, status: int
+) -> None:
+    resp = respond(make_request(method, ROUTE.path, key=key), ROUTE, handler, settings)
+    assert_problem(resp, status)
+
+
+def test_401_carries_a_challenge_and_405_the_allowed_methods(make_request: MakeRequest, settings: Settings) -> None:
+    unauthorized = respond(make_request("GET", ROUTE.path, key=None), ROUTE, ok, settings)
+    assert "ApiKey" in unauthorized.headers["WWW-Authenticate"]
+    not_allowed = respond(make_request("DELETE", ROUTE.path), ROUTE, ok, settings)
+    assert not_allowed.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+def test_unexpected_error_is_500_without_details_and_logged_with_request_id(
+    make_request: MakeRequest, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    req = make_request("GET", ROUTE.path, headers={"X-Request-ID": "trace-42"})
+    with caplog.at_level(logging.ERROR):
+        resp = respond(req, ROUTE, boom, settings)
+    body = assert_problem(resp, 500)
+    text = resp.get_body().decode()
+    assert "hunter2" not in text and "Traceback" not in text and "RuntimeError" not in text
+    assert body["request_id"] == "trace-42"
+    assert any("trace-42" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("incoming", "echoed"),
+    [
+        ("abc-123_x.y", True),
+        ("a" * 64, True),
+        ("a" * 65, False),
+        ("bad id with spaces", False),
+        ("<script>", False),
+        ("", False),
+    ],
+)
+def test_request_id_is_echoed_only_when_safe(
+    make_request: MakeRequest, settings: Settings, incoming: str, echoed: bool
+) -> None:
+    resp = respond(make_request("GET", PUBLIC.path, headers={"X-Request-ID": incoming}), PUBLIC, ok, settings)
+    rid = resp.headers["X-Request-ID"]
+    assert (rid == incoming) is echoed
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,64}", rid)
+
+
+def test_each_generated_request_id_is_new(make_request: MakeRequest, settings: Settings) -> None:
+    ids = {respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings).headers["X-Request-ID"] for _ in range(5)}
+    assert len(ids) == 5
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("https://app.example", True), ("https://evil.example", False), (None, False)],
+)
+def test_cors_preflight_and_simple_requests(
+    make_request: MakeRequest, settings: Settings, origin: str | None, allowed: bool
+) -> None:
+    headers = {"Origin": origin, "Access-Control-Request-Method": "GET"} if origin else {}
+    preflight = respond(make_request("OPTIONS", ROUTE.path, headers=headers, key=None), ROUTE, ok, settings)
+    assert preflight.status_code == 204
+    assert ("Access-Control-Allow-Origin" in preflight.headers) is allowed
+    if allowed:
+        assert preflight.headers["Access-Control-Allow-Origin"] == origin
+        assert "X-API-Key" in preflight.headers["Access-Control-Allow-Headers"]
+        assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    simple = respond(make_request("GET", ROUTE.path, headers={"Origin": origin} if origin else {}), ROUTE, ok, settings)
+    assert simple.status_code == 200
+    assert (simple.headers.get("Access-Control-Allow-Origin") is not None) is allowed
+    assert "Origin" in simple.headers["Vary"]
+
+
+def test_cors_headers_absent_when_not_configured(make_request: MakeRequest) -> None:
+    settings = Settings(API_KEYS=None, CORS_ALLOWED_ORIGINS="")
+    resp = respond(make_request("GET", PUBLIC.path, headers={"Origin": "https://app.example"}), PUBLIC, ok, settings)
+    assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    ("accept", "compressed"),
+    [("gzip", True), ("br, gzip;q=0.5", True), ("gzip;q=0", False), ("identity", False), (None, False)],
+)
+def test_gzip_when_accepted(
+    make_request: MakeRequest, settings: Settings, accept: str | None, compressed: bool
+) -> None:
+    headers = {"Accept-Encoding": accept} if accept else {}
+    resp = respond(make_request("GET", PUBLIC.path, headers=headers), PUBLIC, ok, settings)
+    raw = resp.get_body()
+    assert (resp.headers.get("Content-Encoding") == "gzip") is compressed
+    body = json.loads(gzip.decompress(raw) if compressed else raw)
+    assert body["hello"] == "world"
+    assert "Accept-Encoding" in resp.headers["Vary"]
+
+
+def test_small_bodies_are_not_compressed(make_request: MakeRequest, settings: Settings) -> None:
+    resp = respond(
+        make_request("GET", PUBLIC.path, headers={"Accept-Encoding": "gzip"}),
+        PUBLIC,
+        lambda c: Reply({"a": 1}),
+        settings,
+    )
+    assert "Content-Encoding" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "status"), [('"abc"', 304), ('W/"abc"', 304), ('"x", "abc"', 304), ("*", 304), ('"x"', 200)]
+)
+def test_if_none_match(make_request: MakeRequest, settings: Settings, if_none_match: str, status: int) -> None:
+    resp = respond(make_request("GET", PUBLIC.path, headers={"If-None-Match": if_none_match}), PUBLIC, ok, settings)
+    assert resp.status_code == status
+    assert resp.headers["ETag"] == '"abc"' and resp.headers["Cache-Control"] == "public, max-age=300"
+    assert (resp.get_body() == b"") is (status == 304)
+
+
+def test_head_has_headers_but_no_body(make_request: MakeRequest, settings: Settings) -> None:
+    resp = respond(make_request("HEAD", PUBLIC.path), PUBLIC, ok, settings)
+    assert resp.status_code == 200 and resp.get_body() == b"" and resp.headers["ETag"] == '"abc"'
+
+
+def test_operator_passes_operator_routes(make_request: MakeRequest, settings: Settings) -> None:
+    assert respond(make_request("POST", ROUTE.path, key=OPERATOR_KEY), ROUTE, ok, settings).status_code == 200

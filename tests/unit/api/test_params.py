@@ -1,0 +1,125 @@
+"""Query/body validation: every bad input becomes a 400/404 naming the parameter, never a 500."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from api.http import ApiError
+from api.params import BackfillRequest, ExportQuery, RangeQuery, check_span, parse, require_region
+
+GOOD = {"start_date": "2024-01-01", "end_date": "2024-01-31"}
+
+
+@pytest.mark.parametrize(
+    ("params", "bad_parameter"),
+    [
+        ({}, "start_date"),
+        ({"end_date": "2024-01-01"}, "start_date"),
+        ({**GOOD, "start_date": "2024-02-30"}, "start_date"),
+        ({**GOOD, "start_date": "2024-1-1"}, "start_date"),
+        ({**GOOD, "start_date": "2024-01-01T00:00:00"}, "start_date"),
+        ({**GOOD, "start_date": "1704067200"}, "start_date"),
+        ({**GOOD, "start_date": "1999-12-31"}, "start_date"),
+        ({**GOOD, "end_date": "tomorrow"}, "end_date"),
+        ({**GOOD, "granularity": "minute"}, "granularity"),
+        ({**GOOD, "source_type": "charbon"}, "source_type"),
+        ({**GOOD, "limit": "0"}, "limit"),
+        ({**GOOD, "limit": "5001"}, "limit"),
+        ({**GOOD, "limit": "ten"}, "limit"),
+        ({**GOOD, "offset": "-1"}, "offset"),
+        ({**GOOD, "colour": "blue"}, "colour"),
+    ],
+)
+def test_range_query_rejections(params: dict[str, str], bad_parameter: str) -> None:
+    with pytest.raises(ApiError) as err:
+        parse(RangeQuery, params)
+    assert err.value.status == 400
+    assert bad_parameter in {e.parameter for e in err.value.errors}
+    assert bad_parameter in err.value.detail
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "value"),
+    [
+        (GOOD, "granularity", "hour"),
+        (GOOD, "limit", 500),
+        (GOOD, "offset", 0),
+        ({**GOOD, "region_code": ""}, "region_code", None),  # empty = absent
+        ({**GOOD, "granularity": "30min"}, "granularity", "30min"),
+        ({**GOOD, "source_type": "eolien"}, "source_type", "eolien"),
+        ({**GOOD, "limit": "5000"}, "limit", 5000),
+        (GOOD, "start_date", date(2024, 1, 1)),
+    ],
+)
+def test_range_query_accepts_and_defaults(params: dict[str, str], field: str, value: Any) -> None:
+    assert getattr(parse(RangeQuery, params), field) == value
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "max_days", "status"),
+    [
+        ("2024-01-01", "2024-01-31", 31, None),
+        ("2024-01-01", "2024-02-01", 31, 400),
+        ("2024-01-02", "2024-01-01", 31, 400),
+    ],
+)
+def test_check_span(start: str, end: str, max_days: int, status: int | None) -> None:
+    if status is None:
+        check_span(date.fromisoformat(start), date.fromisoformat(end), max_days, "here")
+        return
+    with pytest.raises(ApiError) as err:
+        check_span(date.fromisoformat(start), date.fromisoformat(end), max_days, "here")
+    assert err.value.status == status
+
+
+def test_span_error_states_the_limit() -> None:
+    with pytest.raises(ApiError) as err:
+        check_span(date(2024, 1, 1), date(2024, 3, 1), 31, "with granularity=hour")
+    assert "31 days" in err.value.detail and "61 days" in err.value.detail
+
+
+@pytest.mark.parametrize(("code", "status"), [("11", None), ("99", 404), ("ile", 404)])
+def test_require_region(code: str, status: int | None) -> None:
+    if status is None:
+        require_region(code)
+        return
+    with pytest.raises(ApiError) as err:
+        require_region(code)
+    assert err.value.status == 404 and err.value.errors[0].parameter == "region_code"
+
+
+@pytest.mark.parametrize(
+    ("params", "ok"),
+    [
+        ({"region_code": "11", "month": "2024-06"}, True),
+        ({"region_code": "11", "date": "2024-06-01"}, True),
+        ({"region_code": "11", "month": "2024-13"}, False),
+        ({"region_code": "11", "month": "2024-6"}, False),
+        ({"month": "2024-06"}, False),
+    ],
+)
+def test_export_query(params: dict[str, str], ok: bool) -> None:
+    if ok:
+        parse(ExportQuery, params)
+    else:
+        with pytest.raises(ApiError):
+            parse(ExportQuery, params)
+
+
+@pytest.mark.parametrize(
+    ("body", "bad"),
+    [
+        ({"start_date": "2024-01-01"}, "end_date"),
+        ({"start_date": "2024-01-01", "end_date": "2024-01-02", "force": True}, "force"),
+        ({"start_date": "2024-01-01", "end_date": "2024-01-02", "region_codes": "11"}, "region_codes"),
+        ({"start_date": 20240101, "end_date": "2024-01-02"}, "start_date"),
+    ],
+)
+def test_backfill_body_rejections(body: dict[str, Any], bad: str) -> None:
+    with pytest.raises(ApiError) as err:
+        parse(BackfillRequest, body, what="body")
+    assert err.value.status == 400
+    assert any(e.parameter.startswith(bad) for e in err.value.errors)

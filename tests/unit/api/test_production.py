@@ -1,0 +1,240 @@
+"""Production reads: DST-correct intervals, energy = MW × hours, nulls kept, pages, limits, ETags."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from api import caching
+from api.http import ApiError, respond
+from api.params import RangeQuery, parse
+from api.production import DAY_ROUTE, RANGE_ROUTE, day_document, production_page
+from api.schemas import DayProductionItem, ProductionItem, ProductionPage
+from domain.regions import REGIONS
+from stores.settings import Settings
+from tests.fakes import MemoryDocuments
+from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
+
+
+class CountingDocuments(MemoryDocuments):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+        self.ranges: list[tuple[str, str]] = []
+
+    def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
+        self.gets += 1
+        return super().get(region_code, doc_id)
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
+        self.ranges.append((region_code, doc_type))
+        return super().query_range(region_code, doc_type, first_key, last_key)
+
+
+@pytest.fixture
+def docs() -> CountingDocuments:
+    store = CountingDocuments()
+    seed(store, ["11", "32"], ["2024-03", "2024-10"])
+    return store
+
+
+def page(docs: MemoryDocuments, **params: str) -> dict[str, Any]:
+    query = parse(RangeQuery, params)
+    body, _ = production_page(
+        docs, query, lambda p: "http://h/v1/production/regional?" + "&".join(f"{k}={v}" for k, v in p.items())
+    )
+    ProductionPage.model_validate(body)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("day", "granularity", "count"),
+    [
+        ("2024-03-31", "30min", 46),
+        ("2024-03-31", "hour", 23),
+        ("2024-10-27", "30min", 50),
+        ("2024-10-27", "hour", 25),
+        ("2024-10-28", "30min", 48),
+        ("2024-10-28", "hour", 24),
+        ("2024-03-31", "day", 1),
+    ],
+)
+def test_dst_days_have_their_real_interval_counts(
+    docs: CountingDocuments, day: str, granularity: str, count: int
+) -> None:
+    body = page(docs, region_code="11", start_date=day, end_date=day, granularity=granularity)
+    assert body["total"] == count == len(body["items"])
+    stamps = [i["timestamp"] for i in body["items"]]
+    assert len(set(stamps)) == len(stamps)  # the repeated October hour differs by its offset
+
+
+def test_a_month_of_half_hours_is_read_from_day_documents_of_one_partition(docs: CountingDocuments) -> None:
+    body = page(
+        docs, region_code="11", start_date="2024-03-01", end_date="2024-03-31", granularity="30min", limit="5000"
+    )
+    assert body["total"] == 31 * 48 - 2
+    assert docs.ranges == [("11", "day")] and docs.gets == 0
+
+
+def test_granularity_day_reads_month_documents(docs: CountingDocuments) -> None:
+    body = page(docs, region_code="32", start_date="2024-03-15", end_date="2024-10-31", granularity="day")
+    assert docs.ranges == [("32", "month")]
+    assert [i["date"] for i in body["items"]][:2] == ["2024-03-15", "2024-03-16"]
+    assert body["total"] == 17 + 31  # only seeded months exist
+    for item in body["items"]:
+        DayProductionItem.model_validate(item)
+
+
+@pytest.mark.parametrize(("day", "hours"), [("2024-03-31", 23), ("2024-10-27", 25), ("2024-03-30", 24)])
+def test_day_energy_is_mw_times_hours_and_mean_mw_is_energy_over_hours(
+    docs: CountingDocuments, day: str, hours: int
+) -> None:
+    (item,) = page(docs, region_code="32", start_date=day, end_date=day, granularity="day")["items"]
+    assert item["energy_mwh"]["eolien"] == pytest.approx(50.0 * hours)
+    assert item["energy_mwh"]["nucleaire"] == pytest.approx(1000.0 * hours)
+    assert item["sources"]["eolien"] == pytest.approx(50.0)
+    assert item["interval_count"] == hours * 2
+    assert item["energy_mwh"]["solaire"] is None and item["sources"]["solaire"] is None  # missing, not zero
+
+
+@pytest.mark.parametrize(
+    ("region", "source", "expected_mw", "granularity"),
+    [
+        ("32", "nucleaire", 1000.0, "hour"),
+        ("11", "nucleaire", None, "hour"),  # no nuclear plant: null, not zero
+        ("11", "solaire", None, "30min"),
+        ("11", "eolien", 50.0, "day"),
+        ("11", "consommation", 900.0, "hour"),
+    ],
+)
+def test_source_type_keeps_only_that_source(
+    docs: CountingDocuments, region: str, source: str, expected_mw: float | None, granularity: str
+) -> None:
+    body = page(
+        docs,
+        region_code=region,
+        start_date="2024-03-02",
+        end_date="2024-03-02",
+        source_type=source,
+        granularity=granularity,
+    )
+    for item in body["items"]:
+        assert list(item["sources"]) == [source]
+        assert item["sources"][source] == expected_mw
+        assert set(item["facteur_charge"]) <= {source}
+
+
+def test_all_regions_in_insee_order_and_only_materialized_ones(docs: CountingDocuments) -> None:
+    body = page(docs, start_date="2024-03-02", end_date="2024-03-02", granularity="hour")
+    assert [r for r, _ in docs.ranges] == [r.code for r in REGIONS]
+    assert [i["region"] for i in body["items"]] == ["11"] * 24 + ["32"] * 24
+    assert body["items"][0]["region_name"] == "Île-de-France"
+    assert body["units"] == {"power": "MW", "energy": "MWh", "load_factor": "%", "carbon_intensity": "gCO2eq/kWh"}
+
+
+def test_pages_chain_through_next_links_without_gaps_or_repeats(docs: CountingDocuments) -> None:
+    params = {"start_date": "2024-03-30", "end_date": "2024-04-01", "granularity": "hour", "limit": "40"}
+    seen: list[tuple[str, str]] = []
+    while True:
+        body = page(docs, **params)
+        seen += [(i["region"], i["timestamp"]) for i in body["items"]]
+        if body["next"] is None:
+            break
+        params = {k: v[0] for k, v in parse_qs(urlparse(body["next"]).query).items()}
+    expected = 2 * (24 + 23)  # two regions, March 30 and 31 (April not seeded)
+    assert len(seen) == len(set(seen)) == expected
+
+
+def test_items_keep_missing_consumption_as_null() -> None:
+    store = MemoryDocuments()
+    store.upsert(make_day_doc("53", "2024-06-01", consumption=None))
+    body = page(store, region_code="53", start_date="2024-06-01", end_date="2024-06-01")
+    assert all(i["consumption_mw"] is None for i in body["items"])
+    for item in body["items"]:
+        ProductionItem.model_validate(item)
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "phrase"),
+    [
+        ({"start_date": "2024-01-01", "end_date": "2024-02-01"}, 400, "at most 31 days"),
+        ({"start_date": "2024-01-01", "end_date": "2024-02-01", "granularity": "30min"}, 400, "at most 31 days"),
+        ({"start_date": "2024-01-01", "end_date": "2025-01-01", "granularity": "day"}, 400, "at most 366 days"),
+        ({"start_date": "2024-02-01", "end_date": "2024-01-01"}, 400, "before start_date"),
+        ({"start_date": "2024-01-01", "end_date": "2024-01-02", "region_code": "99"}, 404, "Unknown region"),
+    ],
+)
+def test_range_errors(docs: CountingDocuments, params: dict[str, str], status: int, phrase: str) -> None:
+    with pytest.raises(ApiError) as err:
+        page(docs, **params)
+    assert err.value.status == status and phrase in err.value.detail
+
+
+def test_a_leap_year_of_days_is_allowed(docs: CountingDocuments) -> None:
+    body = page(docs, region_code="11", start_date="2024-01-01", end_date="2024-12-31", granularity="day", limit="5000")
+    assert body["total"] == 31 + 31
+    assert docs.ranges == [("11", "month")]
+
+
+def test_day_document_is_one_point_read(docs: CountingDocuments) -> None:
+    doc = day_document(docs, "11", "2024-03-31")
+    assert docs.gets == 1 and docs.ranges == []
+    assert doc["interval_count"] == 46 and len(doc["hourly"]) == 23
+
+
+@pytest.mark.parametrize(("region", "day", "status"), [("11", "2024-05-01", 404), ("99", "2024-03-01", 404)])
+def test_day_document_not_found(docs: CountingDocuments, region: str, day: str, status: int) -> None:
+    with pytest.raises(ApiError) as err:
+        day_document(docs, region, day)
+    assert err.value.status == status
+
+
+def test_store_metadata_is_not_served() -> None:
+    store = MemoryDocuments()
+    store.upsert({**make_day_doc("11", "2024-06-01"), "_rid": "x", "_etag": "y"})
+    assert not [k for k in day_document(store, "11", "2024-06-01") if k.startswith("_")]
+
+
+@pytest.mark.parametrize(("final", "cache_control"), [(True, caching.IMMUTABLE), (False, caching.SHORT)])
+def test_day_route_etag_and_cache_policy(
+    fake_stores: FakeStores, make_request: MakeRequest, settings: Settings, final: bool, cache_control: str
+) -> None:
+    doc = make_day_doc("24", "2024-07-14", final=final)
+    fake_stores.documents.upsert(doc)
+    req = make_request(
+        "GET", "/v1/production/regional/24/2024-07-14", route_params={"region_code": "24", "date": "2024-07-14"}
+    )
+    resp = respond(req, DAY_ROUTE, __import__("api.production").production._day, settings)
+    assert resp.status_code == 200
+    assert resp.headers["ETag"] == f'"{doc["content_hash"]}"'
+    assert resp.headers["Cache-Control"] == cache_control
+    assert json.loads(resp.get_body())["date"] == "2024-07-14"
+    again = make_request(
+        "GET",
+        "/v1/production/regional/24/2024-07-14",
+        route_params={"region_code": "24", "date": "2024-07-14"},
+        headers={"If-None-Match": resp.headers["ETag"]},
+    )
+    not_modified = respond(again, DAY_ROUTE, __import__("api.production").production._day, settings)
+    assert not_modified.status_code == 304 and not_modified.headers["Cache-Control"] == cache_control
+
+
+def test_range_route_next_link_is_absolute_and_etag_varies_with_the_page(
+    fake_stores: FakeStores, make_request: MakeRequest, settings: Settings
+) -> None:
+    from api.production import _range
+
+    seed(fake_stores.documents, ["93"], ["2024-07"])
+    params = {"region_code": "93", "start_date": "2024-07-01", "end_date": "2024-07-31", "limit": "100"}
+    first = respond(make_request("GET", RANGE_ROUTE.path, params=params), RANGE_ROUTE, _range, settings)
+    body = json.loads(first.get_body())
+    assert body["total"] == 31 * 24 and body["count"] == 100
+    assert body["next"].startswith("http://127.0.0.1:7071/v1/production/regional?") and "offset=100" in body["next"]
+    second = respond(
+        make_request("GET", RANGE_ROUTE.path, params={**params, "offset": "100"}), RANGE_ROUTE, _range, settings
+    )
+    assert first.headers["ETag"] != second.headers["ETag"]
+    assert first.headers["Cache-Control"] == caching.SHORT
