@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import (
@@ -19,7 +18,8 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from stores.files_embedded import MAX_TTL_SECONDS, check_name
+from stores.file_names import attachment_disposition, check_name
+from stores.files_embedded import MAX_TTL_SECONDS
 from stores.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,6 @@ MIN_TTL_SECONDS = 30
 # A user-delegation key is asked for this long and renewed when less than the longest link remains.
 DELEGATION_KEY_LIFETIME = timedelta(hours=2)
 DELEGATION_KEY_MARGIN = timedelta(seconds=MAX_TTL_SECONDS) + CLOCK_SKEW
-
-
-def attachment_disposition(filename: str) -> str:
-    """Content-Disposition for a download: an ASCII filename, and RFC 6266 filename* when it is not ASCII."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_").replace("\\", "_")
-    if ascii_name == filename:
-        return f'attachment; filename="{filename}"'
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class BlobFileStore:

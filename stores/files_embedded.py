@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import mimetypes
 import os
-import re
 import secrets
 import tempfile
 import time
@@ -15,21 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from stores.file_names import check_name
+
 # Same ceiling as the Blob SAS links: a leaked link is short-lived.
 MAX_TTL_SECONDS = 900
 SIGNING_KEY_FILE = "files-signing.key"
-
-# Names are relative paths of plain segments (e.g. "11/2024/eco2mix_11_2024-01-01.csv"): no "..", no
-# absolute paths, no backslashes, so a name can never leave the root.
-_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
-_NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-
-
-def check_name(name: str) -> str:
-    """`name` when it is a safe relative file name; ValueError otherwise."""
-    if not isinstance(name, str) or len(name) > 1024 or not _NAME.fullmatch(name):
-        raise ValueError(f"invalid file name: {name!r}")
-    return name
 
 
 def _signature(key: bytes, name: str, expires: int, filename: str) -> str:
