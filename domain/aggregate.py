@@ -13,11 +13,15 @@ Rules (the API and the CSV files state the same):
   hour never passes off one half-hour as the whole hour. Day totals are computed from the half-hours (not
   the hours), so energy reconciles with the half-hourly data even when an hour is incomplete.
 - Energy of a source = Σ MW × 0.5 h over its present half-hours (null when none is present); a day with
-  gaps reports the energy of the half-hours it has (`intervals_with_data` says how many).
+  gaps reports the energy of the half-hours it has (`intervals_with_data`, the half-hours with at least
+  one value, says how many). Averages and peaks are over the present half-hours; the load factor average
+  is the plain mean of the present TCH values. Carbon: see domain.carbon (daily CI is energy-weighted).
 - `nature` is the least final nature among the day's rows (prévisionnelles < temps réel < consolidées <
   définitives; an unknown one counts as least final), so a day never looks more settled than its worst row;
   known natures are given in their official spelling. `final` is True only when every row is definitive.
-- Every number is rounded to `DECIMALS` (3) decimals after computing from unrounded values.
+- Every number is rounded to `DECIMALS` (3) decimals after computing from unrounded values, and written
+  in canonical JSON form (integral values as int), so the document hashes without a second pass and a
+  JSON round trip through a store does not change it.
 """
 
 from __future__ import annotations

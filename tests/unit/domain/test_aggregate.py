@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -410,3 +412,64 @@ def test_month_refuses_duplicate_days_and_no_days() -> None:
         build_month_document("44", "2024-10", days + days)
     with pytest.raises(ValueError, match="no day documents"):
         build_month_document("44", "2024-10", [])
+
+
+# --- real éCO2mix data (RTE via ODRÉ), when ../shared/data is present ----------------------------------
+
+ODRE_HDF_2024 = (
+    Path(__file__).resolve().parents[4]
+    / "shared/data/eco2mix/odre_regional/hanyuqi83-blip__Energy-4-Climate-Project/eco2mix-regional-cons-def.csv"
+)
+ODRE_COLUMNS = {
+    "Consommation (MW)": "consommation",
+    "Thermique (MW)": "thermique",
+    "Nucléaire (MW)": "nucleaire",
+    "Eolien (MW)": "eolien",
+    "Solaire (MW)": "solaire",
+    "Hydraulique (MW)": "hydraulique",
+    "Pompage (MW)": "pompage",
+    "Bioénergies (MW)": "bioenergies",
+    "Ech. physiques (MW)": "ech_physiques",
+}
+
+
+def odre_rows(path: Path, months: tuple[str, ...]) -> list[GoldRow]:
+    """A minimal reading of an ODRÉ export (the importer's job, redone here for an independent check)."""
+    frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", index_col=False)
+    frame = frame[frame["Date"].str[:7].isin(months)]
+    instants = pd.to_datetime(frame["Date - Heure"], utc=True)
+    stamps = instants.dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+    days = instants.dt.tz_convert(PARIS).dt.strftime("%Y-%m-%d").tolist()
+    natures = frame["Nature"].tolist()
+    rows = []
+    for column, source in ODRE_COLUMNS.items():
+        for stamp, day, value, nature in zip(stamps, days, frame[column].tolist(), natures, strict=True):
+            rows.append(GoldRow(stamp, day, source, None if pd.isna(value) else float(value), None, LOADED, nature))
+    return rows
+
+
+@pytest.mark.skipif(not ODRE_HDF_2024.exists(), reason="real éCO2mix data (../shared/data) not present")
+def test_real_hauts_de_france_months_reconcile_with_an_independent_sum() -> None:
+    rows = odre_rows(ODRE_HDF_2024, ("2024-03", "2024-10"))
+    docs = {d["date"]: d for d in build_day_documents("32", rows)}
+    assert len(docs) == 31 + 31
+    unique = {(r.horodatage_utc, r.source_name): r for r in rows}  # the file repeats 03:00 on 2024-03-31
+    expected: dict[tuple[str, str], float] = {}
+    for r in unique.values():
+        if r.valeur_mw is not None:
+            expected[(r.date_locale, r.source_name)] = (
+                expected.get((r.date_locale, r.source_name), 0.0) + r.valeur_mw * 0.5
+            )
+    for day, doc in docs.items():
+        DayDocument.model_validate(doc)
+        for source in ODRE_COLUMNS.values():
+            got = doc["totals"]["consumption_mwh"] if source == "consommation" else doc["totals"]["energy_mwh"][source]
+            assert got == pytest.approx(expected[(day, source)], abs=1e-3), (day, source)
+        assert doc["nature"] == CONSOLIDATED and doc["final"] is False
+        assert 11.0 <= doc["totals"]["carbon_intensity_g_per_kwh"] <= 490.0
+    spring, autumn = docs["2024-03-31"], docs["2024-10-27"]
+    assert (spring["interval_count"], spring["intervals_with_data"]) == (46, 46)
+    # The export has no 02:00+02:00 hour on the autumn day: those two half-hours stay null.
+    assert (autumn["interval_count"], autumn["intervals_with_data"]) == (50, 48)
+    assert autumn["intervals"][4]["timestamp"] == "2024-10-27T02:00:00+02:00"
+    assert autumn["intervals"][4]["consumption_mw"] is None and autumn["hourly"][2]["production_mw"] is None
