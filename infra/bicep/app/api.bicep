@@ -32,6 +32,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_16: callers authenticate with the API's own X-API-Key / Entra ID bearer check (api/auth.py), not App Service Authentication
   // checkov:skip=CKV_AZURE_17: client certificates are not part of the public contract (X-API-Key / bearer token)
   // checkov:skip=CKV_AZURE_222: a public API; API Management (deployApim) is the place to restrict ingress
+  // checkov:skip=CKV_AZURE_213: Flex Consumption has no platform health check; /v1/health serves external probes (and API Management)
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales out per demand (maximumInstanceCount); always-ready instances are a cost choice (alwaysReadyInstances)
   name: name
   location: location
@@ -53,10 +54,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      detailedErrorLoggingEnabled: false
-      httpLoggingEnabled: true
-      requestTracingEnabled: true
-      healthCheckPath: '/v1/health'
       appSettings: [for setting in items(union(appSettings, identitySettings)): {
         name: setting.key
         value: setting.value
