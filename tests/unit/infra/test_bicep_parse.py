@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,11 @@ def test_apim_policy_limits_per_api_key_with_retry_after() -> None:
     assert 'retry-after-header-name="Retry-After"' in policy
     assert "__CALLS_PER_MINUTE__" in policy  # placeholder app/apim.bicep replaces
     assert "__CALLS_PER_MINUTE__" in (BICEP / "app" / "apim.bicep").read_text(encoding="utf-8")
+
+
+def test_parameters_file_feeds_declared_parameters(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    declared = template_of(bicep_templates, "main.bicep")["parameters"]
+    values = json.loads((BICEP / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert set(values) <= set(declared), f"not in main.bicep: {set(values) - set(declared)}"
+    required = {name for name, spec in declared.items() if spec.get("default") is None}
+    assert required <= set(values), f"no value for required parameters: {required - set(values)}"
