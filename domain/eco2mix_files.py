@@ -323,11 +323,11 @@ def _assign_instants(parsed: ParsedFile, rows: list[_Row]) -> list[tuple[datetim
             instant = r.explicit_instant.astimezone(UTC)
         else:
             seen[label] += 1
-            if labels[label] > 2 or (labels[label] == 2 and not _is_ambiguous(r.local_day, r.clock)):
-                raise Eco2mixFormatError(parsed.file, r.line, None, "local date and time repeated")
-            fold = 1 if labels[label] == 1 or seen[label] == 2 else 0
-            if labels[label] == 1 and not _is_ambiguous(r.local_day, r.clock):
-                fold = 0
+            fold = 0
+            if _is_ambiguous(r.local_day, r.clock):
+                if seen[label] > 2:
+                    raise Eco2mixFormatError(parsed.file, r.line, None, "ambiguous autumn time given more than twice")
+                fold = 0 if labels[label] == 2 and seen[label] == 1 else 1
             local = _local_instant(r.local_day, r.clock, fold)
             assert local is not None
             instant = local

@@ -1,0 +1,225 @@
+"""Parser of éCO2mix regional files, on excerpts of the real files (tests/fixtures/eco2mix, source: RTE
+éCO2mix via ODRÉ) and on small malformed variants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from domain.eco2mix_files import (
+    FORMAT_ODRE,
+    FORMAT_RTE,
+    Eco2mixFormatError,
+    Fact,
+    NationalFileError,
+    ParsedFile,
+    parse_eco2mix,
+)
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
+ALL_NINE = {
+    "consommation",
+    "thermique",
+    "nucleaire",
+    "eolien",
+    "solaire",
+    "hydraulique",
+    "pompage",
+    "bioenergies",
+    "ech_physiques",
+}
+
+
+def parse_fixture(name: str) -> ParsedFile:
+    path = FIXTURES / name
+    return parse_eco2mix(str(path), path.read_bytes())
+
+
+def minute_of(iso_utc: str) -> int:
+    return int(datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).timestamp()) // 60
+
+
+def fact(parsed: ParsedFile, iso_utc: str, source: str) -> Fact:
+    matches = [f for f in parsed.facts if f.minute == minute_of(iso_utc) and f.source == source]
+    assert len(matches) == 1, f"{len(matches)} facts for {iso_utc} {source}"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt", "region", "half_hours", "sources", "skipped"),
+    [
+        # 2 DST mornings x 10 rows; the spring 02:00/02:30 rows name nonexistent times and are dropped.
+        ("odre_cons_def_hdf_dst.csv", FORMAT_ODRE, "32", 18, ALL_NINE, 2),
+        # 8 quarter-hours -> 4 half-hours; Nucléaire empty everywhere: no facts; 2 forecast rows dropped.
+        ("odre_tr_paca_2019.csv", FORMAT_ODRE, "93", 4, ALL_NINE - {"nucleaire"}, 2),
+        ("odre_tr_paca_2020_imports.csv", FORMAT_ODRE, "93", 4, ALL_NINE - {"nucleaire"}, 0),
+        # ND row and empty :15/:45 rows make nothing; '-' Nucléaire makes no facts.
+        ("rte_paca_2013.csv", FORMAT_RTE, "93", 3 + 4 + 6, ALL_NINE - {"nucleaire"}, 2),
+        ("rte_idf_2017.xls", FORMAT_RTE, "11", 2 + 6, ALL_NINE - {"nucleaire", "pompage"}, 0),
+        ("rte_idf_tr_2020.xls", FORMAT_RTE, "11", 2, ALL_NINE - {"nucleaire", "pompage"}, 0),
+        ("rte_occitanie_2018.csv", FORMAT_RTE, "76", 2, ALL_NINE, 0),
+    ],
+)
+def test_each_layout_parses_to_half_hourly_facts(
+    fixture: str, fmt: str, region: str, half_hours: int, sources: set[str], skipped: int
+) -> None:
+    parsed = parse_fixture(fixture)
+    assert parsed.format == fmt
+    assert parsed.region_codes == (region,)
+    assert {f.source for f in parsed.facts} == sources
+    assert len({f.minute for f in parsed.facts}) == half_hours
+    assert len(parsed.facts) == half_hours * len(sources)
+    assert all(f.minute % 30 == 0 for f in parsed.facts)
+    assert parsed.rows_skipped == skipped
+
+
+def test_odre_instants_come_from_date_heure_with_offset_across_both_dst_changes() -> None:
+    parsed = parse_fixture("odre_cons_def_hdf_dst.csv")
+    # Spring: 01:30+01:00 is followed by 03:00+02:00 (01:00Z): no 01:30Z instant exists.
+    assert fact(parsed, "2024-03-31T00:30:00Z", "consommation").valeur_mw == 5106
+    assert fact(parsed, "2024-03-31T01:00:00Z", "consommation").valeur_mw == 4981
+    # Autumn: 01:30+02:00 (23:30Z) then 02:00+01:00 (01:00Z); 00:00Z and 00:30Z are simply absent.
+    assert fact(parsed, "2024-10-26T23:30:00Z", "consommation").valeur_mw == 4580
+    assert fact(parsed, "2024-10-27T01:00:00Z", "consommation").valeur_mw == 4268
+    assert not [f for f in parsed.facts if f.minute == minute_of("2024-10-27T00:00:00Z")]
+    tch = fact(parsed, "2024-10-27T01:00:00Z", "nucleaire")
+    assert tch.facteur_charge is not None and tch.facteur_charge > 0
+    assert fact(parsed, "2024-10-27T01:00:00Z", "ech_physiques").facteur_charge is None  # no TCH for exchanges
+
+
+def test_rte_wall_clock_times_are_converted_and_the_lone_autumn_hour_is_standard_time() -> None:
+    parsed = parse_fixture("rte_paca_2013.csv")
+    assert fact(parsed, "2012-12-31T23:30:00Z", "consommation").valeur_mw == 5570  # 01/01/2013 00:30 +01:00
+    assert fact(parsed, "2013-10-26T23:30:00Z", "consommation").valeur_mw == 3639  # 01:30 +02:00
+    assert fact(parsed, "2013-10-27T01:00:00Z", "consommation").valeur_mw == 3589  # lone 02:00 -> +01:00
+    assert fact(parsed, "2013-03-31T01:00:00Z", "consommation").valeur_mw == 4937  # 03:00 +02:00
+    assert fact(parsed, "2013-10-27T01:00:00Z", "pompage").valeur_mw == -51  # negative values kept
+    assert fact(parsed, "2013-10-27T01:00:00Z", "thermique").nature == "Données définitives"  # Latin-1 decoded
+
+
+def _rte_text(rows: list[str], header: str | None = None) -> bytes:
+    head = header or "Périmètre;Nature;Date;Heures;Consommation;Thermique;Nucléaire;Pompage;Ech. physiques"
+    return ("\n".join([head, *rows]) + "\n").encode("latin-1")
+
+
+def test_a_repeated_autumn_time_is_first_summer_then_winter_time() -> None:
+    data = _rte_text(
+        [
+            "PACA;Données définitives;27/10/2013;02:00;3600;100;-;0;3500",
+            "PACA;Données définitives;27/10/2013;02:00;3500;100;-;0;3400",
+        ]
+    )
+    parsed = parse_eco2mix("dup.csv", data)
+    assert fact(parsed, "2013-10-27T00:00:00Z", "consommation").valeur_mw == 3600  # +02:00
+    assert fact(parsed, "2013-10-27T01:00:00Z", "consommation").valeur_mw == 3500  # +01:00
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ("ND;100;-;0;3500", {"consommation": None, "thermique": 100.0, "pompage": 0.0, "ech_physiques": 3500.0}),
+        (";100;-;;3500", {"consommation": None, "thermique": 100.0, "pompage": None, "ech_physiques": 3500.0}),
+        ("3600;-;-;-;3500", {"consommation": 3600.0, "ech_physiques": 3500.0}),
+    ],
+)
+def test_missing_cells_are_null_and_dash_means_no_fact(cells: str, expected: dict[str, float | None]) -> None:
+    data = _rte_text(
+        [
+            f"PACA;Données définitives;01/01/2013;00:00;{cells}",
+            "PACA;Données définitives;01/01/2013;00:30;3600;100;-;0;3500",  # makes every column present
+        ]
+    )
+    parsed = parse_eco2mix("cells.csv", data)
+    first = {f.source: f.valeur_mw for f in parsed.facts if f.minute == minute_of("2012-12-31T23:00:00Z")}
+    assert first == expected
+
+
+def test_real_time_half_hour_is_the_mean_of_both_quarter_hours_and_forecasts_are_left_out() -> None:
+    parsed = parse_fixture("odre_tr_paca_2019.csv")
+    assert fact(parsed, "2019-09-30T22:00:00Z", "consommation").valeur_mw == (4001 + 3915) / 2
+    assert fact(parsed, "2019-09-30T23:30:00Z", "consommation").valeur_mw == (3510 + 3467) / 2
+    assert not [f for f in parsed.facts if f.nature.startswith("Données prév")]
+    idf = parse_fixture("rte_idf_tr_2020.xls")
+    assert fact(idf, "2020-06-30T22:00:00Z", "consommation").valeur_mw == (6323 + 6095) / 2
+    assert fact(idf, "2020-06-30T22:00:00Z", "thermique").facteur_charge == pytest.approx((12.97 + 13.6) / 2)
+
+
+def test_a_half_hour_with_one_quarter_hour_is_left_out() -> None:
+    header = "Périmètre;Nature;Date;Heures;Consommation;Thermique"
+    rows = [
+        "PACA;Données temps réel;2020-07-01;00:00;100;10",
+        "PACA;Données temps réel;2020-07-01;00:15;120;20",
+        "PACA;Données temps réel;2020-07-01;00:30;130;30",
+    ]
+    parsed = parse_eco2mix("tr.csv", _rte_text(rows, header))
+    assert [(f.source, f.valeur_mw) for f in parsed.facts] == [("thermique", 15.0), ("consommation", 110.0)]
+    assert parsed.half_hours_incomplete == 1
+
+
+def test_national_file_is_rejected_with_a_clear_error() -> None:
+    with pytest.raises(NationalFileError, match="national file, no region"):
+        parse_fixture("rte_national_2013.zip")
+
+
+GOOD_ROW = "PACA;Données définitives;01/01/2013;00:30;5570;537;-;0;3548"
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "line", "column", "message"),
+    [
+        ([GOOD_ROW, "PACA;Données définitives;01/01/2013;01:00;55x0;537;-;0;3548"], None, 3, "Consommation", "number"),
+        (["PACA;Données définitives;32/01/2013;00:30;1;1;-;0;1"], None, 2, "Date", "not a date"),
+        (["PACA;Données définitives;01/01/2013;25:00;1;1;-;0;1"], None, 2, "Heures", "not a time"),
+        ([GOOD_ROW, "PACA;Données définitives;01/01/2013;01:00;5570"], None, 3, "Thermique", "expected 9 fields"),
+        ([GOOD_ROW + ";42"], None, 2, None, "more fields"),
+        (["Atlantis;Données définitives;01/01/2013;00:30;1;1;-;0;1"], None, 2, "Périmètre", "unknown region"),
+        (
+            ["PACA;Données définitives;01/01/2013;00:30;1;1;-;0;1"],
+            "Zone;Nature;Date;Heures;Consommation",
+            1,
+            "Zone",
+            "Périmètre",
+        ),
+        ([GOOD_ROW], "Périmètre;Nature;Date;Heures;Prix", 1, None, "no éCO2mix source column"),
+        ([GOOD_ROW, GOOD_ROW.replace("5570", "5571")], None, 3, None, "already given at line 2"),
+        ([GOOD_ROW.replace("01/01/2013;00:30", "27/10/2013;02:00")] * 3, None, 4, None, "more than twice"),
+        (["RTE ne pourra être tenu responsable", GOOD_ROW], None, 2, None, "disclaimer"),
+        (["PACA;Données définitives;01/01/2013;00:10;1;1;-;0;1"], None, 2, None, "quarter-hour"),
+    ],
+)
+def test_malformed_files_name_file_line_and_column(
+    rows: list[str], header: str | None, line: int, column: str | None, message: str
+) -> None:
+    with pytest.raises(Eco2mixFormatError, match=message) as caught:
+        parse_eco2mix("bad.csv", _rte_text(rows, header))
+    assert caught.value.file == "bad.csv"
+    assert caught.value.line == line
+    assert caught.value.column == column
+    assert str(caught.value).startswith(f"bad.csv, line {line}")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty file"),
+        (b"PK\x03\x04not really a zip", "not a readable zip"),
+        (
+            "Code INSEE région;Région;Nature;Date;Heure;Date - Heure;Consommation (MW)\n"
+            "93;PACA;Données temps réel;2019-10-01;00:00;2019-10-01 00:00;4001\n".encode(),
+            "not an ISO instant with offset",
+        ),
+    ],
+)
+def test_unreadable_files_raise_format_errors(data: bytes, message: str) -> None:
+    with pytest.raises(Eco2mixFormatError, match=message):
+        parse_eco2mix("bad.csv", data)
+
+
+def test_facts_are_sorted_and_unique_per_key() -> None:
+    parsed = parse_fixture("odre_tr_paca_2020_imports.csv")
+    keys = [(f.region_code, f.minute, f.source) for f in parsed.facts]
+    assert len(keys) == len(set(keys))
+    assert [k[1] for k in keys] == sorted(k[1] for k in keys)
+    assert datetime.fromtimestamp(min(k[1] for k in keys) * 60, UTC).isoformat() == "2020-04-30T22:00:00+00:00"
