@@ -216,9 +216,10 @@ def test_hour_values_need_both_half_hours_and_totals_still_use_every_half_hour()
 def test_nature_is_the_least_final_and_final_needs_every_row_definitive(
     natures: list[str], nature: str, final: bool
 ) -> None:
+    # The second nature is on one half-hour only: the least final wins, not the most frequent.
     rows = [
-        *gold_rows("2024-06-15", {"eolien": 1.0}, nature=natures[0], slots=range(24)),
-        *gold_rows("2024-06-15", {"eolien": 1.0}, nature=natures[1], slots=range(24, 48)),
+        *gold_rows("2024-06-15", {"eolien": 1.0}, nature=natures[0], slots=range(47)),
+        *gold_rows("2024-06-15", {"eolien": 1.0}, nature=natures[1], slots=[47]),
     ]
     doc = only_day(rows)
     assert (doc["nature"], doc["final"]) == (nature, final)
@@ -343,6 +344,7 @@ def test_property_day_energy_is_the_sum_of_its_intervals(day: str, data: st.Data
             assert energy is None
         else:
             assert energy == pytest.approx(sum(v * 0.5 for v in from_intervals if v is not None), abs=1e-3)
+    assert doc["content_hash"] == content_hash(doc)  # the fast hash path agrees with the full walk
     production = [i["production_mw"] for i in doc["intervals"]]
     expected_production = doc["totals"]["production_mwh"]
     if all(p is None for p in production):
