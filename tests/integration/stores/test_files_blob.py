@@ -5,17 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 import pytest
 import requests
 from azure.core.credentials import AccessToken
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import AccountSasPermissions, BlobServiceClient, ResourceTypes, generate_account_sas
 
 from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, blob_service, ensure_container
 from stores.settings import Settings
-from tests.integration.emulators import Azurite
+from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
 
 pytestmark = [
     pytest.mark.integration,
@@ -75,8 +76,6 @@ def test_changed_bytes_overwrite(files: BlobFileStore) -> None:
 
 
 def test_account_key_comes_from_the_connection_string(azurite: Azurite, files: BlobFileStore) -> None:
-    from tests.integration.emulators import AZURITE_KEY
-
     assert account_key_of(blob_service(azurite_settings(azurite, "unused"))) == AZURITE_KEY
     assert "skoid=" not in files.signed_url(a_name(), 600, "f.csv")  # account-key SAS, no delegation key
 
@@ -168,6 +167,24 @@ def test_write_through_the_sas_is_refused(files: BlobFileStore) -> None:
     response = requests.put(url, data=b"overwritten", headers={"x-ms-blob-type": "BlockBlob"}, timeout=10)
     assert response.status_code == 403
     assert files.read(name) == CSV
+
+
+def test_container_creation_refused_by_the_service_is_tolerated(azurite: Azurite) -> None:
+    # An identity allowed to read but not to create containers: in Azure, bicep created the container.
+    sas = generate_account_sas(
+        AZURITE_ACCOUNT,
+        AZURITE_KEY,
+        resource_types=ResourceTypes(service=True, container=True, object=True),
+        permission=AccountSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    name = f"provisioned-{uuid.uuid4().hex[:8]}"
+    ensure_container(BlobServiceClient(azurite.blob_endpoint, credential=sas), name)
+    owner = blob_service(azurite_settings(azurite, name))
+    assert not owner.get_container_client(name).exists()
+    ensure_container(owner, name)
+    ensure_container(owner, name)  # already there: no error
+    assert owner.get_container_client(name).exists()
 
 
 def test_ping_fails_on_a_missing_container(azurite: Azurite) -> None:
