@@ -304,10 +304,11 @@ class DurableEngine:
         outcome = await loop.run_in_executor(self._orchestrators, self._decide, inst, full)
         if self.store.version(instance_id) != version:
             return  # terminated or restarted meanwhile: the inbox rows are handled on the next step
+        previous_status = inst.custom_status
         with self.store.transaction() as conn:
             self.store.delete_work(conn, [r.id for r in rows])
             self._commit(conn, inst, full, outcome, now)
-        if outcome.custom_status is not None and self.on_progress and outcome.custom_status != inst.custom_status:
+        if self.on_progress and inst.custom_status is not None and inst.custom_status != previous_status:
             self.on_progress(inst)
 
     def _decide(self, inst: Instance, full: list[dict[str, Any]]) -> _Outcome:

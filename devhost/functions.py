@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,23 @@ class FunctionInfo:
     parameters: frozenset[str] = field(default_factory=frozenset)
 
 
-def resolve_setting_expressions(value: str, env: dict[str, str] | None = None) -> str:
-    """Replace `%NAME%` with the app setting NAME from the environment (as the host does)."""
+def app_setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """An app setting: the environment first, then the default of the app's typed Settings (this repo's)."""
     source = os.environ if env is None else env
-    return _SETTING.sub(lambda m: source.get(m.group(1), m.group(0)), value)
+    if name in source:
+        return source[name]
+    try:
+        from stores.settings import get_settings
+
+        value = getattr(get_settings(), name, None)
+    except ImportError:
+        return None
+    return None if value is None else str(value)
+
+
+def resolve_setting_expressions(value: str, env: Mapping[str, str] | None = None) -> str:
+    """Replace `%NAME%` with the app setting NAME (as the host does); unknown names stay as they are."""
+    return _SETTING.sub(lambda m: app_setting(m.group(1), env) or m.group(0), value)
 
 
 def load_app(spec: str) -> Any:

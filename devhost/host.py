@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from devhost.clock import Clock
+from devhost.durable_api import client_binding
 from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex
 from devhost.server import HostState, build_web_app, reset_sdk_session
@@ -64,7 +65,7 @@ async def start_host(
     engine.start()
     host = RunningHost(base_url=state.base_url, engine=engine, runner=runner)
     if timers:
-        host.timer_tasks = [asyncio.create_task(run_timer(t, run_at_start=run_timers_at_start)) for t in index.timers]
+        host.timer_tasks = [asyncio.create_task(run_timer(t, run_at_start=run_timers_at_start, client_binding=client_binding(host.base_url))) for t in index.timers]
     return host
 
 

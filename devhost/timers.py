@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from croniter import croniter
 
@@ -21,22 +22,29 @@ def next_fire(schedule: str, after: datetime) -> datetime:
     return it.get_next(datetime)  # type: ignore[no-any-return]
 
 
-async def fire(info: FunctionInfo) -> None:
+async def fire(info: FunctionInfo, client_binding: str | None = None) -> None:
+    kwargs: dict[str, Any] = {info.trigger_name: timer_request()}
+    if info.client_binding:
+        kwargs[info.client_binding] = client_binding
     try:
-        await invoke(info, {info.trigger_name: timer_request()})
+        await invoke(info, kwargs)
     except Exception:  # a failing timer function must not stop the schedule (as in the real host)
         log.exception("timer function %s failed", info.name)
 
 
-async def run_timer(info: FunctionInfo, *, run_at_start: bool) -> None:
+async def run_timer(info: FunctionInfo, *, run_at_start: bool, client_binding: str | None = None) -> None:
     """Fire `info` at start (optionally) then forever on its schedule; cancel the task to stop."""
     assert info.schedule is not None
     schedule = resolve_setting_expressions(info.schedule)
-    next_fire(schedule, datetime.now(UTC))  # fail fast on a bad expression
+    try:
+        next_fire(schedule, datetime.now(UTC))
+    except (ValueError, KeyError) as exc:
+        log.error("timer %s disabled: bad schedule %r (%s)", info.name, schedule, exc)
+        return
     if run_at_start or info.run_on_startup:
-        await fire(info)
+        await fire(info, client_binding)
     while True:
         now = datetime.now(UTC)
         due = next_fire(schedule, now)
         await asyncio.sleep((due - now).total_seconds())
-        await fire(info)
+        await fire(info, client_binding)

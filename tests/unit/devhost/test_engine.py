@@ -1,0 +1,178 @@
+"""Engine scenarios through the SDK's real replay, with a simulated clock (no real waiting on timers)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from devhost import history as h
+from devhost.engine import DurableEngine, StartError
+from tests.fixtures.devhost_apps import scenarios
+
+Engine = Callable[..., DurableEngine]
+
+
+async def run(engine: DurableEngine, name: str, value: Any = None, instance_id: str | None = None) -> tuple[str, Any]:
+    iid = engine.start_new(name, instance_id, None if value is None else json.dumps(value))
+    await engine.run_until_idle()
+    inst = engine.store.get(iid)
+    assert inst is not None
+    return inst.status, json.loads(inst.output) if inst.output else None
+
+
+async def test_sequential_activities_keep_their_order(make_engine: Engine) -> None:
+    assert await run(make_engine(), "sequence") == ("Completed", [2, 4, 8])
+
+
+async def test_fan_out_of_200_activities_batches_completions(make_engine: Engine) -> None:
+    engine = make_engine()
+    started = time.perf_counter()
+    status, output = await run(engine, "fan_out", 200, "fan")
+    assert (status, output) == ("Completed", sum(2 * i for i in range(200)))
+    assert time.perf_counter() - started < 10
+    inst = engine.store.get("fan")
+    assert inst is not None
+    episodes = sum(1 for e in inst.history if e["EventType"] == h.ORCHESTRATOR_STARTED)
+    assert episodes < 100  # batched: far fewer replays than completions
+    assert json.loads(inst.custom_status or "null") == {"stage": "done"}
+
+
+@pytest.mark.parametrize(("attempts", "expected"), [(3, "Completed"), (2, "Failed")])
+async def test_retries_with_a_timer_after_each_failure(make_engine: Engine, attempts: int, expected: str) -> None:
+    engine = make_engine()
+    status, output = await run(engine, "with_retry", attempts, f"retry-{attempts}")
+    assert status == expected
+    inst = engine.store.get(f"retry-{attempts}")
+    assert inst is not None
+    timers = [e for e in inst.history if e["EventType"] == h.TIMER_CREATED]
+    failures = [e for e in inst.history if e["EventType"] == h.TASK_FAILED]
+    if expected == "Completed":
+        assert output["value"] == f"ok:retry-{attempts}" and len(failures) == 2 and len(timers) == 2
+        assert output["at"].startswith("2024-05-01T12:02:00")  # two 60 s retry timers on the simulated clock
+    else:
+        assert len(failures) == 2 and len(timers) == 2  # a timer after the last attempt too
+        assert "Activity function 'flaky' failed: RuntimeError: transient failure" in output
+
+
+async def test_task_all_failure_is_reported_only_after_siblings_finish(make_engine: Engine) -> None:
+    engine = make_engine()
+    before = scenarios.CALLS.get("slow", 0)
+    status, output = await run(engine, "fail_after_siblings", None, "siblings")
+    assert status == "Failed" and "bad input x" in output
+    assert scenarios.CALLS["slow"] == before + 1
+    inst = engine.store.get("siblings")
+    assert inst is not None
+    kinds = [e["EventType"] for e in inst.history]
+    assert kinds.index(h.TASK_COMPLETED) < kinds.index(h.EXECUTION_COMPLETED)
+
+
+async def test_running_while_a_sibling_is_still_busy(make_engine: Engine) -> None:
+    engine = make_engine()
+    engine.start()
+    iid = engine.start_new("fail_after_siblings", "busy", None)
+    seen = set()
+    for _ in range(200):
+        inst = engine.store.get(iid)
+        assert inst is not None
+        seen.add(inst.status)
+        if inst.status == "Failed":
+            break
+        import asyncio
+
+        await asyncio.sleep(0.01)
+    assert "Running" in seen and inst.status == "Failed"
+
+
+async def test_timers_use_the_simulated_clock(make_engine: Engine) -> None:
+    started = time.perf_counter()
+    status, elapsed = await run(make_engine(), "timers")
+    assert status == "Completed" and elapsed == pytest.approx(2 * 3600 + 10 * 86400, abs=1)
+    assert time.perf_counter() - started < 2
+
+
+async def test_sub_orchestration_and_continue_as_new(make_engine: Engine) -> None:
+    engine = make_engine()
+    assert await run(engine, "parent", None, "p") == ("Completed", {"child": [2, 4, 8], "counted": 3})
+    child = engine.store.get("p-counter")
+    assert child is not None and child.status == "Completed" and json.loads(child.input or "null") == "3"
+
+
+async def test_external_event_wins_over_the_timeout(make_engine: Engine) -> None:
+    engine = make_engine()
+    iid = engine.start_new("approval", "appr", None)
+    await engine._step()
+    assert engine.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "bob"}))) == "ok"
+    await engine.run_until_idle()
+    inst = engine.store.get(iid)
+    assert inst is not None and inst.status == "Completed"
+    assert json.loads(inst.output or "null") == {"approved": True, "payload": '{"by": "bob"}'}  # issue #295
+
+
+async def test_timeout_wins_without_an_event(make_engine: Engine) -> None:
+    assert await run(make_engine(), "approval") == ("Completed", {"approved": False})
+
+
+@pytest.mark.parametrize(
+    ("orchestrator", "message"),
+    [
+        ("nondeterministic", "Non-deterministic workflow detected"),
+        ("unknown_activity", "The function 'no_such_activity' doesn't exist"),
+    ],
+)
+async def test_broken_orchestrations_fail_with_a_clear_message(make_engine: Engine, orchestrator: str, message: str) -> None:
+    status, output = await run(make_engine(), orchestrator)
+    assert status == "Failed" and message in output
+
+
+async def test_terminate_drops_pending_work_and_purge_removes_it(make_engine: Engine) -> None:
+    engine = make_engine()
+    iid = engine.start_new("timers", "t", None)
+    await engine._step()
+    assert engine.terminate(iid, "stop") == "ok"
+    assert engine.terminate(iid, "again") == "gone"
+    await engine.run_until_idle()
+    inst = engine.store.get(iid)
+    assert inst is not None and inst.status == "Terminated" and json.loads(inst.output or "null") == "stop"
+    assert engine.store.work("timer") == []
+    assert engine.purge(iid) == 1 and engine.store.get(iid) is None and engine.purge(iid) == 0
+    assert engine.terminate("missing", "x") == "missing"
+
+
+async def test_start_rules(make_engine: Engine) -> None:
+    engine = make_engine()
+    with pytest.raises(StartError) as unknown:
+        engine.start_new("not_an_orchestrator", None, None)
+    assert unknown.value.status == 400
+    engine.start_new("timers", "dup", None)
+    with pytest.raises(StartError):
+        engine.start_new("timers", "dup", None)
+    await engine.run_until_idle()
+    engine.start_new("sequence", "dup", None)  # a terminal instance is replaced
+    await engine.run_until_idle()
+    inst = engine.store.get("dup")
+    assert inst is not None and inst.name == "sequence" and inst.status == "Completed"
+
+
+async def test_resume_from_the_database_after_a_restart(make_engine: Engine) -> None:
+    first = make_engine("shared.sqlite")
+    iid = first.start_new("sequence", "resume", None)
+    await first._step()  # first episode committed: activity row pending, nothing run to completion
+    await first.stop(grace_seconds=0)
+    second = make_engine("shared.sqlite")
+    await second.run_until_idle()
+    inst = second.store.get(iid)
+    assert inst is not None and (inst.status, json.loads(inst.output or "null")) == ("Completed", [2, 4, 8])
+
+
+async def test_query_filters(make_engine: Engine) -> None:
+    engine = make_engine()
+    await run(engine, "sequence", None, "q-1")
+    await run(engine, "unknown_activity", None, "q-2")
+    assert [i.instance_id for i in engine.query(statuses=["Failed"])] == ["q-2"]
+    assert {i.instance_id for i in engine.query(prefix="q-")} == {"q-1", "q-2"}
+    assert engine.query(prefix="q_") == []  # LIKE wildcards are escaped
+    assert engine.purge_by(created_from="2000-01-01T00:00:00Z") == 2
