@@ -1,0 +1,139 @@
+"""HTTP dispatch and the Durable HTTP API over a real aiohttp server, with the SDK's real client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+import yarl
+
+from devhost.durable_api import client_binding
+from devhost.host import RunningHost, start_host, stop_host
+from tests.fixtures.devhost_apps import scenarios
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[RunningHost]:
+    # Real clock: a simulated one would jump over the approval timeout while the test raises its event.
+    running = await start_host(scenarios.app, tmp_path, timers=False)
+    yield running
+    await stop_host(running, grace_seconds=1)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def wait_status(client: df.DurableOrchestrationClient, instance_id: str, wanted: str) -> Any:
+    for _ in range(300):
+        status = await client.get_status(instance_id)
+        if status and status.runtime_status and status.runtime_status.value == wanted:
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{instance_id} never reached {wanted}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "expected"),
+    [
+        ("GET", "/echo/12/x?a=1&a=2&b=z", {"X-Probe": "p"}, b"", 200, {"route": {"item": "12", "rest": "x"}, "query": {"a": "1,2", "b": "z"}, "header": "p"}),
+        ("PUT", "/echo/7", {}, b"payload", 200, {"method": "PUT", "route": {"item": "7"}, "body": "payload"}),
+        ("POST", "/echo/7", {}, b"", 405, {"title": "Method Not Allowed", "status": 405}),
+        ("GET", "/echo/notanint", {}, b"", 404, {"title": "Not Found", "status": 404}),
+        ("GET", "/nowhere", {}, b"", 404, {"title": "Not Found", "status": 404}),
+    ],
+)
+async def test_http_dispatch(
+    host: RunningHost, http: aiohttp.ClientSession, method: str, path: str, headers: dict[str, str], body: bytes, status: int, expected: dict[str, Any]
+) -> None:
+    async with http.request(method, host.base_url + path, headers=headers, data=body) as response:
+        payload = await response.json(content_type=None)
+        assert response.status == status
+        assert {k: payload[k] for k in expected} == expected
+        if status >= 400:
+            assert response.content_type == "application/problem+json"
+            assert response.headers["X-Request-ID"] == payload["request_id"]
+        else:
+            assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]  # repeated headers kept
+
+
+async def test_literal_route_and_plain_string_return(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{host.base_url}/ECHO/literal") as response:
+        assert (response.status, await response.text(), response.content_type) == (200, "literal", "text/plain")
+
+
+async def test_http_starter_and_check_status_links(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    async with http.post(f"{host.base_url}/orchestrators/fan_out/fan-1", json=5) as response:
+        assert response.status == 202
+        links = await response.json()
+        assert response.headers["Location"] == links["statusQueryGetUri"]
+    assert links["id"] == "fan-1" and links["statusQueryGetUri"].startswith(f"{host.base_url}/runtime/webhooks/durabletask/instances/fan-1")
+    for _ in range(300):
+        async with http.get(links["statusQueryGetUri"]) as response:
+            if response.status == 200:
+                status = await response.json()
+                break
+        await asyncio.sleep(0.02)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == 20 and status["customStatus"] == {"stage": "done"}
+
+
+async def test_real_client_operations(host: RunningHost) -> None:
+    client = df.DurableOrchestrationClient(client_binding(host.base_url))
+    iid = await client.start_new("approval", None, {"order": 42})
+    running = await client.get_status(iid)
+    assert running.input_ == '{"order": 42}'  # stored as JSON text, as the extension does
+    await client.raise_event(iid, "Approve", {"by": "alice"})
+    done = await wait_status(client, iid, "Completed")
+    assert done.output == {"approved": True, "payload": '{"by": "alice"}'}
+    with_history = await client.get_status(iid, show_history=True)
+    assert with_history.history is None and len(with_history.historyEvents) > 4  # pitfall 11
+
+    other = await client.start_new("timers", "to-stop", None)
+    await client.terminate(other, "user cancelled")
+    await client.terminate(other, "twice")  # 410, swallowed by the SDK
+    stopped = await wait_status(client, other, "Terminated")
+    assert stopped.output == "user cancelled"
+
+    completed = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Completed])
+    assert [s.instance_id for s in completed] == [iid]
+    assert not await client.get_status("missing")
+    with pytest.raises(Exception, match="doesn't exist, is disabled, or is not an orchestrator function"):
+        await client.start_new("nope")
+    assert (await client.purge_instance_history(other)).instances_deleted == 1
+    assert (await client.purge_instance_history(other)).instances_deleted == 0
+    with pytest.raises(Exception):  # noqa: B017 - the SDK raises a bare Exception on 404
+        await client.raise_event("missing", "Approve", 1)
+
+    request = func.HttpRequest("GET", "http://example.org:9/api/x", body=b"")
+    response = client.create_check_status_response(request, iid)
+    links = json.loads(response.get_body())
+    assert response.status_code == 202 and links["statusQueryGetUri"].startswith("http://example.org:9/runtime/webhooks/durabletask/instances/")
+
+
+@pytest.mark.parametrize("instance_id", ["@entity", "a%5Cb", "a%23b", "x" * 300])
+async def test_invalid_instance_ids_are_rejected(host: RunningHost, http: aiohttp.ClientSession, instance_id: str) -> None:
+    url = yarl.URL(f"{host.base_url}/durabletask/orchestrators/sequence/{instance_id}", encoded=True)
+    async with http.post(url) as response:
+        assert response.status == 400
+        assert "Invalid instance ID" in (await response.json())["ExceptionMessage"]
+
+
+async def test_start_with_invalid_json_is_400_and_running_duplicate_is_refused(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    base = f"{host.base_url}/durabletask/orchestrators"
+    async with http.post(f"{base}/sequence", data=b"{not json", headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+    async with http.post(f"{base}/approval/dup") as response:
+        assert response.status == 202
+    async with http.post(f"{base}/approval/dup") as response:
+        assert response.status == 500 and "already exists" in (await response.json())["ExceptionMessage"]
+    async with http.delete(f"{host.base_url}/durabletask/instances/") as response:
+        assert response.status == 400  # createdTimeFrom is required
