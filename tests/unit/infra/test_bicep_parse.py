@@ -28,12 +28,30 @@ BROKEN_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def broken_results(parse_bicep: BicepParse, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """BROKEN_CASES parsed in one run of the parser: {text: result}."""
+    directory = tmp_path_factory.mktemp("broken-bicep")
+    paths = {}
+    for index, case in enumerate(BROKEN_CASES):
+        (text,) = case.values
+        path = directory / f"case{index}.bicep"
+        path.write_text(str(text), encoding="utf-8")
+        paths[str(path)] = str(text)
+    parsed = parse_bicep(list(paths), None)
+    return {paths[name]: result for name, result in parsed.items()}
+
+
 @pytest.mark.parametrize("text", BROKEN_CASES)
-def test_parser_rejects_broken_bicep(parse_bicep: BicepParse, text: str) -> None:
+def test_parser_rejects_broken_bicep(broken_results: dict[str, dict[str, Any]], text: str) -> None:
     """The parse check can fail: a syntax error is reported, not silently skipped."""
-    result = parse_bicep(["-"], text)["-"]
+    result = broken_results[text]
     assert not result["ok"]
     assert result["error"]
+
+
+def test_parser_reads_stdin(parse_bicep: BicepParse) -> None:
+    assert parse_bicep(["-"], "param name string\n")["-"]["template"]["parameters"]["name"]["type"] == "string"
 
 
 def _local_modules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

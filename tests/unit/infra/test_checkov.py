@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,14 +89,26 @@ INSECURE_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def insecure_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One checkov run over every deliberately insecure template of INSECURE_CASES."""
+    directory = tmp_path_factory.mktemp("insecure-bicep")
+    for case in INSECURE_CASES:
+        file_name, bicep, _expected = case.values
+        (directory / str(file_name)).write_text(str(bicep), encoding="utf-8")
+    return run_checkov(directory)
+
+
 @pytest.mark.parametrize(("file_name", "bicep", "expected_failures"), INSECURE_CASES)
 def test_checkov_fails_insecure_resources(
-    tmp_path: Path, file_name: str, bicep: str, expected_failures: set[str]
+    insecure_report: dict[str, Any], file_name: str, bicep: str, expected_failures: set[str]
 ) -> None:
     """The harness itself can fail: the same run over a deliberately insecure template reports it."""
-    (tmp_path / file_name).write_text(bicep, encoding="utf-8")
-    report = run_checkov(tmp_path)
-    failed = {check["check_id"] for check in report["results"]["failed_checks"]}
+    failed = {
+        check["check_id"]
+        for check in insecure_report["results"]["failed_checks"]
+        if check["file_path"].endswith(file_name)
+    }
     assert expected_failures <= failed
 
 
