@@ -75,7 +75,8 @@ def activities_run(status_with_history: dict[str, Any] | None, output: dict[str,
     """Activities completed, from the history when it is there, else plan + batches + commit from the output."""
     history = (status_with_history or {}).get("historyEvents")
     if isinstance(history, list) and history:
-        return sum(1 for e in history if isinstance(e, dict) and e.get("EventType") == "TaskCompleted")
+        # EventType is the Durable enum: its name in some hosts, its number (TaskCompleted = 5) in others.
+        return sum(1 for e in history if isinstance(e, dict) and e.get("EventType") in ("TaskCompleted", 5))
     if output and isinstance(output.get("batches"), int):
         return output["batches"] + 2
     return None

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 from domain.regions import REGIONS
 
 RANGE_DAYS = 31
+# One page holds the whole range (31 days × up to 25 hours, or 366 days), like the on-demand answer.
+RANGE_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def point_read(rng: random.Random, span: Span) -> Query:
 
 def _range_path(region: str, first: date, last: date, granularity: str) -> str:
     query = {"region_code": region, "start_date": first.isoformat(), "end_date": last.isoformat()}
-    return f"/v1/production/regional?{urlencode({**query, 'granularity': granularity})}"
+    return f"/v1/production/regional?{urlencode({**query, 'granularity': granularity, 'limit': RANGE_LIMIT})}"
 
 
 def range_31d_hourly(rng: random.Random, span: Span) -> Query:
