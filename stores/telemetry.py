@@ -123,13 +123,26 @@ def _configure_azure_monitor(options: dict[str, Any]) -> None:
     configure_azure_monitor(**options)
 
 
-def _wants_local_json_handler(root: logging.Logger) -> bool:
-    # Under the Functions worker, logs go through the worker's own handler to the host (and to
-    # Azure Monitor); a process that already logs to a stream (e.g. logging.basicConfig) keeps its
-    # format. Any other process (devhost, scripts) gets one JSON line per record on stderr.
-    if "azure_functions_worker" in sys.modules or "proxy_worker" in sys.modules:
-        return False
-    return not any(type(handler) in (logging.StreamHandler, logging.FileHandler) for handler in root.handlers)
+def _under_functions_worker() -> bool:
+    return "azure_functions_worker" in sys.modules or "proxy_worker" in sys.modules
+
+
+def _use_json_lines(root: logging.Logger, stream: Any) -> None:
+    """Local processes (devhost, scripts) log one JSON object per line.
+
+    Plain stream handlers already on the root logger (e.g. from logging.basicConfig) switch to the JSON
+    formatter; without one, a stderr handler is added. Other handlers (pytest's capture, OpenTelemetry)
+    are left alone.
+    """
+    plain = [handler for handler in root.handlers if type(handler) in (logging.StreamHandler, logging.FileHandler)]
+    for handler in plain:
+        handler.setFormatter(JsonFormatter())
+    if not plain:
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+        if root.level == logging.WARNING:  # the untouched default
+            root.setLevel(logging.INFO)
 
 
 def configure_telemetry(
@@ -151,13 +164,10 @@ def configure_telemetry(
     logging.setLogRecordFactory(_wrap_record_factory(logging.getLogRecordFactory()))
     logging.getLogger("azure").setLevel(logging.WARNING)
 
-    root = logging.getLogger()
-    if _wants_local_json_handler(root):
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        root.addHandler(handler)
-        if root.level == logging.WARNING:  # the untouched default
-            root.setLevel(logging.INFO)
+    # Under the Functions worker, records go through the worker's handler to the host (and to Azure
+    # Monitor below): its format is the host's business.
+    if not _under_functions_worker():
+        _use_json_lines(logging.getLogger(), stream)
 
     options = azure_monitor_options(settings)
     if options is not None:

@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import sys
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,13 +158,35 @@ def test_azure_monitor_uses_the_managed_identity(isolated_logging: logging.Logge
     assert isinstance(options["credential"], ManagedIdentityCredential)
 
 
-def test_existing_stream_handler_is_left_alone(isolated_logging: logging.Logger) -> None:
-    """A process that already logs to a stream keeps its handler: no second (JSON) one."""
-    worker_handler = logging.StreamHandler(io.StringIO())
-    isolated_logging.addHandler(worker_handler)
+def test_existing_plain_handler_switches_to_json(isolated_logging: logging.Logger) -> None:
+    """devhost calls logging.basicConfig first: its stream handler is reused, now writing JSON lines."""
+    stream = io.StringIO()
+    isolated_logging.addHandler(logging.StreamHandler(stream))
     configure_telemetry(make_settings(), configure_monitor=MonitorSpy(), stream=io.StringIO())
+    plain = [h for h in isolated_logging.handlers if type(h) is logging.StreamHandler]
+    assert len(plain) == 1
+    with log_context(request_id="req-7"):
+        logging.getLogger("eco2mix.test").warning("slow")
+    (line,) = json_lines(stream)
+    assert line["request_id"] == "req-7"
+
+
+def test_functions_worker_logging_is_left_alone(
+    isolated_logging: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the Functions worker its handler forwards records to the host: no JSON, no extra handler."""
+    monkeypatch.setitem(sys.modules, "azure_functions_worker", types.ModuleType("azure_functions_worker"))
+    worker_handler = logging.StreamHandler(io.StringIO())
+    worker_formatter = worker_handler.formatter
+    isolated_logging.addHandler(worker_handler)
+    spy = MonitorSpy()
+    configure_telemetry(make_settings(APPLICATIONINSIGHTS_CONNECTION_STRING=CONNECTION_STRING), configure_monitor=spy)
+    assert worker_handler.formatter is worker_formatter
     assert not any(isinstance(handler.formatter, JsonFormatter) for handler in isolated_logging.handlers)
-    assert worker_handler in isolated_logging.handlers
+    assert len(spy.calls) == 1
+    with log_context(instance_id="backfill-2024"):
+        record = logging.getLogger("eco2mix.test").makeRecord("eco2mix.test", logging.INFO, __file__, 1, "m", (), None)
+    assert record.instance_id == "backfill-2024"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
