@@ -126,15 +126,29 @@ def _clean_column(values: pd.Series | np.ndarray) -> list[Any]:
 
 
 def _gold_frame(rows: Sequence[GoldRow]) -> pd.DataFrame:
-    """Rows as a frame with a UTC `instant`, deduplicated (latest load wins), in a deterministic order."""
-    frame = pd.DataFrame.from_records(list(rows), columns=_FIELDS)
-    unknown = set(frame["source_name"].unique()) - set(ALL_SOURCES)
+    """Rows as a frame with a UTC `instant`, deduplicated (latest load wins) independently of input order."""
+    stamps, _, sources, values, loads, loaded_at, natures = zip(*rows, strict=True)
+    unknown = set(sources) - set(ALL_SOURCES)
     if unknown:
         raise ValueError(f"unknown source names in Gold rows: {', '.join(sorted(map(str, unknown)))}")
-    frame["instant"] = pd.to_datetime(frame["horodatage_utc"], format="ISO8601", utc=True)
-    frame["valeur_mw"] = frame["valeur_mw"].astype("float64")
-    frame["facteur_charge"] = frame["facteur_charge"].astype("float64")
-    # Sorting on every column makes the kept row independent of the input order (shuffled rows → same doc).
+    # Each instant repeats once per source: parse the distinct stamps only.
+    stamp_codes, distinct_stamps = pd.factorize(np.asarray(stamps, dtype=object))
+    instants = pd.to_datetime(pd.Index(distinct_stamps), format="ISO8601", utc=True)
+    frame = pd.DataFrame(
+        {
+            "instant": instants.take(stamp_codes),
+            "source_name": np.asarray(sources, dtype=object),
+            "valeur_mw": np.asarray(values, dtype="float64"),  # None → NaN
+            "facteur_charge": np.asarray(loads, dtype="float64"),
+            "loaded_at": np.asarray(loaded_at, dtype=object),
+            "nature": np.asarray(natures, dtype=object),
+        }
+    )
+    on_grid = bool((instants == instants.floor(f"{INTERVAL_MINUTES}min")).all())
+    if on_grid and not frame.duplicated(["instant", "source_name"]).any():
+        return frame  # one row per (half-hour, source): every later step is independent of row order
+    # Sorting on every column makes the kept row, and the order in which quarter-hours are averaged,
+    # independent of the input order (shuffled rows → same document).
     frame = frame.sort_values(
         ["instant", "source_name", "loaded_at", "nature", "valeur_mw", "facteur_charge"], kind="stable"
     )

@@ -285,9 +285,13 @@ def test_no_rows_no_documents() -> None:
 
 
 def mixed_day_rows() -> list[GoldRow]:
-    n = len(half_hours("2024-10-27"))
+    return mixed_day_rows_on("2024-10-27")
+
+
+def mixed_day_rows_on(day: str) -> list[GoldRow]:
+    n = len(half_hours(day))
     return gold_rows(
-        "2024-10-27",
+        day,
         {
             "nucleaire": [900.0 + i for i in range(n)],
             "eolien": [None if i % 7 == 0 else 123.456 + i / 3 for i in range(n)],
@@ -311,6 +315,25 @@ def test_same_rows_give_a_byte_identical_document_and_shuffled_rows_the_same_one
         r._replace(valeur_mw=901.0) if r.source_name == "nucleaire" and r.valeur_mw == 900.0 else r for r in rows
     ]
     assert only_day(changed, "84")["content_hash"] != first["content_hash"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shuffled_rows_with_reloads_and_quarter_hours_give_the_same_document(seed: int) -> None:
+    start = half_hours("2024-06-15")[0]
+    quarter = GoldRow(
+        (start + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "2024-06-15",
+        "eolien",
+        33.3,
+        None,
+        LOADED,
+        DEFINITIVE,
+    )
+    reload = gold_rows("2024-06-15", {"eolien": 21.7, "solaire": 3.1}, loaded_at="2025-03-01T00:00:00.000000Z")
+    rows = [*mixed_day_rows_on("2024-06-15"), *reload[:20], quarter]
+    shuffled = list(rows)
+    random.Random(seed).shuffle(shuffled)
+    assert canonical_json(only_day(shuffled, "84")) == canonical_json(only_day(rows, "84"))
 
 
 def test_built_documents_hash_alike_through_the_fast_and_the_full_number_walk() -> None:
