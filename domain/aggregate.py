@@ -53,7 +53,6 @@ SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
 LOAD_FACTOR_SOURCES: Final[tuple[str, ...]] = PRODUCTION_SOURCES
 DEFINITIVE_NATURE: Final[str] = "Données définitives"
 _MW_COLUMNS: Final[list[str]] = [*SERIES_SOURCES, CONSUMPTION]
-_FIELDS: Final[list[str]] = list(GoldRow._fields)
 
 
 def _nature_key(nature: str) -> str:
@@ -95,6 +94,7 @@ def day_instants(day: date) -> pd.DatetimeIndex:
 
 
 def interval_count(day: date) -> int:
+    """Half-hours in local `day`: 48, 46 or 50."""
     start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
     return int((end.astimezone(UTC) - start.astimezone(UTC)) / timedelta(minutes=INTERVAL_MINUTES))
 
@@ -107,13 +107,13 @@ def _region_name(region_code: str) -> str:
 
 
 def _clean(values: np.ndarray) -> list[list[Any]]:
-    """Rows of canonical JSON numbers: rounded to DECIMALS, integral values as int, NaN as None.
+    """Rows of canonical JSON numbers: rounded to DECIMALS, integral values as int, NaN (or ±inf) as None.
 
     These are the forms `domain.hashing` normalizes to, so the documents hash without a second walk;
     `+ 0.0` turns a rounded -0.0 into 0.0.
     """
     rounded = np.round(values.astype("float64"), DECIMALS) + 0.0
-    missing = np.isnan(rounded)
+    missing = ~np.isfinite(rounded)
     integral = ~missing & (rounded == np.floor(rounded))
     out = rounded.astype(object)
     out[integral] = rounded[integral].astype(np.int64).astype(object)

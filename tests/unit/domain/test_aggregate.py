@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.aggregate import build_day_documents, build_month_document, month_days
+from domain.aggregate import build_day_documents, build_month_document, interval_count, month_days
 from domain.hashing import canonical_json, content_hash
 from domain.models import DayDocument, GoldRow, MonthDocument
 from domain.sources import METHODOLOGY_VERSION, PRODUCTION_SOURCES
@@ -80,7 +80,7 @@ def only_day(rows: Sequence[GoldRow], region: str = "93") -> dict[str, Any]:
 )
 def test_the_calendar_gives_the_intervals_even_when_rows_are_sparse(day: str, intervals: int, hours: int) -> None:
     doc = only_day(gold_rows(day, {"eolien": 100.0}, slots=[0, 5]))
-    assert doc["interval_count"] == intervals == len(doc["intervals"])
+    assert doc["interval_count"] == intervals == len(doc["intervals"]) == interval_count(date.fromisoformat(day))
     assert len(doc["hourly"]) == hours
     assert doc["intervals_with_data"] == 2
     expected = [t.astimezone(PARIS).isoformat() for t in half_hours(day)]
