@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -65,7 +66,10 @@ class Emulator:
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -100,6 +104,7 @@ class CosmosServer(Emulator):
 
 
 def _wait_for_port(emulator: Emulator, port: int) -> None:
+    atexit.register(emulator.stop)  # also stopped when a session ends without running its finalizers
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if emulator.process.poll() is not None:
