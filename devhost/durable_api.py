@@ -22,7 +22,6 @@ def client_binding(base_url: str, task_hub: str = TASK_HUB) -> str:
     """The durableClient binding JSON the SDK's DurableOrchestrationClient is built from (HTTP flavour)."""
     hook = f"{base_url}{WEBHOOK_PREFIX}"
     q = f"taskHub={task_hub}&connection=Storage"
-    instance = f"{hook}/instances/{_PLACEHOLDER}"
     return json.dumps(
         {
             "taskHubName": task_hub,
@@ -93,10 +92,8 @@ def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
         if instance_id is not None and (
             instance_id.startswith("@") or _BAD_ID.search(instance_id) or len(instance_id) > 256
         ):
-            return _error(
-                400,
-                f"Invalid instance ID '{instance_id}': it must not start with '@', contain /\\#? or control characters, or exceed 256 characters.",
-            )
+            rules = "it must not start with '@', contain /\\#? or control characters, or exceed 256 characters"
+            return _error(400, f"Invalid instance ID '{instance_id}': {rules}.")
         text = (await request.text()).strip()
         if text:
             try:

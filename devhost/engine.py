@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class DurableEngine:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
+        self.stats = {"episodes": 0, "replay_seconds": 0.0, "activities": 0}
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +156,7 @@ class DurableEngine:
 
     def _activity_done(self, row: WorkRow, future: asyncio.Future[Any]) -> None:
         self._running.pop(row.id, None)
+        self.stats["activities"] += 1
         if self._stopping and future.cancelled():
             return
         now, task_id, name = self.clock.now(), row.payload["task_id"], row.payload["name"]
@@ -301,7 +304,10 @@ class DurableEngine:
         new = [h.event(h.ORCHESTRATOR_STARTED, now), *events]
         full = past + new
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         outcome = await loop.run_in_executor(self._orchestrators, self._decide, inst, full)
+        self.stats["episodes"] += 1
+        self.stats["replay_seconds"] += time.perf_counter() - started
         if self.store.version(instance_id) != version:
             return  # terminated or restarted meanwhile: the inbox rows are handled on the next step
         previous_status = inst.custom_status
@@ -368,9 +374,15 @@ class DurableEngine:
                 if old["EventType"] != kinds[d.kind] or (
                     str(old.get("Name")).lower() != str(d.name).lower() and d.kind != "timer"
                 ):
-                    return f"Non-deterministic workflow detected: event {d.event_id} was {old.get('Name') or 'a timer'} and is now {d.name or 'a timer'} on replay."
+                    was, now = old.get("Name") or "a timer", d.name or "a timer"
+                    return (
+                        f"Non-deterministic workflow detected: event {d.event_id} was {was} and is now {now} on replay."
+                    )
             elif d.kind == "activity" and self.index.activity(d.name or "") is None:
-                return f"The function '{d.name}' doesn't exist, is disabled, or is not an activity function. Additional info: no activity named '{d.name}' is registered."
+                return (
+                    f"The function '{d.name}' doesn't exist, is disabled, or is not an activity function. "
+                    f"Additional info: no activity named '{d.name}' is registered."
+                )
             elif d.kind == "suborch" and self.index.orchestrator(d.name or "") is None:
                 return f"The function '{d.name}' doesn't exist, is disabled, or is not an orchestrator function."
         return None

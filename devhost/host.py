@@ -65,7 +65,12 @@ async def start_host(
     engine.start()
     host = RunningHost(base_url=state.base_url, engine=engine, runner=runner)
     if timers:
-        host.timer_tasks = [asyncio.create_task(run_timer(t, run_at_start=run_timers_at_start, client_binding=client_binding(host.base_url))) for t in index.timers]
+        host.timer_tasks = [
+            asyncio.create_task(
+                run_timer(t, run_at_start=run_timers_at_start, client_binding=client_binding(host.base_url))
+            )
+            for t in index.timers
+        ]
     return host
 
 
@@ -78,4 +83,5 @@ async def stop_host(host: RunningHost, grace_seconds: float = 5.0) -> None:
             await task
     await host.runner.cleanup()
     await host.engine.stop(grace_seconds)
+    log.info("devhost engine stats: %s", host.engine.stats)
     await reset_sdk_session()

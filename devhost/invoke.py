@@ -84,7 +84,7 @@ def run_activity(info: FunctionInfo, input_json: str | None) -> str | None:
     if inspect.isawaitable(result):
         result = asyncio.run(_await(result))
     encoded = ActivityTriggerConverter.encode(result, expected_type=None)
-    return None if encoded is None else encoded.value  # type: ignore[no-any-return]
+    return None if encoded is None else encoded.value
 
 
 async def _await(awaitable: Any) -> Any:

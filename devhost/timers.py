@@ -19,7 +19,7 @@ def next_fire(schedule: str, after: datetime) -> datetime:
     """Next occurrence of a 6-field NCRONTAB expression (or 5 fields, minutes first) after `after`."""
     fields = schedule.split()
     it = croniter(schedule, after, second_at_beginning=len(fields) == 6)
-    return it.get_next(datetime)  # type: ignore[no-any-return]
+    return it.get_next(datetime)
 
 
 async def fire(info: FunctionInfo, client_binding: str | None = None) -> None:

@@ -18,7 +18,7 @@ COUNT, DELAY = 48, 0.15  # ~2 s of activity work on 4 workers: wide enough to ki
 
 
 def start(host: DevhostProcess, instance_id: str, out_dir: Path) -> None:
-    job = {"dir": str(out_dir), "count": COUNT, "delay": DELAY}
+    job: dict[str, Any] = {"dir": str(out_dir), "count": COUNT, "delay": DELAY}
     response = requests.post(f"{host.base_url}/orchestrators/crashable/{instance_id}", json=job, timeout=10)
     assert response.status_code == 202, response.text
 
@@ -27,7 +27,9 @@ def files_of(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.glob("part-*.txt"))}
 
 
-def test_killed_devhost_resumes_and_finishes_with_the_same_output(launch_devhost: Callable[..., DevhostProcess], tmp_path: Path) -> None:
+def test_killed_devhost_resumes_and_finishes_with_the_same_output(
+    launch_devhost: Callable[..., DevhostProcess], tmp_path: Path
+) -> None:
     reference_out, crash_out = tmp_path / "reference", tmp_path / "crash"
     reference_out.mkdir()
     crash_out.mkdir()

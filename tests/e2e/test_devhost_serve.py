@@ -29,7 +29,9 @@ def test_serve_over_real_http(launch_devhost: Callable[..., DevhostProcess], tmp
     assert started.status_code == 202
     result = host.wait_for("p1", 30)
     assert result["output"] == {"child": [2, 4, 8], "counted": 3}
-    listing = requests.get(f"{host.base_url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed", timeout=10)
+    listing = requests.get(
+        f"{host.base_url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed", timeout=10
+    )
     assert {"p1", "p1-counter"} <= {s["instanceId"] for s in listing.json()}
 
     assert host.stop() == 0

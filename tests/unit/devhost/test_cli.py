@@ -29,7 +29,9 @@ def test_api_keys_are_created_only_when_unset() -> None:
     assert cli.ensure_api_keys(env) == {} and env["API_KEYS"] == expected
 
 
-def test_gold_import_of_a_bad_file_exits_non_zero_with_the_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gold_import_of_a_bad_file_exits_non_zero_with_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("not;an;eco2mix;file\n1;2;3;4\n")
     monkeypatch.setattr(cli, "_gold_path", lambda: tmp_path / "gold.sqlite")

@@ -15,7 +15,13 @@ from tests.fixtures.devhost_apps import scenarios
 def test_describe_app_lists_every_function_once() -> None:
     rows = {r["name"]: r for r in describe_app(scenarios.app)}
     assert describe_app(scenarios.app) is describe_app(scenarios.app)  # cached: get_functions() ran once
-    assert rows["echo"] == {"name": "echo", "trigger": "httpTrigger", "route": "echo/{item:int}/{rest?}", "methods": ["GET", "PUT"], "schedule": None}
+    assert rows["echo"] == {
+        "name": "echo",
+        "trigger": "httpTrigger",
+        "route": "echo/{item:int}/{rest?}",
+        "methods": ["GET", "PUT"],
+        "schedule": None,
+    }
     assert rows["tick"]["trigger"] == "timerTrigger" and rows["tick"]["schedule"] == "%TICK_SCHEDULE%"
     assert rows["sequence"]["trigger"] == "orchestrationTrigger" and rows["double"]["trigger"] == "activityTrigger"
 
@@ -56,7 +62,14 @@ def test_ncrontab_seconds_come_first(schedule: str, after: datetime, expected: d
     assert next_fire(schedule, after) == expected
 
 
-@pytest.mark.parametrize(("content", "expected"), [(None, "api"), ('{"extensions": {"http": {"routePrefix": ""}}}', ""), ('{"extensions": {"http": {"routePrefix": "/x/"}}}', "x")])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "api"),
+        ('{"extensions": {"http": {"routePrefix": ""}}}', ""),
+        ('{"extensions": {"http": {"routePrefix": "/x/"}}}', "x"),
+    ],
+)
 def test_route_prefix_from_host_json(tmp_path: Path, content: str | None, expected: str) -> None:
     path = tmp_path / "host.json"
     if content is not None:

@@ -10,7 +10,11 @@ from devhost.routes import compile_route, sort_by_precedence
 @pytest.mark.parametrize(
     ("template", "path", "expected"),
     [
-        ("v1/export/csv/{region_code}/{day}", "v1/export/csv/EU-West/2024-05-01", {"region_code": "EU-West", "day": "2024-05-01"}),
+        (
+            "v1/export/csv/{region_code}/{day}",
+            "v1/export/csv/EU-West/2024-05-01",
+            {"region_code": "EU-West", "day": "2024-05-01"},
+        ),
         ("v1/export/csv/{region_code}/{day}", "V1/EXPORT/csv/a/b", {"region_code": "a", "day": "b"}),
         ("v1/export/csv/{region_code}/{day}", "v1/export/csv/a", None),
         ("items/{id:int}", "items/42", {"id": "42"}),

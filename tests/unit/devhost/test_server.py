@@ -45,7 +45,14 @@ async def wait_status(client: df.DurableOrchestrationClient, instance_id: str, w
 @pytest.mark.parametrize(
     ("method", "path", "headers", "body", "status", "expected"),
     [
-        ("GET", "/echo/12/x?a=1&a=2&b=z", {"X-Probe": "p"}, b"", 200, {"route": {"item": "12", "rest": "x"}, "query": {"a": "1,2", "b": "z"}, "header": "p"}),
+        (
+            "GET",
+            "/echo/12/x?a=1&a=2&b=z",
+            {"X-Probe": "p"},
+            b"",
+            200,
+            {"route": {"item": "12", "rest": "x"}, "query": {"a": "1,2", "b": "z"}, "header": "p"},
+        ),
         ("PUT", "/echo/7", {}, b"payload", 200, {"method": "PUT", "route": {"item": "7"}, "body": "payload"}),
         ("POST", "/echo/7", {}, b"", 405, {"title": "Method Not Allowed", "status": 405}),
         ("GET", "/echo/notanint", {}, b"", 404, {"title": "Not Found", "status": 404}),
@@ -53,7 +60,14 @@ async def wait_status(client: df.DurableOrchestrationClient, instance_id: str, w
     ],
 )
 async def test_http_dispatch(
-    host: RunningHost, http: aiohttp.ClientSession, method: str, path: str, headers: dict[str, str], body: bytes, status: int, expected: dict[str, Any]
+    host: RunningHost,
+    http: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    expected: dict[str, Any],
 ) -> None:
     async with http.request(method, host.base_url + path, headers=headers, data=body) as response:
         payload = await response.json(content_type=None)
@@ -76,14 +90,20 @@ async def test_http_starter_and_check_status_links(host: RunningHost, http: aioh
         assert response.status == 202
         links = await response.json()
         assert response.headers["Location"] == links["statusQueryGetUri"]
-    assert links["id"] == "fan-1" and links["statusQueryGetUri"].startswith(f"{host.base_url}/runtime/webhooks/durabletask/instances/fan-1")
+    assert links["id"] == "fan-1" and links["statusQueryGetUri"].startswith(
+        f"{host.base_url}/runtime/webhooks/durabletask/instances/fan-1"
+    )
     for _ in range(300):
         async with http.get(links["statusQueryGetUri"]) as response:
             if response.status == 200:
                 status = await response.json()
                 break
         await asyncio.sleep(0.02)
-    assert status["runtimeStatus"] == "Completed" and status["output"] == 20 and status["customStatus"] == {"stage": "done"}
+    assert (
+        status["runtimeStatus"] == "Completed"
+        and status["output"] == 20
+        and status["customStatus"] == {"stage": "done"}
+    )
 
 
 async def test_real_client_operations(host: RunningHost) -> None:
@@ -116,20 +136,28 @@ async def test_real_client_operations(host: RunningHost) -> None:
     request = func.HttpRequest("GET", "http://example.org:9/api/x", body=b"")
     response = client.create_check_status_response(request, iid)
     links = json.loads(response.get_body())
-    assert response.status_code == 202 and links["statusQueryGetUri"].startswith("http://example.org:9/runtime/webhooks/durabletask/instances/")
+    assert response.status_code == 202 and links["statusQueryGetUri"].startswith(
+        "http://example.org:9/runtime/webhooks/durabletask/instances/"
+    )
 
 
 @pytest.mark.parametrize("instance_id", ["@entity", "a%5Cb", "a%23b", "x" * 300])
-async def test_invalid_instance_ids_are_rejected(host: RunningHost, http: aiohttp.ClientSession, instance_id: str) -> None:
+async def test_invalid_instance_ids_are_rejected(
+    host: RunningHost, http: aiohttp.ClientSession, instance_id: str
+) -> None:
     url = yarl.URL(f"{host.base_url}/durabletask/orchestrators/sequence/{instance_id}", encoded=True)
     async with http.post(url) as response:
         assert response.status == 400
         assert "Invalid instance ID" in (await response.json())["ExceptionMessage"]
 
 
-async def test_start_with_invalid_json_is_400_and_running_duplicate_is_refused(host: RunningHost, http: aiohttp.ClientSession) -> None:
+async def test_start_with_invalid_json_is_400_and_running_duplicate_is_refused(
+    host: RunningHost, http: aiohttp.ClientSession
+) -> None:
     base = f"{host.base_url}/durabletask/orchestrators"
-    async with http.post(f"{base}/sequence", data=b"{not json", headers={"Content-Type": "application/json"}) as response:
+    async with http.post(
+        f"{base}/sequence", data=b"{not json", headers={"Content-Type": "application/json"}
+    ) as response:
         assert response.status == 400
     async with http.post(f"{base}/approval/dup") as response:
         assert response.status == 202

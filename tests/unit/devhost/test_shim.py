@@ -83,5 +83,7 @@ def test_cancelled_timer_is_not_waited_for() -> None:
         ([activity("A")], [activity("a")], False),
     ],
 )
-def test_nondeterminism_compares_replayed_actions(old: list[dict[str, Any]], new: list[dict[str, Any]], differs: bool) -> None:
+def test_nondeterminism_compares_replayed_actions(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], differs: bool
+) -> None:
     assert (find_nondeterminism(old, new) is not None) is differs
