@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.ports import DocumentStore
@@ -112,3 +115,30 @@ def test_connection_is_renewed_after_fork(store: EmbeddedDocumentStore) -> None:
     proc.join(timeout=30)
     assert proc.exitcode == 0
     assert queue.get(timeout=5) == doc
+
+
+keys = st.text(alphabet="0123456789-:", min_size=0, max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    written=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["day", "month"]), keys), max_size=30),
+    bounds=st.tuples(keys, keys),
+)
+def test_range_query_matches_a_filter_and_sort_model(
+    tmp_path: Path, written: list[tuple[str, str, str]], bounds: tuple[str, str]
+) -> None:
+    store = EmbeddedDocumentStore(tmp_path / f"{uuid.uuid4().hex}.sqlite")
+    model: dict[tuple[str, str], dict[str, Any]] = {}
+    for region, doc_type, key in written:
+        doc = make_doc(region, key, doc_type=doc_type)
+        store.upsert(doc)
+        model[(region, doc["id"])] = doc
+    first, last = bounds
+    expected = sorted(
+        (d for (r, _), d in model.items() if r == "a" and d["doc_type"] == "day" and first <= d["key"] <= last),
+        key=lambda d: (d["key"], d["id"]),
+    )
+    assert store.query_range("a", "day", first, last) == expected
+    ids = [doc_id for (_, doc_id) in model] + ["a:absent"]
+    assert store.content_hashes("a", ids) == {i: d["content_hash"] for (r, i), d in model.items() if r == "a"}
