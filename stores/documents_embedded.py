@@ -62,6 +62,8 @@ class EmbeddedDocumentStore:
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is not None and local.pid == os.getpid():
             return conn
+        # A connection inherited through fork() is abandoned, not closed: closing it in the child could
+        # drop the parent's POSIX locks on the file (SQLite: never use a connection across fork).
         # isolation_level=None: each statement commits on its own, so an upsert is one atomic statement.
         # cached_statements: sqlite3 keeps the prepared statements by SQL text; ours are few and fixed.
         conn = sqlite3.connect(
