@@ -18,9 +18,6 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
     name: sku
     capacity: 1
   }
-  identity: {
-    type: 'SystemAssigned'
-  }
   properties: {
     publisherEmail: publisherEmail
     publisherName: 'eco2mix regional API'

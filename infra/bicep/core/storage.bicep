@@ -31,28 +31,32 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       defaultAction: 'Allow'
     }
   }
+}
 
-  resource blobServices 'blobServices' = {
-    name: 'default'
-    properties: {
-      deleteRetentionPolicy: {
-        enabled: true
-        days: 7
-      }
+// Top-level children (not nested `resource` blocks): checkov's parser keeps only one nested child.
+resource blobServices 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
     }
-  }
-
-  resource queueServices 'queueServices' = {
-    name: 'default'
-  }
-
-  resource tableServices 'tableServices' = {
-    name: 'default'
   }
 }
 
+resource queueServices 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tableServices 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for containerName in containerNames: {
-  parent: storage::blobServices
+  parent: blobServices
   name: containerName
   properties: {
     publicAccess: 'None'
