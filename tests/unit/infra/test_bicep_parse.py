@@ -54,6 +54,17 @@ def test_parser_reads_stdin(parse_bicep: BicepParse) -> None:
     assert parse_bicep(["-"], "param name string\n")["-"]["template"]["parameters"]["name"]["type"] == "string"
 
 
+RESOURCE_DECLARATION = re.compile(r"^\s*resource \w+ '", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", bicep_files(), ids=lambda path: str(path.relative_to(BICEP)))
+def test_parser_sees_every_resource(bicep_templates: dict[Path, dict[str, Any]], path: Path) -> None:
+    """checkov only checks what its parser keeps (it drops all but one nested child `resource`)."""
+    declared = len(RESOURCE_DECLARATION.findall(path.read_text(encoding="utf-8")))
+    parsed = len(bicep_templates[path]["template"].get("resources", {}))
+    assert parsed == declared
+
+
 def _local_modules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: module for name, module in template.get("modules", {}).items() if module["type"] == "local"}
 
