@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -165,8 +166,24 @@ class _Row:
     has_data: bool
 
 
+@lru_cache(maxsize=64)
+def _is_forecast(nature: str) -> bool:
+    return "previsionnel" in _key(nature)
+
+
+@lru_cache(maxsize=4096)
+def _plain_day_offset(day: date) -> timedelta | None:
+    """The UTC offset of a Paris day without a DST change (None on the two change days)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=PARIS).utcoffset()
+    end = datetime(day.year, day.month, day.day, 23, 59, tzinfo=PARIS).utcoffset()
+    return start if start == end else None
+
+
 def _local_instant(day: date, clock: tuple[int, int], fold: int) -> datetime | None:
     """The UTC instant of a Paris wall-clock time, or None when that time does not exist (spring gap)."""
+    offset = _plain_day_offset(day)
+    if offset is not None:  # fast path: every day but two a year
+        return datetime(day.year, day.month, day.day, clock[0], clock[1], tzinfo=UTC) - offset
     local = datetime(day.year, day.month, day.day, clock[0], clock[1], tzinfo=PARIS, fold=fold)
     utc = local.astimezone(UTC)
     back = utc.astimezone(PARIS)
@@ -176,6 +193,8 @@ def _local_instant(day: date, clock: tuple[int, int], fold: int) -> datetime | N
 
 
 def _is_ambiguous(day: date, clock: tuple[int, int]) -> bool:
+    if _plain_day_offset(day) is not None:
+        return False
     first = datetime(day.year, day.month, day.day, clock[0], clock[1], tzinfo=PARIS, fold=0)
     return first.utcoffset() != first.replace(fold=1).utcoffset()
 
@@ -225,7 +244,7 @@ def parse_eco2mix(name: str, data: bytes) -> ParsedFile:
     for line_no, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        if _key(line[:40]).startswith(_DISCLAIMER_KEY):
+        if line[:3] == "RTE" and _key(line[:40]).startswith(_DISCLAIMER_KEY):
             if line_no != len(lines):
                 raise Eco2mixFormatError(name, line_no, None, "disclaimer line before the end of the data")
             break
@@ -333,7 +352,7 @@ def _assign_instants(parsed: ParsedFile, rows: list[_Row]) -> list[tuple[datetim
             instant = local
         if not r.has_data:
             continue
-        if "previsionnel" in _key(r.nature):
+        if _is_forecast(r.nature):
             parsed.rows_skipped += 1  # forecasts are not measurements; Gold holds what was observed
             continue
         if instant.minute % 15 or instant.second:

@@ -1,0 +1,221 @@
+"""Importer: upsert semantics, one transaction per file, DST, and every real file of ../shared/data/eco2mix."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain.eco2mix_files import Eco2mixFormatError, NationalFileError
+from stores.gold import gold_reader
+from stores.gold_import import ImportReport, import_files
+from stores.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
+ODRE = FIXTURES / "odre_cons_def_hdf_dst.csv"
+ODRE_FACTS = 18 * 9
+REAL_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "eco2mix"
+T1 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def loaded_ats(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute("SELECT loaded_at, COUNT(*) FROM FACT_ENERGY_FLOW GROUP BY loaded_at").fetchall())
+    finally:
+        conn.close()
+
+
+def variant(tmp_path: Path, name: str, transform: Callable[[bytes], bytes], source: Path = ODRE) -> Path:
+    """A copy of a fixture with some bytes changed (a newer or a broken edition of the same file)."""
+    path = tmp_path / name
+    path.write_bytes(transform(source.read_bytes()))
+    return path
+
+
+def test_reimporting_the_same_file_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "gold.sqlite"
+    [first] = import_files(db, [ODRE], clock=clock_at(T1))
+    assert (first.facts_written, first.facts_updated, first.facts_unchanged) == (ODRE_FACTS, 0, 0)
+    assert first.region_code == "32" and first.loaded_at == text(T1)
+    [again] = import_files(db, [ODRE], clock=clock_at(T1 + timedelta(days=1)))
+    assert (again.facts_written, again.facts_updated, again.facts_unchanged) == (0, 0, ODRE_FACTS)
+    assert again.loaded_at is None
+    assert loaded_ats(db) == {text(T1): ODRE_FACTS}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "updated", "partition"),
+    [
+        # one MW value of 2024-10-27 02:00+01:00 changes: only that fact is replaced
+        (b"02:00:00+01:00;4268;", b"02:00:00+01:00;4300;", 1, "2024-10-27"),
+        # a TCH (load factor) of the same row changes
+        (b";83.55;", b";83.56;", 1, "2024-03-31"),
+        # the nature of every row of one day changes
+        (
+            b"Donn\xc3\xa9es consolid\xc3\xa9es;2024-03-31",
+            b"Donn\xc3\xa9es d\xc3\xa9finitives;2024-03-31",
+            8 * 9,
+            "2024-03-31",
+        ),
+    ],
+)
+def test_a_newer_file_replaces_changed_facts_and_bumps_their_loaded_at(
+    tmp_path: Path, old: bytes, new: bytes, updated: int, partition: str
+) -> None:
+    db = tmp_path / "gold.sqlite"
+    import_files(db, [ODRE], clock=clock_at(T1))
+    newer = variant(tmp_path, "newer.csv", lambda b: b.replace(old, new))
+    assert newer.read_bytes() != ODRE.read_bytes()
+    t2 = T1 + timedelta(hours=2)
+    [report] = import_files(db, [newer], clock=clock_at(t2))
+    assert (report.facts_written, report.facts_updated) == (0, updated)
+    assert loaded_ats(db) == {text(T1): ODRE_FACTS - updated, text(t2): updated}
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=db))
+    assert reader.changed_partitions(text(T1)) == [("32", partition, text(t2))]
+
+
+def test_a_change_imported_with_a_lagging_clock_still_passes_the_watermark(tmp_path: Path) -> None:
+    db = tmp_path / "gold.sqlite"
+    import_files(db, [ODRE], clock=clock_at(T1))
+    newer = variant(tmp_path, "newer.csv", lambda b: b.replace(b";4268;", b";4301;"))
+    [report] = import_files(db, [newer], clock=clock_at(T1 - timedelta(days=1)))
+    assert report.loaded_at is not None and report.loaded_at > text(T1)
+
+
+def _break_last_row(data: bytes) -> bytes:
+    return data.rstrip(b"\r\n") + b"\r\n32;Hauts-de-France;Donn\xc3\xa9es consolid\xc3\xa9es;2024-10-27;05:00;oops\r\n"
+
+
+def test_a_malformed_file_loads_nothing_and_earlier_files_stay(tmp_path: Path) -> None:
+    db = tmp_path / "gold.sqlite"
+    broken = variant(tmp_path, "broken.csv", _break_last_row)
+    with pytest.raises(Eco2mixFormatError) as caught:
+        import_files(db, [broken])
+    assert caught.value.line == 22 and "broken.csv" in str(caught.value)
+    assert loaded_ats(db) == {}
+    other = variant(tmp_path, "other.csv", lambda b: b, FIXTURES / "rte_paca_2013.csv")
+    with pytest.raises(Eco2mixFormatError):
+        import_files(db, [other, broken], clock=clock_at(T1))
+    assert loaded_ats(db) == {text(T1): 13 * 8}
+
+
+def test_keep_going_reports_the_error_and_imports_the_rest(tmp_path: Path) -> None:
+    db = tmp_path / "gold.sqlite"
+    reports = import_files(db, [FIXTURES / "rte_national_2013.zip", ODRE], keep_going=True)
+    assert reports[0].error is not None and "national file, no region" in reports[0].error
+    assert reports[0].facts_written == 0
+    assert reports[1].error is None and reports[1].facts_written == ODRE_FACTS
+
+
+def test_dst_days_land_on_the_right_local_days(tmp_path: Path) -> None:
+    db = tmp_path / "gold.sqlite"
+    import_files(db, [ODRE])
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=db))
+    spring = reader.region_rows("32", "2024-03-31", "2024-03-31")
+    autumn = reader.region_rows("32", "2024-10-27", "2024-10-27")
+    assert len({r.horodatage_utc for r in spring}) == 8  # 10 rows minus the two nonexistent 02:xx
+    assert len({r.horodatage_utc for r in autumn}) == 10
+    assert [p[:2] for p in reader.changed_partitions(None)] == [("32", "2024-03-31"), ("32", "2024-10-27")]
+
+
+# --- every real file -------------------------------------------------------------------------------------
+
+REGION_BY_NAME_PART = {
+    "Hauts-de-France": "32",
+    "Nouvelle-Aquitaine": "75",
+    "PACA": "93",
+    "Ile-de-France": "11",
+    "Occitanie": "76",
+    "cons-def": "32",
+    "regional-tr": "93",
+}
+REAL_FILES = sorted(p for p in REAL_DATA.rglob("*") if p.is_file() and p.suffix != ".md") if REAL_DATA.is_dir() else []
+
+
+def _expected_region(path: Path) -> str | None:
+    if "rte_national" in path.parts:
+        return None
+    return next(code for part, code in REGION_BY_NAME_PART.items() if part in path.name)
+
+
+def _data_lines(path: Path) -> int:
+    """Lines that carry data: not blank, not the header, not RTE's disclaimer (counted independently)."""
+    lines = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
+    return len(lines) - 1 - sum(ln.startswith(b"RTE ne pourra") for ln in lines)
+
+
+@pytest.fixture(scope="module")
+def real_import(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Path, ImportReport | str]]:
+    if not REAL_FILES:
+        pytest.skip(f"no real éCO2mix files under {REAL_DATA}")
+    db = tmp_path_factory.mktemp("real") / "gold.sqlite"
+    results: dict[Path, ImportReport | str] = {}
+    for path in REAL_FILES:
+        started = time.perf_counter()
+        try:
+            [report] = import_files(db, [path])
+        except NationalFileError as exc:
+            results[path] = str(exc)
+            continue
+        results[path] = report
+        print(
+            f"\n{path.name}: {report.rows_read} rows read, {report.facts_written} facts written, "
+            f"{path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.2f} s"
+        )
+    return db, results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", REAL_FILES, ids=[p.name for p in REAL_FILES])
+def test_every_real_file_imports_or_is_rejected_as_national(
+    real_import: tuple[Path, dict[Path, ImportReport | str]], path: Path
+) -> None:
+    result = real_import[1][path]
+    region = _expected_region(path)
+    if region is None:
+        assert isinstance(result, str) and "national file, no region" in result
+        return
+    assert isinstance(result, ImportReport)
+    assert result.region_codes == (region,)
+    assert result.rows_read == _data_lines(path)
+    assert result.facts_written > 0
+
+
+@pytest.mark.slow
+def test_imported_real_rows_balance_within_30_mw(real_import: tuple[Path, dict[Path, ImportReport | str]]) -> None:
+    conn = sqlite3.connect(real_import[0])
+    try:
+        checked, worst = conn.execute(
+            "SELECT COUNT(*), MAX(ABS(residual)) FROM ("
+            " SELECT SUM(CASE WHEN s.source_name = 'consommation' THEN f.valeur_mw ELSE -f.valeur_mw END) AS residual,"
+            "  SUM(f.valeur_mw IS NULL) AS nulls, SUM(s.source_name = 'consommation') AS has_consumption"
+            " FROM FACT_ENERGY_FLOW f JOIN DIM_SOURCE s USING (id_source) GROUP BY f.id_region, f.id_date"
+            ") WHERE nulls = 0 AND has_consumption = 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    print(f"\nbalance checked on {checked} region-half-hours, worst residual {worst:.1f} MW")
+    assert checked > 200_000  # ~17.5 k half-hours in each of the 13 annual files
+    assert worst <= 30
+
+
+@pytest.mark.slow
+def test_reimporting_a_real_file_changes_nothing(real_import: tuple[Path, dict[Path, ImportReport | str]]) -> None:
+    db, results = real_import
+    path = max((p for p, r in results.items() if isinstance(r, ImportReport)), key=lambda p: p.stat().st_size)
+    [again] = import_files(db, [path])
+    assert (again.facts_written, again.facts_updated) == (0, 0)
+    assert again.facts_unchanged > 100_000
