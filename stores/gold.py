@@ -148,13 +148,23 @@ def local_day_bounds(first_day: str, last_day: str) -> tuple[int, int]:
     return int(start.timestamp()) // 60, int(end.timestamp()) // 60
 
 
-_PARTITIONS_SELECT = (
-    "SELECT r.code_insee, t.date_locale, MAX(f.loaded_at) "
-    "FROM FACT_ENERGY_FLOW f "
-    "JOIN DIM_REGION r ON r.id_region = f.id_region "
-    "JOIN DIM_TIME t ON t.id_date = f.id_date "
+def _partitions_sql(fact_filter: str) -> str:
+    """(region, local day, max loaded_at) over the facts matching `fact_filter` (a constant WHERE clause).
+
+    Grouping by (id_region, id_date) first follows the primary key (no sort) and leaves ~1/9 of the rows
+    to join with the dimensions: about 4x faster than grouping the joined facts directly.
+    """
+    return fact_filter.join(_PARTITIONS_AROUND_FILTER)
+
+
+_PARTITIONS_AROUND_FILTER = (
+    "SELECT r.code_insee, t.date_locale, MAX(x.max_loaded_at) "
+    "FROM (SELECT id_region, id_date, MAX(loaded_at) AS max_loaded_at FROM FACT_ENERGY_FLOW ",
+    " GROUP BY id_region, id_date) x "
+    "JOIN DIM_REGION r ON r.id_region = x.id_region "
+    "JOIN DIM_TIME t ON t.id_date = x.id_date "
+    "GROUP BY r.code_insee, t.date_locale ORDER BY r.code_insee, t.date_locale",
 )
-_PARTITIONS_TAIL = " GROUP BY r.code_insee, t.date_locale ORDER BY r.code_insee, t.date_locale"
 
 _ROWS_SQL = (
     "SELECT t.horodatage, t.date_locale, s.source_name, f.valeur_mw, f.facteur_charge, f.loaded_at, f.nature "
@@ -208,8 +218,8 @@ class GoldReader:
     def changed_partitions(self, since: str | None) -> list[tuple[str, str, str]]:
         """(region_code, local_day, max loaded_at) of partitions with a row loaded after `since` (all if None)."""
         if since is None:
-            return self._partitions(self._query(_PARTITIONS_SELECT + _PARTITIONS_TAIL))
-        sql = _PARTITIONS_SELECT + "WHERE f.loaded_at > ?" + _PARTITIONS_TAIL
+            return self._partitions(self._query(_partitions_sql("")))
+        sql = _partitions_sql("WHERE loaded_at > ?")
         return self._partitions(self._query(sql, [self._loaded_at_param(since)]))
 
     def _loaded_at_param(self, since: str) -> Any:
@@ -224,14 +234,15 @@ class GoldReader:
     ) -> list[tuple[str, str, str]]:
         """Every (region_code, local_day, max loaded_at) with data in [first_day, last_day] (for backfills)."""
         start, end = local_day_bounds(first_day, last_day)
-        where = "WHERE f.id_date >= ? AND f.id_date < ?"
+        where = "WHERE id_date >= ? AND id_date < ?"
         params: list[Any] = [start, end]
         if region_codes is not None:
             if not region_codes:
                 return []
-            where += f" AND r.code_insee IN ({', '.join('?' for _ in region_codes)})"
+            placeholders = ", ".join("?" for _ in region_codes)  # one ? per code: still parameterized
+            where += f" AND id_region IN (SELECT id_region FROM DIM_REGION WHERE code_insee IN ({placeholders}))"  # noqa: S608
             params.extend(region_codes)
-        return self._partitions(self._query(_PARTITIONS_SELECT + where + _PARTITIONS_TAIL, params))
+        return self._partitions(self._query(_partitions_sql(where), params))
 
     def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]:
         """Every row of the region whose local day is in [first_day, last_day], by instant then source."""

@@ -247,3 +247,41 @@ def test_tsql_dialect_binds_the_watermark_as_a_datetime() -> None:
     reader = GoldReader(Conn, dialect="tsql")
     assert reader.changed_partitions(L2) == [("11", "2024-03-31", "2025-01-01T00:00:00.000005Z")]
     assert seen == [(datetime(2025, 2, 1, 12, 0, 0, 123456),)]
+
+
+def test_every_reader_query_is_valid_tsql_with_bound_parameters_only() -> None:
+    import sqlglot
+
+    executed: list[tuple[str, tuple[object, ...]]] = []
+
+    class Cursor:
+        def execute(self, sql: str, params: tuple[object, ...] = ()) -> None:
+            executed.append((sql, params))
+
+        def fetchall(self) -> list[tuple[object, ...]]:
+            return []
+
+        def close(self) -> None:
+            pass
+
+    class Conn:
+        def cursor(self) -> Cursor:
+            return Cursor()
+
+        def close(self) -> None:
+            pass
+
+    reader = GoldReader(Conn, dialect="tsql")
+    reader.changed_partitions(None)
+    reader.changed_partitions(L1)
+    reader.partitions_in_range("2024-01-01", "2024-01-31", None)
+    reader.partitions_in_range("2024-01-01", "2024-01-31", ["11", "93'; DROP TABLE DIM_TIME; --"])
+    reader.region_rows("11", "2024-01-01", "2024-01-31")
+    reader.max_loaded_at()
+    reader.ping()
+    reader.regions()
+    assert len(executed) == 8
+    for sql, params in executed:
+        sqlglot.parse_one(sql, read="tsql")  # raises on anything SQL Server would not parse
+        assert sql.count("?") == len(params)
+        assert "LIMIT" not in sql.upper() and "DROP" not in sql.upper()
