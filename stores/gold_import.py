@@ -16,6 +16,8 @@ from pathlib import Path
 from domain.eco2mix_files import Eco2mixFormatError, ParsedFile, half_hour_start, parse_eco2mix
 from stores.gold_schema import SOURCE_IDS, create_schema, format_loaded_at, insert_time_rows, region_id
 
+__all__ = ["Eco2mixFormatError", "ImportReport", "import_files", "write_parsed"]
+
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
@@ -63,6 +65,7 @@ def _open(db_path: Path) -> sqlite3.Connection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last file, never corrupts
     create_schema(conn)
     return conn
 
