@@ -38,3 +38,29 @@ CREATE TABLE FACT_ENERGY_FLOW (
 CREATE INDEX IX_FACT_region_date ON FACT_ENERGY_FLOW (id_region, id_date);
 CREATE INDEX IX_FACT_loaded_at ON FACT_ENERGY_FLOW (loaded_at);
 CREATE INDEX IX_TIME_date_locale ON DIM_TIME (date_locale);
+
+-- Fixed dimensions (the same rows stores/gold_schema.py seeds into SQLite; a test compares them).
+INSERT INTO DIM_REGION (id_region, code_insee, nom_region) VALUES
+    (11, N'11', N'Île-de-France'),
+    (24, N'24', N'Centre-Val de Loire'),
+    (27, N'27', N'Bourgogne-Franche-Comté'),
+    (28, N'28', N'Normandie'),
+    (32, N'32', N'Hauts-de-France'),
+    (44, N'44', N'Grand Est'),
+    (52, N'52', N'Pays de la Loire'),
+    (53, N'53', N'Bretagne'),
+    (75, N'75', N'Nouvelle-Aquitaine'),
+    (76, N'76', N'Occitanie'),
+    (84, N'84', N'Auvergne-Rhône-Alpes'),
+    (93, N'93', N'Provence-Alpes-Côte d''Azur');
+
+INSERT INTO DIM_SOURCE (id_source, source_name, category, unit) VALUES
+    (1, N'nucleaire', N'production', N'MW'),
+    (2, N'thermique', N'production', N'MW'),
+    (3, N'hydraulique', N'production', N'MW'),
+    (4, N'eolien', N'production', N'MW'),
+    (5, N'solaire', N'production', N'MW'),
+    (6, N'bioenergies', N'production', N'MW'),
+    (7, N'pompage', N'balance', N'MW'),
+    (8, N'ech_physiques', N'balance', N'MW'),
+    (9, N'consommation', N'consumption', N'MW');

@@ -36,6 +36,8 @@ def tsql_schema() -> tuple[dict[str, list[Column]], dict[str, list[str]], dict[s
     primary_keys: dict[str, list[str]] = {}
     indexes: dict[str, tuple[str, list[str]]] = {}
     for statement in sqlglot.parse(TSQL_PATH.read_text(encoding="utf-8"), read="tsql"):
+        if isinstance(statement, exp.Insert):
+            continue  # seeds: see test_tsql_seeds_the_same_dimension_rows
         assert isinstance(statement, exp.Create)
         if statement.kind == "TABLE":
             schema = statement.this
@@ -125,3 +127,22 @@ def test_time_rows_carry_utc_instant_and_paris_day_time_offset(
 
     minute = int(datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).timestamp()) // 60
     assert time_rows([minute]) == [(minute, iso_utc, local_day, local_time, offset)]
+
+
+def tsql_seeds() -> dict[str, list[tuple[object, ...]]]:
+    seeds: dict[str, list[tuple[object, ...]]] = {}
+    for statement in sqlglot.parse(TSQL_PATH.read_text(encoding="utf-8"), read="tsql"):
+        if isinstance(statement, exp.Insert):
+            table = statement.find(exp.Table)
+            assert table is not None
+            values = statement.expression
+            seeds[table.name] = [
+                tuple(int(v.this) if v.is_int else v.name for v in row.expressions) for row in values.expressions
+            ]
+    return seeds
+
+
+def test_tsql_seeds_the_same_dimension_rows(gold_conn: sqlite3.Connection) -> None:
+    seeds = tsql_seeds()
+    assert seeds["DIM_REGION"] == gold_conn.execute("SELECT * FROM DIM_REGION ORDER BY rowid").fetchall()
+    assert seeds["DIM_SOURCE"] == gold_conn.execute("SELECT * FROM DIM_SOURCE ORDER BY id_source").fetchall()
