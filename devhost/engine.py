@@ -67,6 +67,11 @@ def _context_input(stored: str | None) -> Any:
     return value if isinstance(value, str | dict) else stored
 
 
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the durable scheduler stopped", exc_info=task.exception())
+
+
 class DurableEngine:
     def __init__(
         self,
@@ -93,6 +98,7 @@ class DurableEngine:
     def start(self) -> None:
         """Run the scheduler in the background (server mode); persisted work resumes here."""
         self._loop_task = asyncio.create_task(self._run(stop_when_idle=False))
+        self._loop_task.add_done_callback(_log_crash)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop scheduling; give in-flight activities a moment, abandon the rest (they resume next start)."""
@@ -128,7 +134,11 @@ class DurableEngine:
     async def _step(self) -> bool:
         progressed = False
         for instance_id in self.store.instances_with_inbox():
-            await self._episode(instance_id)
+            try:
+                await self._episode(instance_id)
+            except Exception:  # a devhost bug must not stop every other orchestration
+                log.exception("episode of %s failed; the instance is marked Failed", instance_id)
+                self._fail_instance(instance_id, "devhost internal error while running an episode; see its log")
             progressed = True
         for row in self.store.work("activity"):
             if row.id not in self._running:
@@ -286,6 +296,8 @@ class DurableEngine:
 
     def purge_by(self, **filters: Any) -> int:
         statuses = [s for s in (filters.pop("statuses", None) or TERMINAL) if s in TERMINAL]
+        if not statuses:  # only terminal instances are ever purged
+            return 0
         victims = self.query(statuses=statuses, **filters)
         with self.store.transaction() as conn:
             return sum(self.store.delete_instance(conn, i.instance_id) for i in victims)
@@ -316,6 +328,14 @@ class DurableEngine:
             self._commit(conn, inst, full, outcome, now)
         if self.on_progress and inst.custom_status is not None and inst.custom_status != previous_status:
             self.on_progress(inst)
+
+    def _fail_instance(self, instance_id: str, message: str) -> None:
+        inst, now = self.store.get(instance_id), self.clock.now()
+        with self.store.transaction() as conn:
+            self.store.delete_instance_work(conn, instance_id, ("inbox",))
+            if inst is not None and inst.status not in TERMINAL:
+                self._finish(conn, inst, "Failed", json.dumps(message), now)
+                self.store.put(conn, inst)
 
     def _decide(self, inst: Instance, full: list[dict[str, Any]]) -> _Outcome:
         """Run the registered handle over the history and turn its state into a decision."""

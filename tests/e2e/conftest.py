@@ -19,7 +19,7 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 120.0
+READY_TIMEOUT = 300.0  # the sample Gold DB is built before devhost listens
 MATERIALIZED_TIMEOUT = 180.0
 # Settings that would switch the app away from the embedded stores, or leak the caller's keys.
 _SCRUBBED = ("API_KEYS", "COSMOS_ENDPOINT", "COSMOS_KEY", "BLOB_CONNECTION_STRING", "BLOB_ACCOUNT_URL",
@@ -39,8 +39,9 @@ class DevhostProcess:
 
     data_dir: Path
     port: int
-    args: list[str]
+    args: list[str]  # before the command: --app
     env: dict[str, str]
+    serve_args: list[str] = field(default_factory=list)  # after `serve`: --no-run-timers-at-start ...
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
     _log: IO[bytes] | None = None
@@ -64,6 +65,7 @@ class DevhostProcess:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            *self.serve_args,
         ]
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         self.wait_ready()
@@ -98,7 +100,12 @@ class DevhostProcess:
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            _, body = self.status(instance_id)
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"devhost exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+            try:
+                _, body = self.status(instance_id)
+            except requests.ConnectionError:
+                body = None
             if body and body["runtimeStatus"] in statuses:
                 return body
             time.sleep(0.2)
@@ -138,7 +145,7 @@ def devhost_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def launch_devhost(tmp_path: Path) -> Iterator[Callable[..., DevhostProcess]]:
-    """Factory: launch_devhost(data_dir=None, app=None, env=None, port=None) -> a started DevhostProcess."""
+    """Factory: launch_devhost(data_dir=, app=, env=, port=, serve_args=) -> a started DevhostProcess."""
     started: list[DevhostProcess] = []
 
     def launch(
@@ -146,12 +153,13 @@ def launch_devhost(tmp_path: Path) -> Iterator[Callable[..., DevhostProcess]]:
         app: str | None = None,
         env: dict[str, str] | None = None,
         port: int | None = None,
-        args: list[str] | None = None,
+        serve_args: list[str] | None = None,
     ) -> DevhostProcess:
         directory = data_dir or tmp_path / f"data-{len(started)}"
         directory.mkdir(parents=True, exist_ok=True)
-        cli_args = (["--app", app] if app else []) + (args or [])
-        process = DevhostProcess(directory, port or free_port(), cli_args, env or devhost_env(directory))
+        cli_args = ["--app", app] if app else []
+        environment = env or devhost_env(directory)
+        process = DevhostProcess(directory, port or free_port(), cli_args, environment, serve_args or [])
         started.append(process)
         return process.start()
 

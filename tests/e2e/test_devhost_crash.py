@@ -34,7 +34,7 @@ def test_killed_devhost_resumes_and_finishes_with_the_same_output(
     reference_out.mkdir()
     crash_out.mkdir()
 
-    reference = launch_devhost(app=APP, args=[])
+    reference = launch_devhost(app=APP)
     start(reference, "job", reference_out)
     expected: dict[str, Any] = reference.wait_for("job", 60)
     assert expected["runtimeStatus"] == "Completed"
