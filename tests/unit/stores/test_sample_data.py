@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.models import GoldRow
-from domain.regions import REGIONS, REGIONS_BY_CODE
+from domain.regions import REGIONS, REGIONS_BY_CODE, Region
 from stores.gold import GoldReader, gold_reader
 from stores.sample_data import NATURE_CONSOLIDATED, NATURE_FINAL, PROFILES, build_sample_gold
 from stores.settings import Settings
@@ -135,6 +135,13 @@ def test_same_arguments_give_the_same_rows(tmp_path: Path, conn: sqlite3.Connect
         other.close()
 
 
+@pytest.mark.parametrize("region", REGIONS, ids=[r.code for r in REGIONS])
+def test_every_region_has_a_profile_with_nuclear_exactly_where_it_has_plants(region: Region) -> None:
+    profile = PROFILES[region.code]
+    assert (profile.nucleaire > 0) == region.has_nuclear
+    assert profile.consumption > 0 and profile.solaire > 0 and profile.eolien > 0
+
+
 def test_years_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="years"):
         build_sample_gold(tmp_path / "x.sqlite", years=0)
@@ -152,3 +159,12 @@ def test_a_full_year_of_all_regions_builds_in_under_30_seconds(tmp_path: Path) -
     assert written == 366 * 48 * (12 * 9 - (12 - nuclear_regions) - no_pumping)
     reader = gold_reader(Settings(GOLD_SQLITE_PATH=tmp_path / "gold.sqlite"))
     assert len(reader.changed_partitions(None)) == 12 * 366
+    conn = sqlite3.connect(tmp_path / "gold.sqlite")
+    try:
+        with_nuclear = conn.execute(
+            "SELECT r.code_insee FROM DIM_REGION r WHERE EXISTS (SELECT 1 FROM FACT_ENERGY_FLOW f "
+            "WHERE f.id_region = r.id_region AND f.id_source = 1) ORDER BY 1"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert [c for (c,) in with_nuclear] == sorted(r.code for r in REGIONS if r.has_nuclear)
