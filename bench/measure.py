@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench import ondemand, wrk_client
 from bench.http_load import run_cell
 from bench.shapes import SHAPES, Query, Span
-from bench.stats import summarize
+from bench.stats import speedup, summarize
 
 OnDemand = Callable[[sqlite3.Connection, Query], bytes]
 
@@ -117,3 +119,76 @@ def _brief(summary: dict[str, Any]) -> str:
         f"n={summary['requests']} p50={summary['p50_ms']} p95={summary['p95_ms']} p99={summary['p99_ms']} ms "
         f"{summary['req_per_s']} req/s errors={summary['errors']}"
     )
+
+
+def paired_ratios(
+    base_url: str, key: str, gold_path: Path, span: Span, *, shapes: Iterable[str], rounds: int, seed: int = 3
+) -> dict[str, dict[str, Any]]:
+    """Precomputed vs on-demand under the same noise: alternate small blocks of each, sequentially.
+
+    Each round sends `API_PER_ROUND` sequential HTTP requests (one keep-alive connection) and answers
+    `ONDEMAND_PER_ROUND` of the same kind of query on demand, so a burst of load from elsewhere on the
+    machine hits both sides alike. The ratio is on-demand p50 / API p50 (HTTP included on the API side only).
+    """
+    results: dict[str, dict[str, Any]] = {}
+    conn = ondemand.connect_readonly(gold_path)
+    http = _KeepAlive(base_url, key)
+    try:
+        for shape in shapes:
+            build, expect = SHAPES[shape]
+            answer = ONDEMAND[shape]
+            rng = random.Random(seed)
+            api_s: list[float] = []
+            od_s: list[float] = []
+            errors = 0
+            for _ in range(rounds):
+                for _ in range(API_PER_ROUND):
+                    elapsed, status = http.get(build(rng, span).path)
+                    if status == expect:
+                        api_s.append(elapsed)
+                    else:
+                        errors += 1
+                for _ in range(ONDEMAND_PER_ROUND):
+                    query = build(rng, span)
+                    t0 = time.perf_counter()
+                    answer(conn, query)
+                    od_s.append(time.perf_counter() - t0)
+            api, od = summarize(api_s, errors, sum(api_s)), summarize(od_s, 0, sum(od_s))
+            results[shape] = {
+                "api_p50_ms": api["p50_ms"],
+                "api_p99_ms": api["p99_ms"],
+                "ondemand_p50_ms": od["p50_ms"],
+                "ondemand_p99_ms": od["p99_ms"],
+                "api_requests": api["requests"],
+                "ondemand_requests": od["requests"],
+                "errors": errors,
+                "x_faster_p50": speedup(api["p50_ms"], od["p50_ms"]),
+            }
+            print(f"  paired {shape:<17} {results[shape]}", flush=True)
+    finally:
+        conn.close()
+        http.close()
+    return results
+
+
+API_PER_ROUND = 10
+ONDEMAND_PER_ROUND = 2
+
+
+class _KeepAlive:
+    """Sequential GETs over one persistent HTTP/1.1 connection (http.client: the least client overhead)."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        parts = urlsplit(base_url)
+        self._conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+        self._headers = {"X-API-Key": key}
+
+    def get(self, path: str) -> tuple[float, int]:
+        started = time.perf_counter()
+        self._conn.request("GET", path, headers=self._headers)
+        resp = self._conn.getresponse()
+        resp.read()
+        return time.perf_counter() - started, resp.status
+
+    def close(self) -> None:
+        self._conn.close()

@@ -43,11 +43,11 @@ def _api(results: dict[str, Any]) -> str:
 
 def _ratios(results: dict[str, Any]) -> str:
     rows = []
-    for shape, ratio in (results.get("ratios") or {}).items():
-        api = (results.get("api") or {}).get(shape, {}).get("1", {})
-        od = (results.get("ondemand") or {}).get(shape, {})
-        rows.append([shape, api.get("p50_ms"), od.get("p50_ms"), od.get("p99_ms"), ratio])
-    headers = ["precomputed vs on-demand", "API p50 c=1", "on-demand p50", "on-demand p99", "x faster"]
+    for shape, p in (results.get("paired") or {}).items():
+        rows.append(
+            [shape, p.get("api_p50_ms"), p.get("ondemand_p50_ms"), p.get("ondemand_p99_ms"), p.get("x_faster_p50")]
+        )
+    headers = ["precomputed vs on-demand (paired)", "API p50 c=1", "on-demand p50", "on-demand p99", "x faster"]
     return render(headers, rows)
 
 

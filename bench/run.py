@@ -18,9 +18,9 @@ from bench import durable
 from bench.devhost_process import REPO_ROOT, ApiKeys, DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold, fact_rows, touch_day
 from bench.load_test import run_load_test
-from bench.measure import api_cells, ondemand_cells
+from bench.measure import api_cells, ondemand_cells, paired_ratios
 from bench.shapes import SHAPES, Span
-from bench.stats import linear_fit, speedup
+from bench.stats import linear_fit
 
 GROWTH_SHAPES = ("point_read", "range_31d_hourly")
 GROWTH_CONCURRENCY = 16
@@ -38,6 +38,7 @@ class Options:
     max_requests: int = 200_000
     ondemand_iterations: int = 200
     ondemand_max_s: float = 30.0
+    paired_rounds: int = 30
     load_seconds: float = 60.0
     load_concurrency: int = 64
     growth_duration_s: float = 5.0
@@ -178,11 +179,14 @@ class Bench:
             self.results["ondemand"] = ondemand_cells(
                 gold, span, shapes=SHAPES, iterations=opts.ondemand_iterations, max_seconds=opts.ondemand_max_s
             )
-            self.results["ratios"] = {
-                shape: speedup(self.results["api"][shape]["1"]["p50_ms"], self.results["ondemand"][shape]["p50_ms"])
-                for shape in SHAPES
-                if "1" in self.results["api"][shape]
-            }
+            self.save()
+
+            self.stage("precomputed vs on-demand, paired: alternating blocks of each in one sequence")
+            paired = paired_ratios(
+                host.base_url, self.keys.reader, gold, span, shapes=SHAPES, rounds=opts.paired_rounds
+            )
+            self.results["paired"] = paired
+            self.results["ratios"] = {shape: paired[shape]["x_faster_p50"] for shape in SHAPES}
             self.save()
 
             if not opts.skip_load_test:
