@@ -388,28 +388,31 @@ def _rows_to_facts(parsed: ParsedFile, rows: list[_Row]) -> None:
             continue
         by_instant[key] = r
 
-    quarter_hourly = any(minute % 30 for _, minute in by_instant)
+    # A (region, local day) is real-time (15-min) when any of its rows has data at :15 or :45; a file may mix
+    # such days with half-hourly consolidated ones.
+    quarter_days = {(code, r.local_day) for (code, minute), r in by_instant.items() if minute % 30}
     # Sources given nowhere in the file (every cell empty, ND or '-') say nothing: no facts for them.
     present = {s for r in by_instant.values() for s, v in r.values.items() if isinstance(v, float)}
     facts: list[Fact] = []
-    if not quarter_hourly:
-        for (code, minute), r in by_instant.items():
+    slots: set[tuple[str, int]] = set()
+    for (code, minute), r in by_instant.items():
+        if (code, r.local_day) in quarter_days:
+            slots.add((code, minute - minute % 30))
+        else:
             facts.extend(_facts_of(code, minute, r.nature, r.values, r.factors, present))
-    else:
-        # Gold is half-hourly: a real-time file's half-hour is the mean of its two quarter-hours, stored only
-        # when both are present (one quarter-hour alone is not the half-hour's mean power).
-        slots = sorted({(code, minute - minute % 30) for code, minute in by_instant})
-        for code, slot in slots:
-            first, second = by_instant.get((code, slot)), by_instant.get((code, slot + 15))
-            if first is None or second is None:
-                parsed.half_hours_incomplete += 1
-                continue
-            values = {s: _mean(first.values.get(s), second.values.get(s)) for s in first.values}
-            factors = {s: _mean(first.factors.get(s), second.factors.get(s)) for s in first.factors}
-            if not any(isinstance(v, float) for v in values.values()):
-                parsed.half_hours_incomplete += 1
-                continue
-            facts.extend(_facts_of(code, slot, first.nature, values, factors, present))
+    # Gold is half-hourly: a real-time half-hour is the mean of its two quarter-hours, stored only when both
+    # are present (one quarter-hour alone is not the half-hour's mean power).
+    for code, slot in sorted(slots):
+        first, second = by_instant.get((code, slot)), by_instant.get((code, slot + 15))
+        if first is None or second is None:
+            parsed.half_hours_incomplete += 1
+            continue
+        values = {s: _mean(first.values.get(s), second.values.get(s)) for s in first.values}
+        factors = {s: _mean(first.factors.get(s), second.factors.get(s)) for s in first.factors}
+        if not any(isinstance(v, float) for v in values.values()):
+            parsed.half_hours_incomplete += 1
+            continue
+        facts.extend(_facts_of(code, slot, first.nature, values, factors, present))
     facts.sort(key=lambda f: (f.region_code, f.minute, ALL_SOURCES.index(f.source)))
     parsed.facts = facts
 

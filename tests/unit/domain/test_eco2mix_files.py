@@ -158,6 +158,25 @@ def test_a_half_hour_with_one_quarter_hour_is_left_out() -> None:
     assert parsed.half_hours_incomplete == 1
 
 
+def test_half_hourly_days_and_real_time_days_can_share_a_file() -> None:
+    header = "Périmètre;Nature;Date;Heures;Consommation"
+    rows = [
+        "PACA;Données consolidées;2020-06-30;23:00;100",
+        "PACA;Données consolidées;2020-06-30;23:15;",
+        "PACA;Données consolidées;2020-06-30;23:30;200",
+        "PACA;Données temps réel;2020-07-01;00:00;300",
+        "PACA;Données temps réel;2020-07-01;00:15;310",
+        "PACA;Données temps réel;2020-07-01;00:30;320",
+    ]
+    parsed = parse_eco2mix("mixed.csv", _rte_text(rows, header))
+    assert [(f.minute, f.valeur_mw) for f in parsed.facts] == [
+        (minute_of("2020-06-30T21:00:00Z"), 100.0),
+        (minute_of("2020-06-30T21:30:00Z"), 200.0),
+        (minute_of("2020-06-30T22:00:00Z"), 305.0),
+    ]
+    assert parsed.half_hours_incomplete == 1  # 00:30 has no 00:45
+
+
 def test_national_file_is_rejected_with_a_clear_error() -> None:
     with pytest.raises(NationalFileError, match="national file, no region"):
         parse_fixture("rte_national_2013.zip")
