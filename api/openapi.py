@@ -226,6 +226,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.conditional:
         responses["304"] = {"description": _DESCRIPTIONS[304]}
     statuses = set(op.errors) | {500}
+    if op.path is not None or op.query is not None or op.body is not None:
+        statuses.add(400)
     if not public:
         statuses |= {401, 403}
     for status in sorted(statuses):

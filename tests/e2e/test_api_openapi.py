@@ -11,7 +11,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.e2e.api_helpers import DevhostServer
 
@@ -20,6 +24,7 @@ pytestmark = pytest.mark.e2e
 MIN_CASES = 1000
 TIME_BUDGET_SECONDS = 240.0
 # Starting backfills from fuzzed bodies would start real orchestrations; POST is covered by the e2e tests.
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 SKIPPED = {("POST", "/v1/admin/backfills")}
 
 
@@ -38,6 +43,18 @@ def test_openapi_lists_exactly_the_apps_http_functions(devhost_server: DevhostSe
     assert documented == functions
 
 
+def _fuzz(operation: Any, examples: int, call: Any) -> None:
+    """Hypothesis over one operation: valid and invalid cases, each sent to the live server by `call`."""
+    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=strategy)
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        call(case)
+
+    run()
+
+
 def test_schemathesis_generated_cases_get_no_5xx(devhost_server: DevhostServer) -> None:
     schema = schemathesis.openapi.from_dict(_served(devhost_server))
     headers = {"X-API-Key": devhost_server.operator_key}
@@ -51,27 +68,17 @@ def test_schemathesis_generated_cases_get_no_5xx(devhost_server: DevhostServer) 
     per_operation = MIN_CASES // len(operations) + 60
 
     for operation in operations:
-        strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
-        )
         label = f"{operation.method.upper()} {operation.path}"
 
-        @given(case=strategy)
-        @settings(
-            max_examples=per_operation,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: Any, label: str = label) -> None:
+        def call(case: Any, label: str = label) -> None:
             if time.monotonic() - started > TIME_BUDGET_SECONDS:
                 return
             response = case.call(base_url=devhost_server.base_url, session=session, headers=headers, timeout=30)
             counts[label] = counts.get(label, 0) + 1
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(response, checks=CHECKS)
 
-        run()
+        _fuzz(operation, per_operation, call)
     session.close()
     total = sum(counts.values())
     print(f"schemathesis: {total} cases, statuses {dict(sorted(statuses.items()))}, per operation {counts}")
