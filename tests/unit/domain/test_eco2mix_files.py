@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import date as _date
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.eco2mix_files import (
     FORMAT_ODRE,
@@ -242,3 +246,38 @@ def test_facts_are_sorted_and_unique_per_key() -> None:
     assert len(keys) == len(set(keys))
     assert [k[1] for k in keys] == sorted(k[1] for k in keys)
     assert datetime.fromtimestamp(min(k[1] for k in keys) * 60, UTC).isoformat() == "2020-04-30T22:00:00+00:00"
+
+
+# --- property: wall-clock RTE files against an independent oracle (pandas tz_localize) ---------------------
+
+
+CELL = st.one_of(st.integers(-3000, 15000).map(str), st.sampled_from(["ND", "", "-"]))
+DST_DAYS = [_date(2013, 3, 31), _date(2013, 10, 27), _date(2024, 3, 31), _date(2024, 10, 27), _date(2019, 6, 1)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(first_day=st.sampled_from(DST_DAYS), data=st.data())
+def test_rte_wall_clock_rows_map_to_the_instants_pandas_gives(first_day: _date, data: st.DataObject) -> None:
+    """One RTE day of 96 quarter rows (values at :00/:30, as the annual files), random cells."""
+    rows, expected = [], {}
+    for quarter in range(96):
+        clock = f"{quarter // 4:02d}:{quarter % 4 * 15:02d}"
+        cells = data.draw(st.tuples(CELL, CELL)) if quarter % 2 == 0 else ("", "")
+        rows.append(f"PACA;Données définitives;{first_day:%d/%m/%Y};{clock};{cells[0]};{cells[1]}")
+        if not any(c not in ("", "ND", "-") for c in cells):
+            continue  # no data in the row: no facts
+        local = pd.Timestamp(f"{first_day} {clock}")
+        # A lone ambiguous autumn time is standard time (+01:00); nonexistent spring times have no instant.
+        instant = pd.DatetimeIndex([local]).tz_localize("Europe/Paris", ambiguous=[False], nonexistent="NaT")[0]
+        if instant is pd.NaT:
+            continue
+        minute = int(instant.tz_convert("UTC").timestamp()) // 60
+        for source, cell in zip(("consommation", "thermique"), cells, strict=True):
+            if cell != "-":
+                expected[(minute, source)] = None if cell in ("", "ND") else float(cell)
+    parsed = parse_eco2mix("prop.csv", _rte_text(rows, "Périmètre;Nature;Date;Heures;Consommation;Thermique"))
+    present = {s for (_, s), v in expected.items() if v is not None}
+    assert {(f.minute, f.source): f.valeur_mw for f in parsed.facts} == {
+        k: v for k, v in expected.items() if k[1] in present
+    }
+    assert all(timedelta(minutes=f.minute).seconds % 1800 == 0 for f in parsed.facts)
