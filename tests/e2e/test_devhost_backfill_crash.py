@@ -77,7 +77,7 @@ def test_backfill_survives_kill_9(
         assert time.monotonic() < deadline, crashing.output()[-3000:]
         time.sleep(0.05)
     crashing.kill()
-    assert crashing.status  # the process is gone; the next line proves the run was cut in the middle
+    assert crashing.process is not None and crashing.process.returncode == -9
     assert len(files_of(crash_dir)) < len(files_of(reference.data_dir))
 
     resumed = launch(crash_dir, port=crashing.port)
