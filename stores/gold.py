@@ -25,12 +25,6 @@ AZURE_SQL_SCOPE = "https://database.windows.net/.default"
 _PARIS = ZoneInfo(TIMEZONE)
 
 
-class Cursor(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def close(self) -> None: ...
-
-
 class Connection(Protocol):
     """The part of a DB-API 2.0 connection the reader uses (sqlite3 and pyodbc both fit)."""
 
