@@ -5,14 +5,18 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from domain.eco2mix_files import Eco2mixFormatError, NationalFileError
+from domain.eco2mix_files import Eco2mixFormatError, NationalFileError, parse_eco2mix
 from stores.gold import gold_reader
-from stores.gold_import import ImportReport, import_files
+from stores.gold_import import ImportReport, import_files, write_parsed
+from stores.gold_schema import create_schema
 from stores.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
@@ -219,3 +223,30 @@ def test_reimporting_a_real_file_changes_nothing(real_import: tuple[Path, dict[P
     [again] = import_files(db, [path])
     assert (again.facts_written, again.facts_updated) == (0, 0)
     assert again.facts_unchanged > 100_000
+
+
+# --- property: the upsert replaces exactly the facts whose content changed ----------------------------------
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.integers(0, ODRE_FACTS - 1), st.one_of(st.none(), st.floats(-1e4, 1e4)), max_size=12))
+def test_upsert_touches_exactly_the_changed_facts(tmp_path: Path, changes: dict[int, float | None]) -> None:
+    parsed = parse_eco2mix(str(ODRE), ODRE.read_bytes())
+    conn = sqlite3.connect(tmp_path / f"prop-{len(list(tmp_path.iterdir()))}.sqlite", isolation_level=None)
+    try:
+        create_schema(conn)
+        assert write_parsed(conn, parsed, "2025-01-01T00:00:00.000000Z") == (ODRE_FACTS, 0, 0)
+        newer = [replace(f, valeur_mw=changes[i]) if i in changes else f for i, f in enumerate(parsed.facts)]
+        really_changed = sum(a.valeur_mw != b.valeur_mw for a, b in zip(parsed.facts, newer, strict=True))
+        parsed.facts = newer
+        assert write_parsed(conn, parsed, "2025-01-02T00:00:00.000000Z") == (
+            0,
+            really_changed,
+            ODRE_FACTS - really_changed,
+        )
+        bumped = conn.execute(
+            "SELECT COUNT(*) FROM FACT_ENERGY_FLOW WHERE loaded_at = '2025-01-02T00:00:00.000000Z'"
+        ).fetchone()[0]
+        assert bumped == really_changed
+    finally:
+        conn.close()
