@@ -132,7 +132,10 @@ class Bench:
         partial.replace(self.opts.out)
 
     def stage(self, name: str) -> None:
-        print(f"\n== {name} ({datetime.now(UTC).strftime('%H:%M:%S')} UTC)", flush=True)
+        # The load average says how much else was running on the machine when each stage began.
+        load = [round(x, 2) for x in os.getloadavg()]
+        self.results.setdefault("meta", {}).setdefault("load_average_at_stage", {})[name] = load
+        print(f"\n== {name} ({datetime.now(UTC).strftime('%H:%M:%S')} UTC, load average {load})", flush=True)
 
     def main_scenario(self) -> None:
         opts = self.opts
