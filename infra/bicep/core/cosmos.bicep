@@ -51,8 +51,9 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15
   }
 }
 
-// Index only what the queries filter and sort on (doc_type, key, id); the big arrays of every
-// document (intervals, hourly, days) are never queried, so indexing them would only cost write RUs.
+// Index only what the queries filter and sort on (stores/documents_cosmos.py: region_code, doc_type,
+// key range ORDER BY key; id); the big arrays of every document (intervals, hourly, days) are never
+// queried, so indexing them would only cost write RUs.
 resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = {
   parent: database
   name: containerName
@@ -79,6 +80,9 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
           {
             path: '/id/?'
           }
+          {
+            path: '/region_code/?'
+          }
         ]
         excludedPaths: [
           {
@@ -96,6 +100,10 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
         ]
         compositeIndexes: [
           [
+            {
+              path: '/region_code'
+              order: 'ascending'
+            }
             {
               path: '/doc_type'
               order: 'ascending'

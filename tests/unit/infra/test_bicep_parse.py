@@ -147,7 +147,9 @@ def test_cosmos_indexes_only_queried_paths(bicep_templates: dict[Path, dict[str,
     policy = _dig(_resource(bicep_templates, "core/cosmos.bicep", "container"), "properties.resource.indexingPolicy")
     included = {entry["path"] for entry in policy["includedPaths"]}
     excluded = {entry["path"] for entry in policy["excludedPaths"]}
-    assert included == {"/doc_type/?", "/key/?", "/id/?"}
+    assert included == {"/doc_type/?", "/key/?", "/id/?", "/region_code/?"}
+    # Equality filters first, then the ORDER BY property (range query of documents_cosmos.py).
+    assert [entry["path"] for entry in policy["compositeIndexes"][0]] == ["/region_code", "/doc_type", "/key"]
     assert {"/intervals/*", "/hourly/*", "/days/*", "/*"} <= excluded
 
 
