@@ -123,16 +123,15 @@ def check_range(query: RangeQuery) -> None:
         )
 
 
-def production_page(
-    documents: DocumentStore, query: RangeQuery, page_url: Callable[[dict[str, str]], str]
-) -> tuple[dict[str, Any], list[str]]:
-    """One page of items, region by region in INSEE order then by time; also the content hashes it used."""
-    require_region(query.region_code)
-    check_range(query)
+Row = tuple[Document, dict[str, Any]]
+
+
+def _all_rows(documents: DocumentStore, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
+    """Every (document, interval or day) of the range, region by region: the straightforward read."""
     start, end = query.start_date.isoformat(), query.end_date.isoformat()
-    rows: list[tuple[Document, dict[str, Any]]] = []
+    rows: list[Row] = []
     hashes: list[str] = []
-    for code in [query.region_code] if query.region_code else REGION_CODES:
+    for code in codes:
         if query.granularity == "day":
             for doc in documents.query_range(code, "month", start[:7], end[:7]):
                 hashes.append(doc.get("content_hash", ""))
@@ -142,16 +141,70 @@ def production_page(
             for doc in documents.query_range(code, "day", start, end):
                 hashes.append(doc.get("content_hash", ""))
                 rows.extend((doc, iv) for iv in doc.get(field, []))
-    total = len(rows)
-    page = rows[query.offset : query.offset + query.limit]
+    return rows, hashes
+
+
+def _planned_page(
+    documents: DocumentStore, query: RangeQuery, codes: list[str]
+) -> tuple[list[Row], int, list[str]] | None:
+    """Intervals of several regions without reading every region's day documents: the month documents give
+    each day's interval count, so only the regions on the requested page have their day documents read. None
+    when those disagree with the month documents (a materialization in progress): the caller reads everything."""
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    field = _INTERVAL_FIELD[query.granularity]
+    per_day = (lambda n: n) if query.granularity == "30min" else (lambda n: n // 2)
+    hashes: list[str] = []
+    plan: list[tuple[str, list[tuple[str, int]]]] = []
+    for code in codes:
+        days: list[tuple[str, int]] = []
+        for month in documents.query_range(code, "month", start[:7], end[:7]):
+            hashes.append(month.get("content_hash", ""))
+            days += [
+                (d["date"], per_day(d["interval_count"])) for d in month.get("days", []) if start <= d["date"] <= end
+            ]
+        plan.append((code, days))
+    total = sum(n for _, days in plan for _, n in days)
+    first, stop = query.offset, query.offset + query.limit
+    rows: list[Row] = []
+    position = 0
+    for code, days in plan:
+        region_total = sum(n for _, n in days)
+        if not days or position + region_total <= first or position >= stop:
+            position += region_total
+            continue
+        # The whole range of a region on the page, so that a day its month document misses is noticed.
+        docs = documents.query_range(code, "day", start, end)
+        if [(d["date"], len(d.get(field, []))) for d in docs] != days:
+            return None
+        hashes += [d.get("content_hash", "") for d in docs]
+        region_rows = [(doc, iv) for doc in docs for iv in doc[field]]
+        rows += region_rows[max(first - position, 0) : max(stop - position, 0)]
+        position += region_total
+    return rows, total, hashes
+
+
+def production_page(
+    documents: DocumentStore, query: RangeQuery, page_url: Callable[[dict[str, str]], str]
+) -> tuple[dict[str, Any], list[str]]:
+    """One page of items, region by region in INSEE order then by time; also the content hashes it used."""
+    require_region(query.region_code)
+    check_range(query)
+    codes = [query.region_code] if query.region_code else REGION_CODES
+    planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
+    if planned is not None:
+        page, total, hashes = planned
+    else:
+        rows, hashes = _all_rows(documents, query, codes)
+        total = len(rows)
+        page = rows[query.offset : query.offset + query.limit]
     build = day_item if query.granularity == "day" else interval_item
     items = [build(doc, element, query.source_type) for doc, element in page]
     next_offset = query.offset + query.limit
     next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
     body = {
         "granularity": query.granularity,
-        "start_date": start,
-        "end_date": end,
+        "start_date": query.start_date.isoformat(),
+        "end_date": query.end_date.isoformat(),
         "region_code": query.region_code,
         "source_type": query.source_type,
         "units": _UNITS,
