@@ -59,7 +59,7 @@ class ProductionItem(BaseModel):
     timestamp: str = Field(description="Local start of the interval, ISO 8601 with offset")
     production_mw: float | None
     consumption_mw: float | None
-    sources: SourceValues = Field(description="MW by source (day: mean MW over the day)")
+    sources: SourceValues = Field(description="MW by source (day: energy_mwh / hours of the local day)")
     facteur_charge: SourceValues = Field(description="Load factor (TCH) in % by source (day: mean)")
     carbon_intensity_g_per_kwh: float | None
 
