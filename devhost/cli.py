@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the app (default)")
     s.add_argument("--port", type=int, default=None, help="default: $PORT or 7071")
     s.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or .data")
-    s.add_argument("--activity-workers", type=int, default=4)
+    # 8 threads: activities wait on SQLite and file I/O too; measured faster than 2 or 4 on 2 cores.
+    s.add_argument("--activity-workers", type=int, default=8)
     s.add_argument("--no-run-timers-at-start", dest="run_timers_at_start", action="store_false")
     s.add_argument("--no-sample", dest="sample", action="store_false", help="do not build the sample Gold DB")
     gold = sub.add_parser("gold", help="Gold DB commands").add_subparsers(dest="gold_command", required=True)
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             args.app,
             port,
             data_dir,
-            workers=getattr(args, "activity_workers", 4),
+            workers=getattr(args, "activity_workers", 8),
             run_timers_at_start=getattr(args, "run_timers_at_start", True),
         )
     )

@@ -48,7 +48,7 @@ async def start_host(
     port: int = 0,
     route_prefix: str = "",
     clock: Clock | None = None,
-    activity_workers: int = 4,
+    activity_workers: int = 8,
     timers: bool = True,
     run_timers_at_start: bool = False,
 ) -> RunningHost:

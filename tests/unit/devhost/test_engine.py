@@ -76,7 +76,7 @@ async def test_running_while_a_sibling_is_still_busy(make_engine: Engine) -> Non
     engine.start()
     iid = engine.start_new("fail_after_siblings", "busy", None)
     seen: list[str] = []
-    for _ in range(200):
+    for _ in range(1000):
         inst = engine.store.get(iid)
         assert inst is not None
         seen.append(inst.status)
