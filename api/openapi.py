@@ -17,7 +17,7 @@ from api.docs import ASSET_ROUTE, DOCS_ROUTE, OPENAPI_ROUTE
 from api.export import ROUTE as EXPORT_ROUTE
 from api.health import ROUTE as HEALTH_ROUTE
 from api.http import Route
-from api.params import BackfillPath, BackfillRequest, DayPath, ExportQuery, RangeQuery
+from api.params import AssetPath, BackfillPath, BackfillRequest, DayPath, ExportQuery, RangeQuery
 from api.production import DAY_ROUTE, RANGE_ROUTE
 from api.regions import ROUTE as REGIONS_ROUTE
 
@@ -148,6 +148,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "getDocsAsset",
         "Static asset of the documentation page",
+        path=AssetPath,
         errors=(404,),
         extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
     ),

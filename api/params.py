@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
+from api.docs import ASSETS as DOCS_ASSETS
 from api.http import ApiError, ParameterError
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from domain.sources import ALL_SOURCES
@@ -103,6 +104,13 @@ class BackfillRequest(BaseModel):
     region_codes: list[RegionCode] | None = Field(
         None, max_length=len(REGION_CODES) * 2, description="All when omitted"
     )
+
+
+class AssetPath(BaseModel):
+    """GET /v1/docs/assets/{asset}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(DOCS_ASSETS)})]
 
 
 class BackfillPath(BaseModel):

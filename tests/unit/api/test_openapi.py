@@ -79,3 +79,9 @@ def test_every_ref_resolves() -> None:
         for part in ref.removeprefix("#/").split("/"):
             assert isinstance(target, dict) and part in target, ref
             target = target[part]
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+    validate(openapi_document(), cls=OpenAPIV31SpecValidator)
