@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import re
@@ -73,8 +74,6 @@ def _enum_name(value: Any) -> str:
 
 
 def _parameters(fn: Any) -> frozenset[str]:
-    import inspect
-
     try:
         return frozenset(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
@@ -83,7 +82,7 @@ def _parameters(fn: Any) -> frozenset[str]:
 
 def _classify(function: Any, prefix: str) -> FunctionInfo:
     trigger = function.get_trigger()
-    ttype = trigger.get_binding_name() if hasattr(trigger, "get_binding_name") else trigger.type
+    ttype = trigger.type
     info = FunctionInfo(
         name=function.get_function_name(),
         trigger_type=ttype,
