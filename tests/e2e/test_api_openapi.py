@@ -44,6 +44,12 @@ def test_openapi_lists_exactly_the_apps_http_functions(devhost_server: DevhostSe
     assert documented == functions
 
 
+def test_served_document_is_valid_openapi_3_1(devhost_server: DevhostServer) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+    validate(_served(devhost_server), cls=OpenAPIV31SpecValidator)
+
+
 def _fuzz(operation: Any, examples: int, call: Any) -> None:
     """Hypothesis over one operation: valid and invalid cases, each sent to the live server by `call`."""
     strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
