@@ -12,14 +12,18 @@ param identityClientId string
 param instanceMemoryMB int
 param maximumInstanceCount int
 param alwaysReadyInstances int
+
+// Secure: it carries API_KEYS (hashes, still not for the deployment history).
+@secure()
 param appSettings object
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
 
-// Identity-based host storage: the Functions host and the Durable extension read these three
-// settings instead of a connection string (blob, queue and table endpoints are derived from the name).
+// Identity plumbing. AzureWebJobsStorage__*: the Functions host and the Durable extension reach the
+// storage account's blobs, queues and tables with the identity instead of a connection string.
+// AZURE_CLIENT_ID: DefaultAzureCredential (Cosmos DB, Blob, SQL adapters) picks the same identity.
 var identitySettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__credential: 'managedidentity'
