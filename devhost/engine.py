@@ -37,6 +37,10 @@ _CONTEXT_EXTRAS = {
 }
 
 
+# New events that can resume the orchestrator's generator on their own (beyond a completed top-level action).
+_RESUMING_EVENTS = frozenset({h.EXECUTION_STARTED, h.TASK_FAILED, h.SUB_FAILED, h.EVENT_RAISED})
+
+
 class StartError(Exception):
     """start_new refused: unknown orchestrator (400) or a running instance with that id (409-ish)."""
 
@@ -92,7 +96,8 @@ class DurableEngine:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
-        self.stats = {"episodes": 0, "replay_seconds": 0.0, "activities": 0}
+        self.skip_needless_replays = True
+        self.stats = {"episodes": 0, "replays_skipped": 0, "replay_seconds": 0.0, "activities": 0}
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -337,8 +342,32 @@ class DurableEngine:
                 self._finish(conn, inst, "Failed", json.dumps(message), now)
                 self.store.put(conn, inst)
 
+    def _unchanged_by(self, inst: Instance, full: list[dict[str, Any]]) -> _Outcome | None:
+        """The outcome without calling the SDK, when the new events cannot resume the orchestrator.
+
+        The generator only resumes when the task it yielded last (the current top-level action) completes,
+        or fails fast in the SDK's task_all. So when no failure or external event arrived and the shim's
+        cursor stays on the same unfinished action, the SDK would return the same actions and custom status:
+        only the shim's own decisions (retry timers, next attempts) change. Saves most replays of a fan-out.
+        """
+        new = full[len(inst.history) :]
+        if not inst.actions or inst.status != "Running" or not self.skip_needless_replays:
+            return None
+        if any(e["EventType"] in _RESUMING_EVENTS for e in new):
+            return None
+        before = replay_actions(inst.instance_id, inst.actions, full[: len(inst.history)])
+        after = replay_actions(inst.instance_id, inst.actions, full)
+        if after.all_done or after.cursor != before.cursor:
+            return None
+        custom = json.loads(inst.custom_status) if inst.custom_status else None
+        return _Outcome("Running", None, custom, inst.actions, after.decisions)
+
     def _decide(self, inst: Instance, full: list[dict[str, Any]]) -> _Outcome:
         """Run the registered handle over the history and turn its state into a decision."""
+        unchanged = self._unchanged_by(inst, full)
+        if unchanged is not None:
+            self.stats["replays_skipped"] += 1
+            return unchanged
         info = self.index.orchestrator(inst.name)
         if info is None:
             return _Outcome(

@@ -53,6 +53,7 @@ class ShimResult:
     decisions: list[Decision]
     all_done: bool
     continue_as_new: dict[str, Any] | None
+    cursor: int = 0  # index of the top-level action being awaited
 
 
 def _build(action: dict[str, Any], parent: Node | None = None) -> Node:
@@ -208,7 +209,7 @@ def replay_actions(instance_id: str, actions: list[dict[str, Any]], events: list
     for ev in events:
         sim.apply(ev)
     all_done = sim.cursor >= len(sim.top)
-    return ShimResult(decisions=sim.decisions, all_done=all_done, continue_as_new=sim.can if all_done else None)
+    return ShimResult(sim.decisions, all_done, sim.can if all_done else None, sim.cursor)
 
 
 def action_signature(action: dict[str, Any]) -> tuple[Any, ...]:

@@ -177,3 +177,37 @@ async def test_query_filters(make_engine: Engine) -> None:
     assert {i.instance_id for i in engine.query(prefix="q-")} == {"q-1", "q-2"}
     assert engine.query(prefix="q_") == []  # LIKE wildcards are escaped
     assert engine.purge_by(created_from="2000-01-01T00:00:00Z") == 2
+
+
+def _scheduled(engine: DurableEngine, instance_id: str) -> set[tuple[int, Any]]:
+    inst = engine.store.get(instance_id)
+    assert inst is not None
+    return {(e["EventId"], e.get("Name")) for e in inst.history if e["EventType"] in h.SCHEDULING_EVENTS}
+
+
+@pytest.mark.parametrize(
+    ("orchestrator", "value"),
+    [
+        ("fan_out", 40),
+        ("with_retry", 3),
+        ("with_retry", 2),
+        ("fail_after_siblings", None),
+        ("parent", None),
+        ("approval", None),
+    ],
+)
+async def test_skipping_needless_replays_changes_nothing_but_their_number(
+    make_engine: Engine, orchestrator: str, value: Any
+) -> None:
+    outcomes = []
+    for skip in (False, True):
+        engine = make_engine(f"skip-{skip}.sqlite")
+        engine.skip_needless_replays = skip
+        instance_id = f"{orchestrator}-{value}-{skip}"
+        status, output = await run(engine, orchestrator, value, instance_id)
+        # The instance id appears in outputs (flaky's key) and the traceback differs: keep the message.
+        text = json.dumps(output).replace(instance_id, "ID").split(" \\n ")[0]
+        outcomes.append((status, text, _scheduled(engine, instance_id), engine.stats["replays_skipped"]))
+    (plain_status, plain_text, plain_ids, none_skipped), (status, text, ids, _) = outcomes
+    assert none_skipped == 0
+    assert (status, text, ids) == (plain_status, plain_text, plain_ids)
