@@ -111,9 +111,12 @@ class DurableEngine:
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
-        if self._running:
-            await asyncio.wait(list(self._running.values()), timeout=grace_seconds)
+        # Queued activities are dropped (their rows stay and run at the next start); started ones get a grace.
         self._activities.shutdown(wait=False, cancel_futures=True)
+        await asyncio.sleep(0)  # let the cancellations reach the asyncio futures
+        in_flight = [f for f in self._running.values() if not f.done()]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=grace_seconds)
         self._orchestrators.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 

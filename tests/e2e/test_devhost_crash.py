@@ -54,3 +54,25 @@ def test_killed_devhost_resumes_and_finishes_with_the_same_output(
     assert result["output"] == expected["output"]
     assert files_of(crash_out) == files_of(reference_out)
     assert len(files_of(crash_out)) == COUNT
+
+
+def test_sigterm_mid_run_stops_cleanly_and_resumes(
+    launch_devhost: Callable[..., DevhostProcess], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    host = launch_devhost(app=APP)
+    start(host, "job", out)
+    deadline = time.monotonic() + 30
+    while not files_of(out) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopped_at = time.monotonic()
+    assert host.stop() == 0
+    assert time.monotonic() - stopped_at < 15  # in-flight activities get a short grace, not the whole run
+    assert "devhost stopping" in host.output()
+    assert len(files_of(out)) < COUNT
+
+    resumed = launch_devhost(data_dir=host.data_dir, app=APP, port=host.port)
+    result = resumed.wait_for("job", 60)
+    assert result["runtimeStatus"] == "Completed" and len(result["output"]["files"]) == COUNT
+    assert len(files_of(out)) == COUNT
