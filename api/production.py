@@ -27,6 +27,7 @@ from api.params import (
     parse,
     require_region,
 )
+from api.rendered import RenderedItems
 from domain.models import Units
 from domain.naming import day_doc_id
 from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
@@ -38,6 +39,8 @@ RANGE_ROUTE = Route("production_range", "/v1/production/regional", {"GET": Role.
 DAY_ROUTE = Route("production_day", "/v1/production/regional/{region_code}/{date}", {"GET": Role.reader})
 _INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
 _UNITS = Units().model_dump()
+# Interval items of unchanged day documents, already serialized (process-wide, bounded; see api/rendered.py).
+RENDERED = RenderedItems()
 
 
 def _only(values: dict[str, float | None], source_type: str | None, fallback: float | None = None) -> dict[str, Any]:
@@ -183,22 +186,55 @@ def _planned_page(
     return rows, total, hashes
 
 
+def _region_items_rendered(
+    documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
+) -> tuple[list[Any], list[str]]:
+    """Every interval item of one region's range, pre-serialized: the store gives the range's current content
+    hashes (no bodies); day documents are read and rendered only when one of them is not cached."""
+    start, end, field = query.start_date.isoformat(), query.end_date.isoformat(), _INTERVAL_FIELD[query.granularity]
+
+    def key(doc_id: str, content_hash: str) -> tuple[str, ...]:
+        return (doc_id, content_hash, field, query.source_type or "")
+
+    pairs = documents.range_hashes(code, "day", start, end)
+    parts = [rendered.get(key(i, h)) if h else None for i, h in pairs]
+    if any(p is None for p in parts):
+        docs = documents.query_range(code, "day", start, end)
+        pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
+        parts = [
+            rendered.put(key(i, h), [interval_item(d, iv, query.source_type) for iv in d.get(field, [])])
+            for d, (i, h) in zip(docs, pairs, strict=True)
+        ]
+    return [item for part in parts if part for item in part], [h for _, h in pairs]
+
+
 def production_page(
-    documents: DocumentStore, query: RangeQuery, page_url: Callable[[dict[str, str]], str]
+    documents: DocumentStore,
+    query: RangeQuery,
+    page_url: Callable[[dict[str, str]], str],
+    rendered: RenderedItems | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """One page of items, region by region in INSEE order then by time; also the content hashes it used."""
+    """One page of items, region by region in INSEE order then by time; also the content hashes it used.
+
+    With `rendered`, a one-region interval range is served from pre-serialized items (orjson fragments)."""
     require_region(query.region_code)
     check_range(query)
     codes = [query.region_code] if query.region_code else REGION_CODES
-    planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
-    if planned is not None:
-        page, total, hashes = planned
+    items: list[Any]
+    if rendered is not None and query.region_code and query.granularity != "day":
+        all_items, hashes = _region_items_rendered(documents, query, query.region_code, rendered)
+        total = len(all_items)
+        items = all_items[query.offset : query.offset + query.limit]
     else:
-        rows, hashes = _all_rows(documents, query, codes)
-        total = len(rows)
-        page = rows[query.offset : query.offset + query.limit]
-    build = day_item if query.granularity == "day" else interval_item
-    items = [build(doc, element, query.source_type) for doc, element in page]
+        planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
+        if planned is not None:
+            page, total, hashes = planned
+        else:
+            rows, hashes = _all_rows(documents, query, codes)
+            total = len(rows)
+            page = rows[query.offset : query.offset + query.limit]
+        build = day_item if query.granularity == "day" else interval_item
+        items = [build(doc, element, query.source_type) for doc, element in page]
     next_offset = query.offset + query.limit
     next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
     body = {
@@ -241,7 +277,7 @@ def _range(ctx: RequestContext) -> Reply:
     def page_url(params: dict[str, str]) -> str:
         return f"{root}?{urlencode(params)}"
 
-    body, hashes = production_page(stores().documents, query, page_url)
+    body, hashes = production_page(stores().documents, query, page_url, RENDERED)
     tag = caching.combined_etag(hashes, urlencode(canonical_params(query, query.offset)))
     return Reply(body, etag=tag, cache_control=caching.SHORT)
 

@@ -22,6 +22,10 @@ PARTITION_KEY_PATH = "/region_code"
 _RANGE_QUERY = (
     "SELECT * FROM c WHERE c.region_code = @r AND c.doc_type = @t AND c.key >= @a AND c.key <= @b ORDER BY c.key"
 )
+_RANGE_HASHES_QUERY = (
+    "SELECT c.id, c.content_hash FROM c WHERE c.region_code = @r AND c.doc_type = @t AND c.key >= @a "
+    "AND c.key <= @b ORDER BY c.key"
+)
 _HASHES_QUERY = "SELECT c.id, c.content_hash FROM c WHERE c.region_code = @r AND ARRAY_CONTAINS(@ids, c.id)"
 # Keeps each query text + parameters far below Cosmos's 256 KB query size limit.
 _IDS_PER_QUERY = 500
@@ -67,6 +71,20 @@ class CosmosDocumentStore:
             partition_key=region_code,
         )
         return [_strip(item) for item in items]
+
+    def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
+        # A projection: the RU charge and the bytes of a few fields, not of the whole documents.
+        items = self.container.query_items(
+            query=_RANGE_HASHES_QUERY,
+            parameters=[
+                {"name": "@r", "value": region_code},
+                {"name": "@t", "value": doc_type},
+                {"name": "@a", "value": first_key},
+                {"name": "@b", "value": last_key},
+            ],
+            partition_key=region_code,
+        )
+        return [(item["id"], item.get("content_hash") or "") for item in items]
 
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         unique = list(dict.fromkeys(doc_ids))

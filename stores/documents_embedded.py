@@ -32,6 +32,10 @@ _UPSERT = (
     "content_hash = excluded.content_hash, body = excluded.body"
 )
 _RANGE = "SELECT body FROM documents WHERE region_code = ? AND doc_type = ? AND key >= ? AND key <= ? ORDER BY key, id"
+_RANGE_HASHES = (
+    "SELECT id, content_hash FROM documents WHERE region_code = ? AND doc_type = ? AND key >= ? AND key <= ? "
+    "ORDER BY key, id"
+)
 # SQLite's default limit on host parameters is 999 in old builds; stay under it.
 _IN_CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
@@ -108,6 +112,10 @@ class EmbeddedDocumentStore:
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         rows = self._connection().execute(_RANGE, (region_code, doc_type, first_key, last_key)).fetchall()
         return [orjson.loads(body) for (body,) in rows]
+
+    def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
+        rows = self._connection().execute(_RANGE_HASHES, (region_code, doc_type, first_key, last_key)).fetchall()
+        return [(doc_id, content_hash or "") for doc_id, content_hash in rows]
 
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         conn = self._connection()

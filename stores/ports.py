@@ -25,6 +25,10 @@ class DocumentStore(Protocol):
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         """`content_hash` of each existing document among `doc_ids` (to skip unchanged writes)."""
 
+    def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
+        """(id, content_hash) of the documents `query_range` would return, in the same order, without bodies:
+        lets a reader serve what it already rendered for an unchanged document."""
+
     def ping(self) -> None:
         """Raise when the store cannot be reached."""
 

@@ -33,6 +33,10 @@ class MemoryDocuments:
         ]
         return copy.deepcopy(sorted(found, key=lambda d: d["key"]))
 
+    def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
+        found = MemoryDocuments.query_range(self, region_code, doc_type, first_key, last_key)  # not an override
+        return [(d["id"], d.get("content_hash", "")) for d in found]
+
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         return {i: self.docs[(region_code, i)]["content_hash"] for i in doc_ids if (region_code, i) in self.docs}
 

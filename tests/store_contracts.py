@@ -85,6 +85,16 @@ def empty_range_is_empty_list(store: DocumentStore, region: str) -> None:
     assert store.query_range(region, "day", "2024-06-01", "2024-06-30") == []
 
 
+def range_hashes_follow_the_range_without_bodies(store: DocumentStore, region: str) -> None:
+    for key in ("2024-04-03", "2024-04-01", "2024-03-31", "2024-04-30"):
+        store.upsert(make_doc(region, key))
+    store.upsert(make_doc(region, "2024-04", doc_type="month"))
+    expected = [(d["id"], d["content_hash"]) for d in store.query_range(region, "day", "2024-04-01", "2024-04-30")]
+    assert store.range_hashes(region, "day", "2024-04-01", "2024-04-30") == expected
+    assert [i for i, _ in expected] == [f"{region}:2024-04-01", f"{region}:2024-04-03", f"{region}:2024-04-30"]
+    assert store.range_hashes(region, "day", "2025-01-01", "2025-01-31") == []
+
+
 def content_hashes_of_existing_ids_only(store: DocumentStore, region: str) -> None:
     a, b = make_doc(region, "2024-01-01"), make_doc(region, "2024-01-02", version=3)
     store.upsert(a)
@@ -139,6 +149,7 @@ DOCUMENT_STORE_CASES: list[Callable[[DocumentStore, str], None]] = [
     range_is_inclusive_ordered_and_typed,
     range_stays_in_its_partition,
     empty_range_is_empty_list,
+    range_hashes_follow_the_range_without_bodies,
     content_hashes_of_existing_ids_only,
     content_hashes_of_no_ids_is_empty,
     content_hashes_of_many_ids,

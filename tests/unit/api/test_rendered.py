@@ -1,0 +1,82 @@
+"""Pre-serialized items: same bytes as rendering from the documents, never stale, bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from api.http import dumps
+from api.params import RangeQuery, parse
+from api.production import production_page
+from api.rendered import RenderedItems
+from tests.fakes import MemoryDocuments
+from tests.unit.api.conftest import make_day_doc, seed
+
+
+class CountingRanges(MemoryDocuments):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body_reads = 0
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
+        self.body_reads += 1
+        return super().query_range(region_code, doc_type, first_key, last_key)
+
+
+def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -> bytes:
+    query = parse(RangeQuery, params)
+    page, _ = production_page(
+        docs, query, lambda p: "http://h/x?" + "&".join(f"{k}={v}" for k, v in p.items()), rendered
+    )
+    return dumps(page)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"granularity": "hour"},
+        {"granularity": "30min"},
+        {"granularity": "hour", "source_type": "eolien"},
+        {"granularity": "30min", "limit": "100", "offset": "950"},
+        {"granularity": "hour", "start_date": "2024-10-26", "end_date": "2024-10-28"},  # a 25-hour day inside
+    ],
+)
+def test_rendered_items_are_byte_identical_to_rendering_from_documents(params: dict[str, str]) -> None:
+    docs = MemoryDocuments()
+    seed(docs, ["11"], ["2024-10"])
+    query = {"region_code": "11", "start_date": "2024-10-01", "end_date": "2024-10-31", **params}
+    rendered = RenderedItems()
+    plain = body(docs, None, **query)
+    assert body(docs, rendered, **query) == plain  # cold: rendered and cached
+    assert body(docs, rendered, **query) == plain  # warm: from the cache
+    assert rendered.hits > 0
+
+
+def test_warm_range_reads_no_document_body_and_a_changed_day_is_rendered_again() -> None:
+    docs = CountingRanges()
+    seed(docs, ["11"], ["2024-03"])
+    rendered = RenderedItems()
+    query = {"region_code": "11", "start_date": "2024-03-01", "end_date": "2024-03-31", "granularity": "hour"}
+    body(docs, rendered, **query)
+    reads = docs.body_reads
+    body(docs, rendered, **query)
+    assert docs.body_reads == reads  # hashes only
+
+    docs.upsert(make_day_doc("11", "2024-03-15", mw={"eolien": 777.0}))  # re-materialized: new content hash
+    changed = orjson.loads(body(docs, rendered, **query))
+    assert docs.body_reads == reads + 1
+    assert {i["sources"].get("eolien") for i in changed["items"] if i["timestamp"].startswith("2024-03-15")} == {777.0}
+    assert changed == orjson.loads(body(docs, None, **query))
+
+
+def test_cache_stays_within_its_byte_budget_and_evicts_least_recent() -> None:
+    rendered = RenderedItems(max_bytes=1_000)
+    item = {"v": "x" * 90}  # ~100 bytes serialized
+    for n in range(30):
+        rendered.put(("doc", n), [item])
+    assert rendered.size_bytes <= 1_000 and len(rendered) < 30
+    assert rendered.get(("doc", 0)) is None and rendered.get(("doc", 29)) is not None
+    big = rendered.put(("big", 0), [item] * 20)  # larger than the budget: served, not kept
+    assert len(big) == 20 and rendered.get(("big", 0)) is None
