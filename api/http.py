@@ -20,6 +20,7 @@ import orjson
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from stores.settings import Settings, get_settings
+from stores.telemetry import log_context
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +259,11 @@ def respond(
     ctx, early = _start(req, route, settings)
     if early is not None:
         return _with_envelope(early, req, settings)
-    try:
-        resp = _finish(ctx, handler(ctx))
-    except Exception as exc:
-        resp = _failure(ctx, exc)
+    with log_context(request_id=ctx.request_id):  # every log line of the handler carries the request id
+        try:
+            resp = _finish(ctx, handler(ctx))
+        except Exception as exc:
+            resp = _failure(ctx, exc)
     return _with_envelope(resp, req, settings)
 
 
@@ -276,10 +278,11 @@ async def respond_async(
     ctx, early = _start(req, route, settings)
     if early is not None:
         return _with_envelope(early, req, settings)
-    try:
-        resp = _finish(ctx, await handler(ctx))
-    except Exception as exc:
-        resp = _failure(ctx, exc)
+    with log_context(request_id=ctx.request_id):
+        try:
+            resp = _finish(ctx, await handler(ctx))
+        except Exception as exc:
+            resp = _failure(ctx, exc)
     return _with_envelope(resp, req, settings)
 
 

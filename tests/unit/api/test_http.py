@@ -13,6 +13,7 @@ import pytest
 from api.auth import Role
 from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond
 from stores.settings import Settings
+from stores.telemetry import current_log_context
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
 
 ROUTE = Route("thing", "/v1/thing", {"GET": Role.reader, "POST": Role.operator})
@@ -178,3 +179,18 @@ def test_head_has_headers_but_no_body(make_request: MakeRequest, settings: Setti
 
 def test_operator_passes_operator_routes(make_request: MakeRequest, settings: Settings) -> None:
     assert respond(make_request("POST", ROUTE.path, key=OPERATOR_KEY), ROUTE, ok, settings).status_code == 200
+
+
+def test_handler_logs_carry_the_request_id_and_the_binding_ends_with_the_request(
+    make_request: MakeRequest, settings: Settings
+) -> None:
+    seen: dict[str, str] = {}
+
+    def handler(ctx: RequestContext) -> Reply:
+        seen.update(current_log_context())
+        return Reply({"ok": True})
+
+    resp = respond(make_request(headers={"X-Request-ID": "trace-77"}), PUBLIC, handler, settings)
+    assert resp.headers["X-Request-ID"] == "trace-77"
+    assert seen.get("request_id") == "trace-77"
+    assert "request_id" not in current_log_context()
