@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps run test lint typecheck unit integration e2e infra-check bench clean
+.PHONY: setup system-deps bench-deps run test lint typecheck unit integration e2e bench clean
 
 setup: .venv/.stamp node_modules/.stamp system-deps
 
@@ -44,7 +44,21 @@ typecheck: .venv/.stamp
 test: setup .venv-checkov/.stamp lint typecheck
 	$(PY) -m pytest
 
-bench: .venv/.stamp
+unit: setup
+	$(PY) -m pytest tests/unit
+
+integration: setup
+	$(PY) -m pytest tests/integration
+
+e2e: setup
+	$(PY) -m pytest tests/e2e
+
+# wrk is the load client of choice (C, light on the shared cores); without it the bench uses aiohttp.
+bench-deps:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || echo "note: no wrk, using aiohttp"
+
+bench: .venv/.stamp bench-deps
 	$(PY) -m bench
 
 clean:
