@@ -189,22 +189,32 @@ def _planned_page(
 def _region_items_rendered(
     documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
 ) -> tuple[list[Any], list[str]]:
-    """Every interval item of one region's range, pre-serialized: the store gives the range's current content
-    hashes (no bodies); day documents are read and rendered only when one of them is not cached."""
-    start, end, field = query.start_date.isoformat(), query.end_date.isoformat(), _INTERVAL_FIELD[query.granularity]
+    """Every item of one region's range, pre-serialized: the store gives the range's current content hashes
+    (no bodies); documents are read and rendered only when one of them is not cached. Day documents for
+    interval granularities, month documents (their days clipped to the range) for granularity=day."""
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    by_day = query.granularity == "day"
+    doc_type, first, last = ("month", start[:7], end[:7]) if by_day else ("day", start, end)
+    field = "days" if by_day else _INTERVAL_FIELD[query.granularity]
+
+    def render(doc: Document) -> list[dict[str, Any]]:
+        if by_day:
+            return [day_item(doc, d, query.source_type) for d in doc.get("days", []) if start <= d["date"] <= end]
+        return [interval_item(doc, iv, query.source_type) for iv in doc.get(field, [])]
 
     def key(doc_id: str, content_hash: str) -> tuple[str, ...]:
-        return (doc_id, content_hash, field, query.source_type or "")
+        if not by_day:
+            return (doc_id, content_hash, field, query.source_type or "")
+        # A month at the edge of the range renders only its days inside: the clipped bounds are in the key.
+        month = doc_id.rsplit(":", 1)[-1]
+        return (doc_id, content_hash, field, query.source_type or "", max(start, month), min(end, month + "-31"))
 
-    pairs = documents.range_hashes(code, "day", start, end)
+    pairs = documents.range_hashes(code, doc_type, first, last)
     parts = [rendered.get(key(i, h)) if h else None for i, h in pairs]
     if any(p is None for p in parts):
-        docs = documents.query_range(code, "day", start, end)
+        docs = documents.query_range(code, doc_type, first, last)
         pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
-        parts = [
-            rendered.put(key(i, h), [interval_item(d, iv, query.source_type) for iv in d.get(field, [])])
-            for d, (i, h) in zip(docs, pairs, strict=True)
-        ]
+        parts = [rendered.put(key(i, h), render(d)) for d, (i, h) in zip(docs, pairs, strict=True)]
     return [item for part in parts if part for item in part], [h for _, h in pairs]
 
 
@@ -216,12 +226,12 @@ def production_page(
 ) -> tuple[dict[str, Any], list[str]]:
     """One page of items, region by region in INSEE order then by time; also the content hashes it used.
 
-    With `rendered`, a one-region interval range is served from pre-serialized items (orjson fragments)."""
+    With `rendered`, a one-region range is served from pre-serialized items (orjson fragments)."""
     require_region(query.region_code)
     check_range(query)
     codes = [query.region_code] if query.region_code else REGION_CODES
     items: list[Any]
-    if rendered is not None and query.region_code and query.granularity != "day":
+    if rendered is not None and query.region_code:
         all_items, hashes = _region_items_rendered(documents, query, query.region_code, rendered)
         total = len(all_items)
         items = all_items[query.offset : query.offset + query.limit]

@@ -41,11 +41,14 @@ def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -
         {"granularity": "hour", "source_type": "eolien"},
         {"granularity": "30min", "limit": "100", "offset": "950"},
         {"granularity": "hour", "start_date": "2024-10-26", "end_date": "2024-10-28"},  # a 25-hour day inside
+        {"granularity": "day"},
+        {"granularity": "day", "source_type": "consommation", "limit": "7", "offset": "3"},
+        {"granularity": "day", "start_date": "2024-09-20", "end_date": "2024-11-10"},  # months clipped at both ends
     ],
 )
 def test_rendered_items_are_byte_identical_to_rendering_from_documents(params: dict[str, str]) -> None:
     docs = MemoryDocuments()
-    seed(docs, ["11"], ["2024-10"])
+    seed(docs, ["11"], ["2024-09", "2024-10", "2024-11"])
     query = {"region_code": "11", "start_date": "2024-10-01", "end_date": "2024-10-31", **params}
     rendered = RenderedItems()
     plain = body(docs, None, **query)
@@ -80,3 +83,14 @@ def test_cache_stays_within_its_byte_budget_and_evicts_least_recent() -> None:
     assert rendered.get(("doc", 0)) is None and rendered.get(("doc", 29)) is not None
     big = rendered.put(("big", 0), [item] * 20)  # larger than the budget: served, not kept
     assert len(big) == 20 and rendered.get(("big", 0)) is None
+
+
+def test_a_month_clipped_differently_is_rendered_for_each_range() -> None:
+    docs = MemoryDocuments()
+    seed(docs, ["11"], ["2024-10"])
+    rendered = RenderedItems()
+    narrow = {"region_code": "11", "start_date": "2024-10-05", "end_date": "2024-10-06", "granularity": "day"}
+    wide = {**narrow, "start_date": "2024-10-01", "end_date": "2024-10-31"}
+    assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
+    assert orjson.loads(body(docs, rendered, **wide))["total"] == 31
+    assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
