@@ -37,6 +37,15 @@ THROTTLE_RETRY_ATTEMPTS = 12
 THROTTLE_RETRY_MAX_WAIT_SECONDS = 60
 
 
+def _range_parameters(region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "@r", "value": region_code},
+        {"name": "@t", "value": doc_type},
+        {"name": "@a", "value": first_key},
+        {"name": "@b", "value": last_key},
+    ]
+
+
 def _strip(item: dict[str, Any]) -> Document:
     return {k: v for k, v in item.items() if k not in SYSTEM_FIELDS}
 
@@ -62,12 +71,7 @@ class CosmosDocumentStore:
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         items = self.container.query_items(
             query=_RANGE_QUERY,
-            parameters=[
-                {"name": "@r", "value": region_code},
-                {"name": "@t", "value": doc_type},
-                {"name": "@a", "value": first_key},
-                {"name": "@b", "value": last_key},
-            ],
+            parameters=_range_parameters(region_code, doc_type, first_key, last_key),
             partition_key=region_code,
         )
         return [_strip(item) for item in items]
@@ -76,12 +80,7 @@ class CosmosDocumentStore:
         # A projection: the RU charge and the bytes of a few fields, not of the whole documents.
         items = self.container.query_items(
             query=_RANGE_HASHES_QUERY,
-            parameters=[
-                {"name": "@r", "value": region_code},
-                {"name": "@t", "value": doc_type},
-                {"name": "@a", "value": first_key},
-                {"name": "@b", "value": last_key},
-            ],
+            parameters=_range_parameters(region_code, doc_type, first_key, last_key),
             partition_key=region_code,
         )
         return [(item["id"], item.get("content_hash") or "") for item in items]
