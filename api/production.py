@@ -27,7 +27,7 @@ from api.params import (
     parse,
     require_region,
 )
-from api.rendered import RenderedItems
+from api.rendered import RenderedItems, RenderedRun, page_of
 from domain.models import Units
 from domain.naming import day_doc_id
 from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
@@ -188,7 +188,7 @@ def _planned_page(
 
 def _region_items_rendered(
     documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
-) -> tuple[list[Any], list[str]]:
+) -> tuple[list[RenderedRun], list[str]]:
     """Every item of one region's range, pre-serialized: the store gives the range's current content hashes
     (no bodies); documents are read and rendered only when one of them is not cached. Day documents for
     interval granularities, month documents (their days clipped to the range) for granularity=day."""
@@ -215,7 +215,7 @@ def _region_items_rendered(
         docs = documents.query_range(code, doc_type, first, last)
         pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
         parts = [rendered.put(key(i, h), render(d)) for d, (i, h) in zip(docs, pairs, strict=True)]
-    return [item for part in parts if part for item in part], [h for _, h in pairs]
+    return [part for part in parts if part is not None], [h for _, h in pairs]
 
 
 def production_page(
@@ -232,9 +232,8 @@ def production_page(
     codes = [query.region_code] if query.region_code else REGION_CODES
     items: list[Any]
     if rendered is not None and query.region_code:
-        all_items, hashes = _region_items_rendered(documents, query, query.region_code, rendered)
-        total = len(all_items)
-        items = all_items[query.offset : query.offset + query.limit]
+        runs, hashes = _region_items_rendered(documents, query, query.region_code, rendered)
+        items, count, total = page_of(runs, query.offset, query.limit)
     else:
         planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
         if planned is not None:
@@ -245,6 +244,7 @@ def production_page(
             page = rows[query.offset : query.offset + query.limit]
         build = day_item if query.granularity == "day" else interval_item
         items = [build(doc, element, query.source_type) for doc, element in page]
+        count = len(items)
     next_offset = query.offset + query.limit
     next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
     body = {
@@ -256,7 +256,7 @@ def production_page(
         "units": _UNITS,
         "limit": query.limit,
         "offset": query.offset,
-        "count": len(items),
+        "count": count,
         "total": total,
         "next": next_url,
         "links": {"self": page_url(canonical_params(query, query.offset)), "next": next_url},

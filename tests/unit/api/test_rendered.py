@@ -10,7 +10,7 @@ import pytest
 from api.http import dumps
 from api.params import RangeQuery, parse
 from api.production import production_page
-from api.rendered import RenderedItems
+from api.rendered import RenderedItems, RenderedRun, page_of
 from tests.fakes import MemoryDocuments
 from tests.unit.api.conftest import make_day_doc, seed
 
@@ -94,3 +94,14 @@ def test_a_month_clipped_differently_is_rendered_for_each_range() -> None:
     assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
     assert orjson.loads(body(docs, rendered, **wide))["total"] == 31
     assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit"), [(0, 100), (0, 3), (2, 2), (3, 3), (4, 1), (5, 10), (8, 5), (0, 9), (9, 1)]
+)
+def test_a_page_across_runs_has_exactly_the_items_of_the_slice(offset: int, limit: int) -> None:
+    values = [{"n": i, "s": "é" * (i % 3)} for i in range(9)]
+    runs = [RenderedRun.of(values[:3]), RenderedRun.of([]), RenderedRun.of(values[3:4]), RenderedRun.of(values[4:])]
+    fragments, count, total = page_of(runs, offset, limit)
+    assert total == 9 and count == len(values[offset : offset + limit])
+    assert orjson.loads(orjson.dumps(fragments)) == values[offset : offset + limit]
