@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
@@ -9,22 +10,33 @@ import azure.durable_functions as df
 from domain import materialization
 from stores.factory import get_stores
 from stores.settings import get_settings
+from stores.telemetry import log_context
 
 bp = df.Blueprint()
+log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="request")
 def plan_materialization(request: dict[str, Any]) -> dict[str, Any]:
-    stores = get_stores()
-    return dict(materialization.plan(stores.gold, stores.documents, request, get_settings().MATERIALIZE_BATCH_SIZE))
+    with log_context(instance_id=request.get("instance_id")):
+        stores = get_stores()
+        plan = materialization.plan(stores.gold, stores.documents, request, get_settings().MATERIALIZE_BATCH_SIZE)
+        log.info("planned %s partitions in %s batches (%s)", plan["partitions"], len(plan["batches"]), plan["mode"])
+        return dict(plan)
 
 
 @bp.activity_trigger(input_name="batch")
 def materialize_batch(batch: dict[str, Any]) -> dict[str, Any]:
-    stores = get_stores()
-    return dict(materialization.materialize_batch(stores.gold, stores.documents, stores.files, batch))  # type: ignore[arg-type]
+    with log_context(instance_id=batch.get("instance_id")):
+        stores = get_stores()
+        result = materialization.materialize_batch(stores.gold, stores.documents, stores.files, batch)  # type: ignore[arg-type]
+        log.debug("materialized %s %s: %s days written", result["region_code"], result["month"], result["days_written"])
+        return dict(result)
 
 
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict[str, Any]) -> dict[str, Any]:
-    return materialization.commit(get_stores().documents, payload["plan"], payload["results"])
+    with log_context(instance_id=payload.get("instance_id")):
+        summary = materialization.commit(get_stores().documents, payload["plan"], payload["results"])
+        log.info("materialization committed: %s", summary)
+        return summary

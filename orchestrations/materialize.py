@@ -49,16 +49,22 @@ def _progress(stage: str, done: int, total: int, partitions: int) -> dict[str, A
 @bp.orchestration_trigger(context_name="context")
 def materialize_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     request = context.get_input() or {"mode": "incremental"}
-    plan = yield context.call_activity(ACTIVITY_PLAN, request)
+    # The instance id travels with each activity input so that the activities' log lines carry it.
+    instance = {"instance_id": context.instance_id}
+    plan = yield context.call_activity(ACTIVITY_PLAN, {**request, **instance})
     batches, partitions = plan["batches"], plan["partitions"]
     context.set_custom_status(_progress("materializing", 0, len(batches), partitions))
 
     results: list[dict[str, Any]] = []
     for wave in chunks(batches, plan["parallelism"]):
-        tasks = [context.call_activity_with_retry(ACTIVITY_MATERIALIZE_BATCH, BATCH_RETRY, b) for b in wave]
+        tasks = [
+            context.call_activity_with_retry(ACTIVITY_MATERIALIZE_BATCH, BATCH_RETRY, {**b, **instance}) for b in wave
+        ]
         results.extend((yield context.task_all(tasks)))
         context.set_custom_status(_progress("materializing", len(results), len(batches), partitions))
 
-    summary = yield context.call_activity(ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results})
+    summary = yield context.call_activity(
+        ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results, **instance}
+    )
     context.set_custom_status(_progress("done", len(results), len(batches), partitions))
     return summary

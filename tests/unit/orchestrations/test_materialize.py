@@ -45,6 +45,8 @@ def batch_result(batch: dict[str, Any]) -> dict[str, Any]:
 class RecordingContext:
     """Stands in for DurableOrchestrationContext: records what the orchestrator asks for."""
 
+    instance_id = "materialize-test"
+
     def __init__(self, request: dict[str, Any] | None) -> None:
         self.request = request
         self.statuses: list[Any] = []
@@ -70,7 +72,7 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     ctx = RecordingContext(None)
     gen = orch.materialize_orchestrator._function._func.orchestrator_function(ctx)
     step = next(gen)
-    assert step == ("call", ACTIVITY_PLAN, {"mode": "incremental"})
+    assert step == ("call", ACTIVITY_PLAN, {"mode": "incremental", "instance_id": "materialize-test"})
     plan = make_plan(n_batches, parallelism)
     step = gen.send(plan)
     seen_waves = 0
@@ -79,9 +81,10 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
         wave = step[1]
         assert 1 <= len(wave) <= parallelism
         assert all(t[0] == "retry" and t[1] == ACTIVITY_MATERIALIZE_BATCH and t[2] is orch.BATCH_RETRY for t in wave)
+        assert all(t[3]["instance_id"] == "materialize-test" for t in wave)  # for the activities' log lines
         step = gen.send([batch_result(t[3]) for t in wave])
     assert seen_waves == waves
-    assert step[0] == "call" and step[1] == ACTIVITY_COMMIT
+    assert step[0] == "call" and step[1] == ACTIVITY_COMMIT and step[2]["instance_id"] == "materialize-test"
     assert step[2]["plan"]["batches"] == [] and step[2]["plan"]["watermark"] == plan["watermark"]
     assert [r["month"] for r in step[2]["results"]] == [b["month"] for b in plan["batches"]]
     with pytest.raises(StopIteration) as stop:
@@ -94,7 +97,7 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
 def test_generator_passes_backfill_request_to_the_planner() -> None:
     request = {"mode": "backfill", "start_date": "2024-01-01", "end_date": "2024-01-31", "region_codes": ["93"]}
     gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(request))
-    assert next(gen) == ("call", ACTIVITY_PLAN, request)
+    assert next(gen) == ("call", ACTIVITY_PLAN, {**request, "instance_id": "materialize-test"})
 
 
 # --- 2. replay through the real handle -------------------------------------------------------------------
