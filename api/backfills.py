@@ -143,12 +143,18 @@ async def start_backfill(
     return instance_id, body
 
 
-async def backfill_status(
-    client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
-) -> dict[str, Any]:
+async def _required(client: OrchestrationClient, instance_id: str) -> Any:
+    """The backfill's status; 404 when there is no such backfill."""
     status = await _existing(client, instance_id)
     if status is None:
         raise ApiError(404, f"No backfill {instance_id!r}.", slug="unknown-backfill")
+    return status
+
+
+async def backfill_status(
+    client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
+) -> dict[str, Any]:
+    status = await _required(client, instance_id)
     return status_body(instance_id, status, links_for(instance_id))
 
 
@@ -156,9 +162,7 @@ async def terminate_backfill(
     client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
 ) -> dict[str, Any]:
     """Terminate a running backfill; 404 unknown, 409 when it already ended."""
-    status = await _existing(client, instance_id)
-    if status is None:
-        raise ApiError(404, f"No backfill {instance_id!r}.", slug="unknown-backfill")
+    status = await _required(client, instance_id)
     runtime = _runtime_status(status)
     if runtime not in _ACTIVE:
         raise ApiError(409, f"Backfill {instance_id} is already {runtime}; nothing to terminate.", slug="not-running")
