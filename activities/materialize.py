@@ -13,11 +13,14 @@ from stores.settings import get_settings
 from stores.telemetry import log_context
 
 bp = df.Blueprint()
+
+# Activity inputs are annotated with plain `dict`: the Python worker rejects a subscripted generic
+# (`dict[str, Any]`) as a binding annotation and then loads no function of the app at all.
 log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="request")
-def plan_materialization(request: dict[str, Any]) -> dict[str, Any]:
+def plan_materialization(request: dict) -> dict[str, Any]:
     with log_context(instance_id=request.get("instance_id")):
         stores = get_stores()
         plan = materialization.plan(stores.gold, stores.documents, request, get_settings().MATERIALIZE_BATCH_SIZE)
@@ -26,7 +29,7 @@ def plan_materialization(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="batch")
-def materialize_batch(batch: dict[str, Any]) -> dict[str, Any]:
+def materialize_batch(batch: dict) -> dict[str, Any]:
     with log_context(instance_id=batch.get("instance_id")):
         stores = get_stores()
         result = materialization.materialize_batch(stores.gold, stores.documents, stores.files, batch)  # type: ignore[arg-type]
@@ -35,7 +38,7 @@ def materialize_batch(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def commit_materialization(payload: dict[str, Any]) -> dict[str, Any]:
+def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
         summary = materialization.commit(get_stores().documents, payload["plan"], payload["results"])
         log.info("materialization committed: %s", summary)
