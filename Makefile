@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps bench-deps run test lint typecheck unit integration e2e bench clean
+.PHONY: setup system-deps bench-deps run test lint typecheck unit integration e2e bench smoke clean
 
 setup: .venv/.stamp node_modules/.stamp system-deps
 
@@ -39,7 +39,7 @@ lint: .venv/.stamp
 	$(PY) -m ruff format --check .
 
 typecheck: .venv/.stamp
-	$(PY) -m mypy function_app.py api orchestrations activities domain stores devhost
+	$(PY) -m mypy function_app.py api orchestrations activities domain stores devhost ops
 
 test: setup .venv-checkov/.stamp lint typecheck
 	$(PY) -m pytest
@@ -60,6 +60,11 @@ bench-deps:
 
 bench: .venv/.stamp bench-deps
 	$(PY) -m bench
+
+# Post-deploy check of a running instance through its public API: make smoke URL=https://... KEY=<reader key>
+smoke: .venv/.stamp
+	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<base url> KEY=<reader API key>"; exit 2; }
+	$(PY) -m ops.smoke --url "$(URL)" --key "$(KEY)"
 
 clean:
 	rm -rf .data .bench .pytest_cache .mypy_cache .ruff_cache

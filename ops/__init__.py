@@ -1,0 +1,1 @@
+"""Operator commands run against a deployed instance (not part of the Functions app)."""
