@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -40,6 +41,20 @@ def materialize_batch(batch: dict) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
-        summary = materialization.commit(get_stores().documents, payload["plan"], payload["results"])
+        summary = materialization.commit(
+            get_stores().documents,
+            payload["plan"],
+            payload["results"],
+            now=datetime.now(UTC).isoformat(timespec="seconds"),
+            instance_id=payload.get("instance_id"),
+        )
+        quarantine = summary["quarantine"]
+        if quarantine["days"]:
+            log.warning(
+                "%s region-days quarantined (unknown regions %s, unknown sources %s)",
+                quarantine["days"],
+                quarantine["unknown_regions"],
+                quarantine["unknown_sources"],
+            )
         log.info("materialization committed: %s", summary)
         return summary

@@ -216,22 +216,24 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
     headers = dict(reply.headers)
     headers[REQUEST_ID_HEADER] = ctx.request_id
     if reply.cache_control:
-        headers["Cache-Control"] = reply.cache_control
-    if reply.etag:
-        headers["ETag"] = reply.etag
-        if reply.status == 200 and caching.matches(ctx.req.headers.get("If-None-Match"), reply.etag):
-            return func.HttpResponse(b"", status_code=304, headers=headers)
+        headers["Cache-Control"] = caching.for_caller(reply.cache_control, ctx.principal is not None)
     if reply.body is None:
         data = b""
     elif isinstance(reply.body, bytes):
         data = reply.body
     else:
         data = dumps(reply.body)
+    gzipped = False
     if data and caching.compressible(reply.content_type):
         headers["Vary"] = _merge_vary(headers.get("Vary"), "Accept-Encoding")
-        if caching.accepts_gzip(ctx.req.headers.get("Accept-Encoding")) and len(data) > caching.GZIP_MIN_BYTES:
-            data = caching.gzip_bytes(data)
-            headers["Content-Encoding"] = "gzip"
+        gzipped = caching.accepts_gzip(ctx.req.headers.get("Accept-Encoding")) and len(data) > caching.GZIP_MIN_BYTES
+    if reply.etag:
+        headers["ETag"] = caching.gzip_etag(reply.etag) if gzipped else reply.etag
+        if reply.status == 200 and caching.matches(ctx.req.headers.get("If-None-Match"), reply.etag):
+            return _not_modified(headers, reply.content_type)
+    if gzipped:
+        data = caching.gzip_bytes(data)
+        headers["Content-Encoding"] = "gzip"
     if ctx.method == "HEAD":
         data = b""
     if reply.status != 302 or data:

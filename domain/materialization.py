@@ -22,6 +22,14 @@ from domain.naming import (
     month_file_name,
 )
 from domain.planning import Batch, group_partitions
+from domain.quarantine import (
+    QUARANTINE_DOC_ID,
+    QuarantinedDay,
+    quarantined_partitions,
+    split_unknown_sources,
+    updated_record,
+)
+from domain.quarantine import summary as quarantine_summary
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from stores.ports import SYSTEM_PARTITION, DocumentStore, FileStore
 
@@ -58,6 +66,8 @@ class BatchResult(TypedDict):
     files_written: int
     first_day: str | None
     last_day: str | None
+    attempted_days: list[str]  # the batch's days: those not quarantined leave the quarantine record
+    quarantined: list[QuarantinedDay]  # days set aside for rows the domain cannot aggregate
 
 
 def plan(gold: GoldSource, documents: DocumentStore, request: dict[str, Any], parallelism: int) -> Plan:
@@ -75,6 +85,10 @@ def plan(gold: GoldSource, documents: DocumentStore, request: dict[str, Any], pa
         previous = marker["value"] if marker else None
         partitions = gold.changed_partitions(previous)
         watermark = max((p[2] for p in partitions), default=previous)
+        # Quarantined days are tried again by every incremental run until they materialize: a fix in code
+        # (a new source name) changes nothing in Gold, so the watermark alone would never bring them back.
+        retried = quarantined_partitions(documents.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID))
+        partitions = partitions + [(region, day, "") for region, day in retried]
     else:
         raise ValueError(f"unknown materialization mode {mode!r}")
     return Plan(
@@ -104,10 +118,30 @@ def _write_if_changed(
 
 
 def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileStore, batch: Batch) -> BatchResult:
-    """Materialize the listed days of one region-month, then that month's rollup."""
+    """Materialize the listed days of one region-month, then that month's rollup.
+
+    Days with rows the domain cannot aggregate (unknown region or source) are quarantined: not written,
+    returned in `quarantined`; the others materialize.
+    """
     region, month, wanted = batch["region_code"], batch["month"], set(batch["days"])
-    rows = gold.region_rows(region, min(wanted), max(wanted))
-    day_docs = [d for d in build_day_documents(region, rows) if d["date"] in wanted]
+    if region not in REGIONS_BY_CODE:
+        return _batch_result(
+            batch,
+            [],
+            0,
+            0,
+            [
+                QuarantinedDay(region_code=region, date=d, unknown_region=True, unknown_sources=[])
+                for d in sorted(wanted)
+            ],
+        )
+    rows, unknown = split_unknown_sources(gold.region_rows(region, min(wanted), max(wanted)))
+    quarantined = [
+        QuarantinedDay(region_code=region, date=d, unknown_region=False, unknown_sources=names)
+        for d, names in unknown.items()
+        if d in wanted
+    ]
+    day_docs = [d for d in build_day_documents(region, rows) if d["date"] in wanted and d["date"] not in unknown]
     known = documents.content_hashes(region, [d["id"] for d in day_docs])
     days_written = files_written = 0
     for doc in day_docs:
@@ -131,16 +165,24 @@ def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileSto
             render_month_csv(month_doc),
         )
         files_written += file_wrote
-    dates = sorted(d["date"] for d in day_docs)
+    return _batch_result(batch, [d["date"] for d in day_docs], days_written, files_written, quarantined)
+
+
+def _batch_result(
+    batch: Batch, dates: list[str], days_written: int, files_written: int, quarantined: list[QuarantinedDay]
+) -> BatchResult:
+    dates = sorted(dates)
     return BatchResult(
-        region_code=region,
-        month=month,
-        days=len(day_docs),
+        region_code=batch["region_code"],
+        month=batch["month"],
+        days=len(dates),
         days_written=days_written,
-        days_unchanged=len(day_docs) - days_written,
+        days_unchanged=len(dates) - days_written,
         files_written=files_written,
         first_day=dates[0] if dates else None,
         last_day=dates[-1] if dates else None,
+        attempted_days=list(batch["days"]),
+        quarantined=quarantined,
     )
 
 
@@ -171,8 +213,34 @@ def _merged_catalog(existing: dict[str, Any] | None, results: Sequence[BatchResu
     }
 
 
-def commit(documents: DocumentStore, plan_: Plan, results: Sequence[BatchResult]) -> dict[str, Any]:
-    """After every batch succeeded: extend the catalog, then advance the watermark (last, as the commit)."""
+def _record_quarantine(
+    documents: DocumentStore, results: Sequence[BatchResult], now: str, instance_id: str | None
+) -> list[QuarantinedDay]:
+    """Update the quarantine record with this run's outcome; this run's quarantined days."""
+    quarantined = [q for r in results for q in r.get("quarantined", [])]
+    existing = documents.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)
+    if existing is None and not quarantined:
+        return quarantined  # nothing was ever quarantined: no record to write
+    attempted = [(r["region_code"], d) for r in results for d in r.get("attempted_days", [])]
+    record = updated_record(
+        existing, attempted, quarantined, system_partition=SYSTEM_PARTITION, now=now, instance_id=instance_id
+    )
+    if existing is None or quarantined or existing.get("days") != record["days"]:
+        documents.upsert(record)
+    return quarantined
+
+
+def commit(
+    documents: DocumentStore,
+    plan_: Plan,
+    results: Sequence[BatchResult],
+    *,
+    now: str = "",
+    instance_id: str | None = None,
+) -> dict[str, Any]:
+    """After every batch ran: record quarantined days, extend the catalog, then advance the watermark (last,
+    as the commit). The watermark passes quarantined days too: the quarantine record brings them back."""
+    quarantined = _record_quarantine(documents, results, now, instance_id)
     catalog = _merged_catalog(documents.get(SYSTEM_PARTITION, CATALOG_DOC_ID), results)
     documents.upsert(catalog)
     if plan_["watermark"] is not None and plan_["watermark"] != plan_["previous_watermark"]:
@@ -193,4 +261,5 @@ def commit(documents: DocumentStore, plan_: Plan, results: Sequence[BatchResult]
         "days_unchanged": sum(r["days_unchanged"] for r in results),
         "files_written": sum(r["files_written"] for r in results),
         "watermark": plan_["watermark"] if plan_["watermark"] is not None else plan_["previous_watermark"],
+        "quarantine": quarantine_summary(quarantined),
     }

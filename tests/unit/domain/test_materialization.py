@@ -8,6 +8,7 @@ import pytest
 
 from domain import materialization as mat
 from domain.naming import CATALOG_DOC_ID, WATERMARK_DOC_ID, day_file_name, month_file_name
+from domain.quarantine import QUARANTINE_DOC_ID
 from stores.ports import SYSTEM_PARTITION
 from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
@@ -22,7 +23,8 @@ def make_gold() -> MemoryGold:
 def run_all(gold: MemoryGold, docs: MemoryDocuments, files: MemoryFiles, request: dict[str, Any]) -> dict[str, Any]:
     plan = mat.plan(gold, docs, request, parallelism=4)
     results = [mat.materialize_batch(gold, docs, files, b) for b in plan["batches"]]
-    return mat.commit(docs, plan, results)
+    run = sum(1 for d in docs.docs.values() if d.get("doc_type") == "catalog")  # a clock: one tick per run
+    return mat.commit(docs, plan, results, now=f"t{run}", instance_id="test")
 
 
 def test_first_run_materializes_every_day_and_month_then_nothing() -> None:
@@ -105,3 +107,65 @@ def test_crash_between_file_and_document_is_repaired_by_the_next_run() -> None:
 def test_plan_rejects_bad_requests(request_: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         mat.plan(make_gold(), MemoryDocuments(), request_, parallelism=4)
+
+
+# --- quarantine of rows the domain cannot aggregate ----------------------------------------------------
+
+
+def _with_unknown_source(gold: MemoryGold, day: str, source: str) -> None:
+    gold.rows["11"] = gold.rows["11"] + [
+        r._replace(source_name=source) for r in gold.rows["11"] if (r.date_locale, r.source_name) == (day, "eolien")
+    ]
+
+
+def test_an_unknown_source_quarantines_its_day_and_the_rest_materializes() -> None:
+    gold, docs, files = make_gold(), MemoryDocuments(), MemoryFiles()
+    _with_unknown_source(gold, "2024-03-31", "hydrogene")
+    summary = run_all(gold, docs, files, {"mode": "incremental"})
+    assert summary["days_written"] == 2
+    assert summary["quarantine"] == {
+        "days": 1,
+        "unknown_regions": [],
+        "unknown_sources": ["hydrogene"],
+        "partitions": [{"region_code": "11", "month": "2024-03", "days": ["2024-03-31"]}],
+    }
+    assert docs.get("11", "11:2024-03-31") is None and docs.get("11", "11:2024-04-01") is not None
+    assert docs.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)["value"] == "2025-01-15T00:00:00.000000Z"  # type: ignore[index]
+    record = docs.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)
+    assert record is not None and record["unknown_sources"] == ["hydrogene"]
+    assert [(d["region_code"], d["date"], d["unknown_sources"]) for d in record["days"]] == [
+        ("11", "2024-03-31", ["hydrogene"])
+    ]
+
+
+def test_a_quarantined_day_is_retried_by_each_incremental_run_until_it_materializes() -> None:
+    gold, docs, files = make_gold(), MemoryDocuments(), MemoryFiles()
+    _with_unknown_source(gold, "2024-03-31", "hydrogene")
+    run_all(gold, docs, files, {"mode": "incremental"})
+    again = run_all(gold, docs, files, {"mode": "incremental"})
+    assert again["partitions"] == 1 and again["quarantine"]["days"] == 1  # nothing new in Gold, still retried
+    first_seen = docs.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)["days"][0]["first_seen"]  # type: ignore[index]
+    # The fix (here: the rows named with a known source) changes no loaded_at: only the record brings it back.
+    gold.rows["11"] = [r for r in gold.rows["11"] if r.source_name != "hydrogene"]
+    fixed = run_all(gold, docs, files, {"mode": "incremental"})
+    assert fixed["days_written"] == 1 and fixed["quarantine"]["days"] == 0
+    assert docs.get("11", "11:2024-03-31") is not None
+    record = docs.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)
+    assert record is not None and record["days"] == [] and record["unknown_sources"] == []
+    assert first_seen == "t0"
+
+
+def test_an_unknown_region_is_quarantined_and_named() -> None:
+    gold, docs, files = make_gold(), MemoryDocuments(), MemoryFiles()
+    gold.rows["99"] = gold_day_rows("2024-04-01", {"eolien": 1.0})
+    summary = run_all(gold, docs, files, {"mode": "incremental"})
+    assert summary["days_written"] == 3 and summary["quarantine"]["unknown_regions"] == ["99"]
+    assert summary["quarantine"]["partitions"] == [{"region_code": "99", "month": "2024-04", "days": ["2024-04-01"]}]
+    record = docs.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)
+    assert record is not None and record["unknown_regions"] == ["99"] and record["days"][0]["unknown_region"]
+
+
+def test_no_record_is_written_when_nothing_was_ever_quarantined() -> None:
+    gold, docs, files = make_gold(), MemoryDocuments(), MemoryFiles()
+    run_all(gold, docs, files, {"mode": "incremental"})
+    assert docs.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID) is None
