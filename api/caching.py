@@ -16,8 +16,23 @@ _GZIP_LEVEL = 1
 _COMPRESSIBLE = ("application/json", "application/problem+json", "text/", "application/javascript")
 
 
+GZIP_ETAG_SUFFIX = "-gzip"
+
+
 def cache_control(final: bool) -> str:
     return IMMUTABLE if final else SHORT
+
+
+def for_caller(policy: str, authenticated: bool) -> str:
+    """A response that needed a credential may be kept by the caller's own cache only.
+
+    `private` rather than `Vary: X-API-Key, Authorization`: CDNs (Azure Front Door, Cloudflare, …) honour
+    `private` by not storing the response, but most ignore Vary on request headers other than Accept-Encoding,
+    so a Vary alone would let them serve a keyed response to a caller without a key.
+    """
+    if authenticated and policy.startswith("public"):
+        return "private" + policy.removeprefix("public")
+    return policy
 
 
 def etag(content_hash: str) -> str:
@@ -33,20 +48,29 @@ def combined_etag(content_hashes: Iterable[str], variant: str) -> str:
     return etag(digest.hexdigest()[:32])
 
 
+def gzip_etag(tag: str) -> str:
+    """The gzip form's own strong ETag (`"h"` → `"h-gzip"`, as Apache and nginx do): its bytes differ."""
+    return tag[:-1] + GZIP_ETAG_SUFFIX + '"' if tag.endswith('"') else tag + GZIP_ETAG_SUFFIX
+
+
 def matches(if_none_match: str | None, current: str) -> bool:
-    """RFC 9110 weak comparison of If-None-Match against the current ETag (`*` matches anything)."""
+    """RFC 9110 weak comparison of If-None-Match against the current ETag (`*` matches anything).
+
+    The gzip and identity forms of one content match each other: a client that cached either form still
+    holds the current content, whatever encoding it asks for now."""
     if not if_none_match:
         return False
-    wanted = _opaque(current)
+    wanted = _content_tag(current)
     for candidate in if_none_match.split(","):
         candidate = candidate.strip()
-        if candidate == "*" or _opaque(candidate) == wanted:
+        if candidate == "*" or _content_tag(candidate) == wanted:
             return True
     return False
 
 
-def _opaque(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
+def _content_tag(tag: str) -> str:
+    opaque = tag[2:] if tag.startswith("W/") else tag
+    return opaque.replace(GZIP_ETAG_SUFFIX + '"', '"') if opaque.endswith(GZIP_ETAG_SUFFIX + '"') else opaque
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:

@@ -241,6 +241,16 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
     return func.HttpResponse(data, status_code=reply.status, headers=headers, mimetype=reply.content_type)
 
 
+def _not_modified(headers: dict[str, str], content_type: str) -> func.HttpResponse:
+    """304 with the 200's Cache-Control, ETag and Vary (RFC 9110 §15.4.5), and no representation headers.
+
+    The Functions worker gives every response a Content-Type from its mimetype (text/plain by default), and
+    a cache may copy a 304's headers onto its stored 200: so the 304 names the stored 200's own type."""
+    kept = {k: v for k, v in headers.items() if k not in ("Content-Encoding", "Content-Length")}
+    kept["Content-Type"] = content_type
+    return func.HttpResponse(b"", status_code=304, headers=kept, mimetype=content_type)
+
+
 def _failure(ctx: RequestContext, exc: Exception) -> func.HttpResponse:
     if isinstance(exc, ApiError):
         return problem_response(exc, ctx.request_id)

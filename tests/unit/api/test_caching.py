@@ -54,3 +54,34 @@ def test_gzip_is_deterministic_and_reversible() -> None:
     data = b"x" * 5000
     assert caching.gzip_bytes(data) == caching.gzip_bytes(data)
     assert gzip.decompress(caching.gzip_bytes(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("policy", "authenticated", "expected"),
+    [
+        (caching.IMMUTABLE, True, "private, max-age=31536000, immutable"),
+        (caching.SHORT, True, "private, max-age=300"),
+        (caching.SHORT, False, caching.SHORT),
+        (caching.NO_STORE, True, caching.NO_STORE),
+    ],
+)
+def test_keyed_responses_are_private(policy: str, authenticated: bool, expected: str) -> None:
+    assert caching.for_caller(policy, authenticated) == expected
+
+
+def test_gzip_form_has_its_own_etag() -> None:
+    assert caching.gzip_etag('"h"') == '"h-gzip"'
+
+
+@pytest.mark.parametrize(
+    ("header", "current", "matched"),
+    [
+        ('"h-gzip"', '"h"', True),
+        ('"h"', '"h-gzip"', True),
+        ('W/"h-gzip"', '"h"', True),
+        ('"h-gzip"', '"g"', False),
+        ('"hgzip"', '"h"', False),
+    ],
+)
+def test_either_form_matches_the_content(header: str, current: str, matched: bool) -> None:
+    assert caching.matches(header, current) is matched

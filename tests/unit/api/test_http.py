@@ -194,3 +194,32 @@ def test_handler_logs_carry_the_request_id_and_the_binding_ends_with_the_request
     assert resp.headers["X-Request-ID"] == "trace-77"
     assert seen.get("request_id") == "trace-77"
     assert "request_id" not in current_log_context()
+
+
+@pytest.mark.parametrize(
+    ("route", "key", "cache_control"),
+    [(ROUTE, READER_KEY, "private, max-age=300"), (PUBLIC, None, "public, max-age=300")],
+)
+def test_responses_that_need_a_key_are_private(
+    make_request: MakeRequest, settings: Settings, route: Route, key: str | None, cache_control: str
+) -> None:
+    resp = respond(make_request("GET", route.path, key=key), route, ok, settings)
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == cache_control
+
+
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+@pytest.mark.parametrize("cached_tag", ['"abc"', '"abc-gzip"'])
+def test_304_keeps_the_200s_validators_and_vary(
+    make_request: MakeRequest, settings: Settings, accept: str, cached_tag: str
+) -> None:
+    full = respond(make_request("GET", PUBLIC.path, headers={"Accept-Encoding": accept}), PUBLIC, ok, settings)
+    expected_tag = '"abc-gzip"' if accept == "gzip" else '"abc"'
+    assert full.headers["ETag"] == expected_tag
+    headers = {"Accept-Encoding": accept, "If-None-Match": cached_tag}
+    resp = respond(make_request("GET", PUBLIC.path, headers=headers), PUBLIC, ok, settings)
+    assert resp.status_code == 304 and resp.get_body() == b""
+    assert resp.headers["ETag"] == expected_tag
+    for name in ("Vary", "Cache-Control"):
+        assert resp.headers[name] == full.headers[name]
+    assert "Content-Encoding" not in resp.headers
+    assert resp.headers["Content-Type"] == "application/json" and resp.mimetype == "application/json"

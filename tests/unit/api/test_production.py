@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from api import caching
 from api.http import ApiError, respond
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE, day_document, production_page
@@ -224,7 +223,11 @@ def test_store_metadata_is_not_served() -> None:
     assert not [k for k in day_document(store, "11", "2024-06-01") if k.startswith("_")]
 
 
-@pytest.mark.parametrize(("final", "cache_control"), [(True, caching.IMMUTABLE), (False, caching.SHORT)])
+# Keyed responses are private: a shared cache must not serve them to callers without a key.
+@pytest.mark.parametrize(
+    ("final", "cache_control"),
+    [(True, "private, max-age=31536000, immutable"), (False, "private, max-age=300")],
+)
 def test_day_route_etag_and_cache_policy(
     fake_stores: FakeStores, make_request: MakeRequest, settings: Settings, final: bool, cache_control: str
 ) -> None:
@@ -263,4 +266,4 @@ def test_range_route_next_link_is_absolute_and_etag_varies_with_the_page(
         make_request("GET", RANGE_ROUTE.path, params={**params, "offset": "100"}), RANGE_ROUTE, _range, settings
     )
     assert first.headers["ETag"] != second.headers["ETag"]
-    assert first.headers["Cache-Control"] == caching.SHORT
+    assert first.headers["Cache-Control"] == "private, max-age=300"
