@@ -1,28 +1,32 @@
-"""GET /v1/openapi.json, GET /v1/docs and its assets: public documentation, served without any CDN."""
+"""GET /v1/openapi.json, GET /v1/docs and its assets: Swagger UI over the OpenAPI document, served locally.
+
+Swagger UI comes from the pinned `swagger-ui-py` PyPI package (its static folder); "Try it out" sends the
+X-API-Key header once the key is entered under "Authorize" (the document's `ApiKey` scheme).
+"""
 
 from __future__ import annotations
-
-from importlib import resources
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from api import caching
-from api.http import ALL_METHODS, ApiError, Reply, RequestContext, Route, respond
+from api.assets import CSS, HTML, JS, PAGE_SECURITY_HEADERS, Asset, asset_bytes, content_security_policy, lookup
+from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 
 bp = df.Blueprint()
 
 OPENAPI_ROUTE = Route("openapi_json", "/v1/openapi.json", {"GET": None})
 DOCS_ROUTE = Route("docs_page", "/v1/docs", {"GET": None})
 ASSET_ROUTE = Route("docs_asset", "/v1/docs/assets/{asset}", {"GET": None})
+
+PAGE = Asset("api.static", "docs.html", HTML)
 # The only files served: a fixed table, so a path parameter can never name anything else.
-ASSETS: dict[str, str] = {"docs.js": "text/javascript; charset=utf-8", "docs.css": "text/css; charset=utf-8"}
-
-
-def asset_bytes(name: str) -> tuple[bytes, str]:
-    if name not in ASSETS:
-        raise ApiError(404, f"No documentation asset {name!r}.", slug="not-found")
-    return resources.files("api.static").joinpath(name).read_bytes(), ASSETS[name]
+ASSETS: dict[str, Asset] = {
+    "docs.js": Asset("api.static", "docs.js", JS),
+    "swagger-ui-bundle.js": Asset("swagger_ui", "static/swagger-ui-bundle.js", JS),
+    "swagger-ui.css": Asset("swagger_ui", "static/swagger-ui.css", CSS),
+}
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 def _openapi(ctx: RequestContext) -> Reply:
@@ -32,13 +36,14 @@ def _openapi(ctx: RequestContext) -> Reply:
 
 
 def _page(ctx: RequestContext) -> Reply:
-    page = resources.files("api.static").joinpath("docs.html").read_bytes()
-    return Reply(page, content_type="text/html; charset=utf-8", cache_control=caching.SHORT)
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **PAGE_SECURITY_HEADERS}
+    return Reply(asset_bytes(PAGE), content_type=PAGE.content_type, headers=headers, cache_control=caching.SHORT)
 
 
 def _asset(ctx: RequestContext) -> Reply:
-    data, content_type = asset_bytes(ctx.req.route_params.get("asset", ""))
-    return Reply(data, content_type=content_type, cache_control=caching.SHORT)
+    asset = lookup(ASSETS, ctx.req.route_params.get("asset", ""))
+    headers = {"X-Content-Type-Options": "nosniff"}
+    return Reply(asset_bytes(asset), content_type=asset.content_type, headers=headers, cache_control=caching.SHORT)
 
 
 @bp.function_name(name=OPENAPI_ROUTE.function_name)

@@ -14,10 +14,20 @@ from api import schemas
 from api.auth import API_KEY_HEADER, Role
 from api.backfills import INSTANCE_ROUTE, START_ROUTE
 from api.docs import ASSET_ROUTE, DOCS_ROUTE, OPENAPI_ROUTE
+from api.explorer import ASSET_ROUTE as EXPLORER_ASSET_ROUTE
+from api.explorer import PAGE_ROUTE as EXPLORER_ROUTE
 from api.export import ROUTE as EXPORT_ROUTE
 from api.health import ROUTE as HEALTH_ROUTE
 from api.http import Route
-from api.params import AssetPath, BackfillPath, BackfillRequest, DayPath, ExportQuery, RangeQuery
+from api.params import (
+    AssetPath,
+    BackfillPath,
+    BackfillRequest,
+    DayPath,
+    ExplorerAssetPath,
+    ExportQuery,
+    RangeQuery,
+)
 from api.production import DAY_ROUTE, RANGE_ROUTE
 from api.regions import ROUTE as REGIONS_ROUTE
 
@@ -152,6 +162,22 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(404,),
         extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
     ),
+    Operation(
+        EXPLORER_ROUTE,
+        "GET",
+        "getExplorer",
+        "Explorer page: charts of the mix, consumption and carbon intensity (reads only this /v1 API)",
+        extra_responses={"200": _content("HTML page", text_html=_STRING)},
+    ),
+    Operation(
+        EXPLORER_ASSET_ROUTE,
+        "GET",
+        "getExplorerAsset",
+        "Static asset of the explorer page (its script, stylesheet and charting library)",
+        path=ExplorerAssetPath,
+        errors=(404,),
+        extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
+    ),
 )
 
 _DESCRIPTIONS = {
@@ -203,6 +229,12 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
+def _tag(path: str) -> str:
+    """The first segment after the version: /v1/export/csv -> export; /explorer -> explorer."""
+    segments = [s for s in path.split("/") if s]
+    return segments[1] if segments[0] == "v1" and len(segments) > 1 else segments[0]
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     public = all(role is None for role in op.route.methods.values()) or op.route.methods.get(op.method) is None
     responses: dict[str, Any] = {}
@@ -236,7 +268,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
-        "tags": [op.route.path.split("/")[2]],
+        "tags": [_tag(op.route.path)],
         "responses": responses,
         "security": [] if public else [{"ApiKey": []}, {"Bearer": []}],
     }

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from api.docs import ASSETS as DOCS_ASSETS
+from api.explorer import ASSETS as EXPLORER_ASSETS
 from api.http import ApiError, ParameterError
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from domain.sources import ALL_SOURCES
@@ -111,6 +112,13 @@ class AssetPath(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(DOCS_ASSETS)})]
+
+
+class ExplorerAssetPath(BaseModel):
+    """GET /explorer/assets/{asset}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(EXPLORER_ASSETS)})]
 
 
 class BackfillPath(BaseModel):

@@ -133,8 +133,12 @@ def test_openapi_and_docs_are_public(api: Api) -> None:
     assert doc["openapi"] == "3.1.0" and "/v1/production/regional" in doc["paths"]
     page = api.get("/v1/docs", role=None)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    for asset in ("docs.js", "docs.css"):
+    for asset in ("docs.js", "swagger-ui-bundle.js", "swagger-ui.css"):
         assert api.get(f"/v1/docs/assets/{asset}", role=None).status_code == 200
+    page = api.get("/explorer", role=None)
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    for asset in ("explorer.js", "explorer.css", "plotly.min.js"):
+        assert api.get(f"/explorer/assets/{asset}", role=None).status_code == 200
 
 
 def _wait(api: Api, location: str, states: set[str], timeout: float = 120) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""GET /v1/docs and its assets: self-contained, nothing loaded from another host."""
+"""GET /v1/docs and its assets: Swagger UI from its pinned package, nothing loaded from another host."""
 
 from __future__ import annotations
 
@@ -12,18 +12,38 @@ from stores.settings import Settings
 from tests.unit.api.conftest import MakeRequest
 
 
-def test_page_references_only_local_assets(make_request: MakeRequest, settings: Settings) -> None:
+def test_page_references_only_local_assets_under_a_strict_policy(make_request: MakeRequest, settings: Settings) -> None:
     resp = respond(make_request("GET", DOCS_ROUTE.path, key=None), DOCS_ROUTE, _page, settings)
     html = resp.get_body().decode()
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/html")
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert urls and all(u.startswith("/v1/") for u in urls)
+    assert {u for u in urls if u.startswith("/")} == {f"/v1/docs/assets/{name}" for name in ASSETS}
+    assert all(u.startswith("/v1/") or u == "data:," for u in urls)
+    policy = resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src 'self';" in policy and "unsafe" not in policy
 
 
-@pytest.mark.parametrize(("asset", "status"), [*((name, 200) for name in ASSETS), ("../http.py", 404), ("x.js", 404)])
-def test_assets(make_request: MakeRequest, settings: Settings, asset: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("asset", "status", "content_type"),
+    [
+        ("docs.js", 200, "text/javascript"),
+        ("swagger-ui-bundle.js", 200, "text/javascript"),
+        ("swagger-ui.css", 200, "text/css"),
+        ("docs.css", 404, "application/problem+json"),
+        ("../http.py", 404, "application/problem+json"),
+        ("swagger-ui-bundle.js.map", 404, "application/problem+json"),
+    ],
+)
+def test_assets(make_request: MakeRequest, settings: Settings, asset: str, status: int, content_type: str) -> None:
     req = make_request("GET", f"/v1/docs/assets/{asset}", route_params={"asset": asset}, key=None)
     resp = respond(req, ASSET_ROUTE, _asset, settings)
-    assert resp.status_code == status
+    assert resp.status_code == status and resp.headers["Content-Type"].startswith(content_type)
     if status == 200:
-        assert "http://" not in resp.get_body().decode() and "https://" not in resp.get_body().decode()
+        assert len(resp.get_body()) > 300
+
+
+def test_initializer_uses_the_served_document_and_stores_no_key() -> None:
+    from api.assets import asset_bytes
+
+    script = asset_bytes(ASSETS["docs.js"]).decode()
+    assert 'url: "/v1/openapi.json"' in script and "persistAuthorization" not in script

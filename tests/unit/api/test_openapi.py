@@ -5,14 +5,14 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import backfills, docs, export, health, production, regions
+from api import backfills, docs, explorer, export, health, production, regions
 from api.openapi import documented_routes, openapi_document
 
 
 def _http_functions() -> dict[str, str]:
     """Route → function name of a fresh app holding only the API blueprints (get_functions works once per app)."""
     app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-    for module in (health, regions, production, export, backfills, docs):
+    for module in (health, regions, production, export, backfills, docs, explorer):
         app.register_functions(module.bp)
     routes: dict[str, str] = {}
     for function in app.get_functions():
@@ -31,7 +31,8 @@ def test_every_operation_documents_problem_responses_and_security() -> None:
     assert doc["openapi"] == "3.1.0"
     assert set(doc["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     assert doc["components"]["securitySchemes"]["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
-    public = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/docs/assets/{asset}"}
+    public = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/docs/assets/{asset}", "/explorer"}
+    public.add("/explorer/assets/{asset}")
     operation_ids = []
     for path, item in doc["paths"].items():
         for method, op in item.items():

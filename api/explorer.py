@@ -1,0 +1,57 @@
+"""GET /explorer and its assets: charts of the public /v1 API in the browser (an example client).
+
+The page reads only /v1 routes with the reader key the user types (kept in sessionStorage). The charting
+library is plotly.js from the pinned `plotly` PyPI package, served from here under a strict
+Content-Security-Policy set on the page's response.
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from api import caching
+from api.assets import CSS, HTML, JS, PAGE_SECURITY_HEADERS, Asset, asset_bytes, content_security_policy, lookup
+from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+
+bp = df.Blueprint()
+
+PAGE_ROUTE = Route("explorer_page", "/explorer", {"GET": None})
+ASSET_ROUTE = Route("explorer_asset", "/explorer/assets/{asset}", {"GET": None})
+
+PAGE = Asset("api.static", "explorer.html", HTML)
+ASSETS: dict[str, Asset] = {
+    "explorer.js": Asset("api.static", "explorer.js", JS),
+    "explorer.css": Asset("api.static", "explorer.css", CSS),
+    "plotly.min.js": Asset("plotly", "package_data/plotly.min.js", JS),
+}
+
+# plotly.js adds two <style> elements when it loads: an empty one that it fills through the CSSOM (allowed
+# under CSP), and maplibre's fixed stylesheet (plotly.js 4.1.1). Only these two exact texts are allowed;
+# the browser tests fail on any CSP console error, so a plotly upgrade that changes them is caught.
+_EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+_PLOTLY_MAPLIBRE_STYLE = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
+CONTENT_SECURITY_POLICY = content_security_policy(style_hashes=(_EMPTY_STYLE, _PLOTLY_MAPLIBRE_STYLE))
+
+
+def _page(ctx: RequestContext) -> Reply:
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **PAGE_SECURITY_HEADERS}
+    return Reply(asset_bytes(PAGE), content_type=PAGE.content_type, headers=headers, cache_control=caching.SHORT)
+
+
+def _asset(ctx: RequestContext) -> Reply:
+    asset = lookup(ASSETS, ctx.req.route_params.get("asset", ""))
+    headers = {"X-Content-Type-Options": "nosniff"}
+    return Reply(asset_bytes(asset), content_type=asset.content_type, headers=headers, cache_control=caching.SHORT)
+
+
+@bp.function_name(name=PAGE_ROUTE.function_name)
+@bp.route(route=PAGE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def explorer_page(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, PAGE_ROUTE, _page)
+
+
+@bp.function_name(name=ASSET_ROUTE.function_name)
+@bp.route(route=ASSET_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def explorer_asset(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, ASSET_ROUTE, _asset)

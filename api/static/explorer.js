@@ -1,0 +1,476 @@
+// The explorer: an example client of the public /v1 API (regions, production range, CSV export).
+// The reader key is kept in sessionStorage only. Instants are plotted on a real time axis (UTC ms), labelled
+// in local time with the offset of each timestamp, so DST days have 46 or 50 half-hours, none overlapping.
+// A missing interval is a null row: a gap in every chart, never a zero.
+"use strict";
+
+const KEY_STORAGE = "eco2mix.explorer.readerKey";
+const SOURCES = ["nucleaire", "hydraulique", "eolien", "solaire", "bioenergies", "thermique"];
+const LABELS = {
+  nucleaire: "Nuclear", hydraulique: "Hydro", eolien: "Wind", solaire: "Solar",
+  bioenergies: "Bioenergy", thermique: "Fossil thermal",
+};
+const COLORS = {
+  nucleaire: "#e0b100", hydraulique: "#1f6fb5", eolien: "#5bbfa8", solaire: "#f08a00",
+  bioenergies: "#2e7d32", thermique: "#8e3b46",
+};
+const STEP_MS = { "30min": 30 * 60 * 1000, hour: 60 * 60 * 1000 };
+const PAGE_LIMIT = 5000;
+const PLOT_CONFIG = { displayModeBar: false, responsive: true };
+const FONT = { family: "system-ui, sans-serif", color: "#1a1a1a", size: 13 };
+
+const $ = (id) => document.getElementById(id);
+const state = { regions: [], rows: [], sources: [], query: null };
+window.explorer = state; // read by the browser tests (plotted values are also on each chart's .data)
+
+function setStatus(text, kind) {
+  $("status").textContent = text;
+  document.body.dataset.state = kind;
+}
+
+function readerKey() {
+  return sessionStorage.getItem(KEY_STORAGE) || "";
+}
+
+class ApiProblem extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function apiGet(url) {
+  const response = await fetch(url, { headers: { "X-API-Key": readerKey(), Accept: "application/json" } });
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    try {
+      const problem = await response.json();
+      detail = problem.detail || detail;
+    } catch (_) { /* not problem+json */ }
+    throw new ApiProblem(response.status, detail);
+  }
+  return response.json();
+}
+
+// ---- time: local labels of instants -------------------------------------------------------------------
+
+const PARIS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Europe/Paris", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23", timeZoneName: "longOffset",
+});
+
+// "2024-10-27T02:00:00+01:00" for an instant (used for intervals the API did not return).
+function localIso(ms) {
+  const p = Object.fromEntries(PARIS.formatToParts(new Date(ms)).map((part) => [part.type, part.value]));
+  const offset = p.timeZoneName === "GMT" ? "+00:00" : p.timeZoneName.slice(3);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:00${offset}`;
+}
+
+function addDays(isoDay, days) {
+  const d = new Date(`${isoDay}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function monthsBetween(start, end) {
+  const months = [];
+  for (let m = start.slice(0, 7); m <= end.slice(0, 7); m = addDays(`${m}-28`, 4).slice(0, 7)) months.push(m);
+  return months;
+}
+
+// ---- data: pages, all-regions totals, gaps --------------------------------------------------------------
+
+async function fetchItems(query) {
+  const params = new URLSearchParams({
+    start_date: query.start, end_date: query.end, granularity: query.granularity, limit: String(PAGE_LIMIT),
+  });
+  if (query.region) params.set("region_code", query.region);
+  let url = `/v1/production/regional?${params}`;
+  const items = [];
+  while (url) {
+    const page = await apiGet(url);
+    items.push(...page.items);
+    url = page.next ? new URL(page.next, location.href).pathname + new URL(page.next, location.href).search : null;
+  }
+  return items;
+}
+
+// Sum of a value over regions: null as soon as one region's value is missing (a total must not hide a hole).
+function total(values) {
+  let sum = 0;
+  for (const v of values) {
+    if (v === null || v === undefined) return null;
+    sum += v;
+  }
+  return sum;
+}
+
+// One row per timestamp. For all regions: totals, and carbon intensity weighted by each region's production.
+function rowsFromItems(items, regionCount) {
+  // A region takes part in a source's total only if it has that source at all (nucleaire is null throughout
+  // in regions without plants): otherwise its nulls would blank the total.
+  const regionSources = new Map();
+  for (const item of items) {
+    if (!regionSources.has(item.region)) regionSources.set(item.region, new Set());
+    for (const [s, v] of Object.entries(item.sources || {})) if (v !== null) regionSources.get(item.region).add(s);
+  }
+  const byTime = new Map();
+  for (const item of items) {
+    if (!byTime.has(item.timestamp)) byTime.set(item.timestamp, []);
+    byTime.get(item.timestamp).push(item);
+  }
+  const rows = [];
+  for (const [timestamp, group] of byTime) {
+    const complete = group.length === regionCount;
+    const sources = {};
+    const loadFactors = {};
+    for (const s of SOURCES) {
+      const holders = group.filter((item) => regionSources.get(item.region).has(s));
+      if (holders.length) sources[s] = complete ? total(holders.map((item) => item.sources[s])) : null;
+      if (group.length === 1 && holders.length) loadFactors[s] = (group[0].facteur_charge || {})[s] ?? null;
+    }
+    const production = complete ? total(group.map((item) => item.production_mw)) : null;
+    const weighted = complete ? total(group.map((item) => (
+      item.carbon_intensity_g_per_kwh === null || item.production_mw === null
+        ? null : item.carbon_intensity_g_per_kwh * item.production_mw))) : null;
+    rows.push({
+      timestamp,
+      date: group[0].date || timestamp.slice(0, 10),
+      sources,
+      loadFactors,
+      production,
+      consumption: complete ? total(group.map((item) => item.consumption_mw)) : null,
+      carbon: group.length === 1 ? group[0].carbon_intensity_g_per_kwh
+        : (weighted === null || !production ? null : weighted / production),
+    });
+  }
+  return rows;
+}
+
+function emptyRow(timestamp) {
+  return { timestamp, date: timestamp.slice(0, 10), sources: {}, loadFactors: {}, production: null,
+    consumption: null, carbon: null, missing: true };
+}
+
+// Insert a null row for every interval (or day) absent between the first and last one returned.
+function withGaps(rows, granularity, query) {
+  const out = [];
+  if (granularity === "day") {
+    const byDate = new Map(rows.map((row) => [row.date, row]));
+    for (let day = query.start; day <= query.end; day = addDays(day, 1)) {
+      out.push(byDate.get(day) || emptyRow(`${day}T00:00:00`));
+    }
+    return out.map((row) => ({ ...row, x: row.date }));
+  }
+  const step = STEP_MS[granularity];
+  const sorted = rows.map((row) => ({ ...row, x: Date.parse(row.timestamp) })).sort((a, b) => a.x - b.x);
+  for (const row of sorted) {
+    const previous = out.length ? out[out.length - 1].x : null;
+    for (let x = previous === null ? row.x : previous + step; x < row.x; x += step) {
+      out.push({ ...emptyRow(localIso(x)), x });
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+// ---- charts --------------------------------------------------------------------------------------------
+
+function timeLabel(row, granularity) {
+  return granularity === "day" ? row.date : `${row.timestamp.slice(0, 10)} ${row.timestamp.slice(11, 16)} ${row.timestamp.slice(19)}`;
+}
+
+// Tick marks at local boundaries, labelled in local time (plotly itself would label UTC).
+function localTicks(rows) {
+  const spanDays = rows.length ? (rows[rows.length - 1].x - rows[0].x) / 86400000 : 0;
+  const offsets = new Set(rows.map((row) => row.timestamp.slice(19)));
+  const everyDays = Math.max(1, Math.ceil(spanDays / 12));
+  const hourStep = spanDays <= 1.5 ? 3 : spanDays <= 6 ? 12 : 0;
+  const tickvals = [];
+  const ticktext = [];
+  let dayIndex = 0;
+  for (const row of rows) {
+    const hour = Number(row.timestamp.slice(11, 13));
+    const minute = row.timestamp.slice(14, 16);
+    if (minute !== "00") continue;
+    const midnight = hour === 0;
+    if (midnight) dayIndex += 1;
+    const take = hourStep ? hour % hourStep === 0 : midnight && (dayIndex - 1) % everyDays === 0;
+    if (!take) continue;
+    const day = row.timestamp.slice(0, 10);
+    let text = hourStep ? row.timestamp.slice(11, 16) : day.slice(5);
+    if (hourStep && offsets.size > 1) text += ` (${row.timestamp.slice(19)})`;
+    if (hourStep && midnight) text += `<br>${day}`;
+    tickvals.push(row.x);
+    ticktext.push(text);
+  }
+  return { tickvals, ticktext };
+}
+
+function xAxis(rows, granularity) {
+  const axis = { type: "date", showgrid: true, gridcolor: "#e6e6e6", automargin: true };
+  if (granularity !== "day") Object.assign(axis, { tickmode: "array", ...localTicks(rows) });
+  return axis;
+}
+
+function layout(rows, granularity, yTitle, extra) {
+  return {
+    font: FONT, margin: { l: 64, r: 16, t: 16, b: 48 }, hovermode: "closest",
+    xaxis: xAxis(rows, granularity),
+    yaxis: { title: { text: yTitle }, rangemode: "tozero", gridcolor: "#e6e6e6", automargin: true },
+    legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
+    paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+    ...extra,
+  };
+}
+
+function drawMix(rows, sources, granularity) {
+  const x = rows.map((row) => row.x);
+  const text = rows.map((row) => timeLabel(row, granularity));
+  const cumulative = rows.map(() => 0);
+  const traces = sources.map((s, i) => {
+    const values = rows.map((row) => (s in row.sources ? row.sources[s] : null));
+    // Stack by hand: a missing value breaks its band and every band above it (their base is unknown).
+    values.forEach((v, k) => { cumulative[k] = cumulative[k] === null || v === null ? null : cumulative[k] + v; });
+    return {
+      type: "scatter", mode: "lines", name: LABELS[s], x, y: cumulative.slice(), customdata: values, text,
+      meta: s, fill: i === 0 ? "tozeroy" : "tonexty", connectgaps: false,
+      line: { width: 0.6, color: COLORS[s] }, fillcolor: COLORS[s],
+      hovertemplate: `%{text}<br>${LABELS[s]}: %{customdata:,.0f} MW<extra></extra>`,
+    };
+  });
+  traces.push({
+    type: "scatter", mode: "lines", name: "Consumption", x, y: rows.map((row) => row.consumption), text,
+    meta: "consumption", connectgaps: false, line: { width: 2, color: "#111", dash: "dot" },
+    hovertemplate: "%{text}<br>Consumption: %{y:,.0f} MW<extra></extra>",
+  });
+  return Plotly.react("mix-chart", traces, layout(rows, granularity, "MW"), PLOT_CONFIG);
+}
+
+function drawCarbon(rows, granularity) {
+  const trace = {
+    type: "scatter", mode: "lines", name: "Carbon intensity", x: rows.map((row) => row.x),
+    y: rows.map((row) => row.carbon), text: rows.map((row) => timeLabel(row, granularity)), meta: "carbon",
+    connectgaps: false, line: { width: 2, color: "#5b3a8c" },
+    hovertemplate: "%{text}<br>%{y:.1f} gCO2eq/kWh<extra></extra>",
+  };
+  return Plotly.react("carbon-chart", [trace], layout(rows, granularity, "gCO2eq/kWh", { showlegend: false }), PLOT_CONFIG);
+}
+
+function drawLoadFactors(rows, sources, granularity) {
+  const x = rows.map((row) => row.x);
+  const text = rows.map((row) => timeLabel(row, granularity));
+  const traces = sources.map((s) => ({
+    type: "scatter", mode: "lines", name: LABELS[s], x, text, meta: s, connectgaps: false,
+    y: rows.map((row) => (s in row.loadFactors ? row.loadFactors[s] : null)), line: { width: 1.5, color: COLORS[s] },
+    hovertemplate: `%{text}<br>${LABELS[s]}: %{y:.1f} %<extra></extra>`,
+  }));
+  return Plotly.react("load-chart", traces, layout(rows, granularity, "%"), PLOT_CONFIG);
+}
+
+// ---- table and downloads -------------------------------------------------------------------------------
+
+function cell(tag, text, className) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+function formatValue(value, digits) {
+  return value === null || value === undefined ? null : value.toLocaleString("en-GB", { maximumFractionDigits: digits });
+}
+
+function drawTable(rows, sources, granularity, withLoadFactors) {
+  const columns = [
+    ...sources.map((s) => [`${LABELS[s]} (MW)`, (row) => row.sources[s], 0]),
+    ["Production (MW)", (row) => row.production, 0],
+    ["Consumption (MW)", (row) => row.consumption, 0],
+    ["Carbon intensity (gCO2eq/kWh)", (row) => row.carbon, 1],
+    ...(withLoadFactors ? sources.map((s) => [`${LABELS[s]} load factor (%)`, (row) => row.loadFactors[s], 1]) : []),
+  ];
+  const head = document.createElement("tr");
+  head.append(cell("th", granularity === "day" ? "Local day" : "Local time (offset)"));
+  for (const [title] of columns) head.append(cell("th", title));
+  head.querySelectorAll("th").forEach((th) => th.setAttribute("scope", "col"));
+  $("data-table").tHead.replaceChildren(head);
+  const body = document.createDocumentFragment();
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    const th = cell("th", timeLabel(row, granularity));
+    th.setAttribute("scope", "row");
+    tr.append(th);
+    for (const [, value, digits] of columns) {
+      const text = formatValue(value(row), digits);
+      tr.append(text === null ? cell("td", "missing", "missing") : cell("td", text));
+    }
+    body.append(tr);
+  }
+  $("data-table").tBodies[0].replaceChildren(body);
+  $("table-caption").textContent = `${rows.length} rows, ${state.query.regionName}, ${state.query.start} to ${state.query.end}`;
+}
+
+function fileName(response, fallback) {
+  const match = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+  return match ? match[1] : fallback;
+}
+
+// The export answers 302 to a short-lived link: follow it with the key, then save what it returns.
+async function download(region, month, button) {
+  button.disabled = true;
+  try {
+    const url = `/v1/export/csv?${new URLSearchParams({ region_code: region, month })}`;
+    const response = await fetch(url, { headers: { "X-API-Key": readerKey() } });
+    if (!response.ok) throw new ApiProblem(response.status, `${response.status}: no CSV for ${region} ${month}`);
+    const blob = await response.blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = fileName(response, `eco2mix-${region}-${month}.csv`);
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    setStatus(`Downloaded ${link.download} (${blob.size.toLocaleString("en-GB")} bytes).`, "ready");
+  } catch (error) {
+    setStatus(`Download failed: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function drawDownloads(query) {
+  const regions = query.region ? [query.region] : state.regions.map((r) => r.code);
+  const items = [];
+  for (const month of monthsBetween(query.start, query.end)) {
+    for (const code of regions) {
+      const region = state.regions.find((r) => r.code === code);
+      // Only region-months that were materialized: each button must return a file.
+      if (!region || !region.first_day || region.first_day.slice(0, 7) > month || region.last_day.slice(0, 7) < month) continue;
+      const li = document.createElement("li");
+      const button = cell("button", `CSV ${region.name} ${month}`);
+      button.type = "button";
+      button.className = "secondary download";
+      button.dataset.region = code;
+      button.dataset.month = month;
+      button.addEventListener("click", () => download(code, month, button));
+      li.append(button);
+      items.push(li);
+    }
+  }
+  $("downloads").replaceChildren(...items);
+}
+
+// ---- form and flow -------------------------------------------------------------------------------------
+
+function queryFromForm() {
+  const region = $("region").value;
+  const found = state.regions.find((r) => r.code === region);
+  return {
+    region, regionName: found ? found.name : "all regions", start: $("start").value, end: $("end").value,
+    granularity: $("granularity").value, loadFactors: $("load-factors").checked,
+  };
+}
+
+function syncUrl(query) {
+  const params = new URLSearchParams({ start: query.start, end: query.end, granularity: query.granularity });
+  if (query.region) params.set("region", query.region);
+  if (query.loadFactors) params.set("load_factors", "1");
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+}
+
+async function show() {
+  const query = queryFromForm();
+  if (!query.start || !query.end || query.start > query.end) {
+    setStatus("Pick a start day on or before the end day.", "error");
+    return;
+  }
+  state.query = query;
+  syncUrl(query);
+  setStatus("Loading…", "loading");
+  try {
+    const items = await fetchItems(query);
+    const regionCount = query.region ? 1 : new Set(items.map((item) => item.region)).size;
+    const rows = withGaps(rowsFromItems(items, regionCount), query.granularity, query);
+    const sources = SOURCES.filter((s) => rows.some((row) => s in row.sources));
+    state.rows = rows;
+    state.sources = sources;
+    const withLoadFactors = query.loadFactors && Boolean(query.region);
+    $("load-section").hidden = !withLoadFactors;
+    await drawMix(rows, sources, query.granularity);
+    await drawCarbon(rows, query.granularity);
+    if (withLoadFactors) await drawLoadFactors(rows, sources, query.granularity);
+    drawTable(rows, sources, query.granularity, withLoadFactors);
+    drawDownloads(query);
+    const missing = rows.filter((row) => row.missing || row.consumption === null).length;
+    const note = query.loadFactors && !query.region ? " Load factors are shown for one region at a time." : "";
+    setStatus(`${rows.length} points, ${query.regionName}, ${query.start} to ${query.end}` +
+      `${missing ? `, ${missing} missing` : ""}.${note}`, "ready");
+  } catch (error) {
+    if (error instanceof ApiProblem && error.status === 401) sessionStorage.removeItem(KEY_STORAGE);
+    setStatus(error.message, "error");
+  }
+}
+
+async function loadRegions() {
+  const body = await apiGet("/v1/regions");
+  state.regions = body.items;
+  const select = $("region");
+  const keep = select.value;
+  select.replaceChildren(new Option("All regions", ""));
+  for (const region of body.items) select.append(new Option(`${region.name} (${region.code})`, region.code));
+  select.value = keep;
+  const last = body.items.map((r) => r.last_day).filter(Boolean).sort().pop();
+  if (last && !$("end").value) {
+    $("end").value = last;
+    $("start").value = addDays(last, -6);
+  }
+}
+
+function applyUrl() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("start")) $("start").value = params.get("start");
+  if (params.get("end")) $("end").value = params.get("end");
+  if (params.get("granularity")) $("granularity").value = params.get("granularity");
+  $("load-factors").checked = params.get("load_factors") === "1";
+  return params.get("region") || "";
+}
+
+async function start() {
+  const region = applyUrl();
+  if (!readerKey()) {
+    setStatus("Enter a reader API key to start.", "idle");
+    $("api-key").focus();
+    return;
+  }
+  try {
+    await loadRegions();
+  } catch (error) {
+    if (error instanceof ApiProblem && error.status === 401) sessionStorage.removeItem(KEY_STORAGE);
+    setStatus(error.message, "error");
+    return;
+  }
+  $("region").value = region;
+  await show();
+}
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $("api-key").value = "";
+  start();
+});
+$("forget-key").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY_STORAGE);
+  setStatus("Key forgotten.", "idle");
+});
+$("controls").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!readerKey()) {
+    setStatus("Enter a reader API key first.", "error");
+    return;
+  }
+  show();
+});
+start();
