@@ -11,18 +11,17 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import lru_cache
 from typing import Any
 
 import jwt
 
+from api.jwks import JwksUnavailable, UnknownKey, jwks_cache
 from stores.settings import Settings
 
 log = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
 _JWT_ALGORITHMS = ["RS256"]
-_JWKS_TIMEOUT_SECONDS = 5.0
 
 
 class Role(IntEnum):
@@ -37,15 +36,16 @@ _APP_ROLES: dict[str, Role] = {"reader": Role.reader, "operator": Role.operator}
 @dataclass(frozen=True)
 class Principal:
     role: Role
-    subject: str  # "api-key:<role>" or the token's `sub`/`oid`
+    subject: str  # "key:<first 12 hex of the key's configured hash>" or the token's `oid`/`sub`; never the key
     method: str  # "api-key" | "bearer"
 
 
 class AuthError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,24 @@ def _is_hex(text: str) -> bool:
     return True
 
 
-def key_role(presented: str, entries: list[KeyEntry]) -> Role | None:
-    """The highest role whose hash matches; every entry is compared, in constant time each."""
+def key_entry(presented: str, entries: list[KeyEntry]) -> KeyEntry | None:
+    """The matching entry of the highest role; every entry is compared, in constant time each."""
     digest = hashlib.sha256(presented.encode()).hexdigest()
-    found: Role | None = None
+    found: KeyEntry | None = None
     for entry in entries:
-        if hmac.compare_digest(digest, entry.sha256) and (found is None or entry.role > found):
-            found = entry.role
+        if hmac.compare_digest(digest, entry.sha256) and (found is None or entry.role > found.role):
+            found = entry
     return found
+
+
+def key_role(presented: str, entries: list[KeyEntry]) -> Role | None:
+    entry = key_entry(presented, entries)
+    return None if entry is None else entry.role
+
+
+def key_id(entry: KeyEntry) -> str:
+    """A key's public identity (logs, rate limits): a prefix of its configured hash, never the key."""
+    return f"key:{entry.sha256[:12]}"
 
 
 def jwt_configured(settings: Settings) -> bool:
@@ -101,32 +111,35 @@ def issuers(tenant_id: str) -> list[str]:
     return [f"https://login.microsoftonline.com/{tenant_id}/v2.0", f"https://sts.windows.net/{tenant_id}/"]
 
 
-@lru_cache(maxsize=4)
-def _jwk_client(url: str) -> jwt.PyJWKClient:
-    # One client per URL and worker: it caches the key set and refetches on an unknown `kid`.
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=_JWKS_TIMEOUT_SECONDS)
+KeyResolver = Callable[[str, Settings], Any]  # (token, settings) → verification key
 
 
-KeyResolver = Callable[[str, str], Any]  # (token, jwks url) → verification key
-
-
-def resolve_signing_key(token: str, url: str) -> Any:
-    return _jwk_client(url).get_signing_key_from_jwt(token).key
+def resolve_signing_key(token: str, settings: Settings) -> Any:
+    kid = jwt.get_unverified_header(token).get("kid")
+    return jwks_cache(jwks_url(settings), float(settings.AUTH_JWKS_CACHE_SECONDS)).key(kid)
 
 
 def bearer_principal(token: str, settings: Settings, resolve_key: KeyResolver = resolve_signing_key) -> Principal:
-    """Validate signature (RS256, tenant JWKS), issuer, audience and expiry; map the `roles` claim."""
+    """Validate signature (RS256, tenant JWKS), issuer, audience and expiry; map the `roles` claim.
+
+    401 for a bad token; 503 with Retry-After when the signing keys cannot be fetched (not the caller's fault)."""
     assert settings.AUTH_TENANT_ID and settings.AUTH_AUDIENCE
     try:
-        key = resolve_key(token, jwks_url(settings))
+        key = resolve_key(token, settings)
         claims = jwt.decode(
             token,
             key,
             algorithms=_JWT_ALGORITHMS,
             audience=settings.AUTH_AUDIENCE,
             issuer=issuers(settings.AUTH_TENANT_ID),
+            leeway=settings.AUTH_CLOCK_SKEW_SECONDS,  # clocks of issuer and worker differ by a few seconds
             options={"require": ["exp", "iss", "aud"]},
         )
+    except JwksUnavailable as exc:
+        detail = f"Bearer tokens cannot be verified now; retry after {exc.retry_after} s."
+        raise AuthError(503, detail, {"Retry-After": str(exc.retry_after)}) from exc
+    except UnknownKey as exc:
+        raise AuthError(401, "Invalid bearer token: unknown signing key.") from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthError(401, f"Invalid bearer token: {type(exc).__name__}.") from exc
     roles = claims.get("roles") or []
@@ -145,17 +158,18 @@ def authenticate(
     """The caller's principal; AuthError(401) when no valid credential is presented."""
     presented = headers.get(API_KEY_HEADER)
     if presented:
-        role = key_role(presented, parse_api_keys(settings.API_KEYS))
-        if role is None:
+        entry = key_entry(presented, parse_api_keys(settings.API_KEYS))
+        if entry is None:
             raise AuthError(401, "The API key is not valid.")
-        return Principal(role, f"api-key:{role.name}", "api-key")
+        return Principal(entry.role, key_id(entry), "api-key")
     authorization = headers.get("Authorization") or ""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         if not jwt_configured(settings):
             raise AuthError(401, "Bearer tokens are not accepted by this deployment; use X-API-Key.")
         return bearer_principal(token.strip(), settings, resolve_key)
-    raise AuthError(401, "Authentication required: send X-API-Key (or Authorization: Bearer <token>).")
+    bearer = " (or Authorization: Bearer <token>)" if jwt_configured(settings) else ""
+    raise AuthError(401, f"Authentication required: send X-API-Key{bearer}.")
 
 
 def authorize(principal: Principal, required: Role) -> None:

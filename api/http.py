@@ -208,7 +208,7 @@ def _start(req: func.HttpRequest, route: Route, settings: Settings) -> tuple[Req
         authorize(principal, required)
     except AuthError as exc:
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
-        return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers), request_id)
+        return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
     return RequestContext(request_id, method, principal, settings, req), None
 
 

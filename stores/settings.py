@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     AUTH_TENANT_ID: str | None = None
     AUTH_AUDIENCE: str | None = None
     AUTH_JWKS_URL: str | None = None  # defaults to the tenant's Entra ID JWKS
+    AUTH_JWKS_CACHE_SECONDS: int = Field(default=3600, ge=60, le=86400)  # a rotated-out key verifies ≤ this long
+    AUTH_CLOCK_SKEW_SECONDS: int = Field(default=60, ge=0, le=300)  # leeway on exp/nbf/iat
     CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
 
     # Materialization.

@@ -163,7 +163,8 @@ def test_authorize_role_order(required: Role, actual: Role, allowed: bool) -> No
         ({"roles": "Reader"}, 403),
         ({"iss": "https://login.microsoftonline.com/other-tenant/v2.0"}, 401),
         ({"aud": "api://someone-else"}, 401),
-        ({"exp": int(time.time()) - 60}, 401),
+        ({"exp": int(time.time()) - 30}, Role.reader),  # within the clock-skew leeway
+        ({"exp": int(time.time()) - 120}, 401),
         ({"exp": None}, 401),
     ],
 )
@@ -193,10 +194,39 @@ def test_hs256_token_with_the_public_key_as_secret_is_rejected(
         {"iss": ISSUER_V2, "aud": AUDIENCE, "exp": int(time.time()) + 60, "roles": ["Operator"]}, "k" * 32
     )
     with pytest.raises(AuthError):
-        bearer_principal(forged, jwt_settings, lambda t, u: signing_key.public_key())
+        bearer_principal(forged, jwt_settings, lambda t, s: signing_key.public_key())
 
 
 def test_api_key_wins_over_bearer_when_both_are_sent(signing_key: rsa.RSAPrivateKey, jwt_settings: Settings) -> None:
     headers = {"X-API-Key": "wrong", "Authorization": f"Bearer {token(signing_key, roles=['Operator'])}"}
     with pytest.raises(AuthError):
         authenticate(headers, jwt_settings)
+
+
+def test_unreachable_jwks_is_a_503_with_retry_after_not_a_401(signing_key: rsa.RSAPrivateKey) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    settings = Settings(AUTH_TENANT_ID=TENANT, AUTH_AUDIENCE=AUDIENCE, AUTH_JWKS_URL=f"http://127.0.0.1:{port}/keys")
+    with pytest.raises(AuthError) as err:
+        authenticate({"Authorization": f"Bearer {token(signing_key)}"}, settings)
+    assert err.value.status == 503 and int(err.value.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(("bearer_enabled", "offers_bearer"), [(True, True), (False, False)])
+def test_the_401_text_offers_bearer_only_where_enabled(
+    jwt_settings: Settings, bearer_enabled: bool, offers_bearer: bool
+) -> None:
+    settings = jwt_settings if bearer_enabled else Settings(API_KEYS=jwt_settings.API_KEYS)
+    with pytest.raises(AuthError) as err:
+        authenticate({}, settings)
+    assert ("Bearer" in err.value.detail) is offers_bearer
+
+
+def test_api_key_principal_is_the_key_id_never_the_key() -> None:
+    settings = Settings(API_KEYS=f"reader:{sha('k1')},reader:{sha('k2')}")
+    first, second = (authenticate({"X-API-Key": key}, settings) for key in ("k1", "k2"))
+    assert first.subject == f"key:{sha('k1')[:12]}" and first.subject != second.subject
+    assert "k1" not in first.subject.removeprefix("key:")
