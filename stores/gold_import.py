@@ -70,10 +70,18 @@ def _open(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def write_parsed(conn: sqlite3.Connection, parsed: ParsedFile, loaded_at: str) -> tuple[int, int, int]:
-    """Upsert the facts of one parsed file in one transaction; (inserted, updated, unchanged)."""
+def write_parsed(
+    conn: sqlite3.Connection, parsed: ParsedFile, clock: Callable[[], datetime]
+) -> tuple[int, int, int, str]:
+    """Upsert the facts of one parsed file in one transaction; (inserted, updated, unchanged, loaded_at).
+
+    `loaded_at` is chosen inside the write transaction (BEGIN IMMEDIATE holds the database's write lock),
+    after every earlier import committed: imports commit in loaded_at order, so a materializer that saw a
+    watermark W never misses a fact committed later with a loaded_at at or below W.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
+        loaded_at = _next_loaded_at(conn, clock())
         conn.execute(_STAGE_SQL)
         conn.execute("DELETE FROM stage_fact")
         insert_time_rows(conn, (f.minute for f in parsed.facts))
@@ -91,7 +99,7 @@ def write_parsed(conn: sqlite3.Connection, parsed: ParsedFile, loaded_at: str) -
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return inserted, updated, len(parsed.facts) - inserted - updated
+    return inserted, updated, len(parsed.facts) - inserted - updated, loaded_at
 
 
 def _next_loaded_at(conn: sqlite3.Connection, now: datetime) -> str:
@@ -131,8 +139,7 @@ def import_files(
                     raise
                 reports.append(ImportReport(str(path), "", (), 0, 0, 0, 0, None, None, error=str(exc)))
                 continue
-            loaded_at = _next_loaded_at(conn, clock())
-            inserted, updated, unchanged = write_parsed(conn, parsed, loaded_at)
+            inserted, updated, unchanged, loaded_at = write_parsed(conn, parsed, clock)
             minutes = [f.minute for f in parsed.facts]
             reports.append(
                 ImportReport(

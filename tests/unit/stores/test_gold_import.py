@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.eco2mix_files import Eco2mixFormatError, NationalFileError, parse_eco2mix
+from stores import gold_import
 from stores.gold import gold_reader
 from stores.gold_import import ImportReport, import_files, write_parsed
 from stores.gold_schema import create_schema
@@ -235,14 +237,16 @@ def test_upsert_touches_exactly_the_changed_facts(tmp_path: Path, changes: dict[
     conn = sqlite3.connect(tmp_path / f"prop-{len(list(tmp_path.iterdir()))}.sqlite", isolation_level=None)
     try:
         create_schema(conn)
-        assert write_parsed(conn, parsed, "2025-01-01T00:00:00.000000Z") == (ODRE_FACTS, 0, 0)
+        first = clock_at(datetime(2025, 1, 1, tzinfo=UTC))
+        assert write_parsed(conn, parsed, first) == (ODRE_FACTS, 0, 0, "2025-01-01T00:00:00.000000Z")
         newer = [replace(f, valeur_mw=changes[i]) if i in changes else f for i, f in enumerate(parsed.facts)]
         really_changed = sum(a.valeur_mw != b.valeur_mw for a, b in zip(parsed.facts, newer, strict=True))
         parsed.facts = newer
-        assert write_parsed(conn, parsed, "2025-01-02T00:00:00.000000Z") == (
+        assert write_parsed(conn, parsed, clock_at(datetime(2025, 1, 2, tzinfo=UTC))) == (
             0,
             really_changed,
             ODRE_FACTS - really_changed,
+            "2025-01-02T00:00:00.000000Z",
         )
         bumped = conn.execute(
             "SELECT COUNT(*) FROM FACT_ENERGY_FLOW WHERE loaded_at = '2025-01-02T00:00:00.000000Z'"
@@ -250,3 +254,55 @@ def test_upsert_touches_exactly_the_changed_facts(tmp_path: Path, changes: dict[
         assert bumped == really_changed
     finally:
         conn.close()
+
+
+# --- concurrent imports: commit order is loaded_at order ---------------------------------------------------
+
+
+def _facts(db: Path) -> dict[tuple[int, int, int], str]:
+    """Every fact's loaded_at, read in one statement (one consistent snapshot, as a materializer reads)."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT id_region, id_date, id_source, loaded_at FROM FACT_ENERGY_FLOW").fetchall()
+    finally:
+        conn.close()
+    return {(r, d, s): loaded for r, d, s, loaded in rows}
+
+
+def test_concurrent_imports_leave_no_fact_below_a_watermark_seen_before_it_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of a loaded_at chosen outside the write transaction: import A picks its (earlier) loaded_at
+    and is descheduled, import B commits with a later one, a materializer takes the watermark, then A
+    commits below it. Chosen inside the transaction, A holds the write lock: B waits for A and passes it."""
+    db = tmp_path / "gold.sqlite"
+    import_files(db, [FIXTURES / "odre_tr_paca_2019.csv"], clock=clock_at(T1))  # schema + an initial load
+    a_chose, b_done = threading.Event(), threading.Event()
+    snapshots: list[dict[tuple[int, int, int], str]] = []
+    choose = gold_import._next_loaded_at
+
+    def choose_then_pause(conn: sqlite3.Connection, now: datetime) -> str:
+        loaded_at = choose(conn, now)
+        if threading.current_thread() is threading.main_thread():  # only import A is descheduled
+            a_chose.set()
+            b_done.wait(timeout=1.0)  # B's chance to commit first (it cannot while A holds the lock)
+        return loaded_at
+
+    monkeypatch.setattr(gold_import, "_next_loaded_at", choose_then_pause)
+
+    def import_b() -> None:
+        a_chose.wait(timeout=5.0)
+        import_files(db, [ODRE], clock=clock_at(T1 + timedelta(hours=2)))
+        snapshots.append(_facts(db))  # a materializer run right after B's commit
+        b_done.set()
+
+    b = threading.Thread(target=import_b)
+    b.start()
+    [a] = import_files(db, [FIXTURES / "odre_tr_paca_2020_imports.csv"], clock=clock_at(T1 + timedelta(hours=1)))
+    b.join(timeout=30)
+    final = _facts(db)
+    [seen] = snapshots
+    watermark = max(seen.values())
+    missed = {k: v for k, v in final.items() if k not in seen and v <= watermark}
+    assert a.facts_written > 0
+    assert not missed, f"{len(missed)} facts committed after the watermark {watermark} and below it"
