@@ -200,6 +200,8 @@ var appSettings = {
   API_KEYS: apiKeys
   AUTH_TENANT_ID: tenant().tenantId
   AUTH_AUDIENCE: authAudience
+  AUTH_JWKS_CACHE_SECONDS: '3600'
+  AUTH_CLOCK_SKEW_SECONDS: '60'
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
