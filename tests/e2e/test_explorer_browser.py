@@ -1,0 +1,263 @@
+"""/explorer and /v1/docs in a real browser: Debian's chromium driven by selenium, against devhost over HTTP.
+
+One devhost (two sample regions, one known hole) and one browser for the module. Each state leaves a
+screenshot in .artifacts/explorer/ (git-ignored, kept by CI as an artifact of the run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import REPO, DevhostProcess, devhost_env, free_port
+from tests.e2e.explorer_data import HOLE_DAY, HOLE_REGION, build_gold_with_hole
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1400",
+)
+ARTIFACTS = REPO / ".artifacts" / "explorer"
+READY_TIMEOUT = 30.0
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the browser tests: `make test` installs chromium and chromium-driver as root")
+    pytest.skip("browser tests: no /usr/bin/chromium + chromedriver (apt-get install chromium chromium-driver)",
+                allow_module_level=True)  # fmt: skip
+
+from selenium import webdriver  # noqa: E402  (only with a browser to drive)
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+class Explorer:
+    """The browser on devhost's explorer, plus the API read directly for the expected values."""
+
+    def __init__(self, driver: WebDriver, base_url: str, key: str, downloads: Path) -> None:
+        self.driver = driver
+        self.base_url = base_url
+        self.key = key
+        self.downloads = downloads
+
+    def api(self, path: str, **params: str) -> Any:
+        resp = requests.get(self.base_url + path, params=params, headers={"X-API-Key": self.key}, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def items(self, **params: str) -> list[dict[str, Any]]:
+        return list(self.api("/v1/production/regional", limit="5000", **params)["items"])
+
+    def show(self, query: str) -> None:
+        self.driver.get(f"{self.base_url}/explorer?{query}")
+        self.wait_state()
+
+    def wait_state(self) -> str:
+        WebDriverWait(self.driver, READY_TIMEOUT).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state") in ("ready", "error")
+        )
+        state = self.driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+        assert state == "ready", self.driver.find_element(By.ID, "status").text
+        return state
+
+    def traces(self, chart: str) -> dict[str, dict[str, Any]]:
+        """The plotted traces of a chart, by their `meta` (source name, consumption, carbon)."""
+        data = self.driver.execute_script(
+            "return document.getElementById(arguments[0]).data"
+            ".map(t => ({meta: t.meta, x: t.x, y: t.y, customdata: t.customdata || null, text: t.text}));",
+            chart,
+        )
+        return {trace["meta"]: trace for trace in data}
+
+    def console_errors(self) -> list[dict[str, Any]]:
+        return [entry for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+@pytest.fixture(scope="module")
+def devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    data_dir = tmp_path_factory.mktemp("explorer")
+    build_gold_with_hole(data_dir / "gold.sqlite")
+    key = secrets.token_urlsafe(24)
+    env = devhost_env(data_dir, API_KEYS=f"reader:{hashlib.sha256(key.encode()).hexdigest()}")
+    process = DevhostProcess(data_dir, free_port(), [], env)
+    try:
+        process.start()
+        assert process.wait_for("materialize-incremental", 180)["runtimeStatus"] == "Completed"
+        yield process.base_url, key
+    finally:
+        if process.process is not None:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def explorer(devhost: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
+    downloads = tmp_path_factory.mktemp("downloads")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        base_url, key = devhost
+        page = Explorer(driver, base_url, key, downloads)
+        driver.get(f"{base_url}/explorer")
+        driver.find_element(By.ID, "api-key").send_keys(key + Keys.ENTER)  # entered once for the module
+        page.wait_state()
+        yield page
+    finally:
+        driver.quit()
+
+
+def test_key_is_kept_in_the_session_only(explorer: Explorer) -> None:
+    stored = explorer.driver.execute_script("return [sessionStorage.length, localStorage.length, document.cookie]")
+    assert stored == [1, 0, ""]
+    assert explorer.driver.find_element(By.ID, "api-key").get_attribute("value") == ""
+    assert explorer.key not in explorer.driver.current_url
+
+
+def test_charts_plot_the_api_values_for_a_known_range(explorer: Explorer) -> None:
+    explorer.show("region=84&start=2024-03-04&end=2024-03-10&granularity=hour&load_factors=1")
+    expected = explorer.items(region_code="84", start_date="2024-03-04", end_date="2024-03-10", granularity="hour")
+    assert len(expected) == 7 * 24
+    mix = explorer.traces("mix-chart")
+    sources = [s for s in ("nucleaire", "hydraulique", "eolien", "solaire", "bioenergies", "thermique") if s in mix]
+    assert len(sources) == 6
+    stacked = [0.0] * len(expected)
+    for source in sources:
+        values = [item["sources"][source] for item in expected]
+        assert mix[source]["customdata"] == values, source
+        stacked = [base + value for base, value in zip(stacked, values, strict=True)]
+        assert mix[source]["y"] == pytest.approx(stacked), source
+    assert mix["consumption"]["y"] == [item["consumption_mw"] for item in expected]
+    assert explorer.traces("carbon-chart")["carbon"]["y"] == [item["carbon_intensity_g_per_kwh"] for item in expected]
+    load = explorer.traces("load-chart")
+    assert load["nucleaire"]["y"] == [item["facteur_charge"]["nucleaire"] for item in expected]
+    assert len(explorer.driver.find_elements(By.CSS_SELECTOR, "#data-table tbody tr")) == len(expected)
+    assert explorer.console_errors() == []
+    explorer.screenshot("range-hourly-region-84")
+
+
+@pytest.mark.parametrize(("day", "points"), [("2024-10-27", 50), ("2024-03-31", 46)])
+def test_dst_days_are_drawn_on_a_real_time_axis(explorer: Explorer, day: str, points: int) -> None:
+    explorer.show(f"region=84&start={day}&end={day}&granularity=30min")
+    consumption = explorer.traces("mix-chart")["consumption"]
+    assert len(consumption["x"]) == points and None not in consumption["y"]
+    steps = {b - a for a, b in zip(consumption["x"], consumption["x"][1:], strict=False)}
+    assert steps == {30 * 60 * 1000}  # no overlap, no jump: the repeated (or skipped) hour is where it belongs
+    offsets = {text.rsplit(" ", 1)[1] for text in consumption["text"]}
+    assert offsets == {"+01:00", "+02:00"}
+    assert explorer.console_errors() == []
+    explorer.screenshot(f"dst-{day}-{points}-points")
+
+
+def test_a_missing_interval_is_a_gap_not_a_zero(explorer: Explorer) -> None:
+    explorer.show(f"region={HOLE_REGION}&start={HOLE_DAY}&end={HOLE_DAY}&granularity=30min")
+    expected = explorer.items(region_code=HOLE_REGION, start_date=HOLE_DAY, end_date=HOLE_DAY, granularity="30min")
+    holes = [i for i, item in enumerate(expected) if item["consumption_mw"] is None]
+    assert holes == [28, 29]  # 14:00 and 14:30 local
+    mix = explorer.traces("mix-chart")
+    for trace in (*mix.values(), explorer.traces("carbon-chart")["carbon"]):
+        assert [trace["y"][i] for i in holes] == [None, None], trace["meta"]
+        assert trace["y"][holes[0] - 1] is not None and trace["y"][holes[-1] + 1] is not None
+    rows = explorer.driver.find_elements(By.CSS_SELECTOR, "#data-table tbody tr")
+    assert "missing" in rows[holes[0]].get_attribute("textContent")
+    assert explorer.console_errors() == []
+    explorer.screenshot("gap-region-11-2024-06-12")
+
+
+def test_all_regions_sum_the_regions(explorer: Explorer) -> None:
+    explorer.show("start=2024-07-01&end=2024-07-31&granularity=day")
+    by_region = [explorer.items(region_code=code, start_date="2024-07-01", end_date="2024-07-31", granularity="day")
+                 for code in ("11", "84")]  # fmt: skip
+    consumption = explorer.traces("mix-chart")["consumption"]["y"]
+    assert len(consumption) == 31
+    totals = [a["consumption_mw"] + b["consumption_mw"] for a, b in zip(*by_region, strict=True)]
+    assert consumption == pytest.approx(totals)
+    explorer.screenshot("all-regions-july-daily")
+
+
+def test_the_download_button_returns_the_csv_file(explorer: Explorer) -> None:
+    explorer.show("region=84&start=2024-03-04&end=2024-03-10&granularity=hour")
+    button = explorer.driver.find_element(By.CSS_SELECTOR, "button.download[data-month='2024-03']")
+    button.click()
+    expected = requests.get(
+        f"{explorer.base_url}/v1/export/csv",
+        params={"region_code": "84", "month": "2024-03"},
+        headers={"X-API-Key": explorer.key},
+        timeout=30,
+    ).content
+    deadline = time.monotonic() + READY_TIMEOUT
+    files: list[Path] = []
+    while time.monotonic() < deadline and not files:
+        files = [p for p in explorer.downloads.iterdir() if p.suffix == ".csv"]
+        time.sleep(0.1)
+    assert [p.name for p in files] == ["eco2mix_84_2024-03.csv"]
+    assert files[0].read_bytes() == expected and expected.startswith(b"\xef\xbb\xbf")
+    assert explorer.console_errors() == []
+    explorer.screenshot("download-region-84-2024-03")
+
+
+def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:
+    explorer.show("region=84&start=2024-03-04&end=2024-03-04&granularity=hour")
+    driver = explorer.driver
+    driver.find_element(By.ID, "api-key").click()
+    reached = []
+    for _ in range(20):  # a date input takes three stops (day, month, year)
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        reached.append(driver.switch_to.active_element.get_attribute("id"))
+    for control in ("save-key", "forget-key", "region", "start", "end", "granularity", "load-factors", "show"):
+        assert control in reached
+    # Enter on a control submits the form: the page draws the same range again.
+    driver.find_element(By.ID, "granularity").send_keys(Keys.ENTER)
+    explorer.wait_state()
+    assert "24 points" in driver.find_element(By.ID, "status").text
+
+
+def test_docs_page_renders_swagger_ui_and_tries_a_call_with_the_key(explorer: Explorer) -> None:
+    driver = explorer.driver
+    driver.get(f"{explorer.base_url}/v1/docs")
+    wait = WebDriverWait(driver, READY_TIMEOUT)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    driver.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    key_input = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".auth-container input[type=text]"))
+    key_input.send_keys(explorer.key)
+    driver.find_element(By.CSS_SELECTOR, ".auth-container button.authorize").click()
+    driver.find_element(By.CSS_SELECTOR, ".btn-done").click()
+    driver.find_element(By.CSS_SELECTOR, "#operations-regions-listRegions .opblock-summary-control").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#operations-regions-listRegions .execute")).click()
+    status = wait.until(
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, "#operations-regions-listRegions .live-responses-table tr.response .response-col_status"
+        )
+    )
+    assert status.text.strip().startswith("200")
+    assert explorer.console_errors() == []
+    explorer.screenshot("docs-try-it-regions")
