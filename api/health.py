@@ -1,10 +1,19 @@
-"""GET /v1/health: public liveness of the stores the API reads (documents, files)."""
+"""GET /v1/health: public liveness of the stores the API reads (documents, files), and the materialization lag.
+
+A store call cannot be interrupted from outside its thread, so each store has at most one ping in flight: a
+ping that outlives its timeout is abandoned (its thread ends when the call returns, its result is dropped) and
+later health checks report it as still running instead of queueing more pings behind it.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import azure.durable_functions as df
@@ -13,45 +22,120 @@ import azure.functions as func
 from api import caching
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from domain.naming import WATERMARK_DOC_ID
+from stores.ports import SYSTEM_PARTITION
 
 bp = df.Blueprint()
 
 ROUTE = Route("health", "/v1/health", {"GET": None})
 PING_TIMEOUT_SECONDS = 5.0
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 
 
 class Pingable(Protocol):
     def ping(self) -> None: ...
 
 
-def _ping(name: str, store: Pingable, backend: str) -> dict[str, Any]:
+@dataclass
+class _Ping:
+    future: Future[Any]
+    started: float
+
+
+class PingSlots:
+    """One bounded ping per store name (see the module docstring)."""
+
+    def __init__(self, max_stores: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_stores, thread_name_prefix="health")
+        self._lock = threading.Lock()
+        self._inflight: dict[str, _Ping] = {}
+
+    def run(self, name: str, call: Callable[[], Any], timeout: float) -> Any:
+        """`call()`'s result; TimeoutError when it (or the ping already in flight) takes longer than `timeout`."""
+        now = time.monotonic()
+        with self._lock:
+            ping = self._inflight.get(name)
+            if ping is not None and ping.future.done():
+                ping = None
+            if ping is not None and now - ping.started >= timeout:
+                raise TimeoutError(f"the previous ping has been running for {now - ping.started:.0f} s")
+            if ping is None:  # otherwise join the ping in flight (concurrent health checks share it)
+                ping = _Ping(self._pool.submit(call), now)
+                self._inflight[name] = ping
+        try:
+            return ping.future.result(timeout=max(0.0, timeout - (now - ping.started)))
+        except FutureTimeout:
+            ping.future.cancel()  # only effective while queued; a running call is abandoned
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(not p.future.done() for p in self._inflight.values())
+
+
+SLOTS = PingSlots()
+
+
+def _check(slots: PingSlots, name: str, call: Callable[[], Any], backend: str) -> tuple[dict[str, Any], Any]:
     started = time.perf_counter()
-    future = _pool.submit(store.ping)
+    result = None
     try:
-        future.result(timeout=PING_TIMEOUT_SECONDS)
+        result = slots.run(name, call, PING_TIMEOUT_SECONDS)
         status, error = "ok", None
-    except FutureTimeout:
-        status, error = "unavailable", f"no answer within {PING_TIMEOUT_SECONDS:g} s"
+    except TimeoutError as exc:
+        status, error = "unavailable", str(exc)
     except Exception as exc:
         # The exception type only: messages can carry endpoints or connection strings.
         status, error = "unavailable", type(exc).__name__
-    return {
+    report = {
         "status": status,
         "backend": backend,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
         "error": error,
     }
+    return report, result
 
 
-def check_health(documents: Pingable, files: Pingable, backends: dict[str, str]) -> tuple[int, dict[str, Any]]:
+def _documents_call(documents: Any) -> Callable[[], Any]:
+    def call() -> Any:
+        documents.ping()
+        return documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)
+
+    return call
+
+
+def materialization_lag(watermark_doc: Any, now: datetime) -> dict[str, Any]:
+    """The watermark (newest Gold load materialized) and its age in seconds; nulls when unknown."""
+    value = watermark_doc.get("value") if isinstance(watermark_doc, dict) else None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        stamp = None
+    if stamp is not None and stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    lag = None if stamp is None else round(max(0.0, (now - stamp).total_seconds()), 1)
+    return {"watermark": value if stamp is not None else None, "lag_seconds": lag}
+
+
+def check_health(
+    documents: Pingable,
+    files: Pingable,
+    backends: dict[str, str],
+    slots: PingSlots = SLOTS,
+    now: datetime | None = None,
+) -> tuple[int, dict[str, Any]]:
     """Ping the serving stores (never Gold: requests do not depend on it); 503 when one is down."""
-    checks = {
-        "documents": _ping("documents", documents, backends.get("documents", "unknown")),
-        "files": _ping("files", files, backends.get("files", "unknown")),
-    }
+    documents_report, watermark = _check(
+        slots, "documents", _documents_call(documents), backends.get("documents", "unknown")
+    )
+    files_report, _ = _check(slots, "files", files.ping, backends.get("files", "unknown"))
+    checks = {"documents": documents_report, "files": files_report}
     healthy = all(c["status"] == "ok" for c in checks.values())
-    return (200 if healthy else 503), {"status": "ok" if healthy else "degraded", "stores": checks}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "stores": checks,
+        "materialization": materialization_lag(watermark, now or datetime.now(UTC)),
+    }
+    return (200 if healthy else 503), body
 
 
 def _handle(ctx: RequestContext) -> Reply:

@@ -32,9 +32,15 @@ class StoreHealth(BaseModel):
     error: str | None = None
 
 
+class MaterializationLag(BaseModel):
+    watermark: str | None = Field(description="Newest Gold load (loaded_at, UTC) materialized; null when none")
+    lag_seconds: float | None = Field(description="Age of the watermark in seconds: alert when it grows")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     stores: dict[str, StoreHealth]
+    materialization: MaterializationLag
 
 
 class RegionSpan(BaseModel):

@@ -29,6 +29,8 @@ def test_health_is_public(api: Api) -> None:
     body = resp.json()
     assert body["status"] == "ok" and {"documents", "files"} <= set(body["stores"])
     assert all(s["status"] == "ok" for s in body["stores"].values())
+    lag = body["materialization"]  # the sample was materialized at start: a watermark with a real age
+    assert lag["watermark"] and isinstance(lag["lag_seconds"], float) and lag["lag_seconds"] >= 0
 
 
 def test_regions_lists_the_12_with_their_2024_days(api: Api) -> None:

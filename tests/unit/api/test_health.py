@@ -1,13 +1,17 @@
-"""GET /v1/health: 200 when every serving store answers, 503 naming the one that does not."""
+"""GET /v1/health: 200 when every serving store answers, 503 naming the one that does not; bounded pings; lag."""
 
 from __future__ import annotations
 
-import time
+import threading
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from api import health
-from api.health import check_health
+from api.health import PingSlots, check_health, materialization_lag
+from domain.naming import WATERMARK_DOC_ID
+from stores.ports import SYSTEM_PARTITION
 from tests.fakes import MemoryDocuments, MemoryFiles
 
 
@@ -16,9 +20,19 @@ class Broken:
         raise ConnectionError("https://secret-endpoint:443 refused")
 
 
-class Slow:
+class Hanging:
+    """A store whose ping blocks until released; it counts the pings it received."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.pings = 0
+
     def ping(self) -> None:
-        time.sleep(0.5)
+        self.pings += 1
+        self.release.wait(10)
+
+    def get(self, partition: str, doc_id: str) -> Any:
+        return None
 
 
 def test_healthy() -> None:
@@ -31,13 +45,63 @@ def test_healthy() -> None:
     ("documents", "files", "down"), [(Broken(), MemoryFiles(), "documents"), (MemoryDocuments(), Broken(), "files")]
 )
 def test_a_failing_store_gives_503_without_its_message(documents: object, files: object, down: str) -> None:
-    status, body = check_health(documents, files, {})  # type: ignore[arg-type]
+    status, body = check_health(documents, files, {}, PingSlots())  # type: ignore[arg-type]
     assert status == 503 and body["status"] == "degraded"
     assert body["stores"][down] == {**body["stores"][down], "status": "unavailable", "error": "ConnectionError"}
     assert "secret-endpoint" not in str(body)
 
 
-def test_a_hanging_store_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hanging_store_gets_one_ping_in_flight_never_a_queue(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "PING_TIMEOUT_SECONDS", 0.05)
-    status, body = check_health(Slow(), MemoryFiles(), {})
-    assert status == 503 and "no answer" in body["stores"]["documents"]["error"]
+    store, slots = Hanging(), PingSlots()
+    errors = []
+    for _ in range(5):
+        status, body = check_health(store, MemoryFiles(), {}, slots)
+        assert status == 503 and body["stores"]["files"]["status"] == "ok"
+        errors.append(body["stores"]["documents"]["error"])
+    assert store.pings == 1 and slots.in_flight() == 1
+    assert "no answer within" in errors[0] and all("has been running" in e for e in errors[1:])
+    store.release.set()
+    for _ in range(100):  # the abandoned ping ends on its own once the store answers
+        if slots.in_flight() == 0:
+            break
+        threading.Event().wait(0.01)
+    assert slots.in_flight() == 0
+    status, _ = check_health(store, MemoryFiles(), {}, slots)
+    assert status == 200 and store.pings == 2
+
+
+def test_concurrent_checks_share_the_ping_in_flight() -> None:
+    store, slots = Hanging(), PingSlots()
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(check_health(store, MemoryFiles(), {}, slots)[0]))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    store.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert store.pings <= len(threads) and results.count(200) == len(threads)
+
+
+def test_health_shows_the_age_of_the_watermark() -> None:
+    documents = MemoryDocuments()
+    documents.upsert(
+        {
+            "id": WATERMARK_DOC_ID,
+            "region_code": SYSTEM_PARTITION,
+            "doc_type": "watermark",
+            "key": WATERMARK_DOC_ID,
+            "value": "2025-01-15T00:00:00.000000Z",
+        }
+    )
+    now = datetime(2025, 1, 15, 0, 2, 30, tzinfo=UTC)
+    _, body = check_health(documents, MemoryFiles(), {}, PingSlots(), now=now)
+    assert body["materialization"] == {"watermark": "2025-01-15T00:00:00.000000Z", "lag_seconds": 150.0}
+
+
+@pytest.mark.parametrize("doc", [None, {}, {"value": None}, {"value": "not a time"}])
+def test_no_watermark_gives_null_lag(doc: Any) -> None:
+    assert materialization_lag(doc, datetime.now(UTC)) == {"watermark": None, "lag_seconds": None}
