@@ -4,9 +4,9 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps bench-deps run test lint typecheck unit integration e2e bench smoke clean
+.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e bench smoke clean
 
-setup: .venv/.stamp node_modules/.stamp system-deps
+setup: .venv/.stamp node_modules/.stamp system-deps browser-deps
 
 .venv/.stamp: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -29,6 +29,14 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unixodbc libsqliteodbc >/dev/null; \
 	  else echo "note: install unixodbc and libsqliteodbc for the ODBC tests (they skip without them)"; fi; \
+	fi
+
+# Debian's chromium + its driver: the browser tests of /explorer and /v1/docs (selenium). Installed when root.
+browser-deps:
+	@if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "note: install chromium and chromium-driver for the browser tests (they skip without them)"; fi; \
 	fi
 
 run: .venv/.stamp
