@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from typing import Any, Protocol, TypedDict
+from typing import Any, TypedDict
 
 from domain.aggregate import build_day_documents, build_month_document
 from domain.csv_export import render_day_csv, render_month_csv
-from domain.models import GoldRow
 from domain.naming import (
     CATALOG_DOC_ID,
     WATERMARK_DOC_ID,
@@ -22,6 +21,7 @@ from domain.naming import (
     month_file_name,
 )
 from domain.planning import Batch, group_partitions
+from domain.ports import SYSTEM_PARTITION, DocumentStore, FileStore, GoldSource
 from domain.quarantine import (
     QUARANTINE_DOC_ID,
     QuarantinedDay,
@@ -31,21 +31,8 @@ from domain.quarantine import (
 )
 from domain.quarantine import summary as quarantine_summary
 from domain.regions import REGIONS, REGIONS_BY_CODE
-from stores.ports import SYSTEM_PARTITION, DocumentStore, FileStore
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-
-
-class GoldSource(Protocol):
-    """What the materializer reads from Gold (stores.gold.GoldReader)."""
-
-    def changed_partitions(self, since: str | None) -> list[tuple[str, str, str]]: ...
-
-    def partitions_in_range(
-        self, first_day: str, last_day: str, region_codes: list[str] | None
-    ) -> list[tuple[str, str, str]]: ...
-
-    def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]: ...
 
 
 class Plan(TypedDict):

@@ -26,6 +26,6 @@ def download_name(file_name: str) -> str:
     return file_name.rsplit("/", 1)[-1]
 
 
-# Documents of the `_system` partition (see stores.ports.SYSTEM_PARTITION).
+# Documents of the `_system` partition (see domain.ports.SYSTEM_PARTITION).
 WATERMARK_DOC_ID = "watermark"
 CATALOG_DOC_ID = "catalog"

@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
-from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosHttpResponseError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
 
 from stores.ports import Document
 from stores.settings import Settings
@@ -67,6 +73,28 @@ class CosmosDocumentStore:
         except CosmosResourceNotFoundError:
             return None
         return _strip(item)
+
+    def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
+        try:
+            item = self.container.read_item(item=doc_id, partition_key=region_code)
+        except CosmosResourceNotFoundError:
+            return None, None
+        return _strip(item), item.get("_etag")
+
+    def replace_if(self, doc: Document, version: str | None) -> bool:
+        """Create (version None) or replace with If-Match: 409 / 412 / 404 mean another writer came first."""
+        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
+            raise ValueError("a document needs string `id` and `region_code`")
+        try:
+            if version is None:
+                self.container.create_item(doc)
+            else:
+                self.container.replace_item(
+                    item=doc["id"], body=doc, etag=version, match_condition=MatchConditions.IfNotModified
+                )
+        except (CosmosResourceExistsError, CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
+            return False
+        return True
 
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         items = self.container.query_items(

@@ -20,16 +20,27 @@ _SCHEMA = (
         key TEXT,
         content_hash TEXT,
         body TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
         PRIMARY KEY (region_code, id)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS ix_documents_type_key ON documents (region_code, doc_type, key)",
 )
 
 _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
+_GET_VERSIONED = "SELECT body, version FROM documents WHERE region_code = ? AND id = ?"
+# Every write bumps `version`: the compare-and-swap tag (the embedded store's ETag).
 _UPSERT = (
     "INSERT INTO documents (region_code, id, doc_type, key, content_hash, body) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (region_code, id) DO UPDATE SET doc_type = excluded.doc_type, key = excluded.key, "
-    "content_hash = excluded.content_hash, body = excluded.body"
+    "content_hash = excluded.content_hash, body = excluded.body, version = documents.version + 1"
+)
+_CREATE_IF_ABSENT = (
+    "INSERT INTO documents (region_code, id, doc_type, key, content_hash, body) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (region_code, id) DO NOTHING"
+)
+_REPLACE_IF_VERSION = (
+    "UPDATE documents SET doc_type = ?, key = ?, content_hash = ?, body = ?, version = version + 1 "
+    "WHERE region_code = ? AND id = ? AND version = ?"
 )
 _RANGE = "SELECT body FROM documents WHERE region_code = ? AND doc_type = ? AND key >= ? AND key <= ? ORDER BY key, id"
 _RANGE_HASHES = (
@@ -60,6 +71,9 @@ class EmbeddedDocumentStore:
         conn.execute("PRAGMA journal_mode=WAL")
         for statement in _SCHEMA:
             conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(documents)")}
+        if "version" not in columns:  # a store written before versions existed
+            conn.execute("ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -83,23 +97,43 @@ class EmbeddedDocumentStore:
         local.pid = os.getpid()
         return conn
 
-    def upsert(self, doc: Document) -> None:
+    @staticmethod
+    def _columns(doc: Document) -> tuple[str, str, str | None, str | None, str | None, str]:
+        """(region_code, id, doc_type, key, content_hash, body) of a document to write."""
         region_code, doc_id = doc.get("region_code"), doc.get("id")
         if not isinstance(region_code, str) or not region_code or not isinstance(doc_id, str) or not doc_id:
             raise ValueError("a document needs non-empty string `id` and `region_code`")
         # json (not orjson) on the write path: it refuses NaN, where orjson would silently write null.
         body = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        self._connection().execute(
-            _UPSERT,
-            (
-                region_code,
-                doc_id,
-                _optional_str(doc, "doc_type"),
-                _optional_str(doc, "key"),
-                _optional_str(doc, "content_hash"),
-                body,
-            ),
+        return (
+            region_code,
+            doc_id,
+            _optional_str(doc, "doc_type"),
+            _optional_str(doc, "key"),
+            _optional_str(doc, "content_hash"),
+            body,
         )
+
+    def upsert(self, doc: Document) -> None:
+        self._connection().execute(_UPSERT, self._columns(doc))
+
+    def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
+        row = self._connection().execute(_GET_VERSIONED, (region_code, doc_id)).fetchone()
+        if row is None:
+            return None, None
+        return orjson.loads(row[0]), str(row[1])
+
+    def replace_if(self, doc: Document, version: str | None) -> bool:
+        region_code, doc_id, doc_type, key, content_hash, body = self._columns(doc)
+        if version is None:
+            cursor = self._connection().execute(
+                _CREATE_IF_ABSENT, (region_code, doc_id, doc_type, key, content_hash, body)
+            )
+        else:
+            cursor = self._connection().execute(
+                _REPLACE_IF_VERSION, (doc_type, key, content_hash, body, region_code, doc_id, int(version))
+            )
+        return cursor.rowcount == 1
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
         row = self._connection().execute(_GET, (region_code, doc_id)).fetchone()

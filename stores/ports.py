@@ -1,50 +1,7 @@
-"""Ports: what the domain and the triggers need from storage. Adapters live beside this module."""
+"""The ports are the domain's (domain.ports); re-exported here for the adapters and callers that name them so."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from domain.ports import SYSTEM_PARTITION, Document, DocumentStore, FileStore, GoldSource
 
-Document = dict[str, Any]
-
-# Partition of the documents that are not per region (watermark, catalog of materialized days).
-SYSTEM_PARTITION = "_system"
-
-
-class DocumentStore(Protocol):
-    """JSON documents partitioned by `region_code` (Cosmos container with partition key /region_code)."""
-
-    def upsert(self, doc: Document) -> None:
-        """Create or replace `doc` (it carries `id` and `region_code`)."""
-
-    def get(self, region_code: str, doc_id: str) -> Document | None:
-        """Point read by partition and id; None when absent."""
-
-    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
-        """Single-partition query: documents of `doc_type` whose `key` is in [first_key, last_key], by key."""
-
-    def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
-        """`content_hash` of each existing document among `doc_ids` (to skip unchanged writes)."""
-
-    def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
-        """(id, content_hash) of the documents `query_range` would return, in the same order, without bodies:
-        lets a reader serve what it already rendered for an unchanged document."""
-
-    def ping(self) -> None:
-        """Raise when the store cannot be reached."""
-
-
-class FileStore(Protocol):
-    """Immutable-looking files (CSV exports) and short-lived read-only links to them."""
-
-    def put(self, name: str, data: bytes, content_type: str) -> bool:
-        """Write `name` unless it already holds exactly `data`; True when written."""
-
-    def exists(self, name: str) -> bool: ...
-
-    def read(self, name: str) -> bytes | None: ...
-
-    def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
-        """A read-only link to this one file, valid `ttl_seconds`, served as an attachment."""
-
-    def ping(self) -> None:
-        """Raise when the store cannot be reached."""
+__all__ = ["SYSTEM_PARTITION", "Document", "DocumentStore", "FileStore", "GoldSource"]

@@ -15,11 +15,26 @@ PARIS = ZoneInfo("Europe/Paris")
 class MemoryDocuments:
     def __init__(self) -> None:
         self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.versions: dict[tuple[str, str], int] = {}
         self.upserts = 0
 
     def upsert(self, doc: dict[str, Any]) -> None:
         self.upserts += 1
-        self.docs[(doc["region_code"], doc["id"])] = copy.deepcopy(doc)
+        key = (doc["region_code"], doc["id"])
+        self.docs[key] = copy.deepcopy(doc)
+        self.versions[key] = self.versions.get(key, 0) + 1
+
+    def get_versioned(self, region_code: str, doc_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        key = (region_code, doc_id)
+        return (copy.deepcopy(self.docs[key]), str(self.versions[key])) if key in self.docs else (None, None)
+
+    def replace_if(self, doc: dict[str, Any], version: str | None) -> bool:
+        key = (doc["region_code"], doc["id"])
+        current = str(self.versions[key]) if key in self.docs else None
+        if current != version:
+            return False
+        MemoryDocuments.upsert(self, doc)  # not an override
+        return True
 
     def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
         doc = self.docs.get((region_code, doc_id))

@@ -140,6 +140,30 @@ def ping_succeeds(store: DocumentStore, region: str) -> None:
     store.ping()
 
 
+def versioned_read_of_an_absent_doc_is_none(store: DocumentStore, region: str) -> None:
+    assert store.get_versioned(region, f"{region}:2099-01-01") == (None, None)
+
+
+def create_if_absent_wins_once(store: DocumentStore, region: str) -> None:
+    first, second = make_doc(region, "2024-09-01", version=1), make_doc(region, "2024-09-01", version=2)
+    assert store.replace_if(first, None) is True
+    assert store.replace_if(second, None) is False  # another writer created it first
+    assert store.get(region, first["id"]) == first
+
+
+def replace_if_unchanged_then_stale_tag_loses(store: DocumentStore, region: str) -> None:
+    """Two writers read the same version; the first write wins, the second sees a conflict and writes nothing."""
+    store.upsert(make_doc(region, "2024-09-02", version=1))
+    doc, tag = store.get_versioned(region, f"{region}:2024-09-02")
+    assert doc == make_doc(region, "2024-09-02", version=1) and tag is not None
+    assert store.replace_if(make_doc(region, "2024-09-02", version=2), tag) is True
+    assert store.replace_if(make_doc(region, "2024-09-02", version=3), tag) is False
+    latest, new_tag = store.get_versioned(region, f"{region}:2024-09-02")
+    assert latest == make_doc(region, "2024-09-02", version=2) and new_tag != tag
+    store.upsert(make_doc(region, "2024-09-02", version=4))  # a plain upsert changes the tag too
+    assert store.replace_if(make_doc(region, "2024-09-02", version=5), new_tag) is False
+
+
 DOCUMENT_STORE_CASES: list[Callable[[DocumentStore, str], None]] = [
     upsert_then_point_read_returns_equal_doc,
     absent_id_reads_none,
@@ -156,4 +180,7 @@ DOCUMENT_STORE_CASES: list[Callable[[DocumentStore, str], None]] = [
     no_system_fields_returned,
     returned_docs_are_independent_copies,
     ping_succeeds,
+    versioned_read_of_an_absent_doc_is_none,
+    create_if_absent_wins_once,
+    replace_if_unchanged_then_stale_tag_loses,
 ]
