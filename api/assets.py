@@ -65,9 +65,12 @@ PAGE_SECURITY_HEADERS: dict[str, str] = {
 }
 
 
-def content_security_policy(*, style_hashes: tuple[str, ...] = (), img: str = "'self' data: blob:") -> str:
+def content_security_policy(
+    *, style_hashes: tuple[str, ...] = (), connect: tuple[str, ...] = (), img: str = "'self' data: blob:"
+) -> str:
     styles = " ".join(("'self'", *style_hashes))
+    connects = " ".join(("'self'", *connect))
     return (
         f"default-src 'none'; script-src 'self'; style-src {styles}; img-src {img}; font-src 'self'; "
-        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"connect-src {connects}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )

@@ -7,12 +7,15 @@ Content-Security-Policy set on the page's response.
 
 from __future__ import annotations
 
+import re
+
 import azure.durable_functions as df
 import azure.functions as func
 
 from api import caching
 from api.assets import CSS, HTML, JS, PAGE_SECURITY_HEADERS, Asset, asset_bytes, content_security_policy, lookup
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from stores.settings import Settings
 
 bp = df.Blueprint()
 
@@ -31,11 +34,29 @@ ASSETS: dict[str, Asset] = {
 # the browser tests fail on any CSP console error, so a plotly upgrade that changes them is caught.
 _EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 _PLOTLY_MAPLIBRE_STYLE = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
-CONTENT_SECURITY_POLICY = content_security_policy(style_hashes=(_EMPTY_STYLE, _PLOTLY_MAPLIBRE_STYLE))
+
+
+def download_origins(settings: Settings) -> tuple[str, ...]:
+    """Where /v1/export redirects (the page fetches the file there): Blob Storage, else devhost's own links."""
+    if settings.BLOB_ACCOUNT_URL:
+        urls = [settings.BLOB_ACCOUNT_URL]
+    elif settings.BLOB_CONNECTION_STRING:
+        parts = dict(p.split("=", 1) for p in settings.BLOB_CONNECTION_STRING.split(";") if "=" in p)
+        urls = [parts.get("BlobEndpoint", "")]
+    else:
+        urls = [settings.PUBLIC_BASE_URL]
+    origins = [m.group(0) for url in urls if (m := re.match(r"https?://[A-Za-z0-9.:\[\]-]+", url.strip()))]
+    return tuple(origins)
+
+
+def page_policy(settings: Settings) -> str:
+    return content_security_policy(
+        style_hashes=(_EMPTY_STYLE, _PLOTLY_MAPLIBRE_STYLE), connect=download_origins(settings)
+    )
 
 
 def _page(ctx: RequestContext) -> Reply:
-    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **PAGE_SECURITY_HEADERS}
+    headers = {"Content-Security-Policy": page_policy(ctx.settings), **PAGE_SECURITY_HEADERS}
     return Reply(asset_bytes(PAGE), content_type=PAGE.content_type, headers=headers, cache_control=caching.SHORT)
 
 

@@ -19,6 +19,7 @@ import orjson
 
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
+from api.ratelimit import limiter_for
 from stores.settings import Settings, get_settings
 from stores.telemetry import log_context
 
@@ -31,7 +32,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 ALL_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CORS_ALLOWED_HEADERS = "Accept, Accept-Encoding, Authorization, Content-Type, If-None-Match, X-API-Key, X-Request-ID"
-_CORS_EXPOSED_HEADERS = "Content-Disposition, Content-Encoding, ETag, Location, X-Request-ID"
+_CORS_EXPOSED_HEADERS = (
+    "Content-Disposition, Content-Encoding, ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-ID"
+)
 _CORS_MAX_AGE = "600"
 
 _TITLES: dict[int, str] = {
@@ -43,6 +46,7 @@ _TITLES: dict[int, str] = {
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -205,11 +209,31 @@ def _start(req: func.HttpRequest, route: Route, settings: Settings) -> tuple[Req
         return ctx, None
     try:
         principal = authenticate(req.headers, settings)
+        limited = _rate_limited(principal, settings)
+        if limited is not None:
+            return ctx, problem_response(limited, request_id)
         authorize(principal, required)
     except AuthError as exc:
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
         return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
     return RequestContext(request_id, method, principal, settings, req), None
+
+
+def _rate_limited(principal: Principal, settings: Settings) -> ApiError | None:
+    """429 once the caller's bucket is empty (keyed by the validated credential, never a raw header)."""
+    if settings.RATE_LIMIT_REQUESTS == 0:
+        return None
+    decision = limiter_for(settings.RATE_LIMIT_REQUESTS, settings.RATE_LIMIT_WINDOW_SECONDS).check(
+        f"{principal.method}:{principal.subject}"
+    )
+    if decision.allowed:
+        return None
+    log.warning("rate limited caller=%s:%s", principal.method, principal.subject)
+    detail = (
+        f"More than {decision.limit} requests in {decision.window_seconds} s with this credential; "
+        f"retry after {decision.retry_after_seconds} s."
+    )
+    return ApiError(429, detail, headers=decision.headers(), slug="rate-limited")
 
 
 def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:

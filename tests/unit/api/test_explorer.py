@@ -7,7 +7,7 @@ import re
 import pytest
 
 from api.assets import asset_bytes
-from api.explorer import ASSET_ROUTE, ASSETS, PAGE, PAGE_ROUTE, _asset, _page
+from api.explorer import ASSET_ROUTE, ASSETS, PAGE, PAGE_ROUTE, _asset, _page, download_origins
 from api.http import respond
 from stores.settings import Settings
 from tests.unit.api.conftest import MakeRequest
@@ -18,7 +18,7 @@ def test_page_sets_a_strict_policy_and_loads_only_its_assets(make_request: MakeR
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/html")
     policy = dict(part.strip().split(" ", 1) for part in resp.headers["Content-Security-Policy"].split(";"))
     assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'"
-    assert policy["connect-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    assert policy["connect-src"] == f"'self' {settings.PUBLIC_BASE_URL}" and policy["frame-ancestors"] == "'none'"
     assert "unsafe" not in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     urls = re.findall(r'(?:src|href)="([^"]+)"', resp.get_body().decode())
@@ -61,3 +61,21 @@ def test_every_control_has_a_label() -> None:
     controls = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', html)
     labelled = set(re.findall(r'<label for="([^"]+)"', html))
     assert controls and set(controls) <= labelled
+
+
+@pytest.mark.parametrize(
+    ("env", "origins"),
+    [
+        ({}, ("http://127.0.0.1:7071",)),
+        ({"PUBLIC_BASE_URL": "http://localhost:8080/"}, ("http://localhost:8080",)),
+        ({"BLOB_ACCOUNT_URL": "https://acct.blob.core.windows.net/"}, ("https://acct.blob.core.windows.net",)),
+        (
+            {"BLOB_CONNECTION_STRING": "AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:10000/a;"},
+            ("http://127.0.0.1:10000",),
+        ),
+        ({"BLOB_CONNECTION_STRING": "AccountName=a;AccountKey=k"}, ()),
+    ],
+)
+def test_the_page_may_fetch_only_from_where_exports_redirect(env: dict[str, str], origins: tuple[str, ...]) -> None:
+    base = {"BLOB_ACCOUNT_URL": None, "BLOB_CONNECTION_STRING": None, "PUBLIC_BASE_URL": "http://127.0.0.1:7071"}
+    assert download_origins(Settings(**(base | env))) == origins  # type: ignore[arg-type]
