@@ -190,6 +190,7 @@ _DESCRIPTIONS = {
     409: "Conflict with the resource's state",
     413: "Body too large",
     415: "Unsupported media type",
+    429: "Too many requests with this credential (per instance); see Retry-After and RateLimit",
     500: "Unexpected error",
 }
 
@@ -221,10 +222,20 @@ def _parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
     return params
 
 
+_RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "Retry-After": {"description": "Seconds until a request is allowed", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy", "schema": _STRING},
+    "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state", "schema": _STRING},
+}
+
+
 def _problem(status: int) -> dict[str, Any]:
+    headers: dict[str, Any] = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+    if status == 429:
+        headers |= copy.deepcopy(_RATE_LIMIT_HEADERS)
     return {
         "description": _DESCRIPTIONS.get(status, "Error"),
-        "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+        "headers": headers,
         "content": {_PROBLEM: {"schema": {"$ref": _REF.format(model="Problem")}}},
     }
 
@@ -262,7 +273,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.path is not None or op.query is not None or op.body is not None:
         statuses.add(400)
     if not public:
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}
     for status in sorted(statuses):
         responses[str(status)] = _problem(status)
     operation: dict[str, Any] = {

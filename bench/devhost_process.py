@@ -114,6 +114,7 @@ class DevHost:
             "PORT": str(self.port),
             "HOST": HOST,
             "API_KEYS": self.keys.env_value,
+            "RATE_LIMIT_REQUESTS": "0",  # the load generator is one credential: measure the app, not the limit
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONDONTWRITEBYTECODE": "1",
             **self._extra_env,

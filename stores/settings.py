@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     AUTH_JWKS_CACHE_SECONDS: int = Field(default=3600, ge=60, le=86400)  # a rotated-out key verifies ≤ this long
     AUTH_CLOCK_SKEW_SECONDS: int = Field(default=60, ge=0, le=300)  # leeway on exp/nbf/iat
     CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
+    # Per credential and instance (token bucket): RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_SECONDS; 0 disables.
+    RATE_LIMIT_REQUESTS: int = Field(default=1200, ge=0, le=1_000_000)
+    RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1, le=86400)
 
     # Materialization.
     MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"

@@ -202,6 +202,8 @@ var appSettings = {
   AUTH_AUDIENCE: authAudience
   AUTH_JWKS_CACHE_SECONDS: '3600'
   AUTH_CLOCK_SKEW_SECONDS: '60'
+  RATE_LIMIT_REQUESTS: '1200'
+  RATE_LIMIT_WINDOW_SECONDS: '60'
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)

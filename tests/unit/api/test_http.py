@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import re
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from api import ratelimit
 from api.auth import Role
 from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond
 from stores.settings import Settings
@@ -223,3 +225,25 @@ def test_304_keeps_the_200s_validators_and_vary(
         assert resp.headers[name] == full.headers[name]
     assert "Content-Encoding" not in resp.headers
     assert resp.headers["Content-Type"] == "application/json" and resp.mimetype == "application/json"
+
+
+def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeRequest) -> None:
+    keys = ("rl-key-1", "rl-key-2")
+    api_keys = ",".join(f"reader:{hashlib.sha256(k.encode()).hexdigest()}" for k in keys)
+    settings = Settings(API_KEYS=api_keys, RATE_LIMIT_REQUESTS=3, RATE_LIMIT_WINDOW_SECONDS=7)
+    ratelimit._limiters.clear()
+    first = [respond(make_request("GET", ROUTE.path, key=keys[0]), ROUTE, ok, settings).status_code for _ in range(4)]
+    assert first == [200, 200, 200, 429]
+    resp = respond(make_request("GET", ROUTE.path, key=keys[0]), ROUTE, ok, settings)
+    body = assert_problem(resp, 429)
+    assert body["type"] == "urn:eco2mix:problem:rate-limited"
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert resp.headers["RateLimit-Policy"] == '"credential";q=3;w=7'
+    assert resp.headers["RateLimit"].startswith('"credential";r=0;t=')
+    # Another key has its own bucket; wrong keys are 401 and take no bucket at all.
+    assert respond(make_request("GET", ROUTE.path, key=keys[1]), ROUTE, ok, settings).status_code == 200
+    for n in range(5):
+        assert respond(make_request("GET", ROUTE.path, key=f"random-{n}"), ROUTE, ok, settings).status_code == 401
+    assert len(ratelimit._limiters[(3, 7)]) == 2
+    # Public routes are not limited.
+    assert respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings).status_code == 200

@@ -1,0 +1,107 @@
+"""Per-credential rate limit of this instance: a token bucket per caller, with IETF RateLimit headers.
+
+Works without APIM (devhost, a Function App reached directly): each instance holds its own buckets, so the
+effective limit across N scaled-out instances is up to N times the setting. The bucket key is the validated
+credential (an API key's id or a token's subject, see api.auth.Principal), never a raw header: a random key
+per request gets a 401, not a fresh bucket.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+POLICY_NAME = "credential"
+MAX_TRACKED_CALLERS = 10_000  # idle buckets beyond this are dropped (a dropped bucket restarts full)
+
+
+@dataclass
+class TokenBucket:
+    """`capacity` tokens, refilled continuously at `rate` per second; one request takes one token."""
+
+    capacity: float
+    rate: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def seconds_until(self, tokens: float) -> float:
+        """Time until the bucket holds `tokens` (0 when it already does)."""
+        return max(0.0, (tokens - self.tokens) / self.rate)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int  # requests per window
+    window_seconds: int
+    remaining: int
+    reset_seconds: int  # until the bucket is full again
+    retry_after_seconds: int  # until one request is allowed (0 when allowed)
+
+    def headers(self) -> dict[str, str]:
+        """draft-ietf-httpapi-ratelimit-headers: the policy (quota q per window w) and the current state."""
+        headers = {
+            "RateLimit-Policy": f'"{POLICY_NAME}";q={self.limit};w={self.window_seconds}',
+            "RateLimit": f'"{POLICY_NAME}";r={self.remaining};t={self.reset_seconds}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after_seconds)
+        return headers
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_callers: int = MAX_TRACKED_CALLERS,
+    ) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._rate = limit / window_seconds
+        self._clock = clock
+        self._max_callers = max_callers
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, caller: str) -> Decision:
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.pop(caller, None) or TokenBucket(self.limit, self._rate, self.limit, now)
+            self._buckets[caller] = bucket  # most recently used last
+            while len(self._buckets) > self._max_callers:
+                self._buckets.popitem(last=False)
+            allowed = bucket.take(now)
+            remaining = math.floor(bucket.tokens)
+            reset = math.ceil(bucket.seconds_until(self.limit))
+            retry_after = 0 if allowed else max(1, math.ceil(bucket.seconds_until(1)))
+        return Decision(allowed, self.limit, self.window_seconds, remaining, reset, retry_after)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+_limiters: dict[tuple[int, int], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(limit: int, window_seconds: int) -> RateLimiter:
+    """The worker's limiter for these settings (one per process)."""
+    with _limiters_lock:
+        key = (limit, window_seconds)
+        if key not in _limiters:
+            _limiters[key] = RateLimiter(limit, window_seconds)
+        return _limiters[key]

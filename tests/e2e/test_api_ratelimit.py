@@ -1,0 +1,41 @@
+"""Rate limit over real HTTP on devhost: 429 problem+json with Retry-After and RateLimit headers, per credential."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.api_helpers import assert_problem
+from tests.e2e.conftest import DevhostProcess, devhost_env
+
+pytestmark = pytest.mark.e2e
+
+KEYS = {"reader": "rate-limit-reader-key", "operator": "rate-limit-operator-key"}
+
+
+def test_429_over_http_per_credential(launch_devhost: Callable[..., DevhostProcess], tmp_path: Path) -> None:
+    api_keys = ",".join(f"{role}:{hashlib.sha256(key.encode()).hexdigest()}" for role, key in KEYS.items())
+    env = devhost_env(tmp_path, API_KEYS=api_keys, RATE_LIMIT_REQUESTS="4", RATE_LIMIT_WINDOW_SECONDS="3600")
+    host = launch_devhost(data_dir=tmp_path, env=env, serve_args=["--no-run-timers-at-start", "--no-sample"])
+    session = requests.Session()
+
+    def get(path: str, key: str | None) -> requests.Response:
+        headers = {"X-API-Key": key} if key else {}
+        return session.get(host.base_url + path, headers=headers, timeout=30)
+
+    statuses = [get("/v1/regions", KEYS["reader"]).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    limited = get("/v1/production/regional/11/2024-01-01", KEYS["reader"])  # every keyed route shares the bucket
+    body = assert_problem(limited, 429)
+    assert body["type"] == "urn:eco2mix:problem:rate-limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert limited.headers["RateLimit-Policy"] == '"credential";q=4;w=3600'
+    assert limited.headers["RateLimit"].startswith('"credential";r=0;t=')
+    assert get("/v1/regions", KEYS["operator"]).status_code == 200  # another credential
+    assert get("/v1/regions", "made-up-key").status_code == 401  # a random key is refused, not counted afresh
+    assert get("/v1/health", None).status_code in (200, 503)  # public: not limited
+    session.close()

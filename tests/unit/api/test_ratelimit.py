@@ -1,0 +1,62 @@
+"""The token bucket and the per-credential limiter (a settable clock: no sleeping, no wall-clock thresholds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.ratelimit import RateLimiter, TokenBucket
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("capacity", "rate", "steps", "expected"),
+    [
+        (3, 1.0, [0, 0, 0, 0], [True, True, True, False]),  # a burst of the capacity, then empty
+        (3, 1.0, [0, 0, 0, 0, 1.0], [True, True, True, False, True]),  # one token back per second
+        (2, 0.5, [0, 0, 1.0, 1.0], [True, True, False, True]),  # half a token per second
+        (2, 10.0, [0, 0, 0, 100.0, 0, 0, 0], [True, True, False, True, True, False, False]),  # refill caps
+    ],
+)
+def test_token_bucket(capacity: int, rate: float, steps: list[float], expected: list[bool]) -> None:
+    bucket, now, seen = TokenBucket(capacity, rate, capacity, 0.0), 0.0, []
+    for step in steps:
+        now += step
+        seen.append(bucket.take(now))
+    assert seen == expected
+
+
+def test_limiter_keeps_one_bucket_per_caller_and_says_when_to_retry() -> None:
+    clock = Clock()
+    limiter = RateLimiter(limit=2, window_seconds=60, clock=clock)  # one token per 30 s
+    assert [limiter.check("key:a").allowed for _ in range(3)] == [True, True, False]
+    assert limiter.check("key:b").allowed  # another credential, its own bucket
+    refused = limiter.check("key:a")
+    assert (refused.allowed, refused.remaining, refused.retry_after_seconds, refused.reset_seconds) == (
+        False,
+        0,
+        30,
+        60,
+    )
+    assert refused.headers() == {
+        "RateLimit-Policy": '"credential";q=2;w=60',
+        "RateLimit": '"credential";r=0;t=60',
+        "Retry-After": "30",
+    }
+    clock.now += 30
+    allowed = limiter.check("key:a")
+    assert allowed.allowed and "Retry-After" not in allowed.headers()
+
+
+def test_idle_callers_beyond_the_cap_are_forgotten() -> None:
+    limiter = RateLimiter(limit=1, window_seconds=60, clock=Clock(), max_callers=3)
+    for caller in ("a", "b", "c", "d"):
+        limiter.check(caller)
+    assert len(limiter) == 3
+    assert limiter.check("a").allowed  # its bucket was dropped, so it starts full
