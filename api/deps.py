@@ -6,7 +6,7 @@ from typing import Any
 
 
 def stores() -> Any:
-    """`stores.factory.get_stores()`: Stores(gold, documents, files), built once per worker."""
-    from stores.factory import get_stores
+    """`stores.factory.get_read_stores()`: Stores(gold, documents, files) with the reads' short policy."""
+    from stores.factory import get_read_stores
 
-    return get_stores()
+    return get_read_stores()

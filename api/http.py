@@ -20,6 +20,7 @@ import orjson
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from api.ratelimit import limiter_for
+from stores.errors import StoreUnavailable
 from stores.settings import Settings, get_settings
 from stores.telemetry import log_context
 
@@ -278,6 +279,13 @@ def _not_modified(headers: dict[str, str], content_type: str) -> func.HttpRespon
 def _failure(ctx: RequestContext, exc: Exception) -> func.HttpResponse:
     if isinstance(exc, ApiError):
         return problem_response(exc, ctx.request_id)
+    if isinstance(exc, StoreUnavailable):  # a store fault the client may retry: 503, never a 500
+        log.warning("%s request_id=%s", exc, ctx.request_id)
+        retry_after = exc.retry_after_seconds or ctx.settings.STORE_RETRY_AFTER_SECONDS
+        detail = f"The {exc.store} store is unavailable; retry after {retry_after} s."
+        return problem_response(
+            ApiError(503, detail, headers={"Retry-After": str(retry_after)}, slug="store-unavailable"), ctx.request_id
+        )
     # The stack trace goes to the log with the request id; the client gets the id only.
     log.exception("unhandled error in %s request_id=%s", ctx.req.url, ctx.request_id)
     error = ApiError(500, "An unexpected error occurred; quote the request_id when reporting it.")

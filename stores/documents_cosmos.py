@@ -9,11 +9,14 @@ from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
     CosmosAccessConditionFailedError,
+    CosmosClientTimeoutError,
     CosmosHttpResponseError,
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
 
+from stores.azure_faults import azure_faults_as_unavailable
+from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.ports import Document
 from stores.settings import Settings
 
@@ -36,11 +39,7 @@ _HASHES_QUERY = "SELECT c.id, c.content_hash FROM c WHERE c.region_code = @r AND
 # Keeps each query text + parameters far below Cosmos's 256 KB query size limit.
 _IDS_PER_QUERY = 500
 
-# 429 (throttling, frequent on serverless during a backfill) is retried by the SDK's ResourceThrottleRetryPolicy,
-# honouring the server's x-ms-retry-after-ms; these bound it explicitly instead of relying on defaults
-# (9 attempts, 30 s). Activities retry on top of that (RetryOptions in the orchestrator).
-THROTTLE_RETRY_ATTEMPTS = 12
-THROTTLE_RETRY_MAX_WAIT_SECONDS = 60
+STORE_NAME = "documents"
 
 
 def _range_parameters(region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
@@ -56,6 +55,11 @@ def _strip(item: dict[str, Any]) -> Document:
     return {k: v for k, v in item.items() if k not in SYSTEM_FIELDS}
 
 
+def _unavailable() -> Any:
+    """Throttled, unavailable, reset or timed out after the client's own retries: StoreUnavailable."""
+    return azure_faults_as_unavailable(STORE_NAME, also=(CosmosClientTimeoutError,))
+
+
 class CosmosDocumentStore:
     """DocumentStore over a Cosmos container whose partition key is /region_code."""
 
@@ -65,18 +69,21 @@ class CosmosDocumentStore:
     def upsert(self, doc: Document) -> None:
         if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
             raise ValueError("a document needs string `id` and `region_code`")
-        self.container.upsert_item(doc)
+        with _unavailable():
+            self.container.upsert_item(doc)
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
         try:
-            item = self.container.read_item(item=doc_id, partition_key=region_code)
+            with _unavailable():
+                item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None
         return _strip(item)
 
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         try:
-            item = self.container.read_item(item=doc_id, partition_key=region_code)
+            with _unavailable():
+                item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None, None
         return _strip(item), item.get("_etag")
@@ -86,56 +93,84 @@ class CosmosDocumentStore:
         if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
             raise ValueError("a document needs string `id` and `region_code`")
         try:
-            if version is None:
-                self.container.create_item(doc)
-            else:
-                self.container.replace_item(
-                    item=doc["id"], body=doc, etag=version, match_condition=MatchConditions.IfNotModified
-                )
+            with _unavailable():
+                if version is None:
+                    self.container.create_item(doc)
+                else:
+                    self.container.replace_item(
+                        item=doc["id"], body=doc, etag=version, match_condition=MatchConditions.IfNotModified
+                    )
         except (CosmosResourceExistsError, CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
             return False
         return True
 
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
-        items = self.container.query_items(
-            query=_RANGE_QUERY,
-            parameters=_range_parameters(region_code, doc_type, first_key, last_key),
-            partition_key=region_code,
-        )
-        return [_strip(item) for item in items]
+        with _unavailable():  # the query runs while its pages are iterated
+            items = self.container.query_items(
+                query=_RANGE_QUERY,
+                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
+                partition_key=region_code,
+            )
+            return [_strip(item) for item in items]
 
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
         # A projection: the RU charge and the bytes of a few fields, not of the whole documents.
-        items = self.container.query_items(
-            query=_RANGE_HASHES_QUERY,
-            parameters=_range_parameters(region_code, doc_type, first_key, last_key),
-            partition_key=region_code,
-        )
-        return [(item["id"], item.get("content_hash") or "") for item in items]
+        with _unavailable():
+            items = self.container.query_items(
+                query=_RANGE_HASHES_QUERY,
+                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
+                partition_key=region_code,
+            )
+            return [(item["id"], item.get("content_hash") or "") for item in items]
 
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         unique = list(dict.fromkeys(doc_ids))
         found: dict[str, str] = {}
-        for start in range(0, len(unique), _IDS_PER_QUERY):
-            items = self.container.query_items(
-                query=_HASHES_QUERY,
-                parameters=[
-                    {"name": "@r", "value": region_code},
-                    {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]},
-                ],
-                partition_key=region_code,
-            )
-            for item in items:
-                if isinstance(item.get("content_hash"), str):
-                    found[item["id"]] = item["content_hash"]
+        with _unavailable():
+            for start in range(0, len(unique), _IDS_PER_QUERY):
+                items = self.container.query_items(
+                    query=_HASHES_QUERY,
+                    parameters=[
+                        {"name": "@r", "value": region_code},
+                        {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]},
+                    ],
+                    partition_key=region_code,
+                )
+                for item in items:
+                    if isinstance(item.get("content_hash"), str):
+                        found[item["id"]] = item["content_hash"]
         return found
 
     def ping(self) -> None:
-        self.container.read()
+        with _unavailable():
+            self.container.read()
 
 
-def cosmos_client(settings: Settings) -> CosmosClient:
-    """Client for settings.COSMOS_ENDPOINT: the key when configured, else the managed identity."""
+def _retry_options(policy: CallPolicy) -> dict[str, Any]:
+    """Client options for one CallPolicy.
+
+    429 is retried by the SDK's ResourceThrottleRetryPolicy, honouring x-ms-retry-after-ms, up to `attempts`
+    and `throttle_wait_seconds` in all; refused/reset connections by its connection policy; every attempt
+    has `timeout_seconds` to connect and to read; `timeout` caps the whole call.
+    """
+    return {
+        "retry_throttle_total": max(1, policy.retries),  # the SDK reads 0 as "its default"
+        "retry_throttle_backoff_max": policy.throttle_wait_seconds,
+        "retry_total": policy.retries,
+        "retry_connect": policy.retries,
+        "retry_read": policy.retries,
+        "retry_status": policy.retries,
+        "connection_timeout": policy.timeout_seconds,
+        "read_timeout": policy.timeout_seconds,
+        "timeout": policy.deadline_seconds,
+    }
+
+
+def cosmos_client(settings: Settings, caller: Caller = Caller.batch) -> CosmosClient:
+    """Client for settings.COSMOS_ENDPOINT: the key when configured, else the managed identity.
+
+    One per caller and worker: the API's reads get a short policy, the materialization a patient one.
+    """
     if not settings.COSMOS_ENDPOINT:
         raise ValueError("COSMOS_ENDPOINT is not set")
     credential: Any
@@ -149,18 +184,19 @@ def cosmos_client(settings: Settings) -> CosmosClient:
         settings.COSMOS_ENDPOINT,
         credential=credential,
         connection_verify=settings.COSMOS_VERIFY_TLS,
-        retry_throttle_total=THROTTLE_RETRY_ATTEMPTS,
-        retry_throttle_backoff_max=THROTTLE_RETRY_MAX_WAIT_SECONDS,
+        **_retry_options(call_policy(settings, caller)),
     )
 
 
-def cosmos_container(settings: Settings, client: CosmosClient | None = None) -> ContainerProxy:
+def cosmos_container(
+    settings: Settings, client: CosmosClient | None = None, caller: Caller = Caller.batch
+) -> ContainerProxy:
     """The documents container, created (with partition key /region_code) only when it does not exist.
 
     In Azure, bicep creates the database and container and the app's data-plane role cannot create them:
     the *_if_not_exists calls read first, and a refusal to create (403) is logged, not raised.
     """
-    client = client or cosmos_client(settings)
+    client = client or cosmos_client(settings, caller)
     try:
         database = client.create_database_if_not_exists(id=settings.COSMOS_DATABASE)
         return database.create_container_if_not_exists(

@@ -1,4 +1,8 @@
-"""Composition of the stores: one Stores per worker process, backends chosen by the settings."""
+"""Composition of the stores: backends chosen by the settings, clients built once per worker and caller.
+
+Two sets per worker: the materialization's (patient retries) and the API's reads (short attempts, then
+StoreUnavailable, which the API answers 503 + Retry-After). They share nothing but the settings.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stores.call_policy import Caller
 from stores.ports import DocumentStore, FileStore
 from stores.settings import Settings, get_settings
 
@@ -32,51 +37,60 @@ def files_root(settings: Settings) -> Path:
     return settings.DATA_DIR / FILES_DIR
 
 
-def build_documents(settings: Settings) -> DocumentStore:
+def build_documents(settings: Settings, caller: Caller = Caller.batch) -> DocumentStore:
     if settings.documents_backend == "cosmos":
         from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 
-        return CosmosDocumentStore(cosmos_container(settings))
+        return CosmosDocumentStore(cosmos_container(settings, caller=caller))
     from stores.documents_embedded import EmbeddedDocumentStore
 
     return EmbeddedDocumentStore(documents_path(settings))
 
 
-def build_files(settings: Settings) -> FileStore:
+def build_files(settings: Settings, caller: Caller = Caller.batch) -> FileStore:
     if settings.files_backend == "blob":
         from stores.files_blob import blob_file_store
 
-        return blob_file_store(settings)
+        return blob_file_store(settings, caller)
     from stores.files_embedded import EmbeddedFileStore, load_signing_key
 
     key = load_signing_key(settings.FILES_SIGNING_KEY, settings.DATA_DIR)
     return EmbeddedFileStore(files_root(settings), key, settings.PUBLIC_BASE_URL)
 
 
-def build_stores(settings: Settings) -> Stores:
+def build_stores(settings: Settings, caller: Caller = Caller.batch) -> Stores:
     """New clients for these settings (the Azure SDK imports happen only for the Azure backends)."""
     from stores.gold import gold_reader  # lazy: keeps this module importable on its own
 
-    return Stores(gold=gold_reader(settings), documents=build_documents(settings), files=build_files(settings))
+    return Stores(
+        gold=gold_reader(settings),
+        documents=build_documents(settings, caller),
+        files=build_files(settings, caller),
+    )
 
 
-_stores: Stores | None = None
+_stores: dict[Caller, Stores] = {}
 _lock = threading.Lock()
 
 
-def get_stores() -> Stores:
-    """The stores of this worker, built once from get_settings() (clients are reused across invocations)."""
-    global _stores
-    if _stores is None:
+def get_stores(caller: Caller = Caller.batch) -> Stores:
+    """The stores of this worker for `caller`, built once from get_settings() (clients are reused)."""
+    stores = _stores.get(caller)
+    if stores is None:
         with _lock:
-            if _stores is None:
-                _stores = build_stores(get_settings())
-    return _stores
+            stores = _stores.get(caller)
+            if stores is None:
+                stores = _stores[caller] = build_stores(get_settings(), caller)
+    return stores
+
+
+def get_read_stores() -> Stores:
+    """The API's stores: short store calls that end in StoreUnavailable rather than a hang."""
+    return get_stores(Caller.reads)
 
 
 def reset_stores() -> None:
     """Forget the built stores and the cached settings (tests that change the environment)."""
-    global _stores
     with _lock:
-        _stores = None
+        _stores.clear()
     get_settings.cache_clear()

@@ -14,10 +14,13 @@ from azure.storage.blob import (
     BlobSasPermissions,
     BlobServiceClient,
     ContentSettings,
+    LinearRetry,
     UserDelegationKey,
     generate_blob_sas,
 )
 
+from stores.azure_faults import azure_faults_as_unavailable
+from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.file_names import attachment_disposition, check_name
 from stores.files_embedded import MAX_TTL_SECONDS
 from stores.settings import Settings
@@ -30,6 +33,7 @@ MIN_TTL_SECONDS = 30
 # A user-delegation key is asked for this long and renewed when less than the longest link remains.
 DELEGATION_KEY_LIFETIME = timedelta(hours=2)
 DELEGATION_KEY_MARGIN = timedelta(seconds=MAX_TTL_SECONDS) + CLOCK_SKEW
+STORE_NAME = "files"
 
 
 class BlobFileStore:
@@ -48,6 +52,10 @@ class BlobFileStore:
         self._delegation_lock = threading.Lock()
 
     def put(self, name: str, data: bytes, content_type: str) -> bool:
+        with azure_faults_as_unavailable(STORE_NAME):
+            return self._put(name, data, content_type)
+
+    def _put(self, name: str, data: bytes, content_type: str) -> bool:
         blob = self.container.get_blob_client(check_name(name))
         md5 = hashlib.md5(data, usedforsecurity=False).digest()
         try:
@@ -65,11 +73,13 @@ class BlobFileStore:
         return True
 
     def exists(self, name: str) -> bool:
-        return bool(self.container.get_blob_client(check_name(name)).exists())
+        with azure_faults_as_unavailable(STORE_NAME):
+            return bool(self.container.get_blob_client(check_name(name)).exists())
 
     def read(self, name: str) -> bytes | None:
         try:
-            return self.container.get_blob_client(check_name(name)).download_blob().readall()
+            with azure_faults_as_unavailable(STORE_NAME):
+                return self.container.get_blob_client(check_name(name)).download_blob().readall()
         except ResourceNotFoundError:
             return None
 
@@ -92,7 +102,8 @@ class BlobFileStore:
         if self._account_key:
             signing = {"account_key": self._account_key}
         else:
-            signing = {"user_delegation_key": self._user_delegation_key(issued)}
+            with azure_faults_as_unavailable(STORE_NAME):  # the only network call of a link: asking for a key
+                signing = {"user_delegation_key": self._user_delegation_key(issued)}
         sas = generate_blob_sas(
             account_name=self.account_name,
             container_name=self.container_name,
@@ -107,17 +118,32 @@ class BlobFileStore:
         return f"{blob.url}?{sas}"
 
     def ping(self) -> None:
-        self.container.get_container_properties()
+        with azure_faults_as_unavailable(STORE_NAME):
+            self.container.get_container_properties()
 
 
-def blob_service(settings: Settings) -> BlobServiceClient:
+def _client_options(policy: CallPolicy) -> dict[str, Any]:
+    """Retries of 408/5xx and broken connections, evenly spaced over the policy's wait, and per-attempt timeouts.
+
+    (The SDK's default, exponential from 15 s, would hold an HTTP request for a minute.)
+    """
+    backoff = max(1, policy.throttle_wait_seconds // max(1, policy.retries))
+    return {
+        "retry_policy": LinearRetry(backoff=backoff, retry_total=policy.retries, random_jitter_range=0),
+        "connection_timeout": policy.timeout_seconds,
+        "read_timeout": policy.timeout_seconds,
+    }
+
+
+def blob_service(settings: Settings, caller: Caller = Caller.batch) -> BlobServiceClient:
     """Client from BLOB_CONNECTION_STRING (Azurite, account key) or BLOB_ACCOUNT_URL + managed identity."""
+    options = _client_options(call_policy(settings, caller))
     if settings.BLOB_CONNECTION_STRING:
-        return BlobServiceClient.from_connection_string(settings.BLOB_CONNECTION_STRING)
+        return BlobServiceClient.from_connection_string(settings.BLOB_CONNECTION_STRING, **options)
     if settings.BLOB_ACCOUNT_URL:
         from azure.identity import DefaultAzureCredential  # imported only where it is used
 
-        return BlobServiceClient(settings.BLOB_ACCOUNT_URL, credential=DefaultAzureCredential())
+        return BlobServiceClient(settings.BLOB_ACCOUNT_URL, credential=DefaultAzureCredential(), **options)
     raise ValueError("neither BLOB_CONNECTION_STRING nor BLOB_ACCOUNT_URL is set")
 
 
@@ -139,7 +165,7 @@ def ensure_container(service: BlobServiceClient, container: str) -> None:
         log.warning("no permission to create blob container %s; using it as provisioned", container)
 
 
-def blob_file_store(settings: Settings) -> BlobFileStore:
-    service = blob_service(settings)
+def blob_file_store(settings: Settings, caller: Caller = Caller.batch) -> BlobFileStore:
+    service = blob_service(settings, caller)
     ensure_container(service, settings.BLOB_CONTAINER)
     return BlobFileStore(service, settings.BLOB_CONTAINER, account_key=account_key_of(service))

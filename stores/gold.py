@@ -10,6 +10,7 @@ import contextlib
 import sqlite3
 import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,12 +18,19 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.models import GoldRow
+from stores.errors import StoreUnavailable
 from stores.gold_schema import TIMEZONE
 from stores.settings import Settings
 
 SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql pre-connect attribute: an Entra ID access token
 AZURE_SQL_SCOPE = "https://database.windows.net/.default"
 _PARIS = ZoneInfo(TIMEZONE)
+STORE_NAME = "gold"
+# ODBC SQLSTATEs of a query that may succeed later: timeout expired, connection timeout, link failure.
+_TRANSIENT_SQLSTATES = ("HYT00", "HYT01", "08S01")
+# sqlite3.OperationalError texts of a lock wait or a query stopped by the progress-handler deadline.
+_TRANSIENT_SQLITE = ("database is locked", "database is busy", "interrupted")
+_PROGRESS_EVERY_OPS = 10_000
 
 
 class Connection(Protocol):
@@ -32,11 +40,47 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-def _sqlite_connect(path: Path) -> Connection:
-    # mode=rw: a missing file is an error, not a silently created empty database.
-    conn = sqlite3.connect(path.absolute().as_uri() + "?mode=rw", uri=True, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
+def _sqlite_connect(path: Path, timeout_seconds: int) -> Connection:
+    # mode=rw: a missing file is an error, not a silently created empty database. A lock is waited for
+    # up to the query timeout; the query itself is bounded by GoldReader's progress-handler deadline.
+    conn = sqlite3.connect(path.absolute().as_uri() + "?mode=rw", uri=True, timeout=timeout_seconds)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
     return conn
+
+
+def _odbc_with_timeout(conn: Any, timeout_seconds: int) -> Connection:
+    # SQL_ATTR_QUERY_TIMEOUT of every statement on this connection (Azure SQL cancels the query).
+    conn.timeout = timeout_seconds
+    result: Connection = conn
+    return result
+
+
+def _arm_deadline(conn: Connection, timeout_seconds: int) -> None:
+    """sqlite3 has no query timeout: a progress handler interrupts a statement running past the deadline."""
+    if isinstance(conn, sqlite3.Connection):
+        deadline = time.monotonic() + timeout_seconds
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_EVERY_OPS)
+
+
+def _as_unavailable(exc: Exception) -> StoreUnavailable | None:
+    """StoreUnavailable for a timed-out, locked or cut query; None for any other error (a bug, a bad schema)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return StoreUnavailable(STORE_NAME, text) if any(t in text for t in _TRANSIENT_SQLITE) else None
+    if type(exc).__module__ != "pyodbc":
+        return None
+    state = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    message = " ".join(str(a) for a in exc.args).lower()
+    if state in _TRANSIENT_SQLSTATES or any(t in message for t in _TRANSIENT_SQLITE):
+        return StoreUnavailable(STORE_NAME, f"SQLSTATE {state}")
+    return None
+
+
+def _odbc_string_with_timeout(odbc_string: str, timeout_seconds: int) -> str:
+    """The SQLite ODBC driver ignores the statement timeout; its lock wait is the `Timeout` (ms) of the string."""
+    if "sqlite" not in odbc_string.lower() or "timeout=" in odbc_string.lower():
+        return odbc_string
+    return f"{odbc_string.rstrip(';')};Timeout={timeout_seconds * 1000}"
 
 
 def _access_token_struct(token: str) -> bytes:
@@ -55,14 +99,14 @@ def azure_sql_connection_string(driver: str, server: str, database: str) -> str:
 
 def gold_connection_factory(settings: Settings) -> Callable[[], Connection]:
     """A callable opening one Gold connection; nothing is opened (or imported from pyodbc) until called."""
+    timeout = settings.GOLD_QUERY_TIMEOUT_SECONDS
     if settings.GOLD_ODBC_CONNECTION_STRING:
-        odbc_string = settings.GOLD_ODBC_CONNECTION_STRING
+        odbc_string = _odbc_string_with_timeout(settings.GOLD_ODBC_CONNECTION_STRING, timeout)
 
         def connect_odbc() -> Connection:
             import pyodbc
 
-            conn: Connection = pyodbc.connect(odbc_string, autocommit=True)
-            return conn
+            return _odbc_with_timeout(pyodbc.connect(odbc_string, autocommit=True), timeout)
 
         return connect_odbc
 
@@ -81,17 +125,17 @@ def gold_connection_factory(settings: Settings) -> Callable[[], Connection]:
             if not credential_holder:  # one credential per factory: it caches and refreshes tokens
                 credential_holder.append(DefaultAzureCredential())
             token = credential_holder[0].get_token(AZURE_SQL_SCOPE).token
-            conn: Connection = pyodbc.connect(
+            conn = pyodbc.connect(
                 conn_string,
                 attrs_before={SQL_COPT_SS_ACCESS_TOKEN: _access_token_struct(token)},
                 autocommit=True,
             )
-            return conn
+            return _odbc_with_timeout(conn, timeout)
 
         return connect_managed_identity
 
     path = settings.gold_sqlite_path
-    return lambda: _sqlite_connect(path)
+    return lambda: _sqlite_connect(path, timeout)
 
 
 def gold_dialect(settings: Settings) -> str:
@@ -103,7 +147,11 @@ def gold_dialect(settings: Settings) -> str:
 
 def gold_reader(settings: Settings) -> GoldReader:
     """The reader for these settings (no connection is opened yet)."""
-    return GoldReader(gold_connection_factory(settings), dialect=gold_dialect(settings))
+    return GoldReader(
+        gold_connection_factory(settings),
+        dialect=gold_dialect(settings),
+        query_timeout_seconds=settings.GOLD_QUERY_TIMEOUT_SECONDS,
+    )
 
 
 def _text_instant(value: Any) -> str:
@@ -172,11 +220,17 @@ _ROWS_SQL = (
 
 
 class GoldReader:
-    """Read-only queries the materializer needs. One connection per thread, reopened after a failure."""
+    """Read-only queries the materializer needs. One connection per thread, reopened after a failure.
 
-    def __init__(self, connect: Callable[[], Connection], *, dialect: str = "sqlite") -> None:
+    A query that times out, waits on a lock past the timeout or loses its connection raises StoreUnavailable.
+    """
+
+    def __init__(
+        self, connect: Callable[[], Connection], *, dialect: str = "sqlite", query_timeout_seconds: int = 300
+    ) -> None:
         self._connect = connect
         self._dialect = dialect
+        self._timeout = query_timeout_seconds
         self._local = threading.local()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -185,17 +239,21 @@ class GoldReader:
             conn = self._connect()
             self._local.conn = conn
         try:
+            _arm_deadline(conn, self._timeout)
             cur = conn.cursor()
             try:
                 cur.execute(sql, tuple(params))
                 return list(cur.fetchall())
             finally:
                 cur.close()
-        except Exception:
+        except Exception as exc:
             # A broken connection must not poison this thread forever: drop it, the next call reconnects.
             self._local.conn = None
             with contextlib.suppress(Exception):  # closing a broken connection may fail too; keep the first error
                 conn.close()
+            unavailable = _as_unavailable(exc)
+            if unavailable is not None:
+                raise unavailable from exc
             raise
 
     def close(self) -> None:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     GOLD_SQL_SERVER: str | None = None
     GOLD_SQL_DATABASE: str | None = None
     GOLD_ODBC_DRIVER: str = "ODBC Driver 18 for SQL Server"
+    # A Gold query that runs (or waits on a lock) longer than this fails; the activity is retried.
+    GOLD_QUERY_TIMEOUT_SECONDS: int = Field(default=300, ge=1, le=3600)
 
     # Documents. Default: embedded SQLite store. With COSMOS_ENDPOINT: Cosmos DB (key when given,
     # managed identity otherwise).
@@ -41,6 +43,16 @@ class Settings(BaseSettings):
     FILES_SIGNING_KEY: str | None = None  # embedded store; generated under DATA_DIR when unset
     PUBLIC_BASE_URL: str = "http://127.0.0.1:7071"  # where devhost serves embedded downloads
     DOWNLOAD_TTL_SECONDS: int = Field(default=600, ge=30, le=900)
+
+    # Store calls of the API (reads): few, short attempts, then 503 + Retry-After rather than a hang.
+    STORE_READ_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0, le=60)  # per attempt (connect, then read)
+    STORE_READ_ATTEMPTS: int = Field(default=2, ge=1, le=10)
+    STORE_READ_THROTTLE_WAIT_SECONDS: int = Field(default=1, ge=1, le=30)  # total wait on 429s
+    STORE_RETRY_AFTER_SECONDS: int = Field(default=5, ge=1, le=3600)  # Retry-After when the store gave none
+    # Store calls of the materialization: patient (throttling is frequent on serverless during a backfill).
+    STORE_BATCH_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=600)  # per attempt
+    STORE_BATCH_ATTEMPTS: int = Field(default=12, ge=1, le=50)
+    STORE_BATCH_THROTTLE_WAIT_SECONDS: int = Field(default=60, ge=1, le=600)
 
     # HTTP API.
     API_KEYS: str | None = None  # "role:sha256hex,role:sha256hex"

@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 import pytest
 from azure.cosmos import ContainerProxy
-from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
+from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
+from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
     PARTITION_KEY_PATH,
-    THROTTLE_RETRY_ATTEMPTS,
-    THROTTLE_RETRY_MAX_WAIT_SECONDS,
     CosmosDocumentStore,
     cosmos_client,
     cosmos_container,
 )
+from stores.errors import StoreUnavailable
 from stores.ports import DocumentStore
 from stores.settings import Settings
 from tests.integration.emulators import CosmosServer
@@ -79,28 +79,42 @@ def test_ping_fails_on_a_missing_container(cosmos_server: CosmosServer) -> None:
         CosmosDocumentStore(missing.get_container_client("absent")).ping()
 
 
-def test_throttling_retries_are_configured_explicitly(cosmos_server: CosmosServer) -> None:
-    client = cosmos_client(emulator_settings(cosmos_server, "contract"))
-    retry = client.client_connection.connection_policy.RetryOptions
-    assert retry.MaxRetryAttemptCount == THROTTLE_RETRY_ATTEMPTS
-    assert retry.MaxWaitTimeInSeconds == THROTTLE_RETRY_MAX_WAIT_SECONDS
+BATCH_RETRIES = call_policy(Settings(), Caller.batch).retries
+READ_RETRIES = call_policy(Settings(), Caller.reads).retries
+
+
+@pytest.mark.parametrize("caller", list(Caller))
+def test_each_caller_gets_its_own_throttling_policy(cosmos_server: CosmosServer, caller: Caller) -> None:
+    settings = emulator_settings(cosmos_server, "contract")
+    retry = cosmos_client(settings, caller).client_connection.connection_policy.RetryOptions
+    policy = call_policy(settings, caller)
+    assert retry.MaxRetryAttemptCount == policy.retries
+    assert retry.MaxWaitTimeInSeconds == policy.throttle_wait_seconds
 
 
 @pytest.mark.parametrize(
-    ("throttled_times", "found"),
-    [(3, True), (THROTTLE_RETRY_ATTEMPTS, True), (THROTTLE_RETRY_ATTEMPTS + 1, False)],
-    ids=["few", "as-many-as-retries", "more-than-retries"],
+    ("caller", "throttled_times", "found"),
+    [
+        (Caller.batch, 3, True),
+        (Caller.batch, BATCH_RETRIES, True),
+        (Caller.batch, BATCH_RETRIES + 1, False),
+        (Caller.reads, READ_RETRIES, True),
+        (Caller.reads, READ_RETRIES + 1, False),
+    ],
+    ids=["batch-few", "batch-as-many-as-retries", "batch-more", "reads-as-many-as-retries", "reads-more"],
 )
-def test_throttled_point_reads_are_retried_by_the_sdk(
-    store: CosmosDocumentStore, throttled_times: int, found: bool
+def test_throttled_point_reads_are_retried_by_the_sdk_then_unavailable(
+    cosmos_server: CosmosServer, caller: Caller, throttled_times: int, found: bool
 ) -> None:
-    # The launcher answers 429 to the first <n> reads of an id "throttled-<n>-...".
+    # The launcher answers 429 (x-ms-retry-after-ms: 5) to the first <n> reads of an id "throttled-<n>-...".
+    store = CosmosDocumentStore(cosmos_container(emulator_settings(cosmos_server, "contract"), caller=caller))
     region = f"r-{uuid.uuid4().hex[:12]}"
     doc = {**make_doc(region, "2024-01-01"), "id": f"throttled-{throttled_times}-{uuid.uuid4().hex[:8]}"}
     store.upsert(doc)
     if found:
         assert store.get(region, doc["id"]) == doc
     else:
-        with pytest.raises(CosmosHttpResponseError) as raised:
+        with pytest.raises(StoreUnavailable) as raised:
             store.get(region, doc["id"])
-        assert raised.value.status_code == 429
+        assert raised.value.reason == "HTTP 429"
+        assert raised.value.retry_after_seconds == 1  # 5 ms, rounded up to whole seconds

@@ -6,12 +6,14 @@ or the `SQLite3` ODBC driver (Debian `unixodbc libsqliteodbc`) is not installed.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stores.errors import StoreUnavailable
 from stores.gold import GoldReader, gold_connection_factory, gold_dialect, gold_reader
 from stores.settings import Settings
 from tests.unit.stores.test_gold import L1, SMALL_GOLD, build_small_gold
@@ -71,3 +73,20 @@ def test_odbc_connection_is_opened_only_when_called(tmp_path: Path) -> None:
     finally:
         conn.close()
     gold_reader(_odbc_settings(path)).ping()
+
+
+def test_odbc_lock_wait_is_bounded_by_the_gold_query_timeout(tmp_path: Path) -> None:
+    # The SQLite ODBC driver ignores the statement timeout: the reader puts it in the string as Timeout (ms).
+    path = build_small_gold(tmp_path / "gold.sqlite", SMALL_GOLD)
+    settings = _odbc_settings(path).model_copy(update={"GOLD_QUERY_TIMEOUT_SECONDS": 1})
+    reader = gold_reader(settings)
+    reader.ping()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            reader.regions()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert len(reader.regions()) == 12

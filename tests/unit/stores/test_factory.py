@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from stores.call_policy import Caller
 from stores.documents_embedded import EmbeddedDocumentStore
-from stores.factory import get_stores, reset_stores
+from stores.factory import get_read_stores, get_stores, reset_stores
 from stores.files_embedded import EmbeddedFileStore
 from stores.gold import GoldReader
 
@@ -47,3 +48,9 @@ def test_configured_signing_key_is_used(embedded_env: Path, monkeypatch: pytest.
     same_key = EmbeddedFileStore(embedded_env / "files", b"from-settings", "http://127.0.0.1:7071")
     assert url.split("sig=")[1] == same_key.signed_url("a/b.csv", 60, "b.csv").split("sig=")[1]
     assert not (embedded_env / "files-signing.key").exists()
+
+
+def test_reads_and_materialization_get_their_own_stores_each_built_once(embedded_env: Path) -> None:
+    reads, batch = get_read_stores(), get_stores()
+    assert reads is not batch and reads.documents is not batch.documents
+    assert get_read_stores() is reads and get_stores(Caller.batch) is batch

@@ -12,6 +12,7 @@ import pytest
 
 from domain.models import GoldRow
 from domain.regions import REGIONS
+from stores.errors import StoreUnavailable
 from stores.gold import (
     GoldReader,
     _access_token_struct,
@@ -176,6 +177,36 @@ def test_a_failed_query_drops_the_connection_and_the_next_call_reconnects(small_
         reader.ping()
     reader.ping()
     assert len(opened) == 2
+
+
+# Never ends on its own: only the query deadline stops it.
+ENDLESS_QUERY = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT COUNT(*) FROM n"
+
+
+def test_a_query_past_the_gold_query_timeout_is_stopped_as_unavailable(small_gold: Path) -> None:
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=small_gold, GOLD_QUERY_TIMEOUT_SECONDS=1))
+    with pytest.raises(StoreUnavailable) as raised:
+        reader._query(ENDLESS_QUERY)
+    assert raised.value.store == "gold"
+    assert len(reader.regions()) == 12  # the next query runs under a fresh deadline
+
+
+def test_a_lock_held_past_the_gold_query_timeout_is_unavailable_until_released(small_gold: Path) -> None:
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=small_gold, GOLD_QUERY_TIMEOUT_SECONDS=1))
+    writer = sqlite3.connect(small_gold, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            reader.regions()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert len(reader.regions()) == 12
+
+
+def test_other_gold_errors_are_not_called_unavailable(reader: GoldReader) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        reader._query("SELECT * FROM NOT_A_TABLE")
 
 
 @pytest.mark.parametrize(
