@@ -8,10 +8,11 @@ document, so the next run sees a hash mismatch and writes both again; an unchang
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from domain.aggregate import build_day_documents, build_month_document
+from domain.conditional_write import CsvFile, WriteOutcome, write_versioned
 from domain.csv_export import render_day_csv, render_month_csv
 from domain.naming import (
     CATALOG_DOC_ID,
@@ -21,7 +22,7 @@ from domain.naming import (
     month_file_name,
 )
 from domain.planning import Batch, group_partitions
-from domain.ports import SYSTEM_PARTITION, DocumentStore, FileStore, GoldSource
+from domain.ports import SYSTEM_PARTITION, Document, DocumentStore, FileStore, GoldSource
 from domain.quarantine import (
     QUARANTINE_DOC_ID,
     QuarantinedDay,
@@ -31,8 +32,6 @@ from domain.quarantine import (
 )
 from domain.quarantine import summary as quarantine_summary
 from domain.regions import REGIONS, REGIONS_BY_CODE
-
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
 class Plan(TypedDict):
@@ -93,15 +92,40 @@ def _month_bounds(month: str) -> tuple[str, str]:
     return f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
 
 
-def _write_if_changed(
-    documents: DocumentStore, files: FileStore, doc: dict[str, Any], known_hash: str | None, file_name: str, csv: bytes
-) -> tuple[bool, bool]:
-    """Write the file then the document when the content changed; (doc written, file written)."""
+def _newer_than_stored(doc: Document) -> Callable[[Document | None], Document | None]:
+    """Build step of a day: keep the stored day when it comes from newer Gold rows (a run that read Gold
+    later wrote it); a day from the same rows but different content (a code change) replaces it."""
+
+    def build(current: Document | None) -> Document | None:
+        if current is not None and str(current.get("source_loaded_at", "")) > doc["source_loaded_at"]:
+            return None
+        return doc
+
+    return build
+
+
+def _write_day(
+    documents: DocumentStore, files: FileStore, region: str, doc: Document, known_hash: str | None
+) -> WriteOutcome:
+    file_name = day_file_name(region, doc["date"])
     if known_hash == doc["content_hash"] and files.exists(file_name):
-        return False, False
-    file_written = files.put(file_name, csv, CSV_CONTENT_TYPE)
-    documents.upsert(doc)
-    return True, file_written
+        return WriteOutcome(False, False, doc, 0)  # unchanged: no versioned read
+    return write_versioned(
+        documents, files, region, doc["id"], _newer_than_stored(doc), CsvFile(file_name, render_day_csv)
+    )
+
+
+def _write_month(documents: DocumentStore, files: FileStore, region: str, month: str) -> WriteOutcome:
+    """The month rollup, rebuilt from the day documents read after the month's version: a day written by
+    another run after that read makes this write lose the race and rebuild with it."""
+    first, last = _month_bounds(month)
+
+    def build(current: Document | None) -> Document | None:
+        month_days = documents.query_range(region, "day", first, last)
+        return build_month_document(region, month, month_days) if month_days else None
+
+    csv = CsvFile(month_file_name(region, month), render_month_csv)
+    return write_versioned(documents, files, region, month_doc_id(region, month), build, csv)
 
 
 def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileStore, batch: Batch) -> BatchResult:
@@ -132,26 +156,10 @@ def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileSto
     known = documents.content_hashes(region, [d["id"] for d in day_docs])
     days_written = files_written = 0
     for doc in day_docs:
-        wrote, file_wrote = _write_if_changed(
-            documents, files, doc, known.get(doc["id"]), day_file_name(region, doc["date"]), render_day_csv(doc)
-        )
-        days_written += wrote
-        files_written += file_wrote
-
-    first, last = _month_bounds(month)
-    month_days = documents.query_range(region, "day", first, last)
-    if month_days:
-        month_doc = build_month_document(region, month, month_days)
-        known_month = documents.content_hashes(region, [month_doc_id(region, month)])
-        _, file_wrote = _write_if_changed(
-            documents,
-            files,
-            month_doc,
-            known_month.get(month_doc["id"]),
-            month_file_name(region, month),
-            render_month_csv(month_doc),
-        )
-        files_written += file_wrote
+        outcome = _write_day(documents, files, region, doc, known.get(doc["id"]))
+        days_written += outcome.written
+        files_written += outcome.file_written
+    files_written += _write_month(documents, files, region, month).file_written
     return _batch_result(batch, [d["date"] for d in day_docs], days_written, files_written, quarantined)
 
 
@@ -213,7 +221,13 @@ def _record_quarantine(
         existing, attempted, quarantined, system_partition=SYSTEM_PARTITION, now=now, instance_id=instance_id
     )
     if existing is None or quarantined or existing.get("days") != record["days"]:
-        documents.upsert(record)
+
+        def build(current: Document | None) -> Document:
+            return updated_record(
+                current, attempted, quarantined, system_partition=SYSTEM_PARTITION, now=now, instance_id=instance_id
+            )
+
+        write_versioned(documents, None, SYSTEM_PARTITION, QUARANTINE_DOC_ID, build)
     return quarantined
 
 
@@ -228,18 +242,25 @@ def commit(
     """After every batch ran: record quarantined days, extend the catalog, then advance the watermark (last,
     as the commit). The watermark passes quarantined days too: the quarantine record brings them back."""
     quarantined = _record_quarantine(documents, results, now, instance_id)
-    catalog = _merged_catalog(documents.get(SYSTEM_PARTITION, CATALOG_DOC_ID), results)
-    documents.upsert(catalog)
-    if plan_["watermark"] is not None and plan_["watermark"] != plan_["previous_watermark"]:
-        documents.upsert(
-            {
+    # Merged into what is stored at the write (compare-and-swap): a concurrent run's spans are kept.
+    write_versioned(
+        documents, None, SYSTEM_PARTITION, CATALOG_DOC_ID, lambda current: _merged_catalog(current, results)
+    )
+    watermark = plan_["watermark"]
+    if watermark is not None and watermark != plan_["previous_watermark"]:
+
+        def advanced(current: Document | None) -> Document | None:
+            if current is not None and str(current.get("value", "")) >= str(watermark):
+                return None  # never moves back
+            return {
                 "id": WATERMARK_DOC_ID,
                 "region_code": SYSTEM_PARTITION,
                 "doc_type": "watermark",
                 "key": WATERMARK_DOC_ID,
-                "value": plan_["watermark"],
+                "value": watermark,
             }
-        )
+
+        write_versioned(documents, None, SYSTEM_PARTITION, WATERMARK_DOC_ID, advanced)
     return {
         "mode": plan_["mode"],
         "partitions": plan_["partitions"],
