@@ -8,8 +8,43 @@ targetScope = 'subscription'
 @description('Name of the azd environment; seeds the unique suffix of every resource name.')
 param environmentName string
 
+// The regions that offer Flex Consumption (FC1), as listed by the official Flex Consumption azd samples
+// (`az functionapp list-flexconsumption-locations` gives the live list). Elsewhere the plan fails to deploy.
 @minLength(1)
-@description('Region of every resource. Flex Consumption is not offered everywhere.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@description('Region of every resource; one that offers Flex Consumption.')
 @metadata({
   azd: {
     type: 'location'
@@ -19,6 +54,14 @@ param location string
 
 @description('Object id of the developer running azd, granted data access for debugging. Empty: none.')
 param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+@description('Kind of principal principalId is (azd: AZURE_PRINCIPAL_TYPE, ServicePrincipal in CI).')
+param principalType string = 'User'
 
 @description('Azure SQL logical server holding the Gold tables (FQDN, e.g. myserver.database.windows.net).')
 param goldSqlServer string = ''
@@ -106,6 +149,8 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
   location: location
   tags: tags
+  // No settable property, but the ARM schema of resourceGroups requires the object.
+  properties: {}
 }
 
 // The one identity the app uses for every data plane (storage, Cosmos DB, SQL, App Insights ingestion).
@@ -219,9 +264,14 @@ var appSettings = {
   DURABLE_TASK_HUB: 'eco2mix'
 }
 
+// dependsOn rbac: the host starts as soon as the site exists and needs its storage, Cosmos DB and
+// telemetry roles then (otherwise 403s until the assignments land).
 module api 'app/api.bicep' = {
   name: 'api'
   scope: rg
+  dependsOn: [
+    rbac
+  ]
   params: {
     name: functionAppName
     location: location
@@ -249,6 +299,7 @@ module rbac 'app/rbac.bicep' = {
     appInsightsName: monitoring.outputs.name
     identityPrincipalId: apiIdentity.outputs.principalId
     developerPrincipalId: principalId
+    developerPrincipalType: principalType
   }
 }
 

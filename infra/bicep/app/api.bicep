@@ -37,6 +37,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: client certificates are not part of the public contract (X-API-Key / bearer token)
   // checkov:skip=CKV_AZURE_222: a public API; API Management (deployApim) is the place to restrict ingress
   // checkov:skip=CKV_AZURE_213: Flex Consumption has no platform health check; /v1/health serves external probes (and API Management)
+  // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP publishing and rejects siteConfig.ftpsState (ARM error 51021); the package comes from a blob container
+  // checkov:skip=CKV_AZURE_18: siteConfig on Flex Consumption is kept to what the official Flex samples set (minTlsVersion); http20Enabled is not among it
+  // checkov:skip=CKV_AZURE_67: same as CKV_AZURE_18 (http20Enabled is not set on Flex Consumption)
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales out per demand (maximumInstanceCount); always-ready instances are a cost choice (alwaysReadyInstances)
   name: name
   location: location
@@ -53,11 +56,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
+    // Flex Consumption rejects ftpsState (ARM error 51021) and no official Flex sample sets more than
+    // minTlsVersion here: FTP publishing does not exist on Flex (the package is a blob, see below).
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
-      remoteDebuggingEnabled: false
       appSettings: [for setting in items(union(appSettings, identitySettings)): {
         name: setting.key
         value: setting.value
@@ -75,7 +77,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: {
-        alwaysReady: alwaysReadyInstances > 0 ? [
+        alwaysReady: (alwaysReadyInstances > 0) ? [
           {
             name: 'http'
             instanceCount: alwaysReadyInstances

@@ -7,6 +7,16 @@ param identityPrincipalId string
 @description('Developer object id granted data access for debugging; empty: none.')
 param developerPrincipalId string = ''
 
+// azd passes AZURE_PRINCIPAL_TYPE: 'ServicePrincipal' when a pipeline runs `azd up`; a mismatch fails the
+// role assignment with UnmatchedPrincipalType.
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+@description('Kind of principal developerPrincipalId is.')
+param developerPrincipalType string = 'User'
+
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -85,7 +95,7 @@ resource developerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
     principalId: developerPrincipalId
-    principalType: 'User'
+    principalType: developerPrincipalType
   }
 }]
 
