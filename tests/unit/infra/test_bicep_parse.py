@@ -195,3 +195,43 @@ def test_parameters_file_feeds_declared_parameters(bicep_templates: dict[Path, d
     assert set(values) <= set(declared), f"not in main.bicep: {set(values) - set(declared)}"
     required = {name for name, spec in declared.items() if spec.get("default") is None}
     assert required <= set(values), f"no value for required parameters: {required - set(values)}"
+
+
+AZD_VALUE = re.compile(r"^\$\{([A-Z][A-Z0-9_]*)(?:=(.*))?\}$")
+
+
+def test_every_parameter_can_be_set_with_azd_env_set(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    """Each parameter maps to one `${VAR=default}` of main.parameters.json whose default is Bicep's."""
+    declared = template_of(bicep_templates, "main.bicep")["parameters"]
+    values = json.loads((BICEP / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert set(values) == set(declared)
+    for name, spec in declared.items():
+        match = AZD_VALUE.match(values[name]["value"])
+        assert match, f"{name}: {values[name]['value']!r} is not ${{VAR}} or ${{VAR=default}}"
+        if spec.get("default") is not None:
+            default = spec["default"]
+            text = str(default).lower() if isinstance(default, bool) else str(default)
+            assert match.group(2) == text, f"{name}: parameters file default {match.group(2)!r}, Bicep {text!r}"
+
+
+def test_developer_principal_type_comes_from_azd(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    """A service principal running `azd up` (CI) gets ServicePrincipal assignments, not 'User'."""
+    values = json.loads((BICEP / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert values["principalType"]["value"] == "${AZURE_PRINCIPAL_TYPE=User}"
+    main = template_of(bicep_templates, "main.bicep")
+    assert main["modules"]["rbac"]["config"]["params"]["developerPrincipalType"] == "principalType"
+    resources = template_of(bicep_templates, "app/rbac.bicep")["resources"]
+    assert _dig(resources["developerStorage"]["config"], "config.properties.principalType") == "developerPrincipalType"
+
+
+def test_api_waits_for_its_role_assignments(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    api = template_of(bicep_templates, "main.bicep")["modules"]["api"]["config"]
+    assert "rbac" in api.get("dependsOn", [])
+
+
+def test_location_is_limited_to_flex_consumption_regions(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    decorators = template_of(bicep_templates, "main.bicep")["parameters"]["location"]["decorators"]
+    (allowed,) = [decorator["argument"] for decorator in decorators if decorator["type"] == "allowed"]
+    assert {"francecentral", "westeurope", "northeurope", "eastus"} <= set(allowed)
+    # Regions without Flex Consumption (and canary regions) are refused before anything is created.
+    assert not {"francesouth", "westindia", "eastus2euap"} & set(allowed)

@@ -17,6 +17,7 @@ import yaml
 from tests.unit.infra.conftest import REPO
 
 HOOK = REPO / "infra" / "scripts" / "postprovision.sh"
+WINDOWS_HOOK = REPO / "infra" / "scripts" / "postprovision.ps1"
 GRANT_SQL = REPO / "infra" / "scripts" / "grant-gold-reader.sql"
 
 
@@ -37,6 +38,39 @@ def test_azure_yaml_runs_the_hook(azure_yaml: dict[str, Any]) -> None:
     hook = azure_yaml["hooks"]["postprovision"]["posix"]
     assert (REPO / hook["run"]).resolve() == HOOK
     assert HOOK.stat().st_mode & stat.S_IXUSR
+
+
+def test_azure_yaml_runs_the_windows_hook_with_pwsh(azure_yaml: dict[str, Any]) -> None:
+    """azd on Windows runs the `windows` variant; without one the hook fails there (no `sh`)."""
+    hook = azure_yaml["hooks"]["postprovision"]["windows"]
+    assert hook["shell"] == "pwsh"
+    assert (REPO / hook["run"]).resolve() == WINDOWS_HOOK
+    assert {key: value for key, value in hook.items() if key not in ("shell", "run")} == {
+        key: value
+        for key, value in azure_yaml["hooks"]["postprovision"]["posix"].items()
+        if key not in ("shell", "run")
+    }
+
+
+# pwsh is not installed here: the Windows hook is held to the same inputs, outputs and sqlcmd call.
+WINDOWS_PARITY = [
+    "$env:API_IDENTITY_NAME",
+    "$env:GOLD_SQL_SERVER",
+    "$env:GOLD_SQL_DATABASE",
+    "'grant-gold-reader.sql'",
+    "API_IDENTITY_NAME is not set",
+    "skipping the Gold SQL grant",
+    "sqlcmd not found",
+    "--authentication-method ActiveDirectoryDefault -b",
+    '-v "IDENTITY_NAME=$identity" -i $sqlFile',
+    "exit $LASTEXITCODE",
+    "$ErrorActionPreference = 'Stop'",
+]
+
+
+@pytest.mark.parametrize("fragment", WINDOWS_PARITY)
+def test_windows_hook_mirrors_the_posix_one(fragment: str) -> None:
+    assert fragment in WINDOWS_HOOK.read_text(encoding="utf-8")
 
 
 def test_grant_is_idempotent_and_least_privilege() -> None:

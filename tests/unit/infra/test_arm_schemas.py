@@ -1,0 +1,239 @@
+"""Every resource body of infra/bicep validates against its official ARM JSON schema (strict: unknown
+properties, missing required ones, enum values, literal types), the Flex Consumption rules the schemas do
+not encode hold, and azure.yaml validates against azd's schema. Needs ../shared/tools/arm-schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft201909Validator
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+
+from tests.unit.infra.arm_schemas import (
+    AZD_SCHEMA,
+    ArmSchemas,
+    ResourceBody,
+    errors_of,
+    require_arm_schemas,
+    resource_bodies,
+)
+from tests.unit.infra.conftest import BICEP, REPO, BicepParse, template_of
+
+# Resource types with no schema in ../shared/tools/arm-schemas (type@apiVersion -> why it is still deployed).
+NO_STORED_SCHEMA: dict[str, str] = {}
+
+# Rejected by the Flex Consumption resource provider although the schemas allow them (arm-schemas README).
+FLEX_FORBIDDEN_SITE_CONFIG = {"ftpsState"}
+FLEX_FORBIDDEN_APP_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENTSHARE",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+}
+# What the official Flex samples put in siteConfig, and nothing else (no sample sets http20Enabled,
+# remoteDebuggingEnabled, ...): anything new here needs a Flex reference first.
+FLEX_SITE_CONFIG_KEYS = {"minTlsVersion", "alwaysOn", "appSettings"}
+
+
+@pytest.fixture(scope="module")
+def arm_schemas() -> ArmSchemas:
+    require_arm_schemas()
+    return ArmSchemas()
+
+
+@pytest.fixture(scope="module")
+def deployed_resources(bicep_templates: dict[Path, dict[str, Any]]) -> list[ResourceBody]:
+    resources: list[ResourceBody] = []
+    for path, result in sorted(bicep_templates.items()):
+        assert result["ok"], result["error"]
+        resources.extend(resource_bodies(str(path.relative_to(BICEP)), result["template"]))
+    return resources
+
+
+def _resource_ids() -> list[str]:
+    """file:symbol of every `resource` declaration, read from the text (the parametrization needs no parse)."""
+    ids = []
+    for path in sorted(BICEP.rglob("*.bicep")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if line.startswith("resource ") and "existing" not in words:
+                ids.append(f"{path.relative_to(BICEP)}:{words[1]}")
+    return ids
+
+
+def _find(resources: list[ResourceBody], resource_id: str) -> ResourceBody:
+    file, symbol = resource_id.split(":")
+    (found,) = [resource for resource in resources if resource.file == file and resource.symbol == symbol]
+    return found
+
+
+@pytest.mark.parametrize("resource_id", _resource_ids())
+def test_resource_body_matches_its_arm_schema(
+    arm_schemas: ArmSchemas, deployed_resources: list[ResourceBody], resource_id: str
+) -> None:
+    resource = _find(deployed_resources, resource_id)
+    type_version = f"{resource.type}@{resource.api_version}"
+    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
+    if located is None:
+        assert type_version in NO_STORED_SCHEMA, f"no stored ARM schema for {type_version}"
+        return
+    validator = arm_schemas.validator(located)
+    for body in resource.bodies:
+        assert errors_of(validator, body) == [], json.dumps(body)[:2000]
+
+
+def test_every_resource_is_validated(deployed_resources: list[ResourceBody]) -> None:
+    """The parametrization (read from the text) and the parse see the same resources."""
+    assert sorted(f"{r.file}:{r.symbol}" for r in deployed_resources) == sorted(_resource_ids())
+    assert len(deployed_resources) >= 20
+
+
+# Each case breaks one rule the schemas encode; the validator must name it.
+BROKEN_BODIES = [
+    pytest.param(
+        "properties: {\n    httpsOnly: true\n    siteConfig: {\n      minTlsVerison: '1.2'\n    }\n  }",
+        "Additional properties are not allowed ('minTlsVerison' was unexpected)",
+        id="unknown-property",
+    ),
+    pytest.param("properties: {\n    httpsOnly: 'yes'\n  }", "'yes' is not of type 'boolean'", id="literal-type"),
+    pytest.param(
+        "properties: {\n    siteConfig: {\n      minTlsVersion: '1.9'\n    }\n  }",
+        "'1.9' is not one of",
+        id="enum",
+    ),
+    pytest.param("kind: 'functionapp'\n  sku: 'FC1'", "'sku' was unexpected", id="unknown-top-level"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BROKEN_BODIES)
+def test_validator_rejects_broken_bodies(
+    arm_schemas: ArmSchemas, parse_bicep: BicepParse, body: str, message: str
+) -> None:
+    """The check can fail: a site with one broken property is reported with the schema's reason."""
+    text = f"param name string\nresource site 'Microsoft.Web/sites@2024-04-01' = {{\n  name: name\n  {body}\n}}\n"
+    template = parse_bicep(["-"], text)["-"]["template"]
+    (resource,) = resource_bodies("-", template)
+    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
+    assert located is not None
+    errors = [error for body in resource.bodies for error in errors_of(arm_schemas.validator(located), body)]
+    assert any(message in error for error in errors), errors
+
+
+def test_validator_reports_missing_required(arm_schemas: ArmSchemas, parse_bicep: BicepParse) -> None:
+    text = (
+        "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n"
+        "    roleDefinitionId: 'r'\n  }\n}\n"
+    )
+    (resource,) = resource_bodies("-", parse_bicep(["-"], text)["-"]["template"])
+    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
+    assert located is not None
+    errors = errors_of(arm_schemas.validator(located), resource.bodies[0])
+    assert any("'principalId' is a required property" in error for error in errors), errors
+
+
+def _function_apps(resources: list[ResourceBody]) -> list[ResourceBody]:
+    return [resource for resource in resources if resource.type == "Microsoft.Web/sites"]
+
+
+def flex_violations(body: dict[str, Any], app_settings: set[str]) -> list[str]:
+    """What the Flex Consumption provider rejects (or no Flex sample sets) in one site body."""
+    site_config = body.get("properties", {}).get("siteConfig", {})
+    keys = set(site_config)
+    violations = [f"siteConfig.{key} is rejected on Flex" for key in sorted(keys & FLEX_FORBIDDEN_SITE_CONFIG)]
+    violations += [f"siteConfig.{key} is set by no Flex sample" for key in sorted(keys - FLEX_SITE_CONFIG_KEYS)]
+    if site_config.get("alwaysOn") is True:
+        violations.append("siteConfig.alwaysOn must stay false on Flex")
+    rejected = sorted(app_settings & FLEX_FORBIDDEN_APP_SETTINGS)
+    violations += [f"app setting {name} is rejected on Flex" for name in rejected]
+    if "functionAppConfig" not in body.get("properties", {}):
+        violations.append("a Flex site declares properties.functionAppConfig")
+    return violations
+
+
+@pytest.fixture(scope="module")
+def app_setting_names(bicep_templates: dict[Path, dict[str, Any]]) -> set[str]:
+    """Names of every app setting of the Function App: main.bicep's plus app/api.bicep's identity ones."""
+    main_settings = template_of(bicep_templates, "main.bicep")["variables"]["appSettings"]["value"]
+    identity = template_of(bicep_templates, "app/api.bicep")["variables"]["identitySettings"]["value"]
+    return set(main_settings) | set(identity)
+
+
+def test_function_app_follows_flex_rules(deployed_resources: list[ResourceBody], app_setting_names: set[str]) -> None:
+    sites = _function_apps(deployed_resources)
+    assert sites, "no Microsoft.Web/sites in infra/bicep"
+    for site in sites:
+        for body in site.bodies:
+            assert flex_violations(body, app_setting_names) == [], site.symbol
+
+
+def test_the_plan_is_flex_consumption(bicep_templates: dict[Path, dict[str, Any]]) -> None:
+    plan = template_of(bicep_templates, "main.bicep")["modules"]["appServicePlan"]["config"]["params"]
+    assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+
+
+FLEX_BREAKS = [
+    pytest.param({"siteConfig": {"ftpsState": "Disabled"}}, set(), "ftpsState is rejected", id="ftpsState"),
+    pytest.param({"siteConfig": {"http20Enabled": True}}, set(), "http20Enabled is set by no Flex", id="http20"),
+    pytest.param({"siteConfig": {"alwaysOn": True}}, set(), "alwaysOn must stay false", id="alwaysOn"),
+    pytest.param({}, {"FUNCTIONS_WORKER_RUNTIME"}, "FUNCTIONS_WORKER_RUNTIME is rejected", id="worker-runtime"),
+    pytest.param({}, {"WEBSITE_RUN_FROM_PACKAGE"}, "WEBSITE_RUN_FROM_PACKAGE is rejected", id="run-from-package"),
+]
+
+
+@pytest.mark.parametrize(("extra_properties", "extra_settings", "message"), FLEX_BREAKS)
+def test_flex_rules_catch_rejected_settings(
+    deployed_resources: list[ResourceBody],
+    app_setting_names: set[str],
+    extra_properties: dict[str, Any],
+    extra_settings: set[str],
+    message: str,
+) -> None:
+    body = json.loads(json.dumps(_function_apps(deployed_resources)[0].bodies[0]))
+    for key, value in extra_properties.items():
+        body["properties"].setdefault(key, {}).update(value)
+    violations = flex_violations(body, app_setting_names | extra_settings)
+    assert any(message in violation for violation in violations), violations
+
+
+def _azd_validator() -> Draft201909Validator:
+    require_arm_schemas()
+
+    def no_download(uri: str) -> Resource[Any]:
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # the check stays offline
+
+    schema = json.loads(AZD_SCHEMA.read_text(encoding="utf-8"))
+    registry: Registry[Any] = Registry(retrieve=no_download)  # type: ignore[call-arg]
+    return Draft201909Validator(schema, registry=registry)
+
+
+def _azure_yaml() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO / "azure.yaml").read_text(encoding="utf-8"))
+    return document
+
+
+def test_azure_yaml_matches_azd_schema() -> None:
+    assert [error.message for error in _azd_validator().iter_errors(_azure_yaml())] == []
+
+
+AZURE_YAML_BREAKS = [
+    pytest.param(("hooks", "postprovision", "windows", "shell"), "cmd", id="unknown-shell"),
+    pytest.param(("hooks", "postprovision", "windows", "runs"), "x.ps1", id="unknown-hook-key"),
+    pytest.param(("hooks", "postprovision", "posix", "interactive"), "yes", id="not-a-boolean"),
+]
+
+
+@pytest.mark.parametrize(("path", "value"), AZURE_YAML_BREAKS)
+def test_azd_schema_rejects_broken_azure_yaml(path: tuple[str, ...], value: str) -> None:
+    document = _azure_yaml()
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert list(_azd_validator().iter_errors(document))
