@@ -1,13 +1,17 @@
 """POST /v1/admin/backfills, GET and DELETE /v1/admin/backfills/{instance_id}: operator backfills.
 
 The instance id is derived from the request (range + regions), so the same request while a run is
-active returns that run instead of starting a second one.
+active returns that run instead of starting a second one. DELETE deletes the run's record: it terminates the
+run first when it is still active, then purges its history, so the resource is gone (404) afterwards; what the
+run already materialized stays.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -23,12 +27,16 @@ from api.params import MAX_BACKFILL_RANGE_DAYS, REGION_CODES, BackfillPath, Back
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
 
 bp = df.Blueprint()
+log = logging.getLogger(__name__)
 
 START_ROUTE = Route("backfill_start", "/v1/admin/backfills", {"POST": Role.operator})
 INSTANCE_ROUTE = Route(
     "backfill_instance", "/v1/admin/backfills/{instance_id}", {"GET": Role.operator, "DELETE": Role.operator}
 )
 MAX_BODY_BYTES = 16 * 1024
+# DELETE of an active run waits this long for the termination to land before purging (else 409, retry).
+TERMINATE_WAIT_SECONDS = 10.0
+_TERMINATE_POLL_SECONDS = 0.25
 _INSTANCE_ID = re.compile(rf"{re.escape(BACKFILL_INSTANCE_PREFIX)}[0-9a-f]{{16}}")
 _ACTIVE = {"Running", "Pending"}
 
@@ -45,6 +53,8 @@ class OrchestrationClient(Protocol):
     ) -> str: ...
 
     async def terminate(self, instance_id: str, reason: str) -> None: ...
+
+    async def purge_instance_history(self, instance_id: str) -> Any: ...
 
 
 def normalized_regions(codes: list[str] | None) -> list[str] | None:
@@ -158,18 +168,28 @@ async def backfill_status(
     return status_body(instance_id, status, links_for(instance_id))
 
 
-async def terminate_backfill(
-    client: OrchestrationClient, instance_id: str, links_for: Callable[[str], dict[str, str]]
-) -> dict[str, Any]:
-    """Terminate a running backfill; 404 unknown, 409 when it already ended."""
+async def delete_backfill(
+    client: OrchestrationClient, instance_id: str, wait_seconds: float = TERMINATE_WAIT_SECONDS
+) -> str:
+    """Terminate the run if active, then purge it; its last runtime status. 404 unknown; 409 + Retry-After
+    when an active run has not ended within `wait_seconds` (the termination goes on; repeat the DELETE)."""
     status = await _required(client, instance_id)
     runtime = _runtime_status(status)
-    if runtime not in _ACTIVE:
-        raise ApiError(409, f"Backfill {instance_id} is already {runtime}; nothing to terminate.", slug="not-running")
-    await client.terminate(instance_id, "terminated by an operator through the API")
-    body = status_body(instance_id, status, links_for(instance_id))
-    body["runtime_status"] = "Terminating"
-    return body
+    if runtime in _ACTIVE:
+        await client.terminate(instance_id, "deleted by an operator through the API")
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while runtime in _ACTIVE:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ApiError(
+                    409,
+                    f"Backfill {instance_id} is terminating but still {runtime}; repeat the DELETE to remove it.",
+                    headers={"Retry-After": "5"},
+                    slug="still-terminating",
+                )
+            await asyncio.sleep(_TERMINATE_POLL_SECONDS)
+            runtime = _runtime_status(await client.get_status(instance_id))
+    await client.purge_instance_history(instance_id)
+    return runtime or "unknown"
 
 
 def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
@@ -182,7 +202,7 @@ def read_json_body(req: func.HttpRequest) -> dict[str, Any]:
         raise ApiError(413, f"The body exceeds {MAX_BODY_BYTES} bytes.", slug="body-too-large")
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise ApiError(
             400, "The body is not valid JSON.", errors=[ParameterError("body", "malformed JSON")], slug="malformed-json"
         ) from None
@@ -201,9 +221,14 @@ def _links(req: func.HttpRequest) -> Callable[[str], dict[str, str]]:
 
     def links_for(instance_id: str) -> dict[str, str]:
         url = f"{root}/{instance_id}"
-        return {"self": url, "terminate": url}
+        return {"self": url, "terminate": url}  # DELETE: terminate (when running) and delete
 
     return links_for
+
+
+def _caller(ctx: RequestContext) -> str:
+    """Who asked, for the audit log: the key's id or the token's subject, never the credential."""
+    return "anonymous" if ctx.principal is None else f"{ctx.principal.method}:{ctx.principal.subject}"
 
 
 @bp.function_name(name=START_ROUTE.function_name)
@@ -213,6 +238,15 @@ async def backfill_start(req: func.HttpRequest, client: df.DurableOrchestrationC
     async def handle(ctx: RequestContext) -> Reply:
         request = parse(BackfillRequest, read_json_body(ctx.req), what="body")
         instance_id, body = await start_backfill(client, request, _links(ctx.req))
+        log.info(
+            "backfill %s id=%s range=%s..%s regions=%s caller=%s",
+            "joined" if body["already_running"] else "started",
+            instance_id,
+            request.start_date,
+            request.end_date,
+            ",".join(request.region_codes or []) or "all",
+            _caller(ctx),
+        )
         location = f"{START_ROUTE.path}/{instance_id}"
         headers = {"Location": location, "Retry-After": "5"}
         return Reply(body, status=202, headers=headers, cache_control=caching.NO_STORE)
@@ -227,8 +261,9 @@ async def backfill_instance(req: func.HttpRequest, client: df.DurableOrchestrati
     async def handle(ctx: RequestContext) -> Reply:
         path = parse(BackfillPath, dict(ctx.req.route_params), what="path")
         if ctx.method == "DELETE":
-            body = await terminate_backfill(client, path.instance_id, _links(ctx.req))
-            return Reply(body, status=202, cache_control=caching.NO_STORE)
+            ended_as = await delete_backfill(client, path.instance_id)
+            log.info("backfill deleted id=%s was=%s caller=%s", path.instance_id, ended_as, _caller(ctx))
+            return Reply(None, status=204, cache_control=caching.NO_STORE)
         body = await backfill_status(client, path.instance_id, _links(ctx.req))
         return Reply(body, cache_control=caching.NO_STORE)
 

@@ -132,12 +132,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         INSTANCE_ROUTE,
         "DELETE",
-        "terminateBackfill",
-        "Terminate a running backfill",
+        "deleteBackfill",
+        "Delete a backfill: terminate it when still running, then purge its record (404 afterwards; the data it "
+        "materialized stays). 409 with Retry-After when a running backfill has not ended yet: repeat the DELETE.",
         path=BackfillPath,
-        ok_status=202,
-        ok_model=schemas.BackfillStatus,
+        ok_status=204,
         errors=(404, 409),
+        extra_responses={
+            "204": {
+                "description": "Deleted (terminated first when it was running)",
+                "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+            }
+        },
     ),
     Operation(
         OPENAPI_ROUTE,

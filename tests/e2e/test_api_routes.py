@@ -166,7 +166,9 @@ def test_backfill_start_is_idempotent_reports_progress_and_completes(api: Api) -
     assert done["progress"]["done"] == done["progress"]["total"]
     assert done["request"] == {"start_date": "2024-02-01", "end_date": "2024-02-03", "region_codes": ["11", "53"]}
     assert done["output"] is not None
-    assert_problem(api.call("DELETE", location, role="operator"), 409)
+    deleted = api.call("DELETE", location, role="operator")  # an ended run: purged at once
+    assert deleted.status_code == 204 and deleted.content == b"", deleted.text
+    assert_problem(api.call("GET", location, role="operator"), 404)
 
 
 def test_backfill_terminate(api: Api) -> None:
@@ -178,6 +180,7 @@ def test_backfill_terminate(api: Api) -> None:
     )
     assert resp.status_code == 202
     location = resp.headers["Location"]
-    terminated = api.call("DELETE", location, role="operator")
-    assert terminated.status_code == 202, terminated.text
-    assert _wait(api, location, {"Terminated", "Completed", "Failed"})["runtime_status"] == "Terminated"
+    deleted = api.call("DELETE", location, role="operator")  # a running one: terminated, then purged
+    assert deleted.status_code == 204, deleted.text
+    assert_problem(api.call("GET", location, role="operator"), 404)
+    assert_problem(api.call("DELETE", location, role="operator"), 404)

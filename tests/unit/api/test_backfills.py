@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,13 +12,14 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 
 from api.backfills import (
     INSTANCE_ROUTE,
+    MAX_BODY_BYTES,
     START_ROUTE,
     backfill_status,
+    delete_backfill,
     instance_id_for,
     normalized_regions,
     read_json_body,
     start_backfill,
-    terminate_backfill,
 )
 from api.http import ApiError, Reply, RequestContext, respond_async
 from api.params import BackfillRequest, parse
@@ -33,6 +35,7 @@ class FakeDurableClient:
         self.instances: dict[str, dict[str, Any]] = {}
         self.started: list[tuple[str, str, Any]] = []
         self.terminated: list[str] = []
+        self.slow_to_terminate = False
 
     async def get_status(
         self, instance_id: str, show_history: bool = False, show_history_output: bool = False, show_input: bool = False
@@ -58,7 +61,12 @@ class FakeDurableClient:
 
     async def terminate(self, instance_id: str, reason: str) -> None:
         self.terminated.append(instance_id)
-        self.instances[instance_id]["runtimeStatus"] = "Terminated"
+        if not self.slow_to_terminate:
+            self.instances[instance_id]["runtimeStatus"] = "Terminated"
+
+    async def purge_instance_history(self, instance_id: str) -> None:
+        assert self.instances[instance_id]["runtimeStatus"] not in ("Running", "Pending"), "purge of an active run"
+        del self.instances[instance_id]
 
     def set(self, instance_id: str, **fields: Any) -> None:
         self.instances[instance_id].update(fields)
@@ -149,15 +157,32 @@ async def test_unknown_or_foreign_ids_are_404(instance_id: str) -> None:
     assert err.value.status == 404
 
 
-async def test_terminate_running_then_409_once_ended() -> None:
+@pytest.mark.parametrize(
+    ("runtime", "terminated"),
+    [("Running", True), ("Pending", True), ("Completed", False), ("Failed", False), ("Terminated", False)],
+)
+async def test_delete_terminates_an_active_run_then_purges_it(runtime: str, terminated: bool) -> None:
+    client = FakeDurableClient()
+    instance_id, _ = await start_backfill(client, request(), links)
+    client.set(instance_id, runtimeStatus=runtime)
+    ended_as = await delete_backfill(client, instance_id)
+    assert (client.terminated == [instance_id]) is terminated
+    assert ended_as == ("Terminated" if terminated else runtime)
+    for again in (backfill_status(client, instance_id, links), delete_backfill(client, instance_id)):
+        with pytest.raises(ApiError) as err:
+            await again
+        assert err.value.status == 404  # gone
+
+
+async def test_delete_of_a_run_still_ending_is_409_with_retry_after_and_keeps_it() -> None:
     client = FakeDurableClient()
     instance_id, _ = await start_backfill(client, request(), links)
     client.set(instance_id, runtimeStatus="Running")
-    body = await terminate_backfill(client, instance_id, links)
-    assert client.terminated == [instance_id] and body["runtime_status"] == "Terminating"
+    client.slow_to_terminate = True
     with pytest.raises(ApiError) as err:
-        await terminate_backfill(client, instance_id, links)
-    assert err.value.status == 409
+        await delete_backfill(client, instance_id, wait_seconds=0.3)
+    assert err.value.status == 409 and err.value.headers["Retry-After"] == "5"
+    assert instance_id in client.instances and client.terminated
 
 
 @pytest.mark.parametrize(
@@ -188,6 +213,9 @@ async def test_start_rejects_bad_ranges_and_regions(body: dict[str, Any], error:
         ("application/json", b"[1, 2]", 400),
         ("application/json", b"\xff\xfe", 400),
         ("application/json", b" " * 20000, 413),
+        ("application/json", b"[" * MAX_BODY_BYTES, 400),  # nested past the parser's recursion limit
+        ("application/json", b'{"a":' * (MAX_BODY_BYTES // 5), 400),
+        ("application/json", b"[" * (MAX_BODY_BYTES + 1), 413),
         ("application/json; charset=utf-8", b'{"a": 1}', None),
     ],
 )
@@ -216,3 +244,30 @@ async def test_instance_route_needs_the_operator_role(
     req = make_request(method, "/v1/admin/backfills/backfill-0000000000000000", key=key)
     resp = await respond_async(req, INSTANCE_ROUTE, handle, settings)
     assert resp.status_code == status
+
+
+async def test_start_and_delete_are_logged_with_the_callers_key_id_never_the_key(
+    make_request: MakeRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import hashlib
+
+    from api import backfills
+
+    monkeypatch.setattr("api.http.get_settings", lambda: settings)
+    client = FakeDurableClient()
+    start = backfills.backfill_start._function.get_user_function().__wrapped__  # past the durable client middleware
+    instance = backfills.backfill_instance._function.get_user_function().__wrapped__
+    body = json.dumps({"start_date": "2024-01-01", "end_date": "2024-01-02"}).encode()
+    headers = {"Content-Type": "application/json"}
+    with caplog.at_level(logging.INFO, logger="api.backfills"):
+        resp = await start(make_request("POST", START_ROUTE.path, key=OPERATOR_KEY, headers=headers, body=body), client)
+        assert resp.status_code == 202
+        instance_id = json.loads(resp.get_body())["id"]
+        req = make_request(
+            "DELETE", f"/v1/admin/backfills/{instance_id}", key=OPERATOR_KEY, route_params={"instance_id": instance_id}
+        )
+        assert (await instance(req, client)).status_code == 204
+    key_id = f"api-key:key:{hashlib.sha256(OPERATOR_KEY.encode()).hexdigest()[:12]}"
+    lines = [r.getMessage() for r in caplog.records if r.name == "api.backfills"]
+    assert len(lines) == 2 and lines[0].startswith("backfill started") and lines[1].startswith("backfill deleted")
+    assert all(f"caller={key_id}" in line and OPERATOR_KEY not in line for line in lines)
