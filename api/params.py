@@ -53,13 +53,24 @@ def _strict_month(value: Any) -> Any:
     return value
 
 
+# The 2000-2099 bounds are in the schema too (a year pattern: JSON Schema has no date minimum), so a client
+# or a fuzzer that follows the document never sends a date the API rejects as out of range.
 IsoDate = Annotated[
-    date, BeforeValidator(_strict_date), WithJsonSchema({"type": "string", "format": "date", "example": "2024-03-31"})
+    date,
+    BeforeValidator(_strict_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": r"^20\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+            "example": "2024-03-31",
+        }
+    ),
 ]
 IsoMonth = Annotated[
     str,
     BeforeValidator(_strict_month),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2024-06"}),
+    WithJsonSchema({"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])$", "example": "2024-06"}),
 ]
 RegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
 SourceType = Literal[ALL_SOURCES]  # type: ignore[valid-type]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.http import ApiError
-from api.params import BackfillRequest, ExportQuery, RangeQuery, check_span, parse, require_region
+from api.params import BackfillRequest, DayPath, ExportQuery, RangeQuery, check_span, parse, require_region
 
 GOOD = {"start_date": "2024-01-01", "end_date": "2024-01-31"}
 
@@ -123,3 +126,43 @@ def test_backfill_body_rejections(body: dict[str, Any], bad: str) -> None:
         parse(BackfillRequest, body, what="body")
     assert err.value.status == 400
     assert any(e.parameter.startswith(bad) for e in err.value.errors)
+
+
+def _date_schemas() -> list[dict[str, Any]]:
+    from api.openapi import openapi_document
+
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("format") == "date" or (node.get("pattern") or "").startswith("^20"):
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(openapi_document())
+    return found
+
+
+def test_every_date_in_the_document_carries_the_2000_2099_bounds() -> None:
+    schemas = _date_schemas()
+    assert len(schemas) >= 6  # range start/end, day path, export date and month, backfill body start/end
+    for schema in schemas:
+        pattern = re.compile(schema["pattern"])
+        for inside in ("2000-01-01", "2099-12-31") if schema.get("format") == "date" else ("2000-01", "2099-12"):
+            assert pattern.fullmatch(inside), (schema, inside)
+        for outside in ("1999-12-31", "2100-01-01", "0001-01-01", "1999-12", "2100-01"):
+            assert not pattern.fullmatch(outside), (schema, outside)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"^20\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", fullmatch=True))
+def test_a_date_the_schema_allows_is_accepted_when_it_exists(text: str) -> None:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return  # not a calendar date: format "date" excludes it too
+    assert parse(DayPath, {"region_code": "11", "date": text}, what="path").date.isoformat() == text
