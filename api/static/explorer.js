@@ -396,7 +396,10 @@ async function show() {
     state.sources = sources;
     const withLoadFactors = query.loadFactors && Boolean(query.region);
     $("load-section").hidden = !withLoadFactors;
+    state.dataMs = performance.now();
     await drawMix(rows, sources, query.granularity);
+    // Milliseconds from navigation start to the first chart on screen (read by bench/explorer.py).
+    if (state.firstChartMs === undefined) state.firstChartMs = performance.now();
     await drawCarbon(rows, query.granularity);
     if (withLoadFactors) await drawLoadFactors(rows, sources, query.granularity);
     drawTable(rows, sources, query.granularity, withLoadFactors);
@@ -437,6 +440,7 @@ function applyUrl() {
 
 async function start() {
   const region = applyUrl();
+  $("api-key").placeholder = readerKey() ? "key set for this tab" : "";
   if (!readerKey()) {
     setStatus("Enter a reader API key to start.", "idle");
     $("api-key").focus();

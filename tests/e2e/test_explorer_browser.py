@@ -17,33 +17,20 @@ from typing import Any
 import pytest
 import requests
 
+from bench import browser
 from tests.e2e.conftest import REPO, DevhostProcess, devhost_env, free_port
 from tests.e2e.explorer_data import HOLE_DAY, HOLE_REGION, build_gold_with_hole
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,1400",
-)
 ARTIFACTS = REPO / ".artifacts" / "explorer"
 READY_TIMEOUT = 30.0
 
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+if not browser.available():
     if os.environ.get("CI"):
         pytest.fail("CI must run the browser tests: `make test` installs chromium and chromium-driver as root")
     pytest.skip("browser tests: no /usr/bin/chromium + chromedriver (apt-get install chromium chromium-driver)",
                 allow_module_level=True)  # fmt: skip
 
-from selenium import webdriver  # noqa: E402  (only with a browser to drive)
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402  (only with a browser to drive)
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -116,15 +103,7 @@ def devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 @pytest.fixture(scope="module")
 def explorer(devhost: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
     downloads = tmp_path_factory.mktemp("downloads")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-    )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver = browser.chromium(downloads)
     try:
         base_url, key = devhost
         page = Explorer(driver, base_url, key, downloads)
