@@ -16,6 +16,7 @@ null value, but only when the row carries some data, so empty :15/:45 rows make 
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 import zipfile
@@ -37,6 +38,18 @@ _NA: Final = "-"  # not applicable: no fact
 _MISSING_MARKS: Final = frozenset({"", "ND"})
 _DISCLAIMER_KEY: Final = "rtenepourra"  # "RTE ne pourra être tenu responsable …", the RTE trailer line
 _ZIP_MAGIC: Final = b"PK\x03\x04"
+# A zip member is read only up to this size, and only when it expands at most this many times: real
+# éCO2mix archives hold one file of a few MB at a ratio of 4-6, a zip bomb expands thousands of times.
+MAX_UNZIPPED_BYTES: Final = 256 * 1024 * 1024
+MAX_ZIP_RATIO: Final = 100
+# Years a fact may have (the API serves 2000-2099); also keeps datetime arithmetic far from year 1 and 9999.
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2099
+# ASCII only: float() and int() also take `nan`, `inf`, `1_000`, spaces and non-ASCII digits.
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
+_DMY: Final = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_CLOCK: Final = re.compile(r"(\d{1,2}):(\d{2})(?::\d{2})?", re.ASCII)
 
 
 class Eco2mixFormatError(ValueError):
@@ -126,28 +139,55 @@ def _separator(header: str) -> str:
 def _unzip(name: str, data: bytes) -> tuple[str, bytes]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [m for m in archive.namelist() if not m.endswith("/")]
+            members = [m for m in archive.infolist() if not m.is_dir()]
             if len(members) != 1:
                 raise Eco2mixFormatError(name, None, None, f"zip holds {len(members)} files, expected one")
-            return f"{name}!{members[0]}", archive.read(members[0])
-    except zipfile.BadZipFile as exc:
+            member = members[0]
+            limit = min(MAX_UNZIPPED_BYTES, max(len(data), 1) * MAX_ZIP_RATIO)
+            if member.file_size > limit:
+                raise Eco2mixFormatError(
+                    name, None, None, f"zip member expands to {member.file_size} bytes; at most {limit} are read"
+                )
+            with archive.open(member) as stream:  # the declared size may lie: never read past the limit
+                content = stream.read(limit + 1)
+            if len(content) > limit:
+                raise Eco2mixFormatError(name, None, None, f"zip member expands past {limit} bytes")
+            return f"{name}!{member.filename}", content
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as exc:
+        # RuntimeError: encrypted member; NotImplementedError: unknown compression method.
         raise Eco2mixFormatError(name, None, None, f"not a readable zip: {exc}") from exc
 
 
 def _parse_number(text: str, decimal_comma: bool) -> float:
-    return float(text.replace(",", ".") if decimal_comma else text)
+    """A finite decimal number; ValueError for anything else (`nan`, `inf`, `1_000`, `١٢`, ` 1`)."""
+    plain = text.replace(",", ".") if decimal_comma else text
+    if not _NUMBER.fullmatch(plain):
+        raise ValueError(text)
+    value = float(plain)
+    if not math.isfinite(value):  # 1e999 overflows to inf
+        raise ValueError(text)
+    return value
 
 
 def _parse_day(text: str) -> date:
-    if "/" in text:
-        day, month, year = text.split("/")
-        return date(int(year), int(month), int(day))
-    return date.fromisoformat(text)
+    """DD/MM/YYYY or YYYY-MM-DD within FIRST_YEAR..LAST_YEAR; ValueError otherwise."""
+    dmy = _DMY.fullmatch(text)
+    if dmy:
+        day = date(int(dmy.group(3)), int(dmy.group(2)), int(dmy.group(1)))
+    elif _ISO_DAY.fullmatch(text):
+        day = date.fromisoformat(text)
+    else:
+        raise ValueError(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"year outside {FIRST_YEAR}-{LAST_YEAR}")
+    return day
 
 
 def _parse_clock(text: str) -> tuple[int, int]:
-    hours, minutes = text.split(":")[:2]
-    h, m = int(hours), int(minutes)
+    match = _CLOCK.fullmatch(text)
+    if not match:
+        raise ValueError(text)
+    h, m = int(match.group(1)), int(match.group(2))
     if not (0 <= h < 24 and 0 <= m < 60):
         raise ValueError(text)
     return h, m
@@ -288,6 +328,13 @@ def parse_eco2mix(name: str, data: bytes) -> ParsedFile:
                 explicit = datetime.fromisoformat(fields[datetime_col])
             except ValueError:
                 explicit = None
+            if explicit is not None and not FIRST_YEAR <= explicit.year <= LAST_YEAR:
+                raise Eco2mixFormatError(
+                    name,
+                    line_no,
+                    header[datetime_col],
+                    f"year outside {FIRST_YEAR}-{LAST_YEAR}: {fields[datetime_col]!r}",
+                )
             if explicit is None or explicit.tzinfo is None:
                 raise Eco2mixFormatError(
                     name, line_no, header[datetime_col], f"not an ISO instant with offset: {fields[datetime_col]!r}"

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+import math
+import zipfile
 from datetime import UTC, datetime, timedelta
 from datetime import date as _date
 from pathlib import Path
@@ -281,3 +284,81 @@ def test_rte_wall_clock_rows_map_to_the_instants_pandas_gives(first_day: _date, 
         k: v for k, v in expected.items() if k[1] in present
     }
     assert all(timedelta(minutes=f.minute).seconds % 1800 == 0 for f in parsed.facts)
+
+
+def _utf8_text(rows: list[str]) -> bytes:
+    """The RTE layout in UTF-8, so that any character can be put in a cell."""
+    head = "Périmètre;Nature;Date;Heures;Consommation;Thermique;Nucléaire;Pompage;Ech. physiques"
+    return ("\n".join([head, *rows]) + "\n").encode("utf-8", "surrogatepass")
+
+
+BAD_NUMBERS = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1_000", "1e999", "-1e999", "١٢", "１２", "1 2"]
+BAD_NUMBERS += ["0x10", "1.2.3", "+", ".", "e5", "5e", "1,5,0", "∞"]
+BAD_DAYS = ["01/01/0001", "0001-01-01", "31/12/9999", "9999-12-31", "01/01/1999", "01/01/2100", "1/1/2_013"]
+BAD_DAYS += ["20130101", "2013-W01-1", "2013-001", "０１/０１/２０１３"]
+BAD_CLOCKS = ["1_0:00", "１２:００", "1 :00", "1:0", "01:30:xx", "24:00", "-1:00"]
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [(GOOD_ROW.replace("5570", text), "Consommation", "not a number") for text in BAD_NUMBERS]
+    + [(GOOD_ROW.replace("01/01/2013", text), "Date", "not a date") for text in BAD_DAYS]
+    + [(GOOD_ROW.replace("00:30", text), "Heures", "not a time") for text in BAD_CLOCKS],
+)
+def test_cells_float_and_date_would_take_are_rejected(row: str, column: str, message: str) -> None:
+    with pytest.raises(Eco2mixFormatError, match=message) as caught:
+        parse_eco2mix("bad.csv", _utf8_text([row]))
+    assert (caught.value.line, caught.value.column) == (2, column)
+
+
+def test_an_odre_instant_in_year_1_is_a_format_error_not_an_overflow() -> None:
+    data = (
+        "Code INSEE région;Région;Nature;Date;Heure;Date - Heure;Consommation (MW)\n"
+        "93;PACA;Données définitives;0001-01-01;00:00;0001-01-01T00:00:00+01:00;4001\n"
+    ).encode()
+    with pytest.raises(Eco2mixFormatError, match=r"not a date|year outside"):
+        parse_eco2mix("bad.csv", data)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_expanded() -> None:
+    bomb = _zip({"eCO2mix_RTE_PACA_Annuel-Definitif_2013.xls": b"0" * (50 * 1024 * 1024)})
+    assert len(bomb) < 100 * 1024
+    with pytest.raises(Eco2mixFormatError, match="expands to 52428800 bytes"):
+        parse_eco2mix("bomb.zip", bomb)
+
+
+def test_a_plain_zip_of_one_file_still_parses() -> None:
+    parsed = parse_eco2mix("ok.zip", _zip({"paca.csv": _utf8_text([GOOD_ROW])}))
+    assert parsed.file == "ok.zip!paca.csv" and parsed.facts
+
+
+# Any text in a number, date or time cell: either facts with finite values or Eco2mixFormatError, nothing else.
+FUZZ_EXAMPLES = 600
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(
+    cell=st.sampled_from(["5570", "01/01/2013", "00:30"]),
+    text=st.one_of(
+        st.text(max_size=12),
+        st.from_regex(r"[-+]?[0-9_.,eE]{1,10}", fullmatch=True),
+        st.sampled_from([*BAD_NUMBERS, *BAD_DAYS, *BAD_CLOCKS]),
+    ),
+)
+def test_any_cell_text_parses_or_is_a_format_error(cell: str, text: str) -> None:
+    if any(c in text for c in ";\n\r\t,\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        text = "x"  # a separator or a line break would change the row's shape, not the cell
+    try:
+        parsed = parse_eco2mix("fuzz.csv", _utf8_text([GOOD_ROW.replace(cell, text, 1)]))
+    except Eco2mixFormatError:
+        return
+    assert all(f.valeur_mw is None or math.isfinite(f.valeur_mw) for f in parsed.facts)
+    assert all(f.facteur_charge is None or math.isfinite(f.facteur_charge) for f in parsed.facts)
