@@ -4,7 +4,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import materialize as materialize_activities
-from api import backfills, docs, explorer, export, health, production, regions
+from api import backfills, docs, explorer, export, health, production, quarantine, regions
 from orchestrations import materialize as materialize_orchestration
 from stores.telemetry import configure_telemetry
 
@@ -19,6 +19,7 @@ for module in (
     production,
     export,
     backfills,
+    quarantine,
     docs,
     explorer,
     materialize_orchestration,

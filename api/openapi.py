@@ -29,6 +29,7 @@ from api.params import (
     RangeQuery,
 )
 from api.production import DAY_ROUTE, RANGE_ROUTE
+from api.quarantine import ROUTE as QUARANTINE_ROUTE
 from api.regions import ROUTE as REGIONS_ROUTE
 
 VERSION = "1.0.0"
@@ -144,6 +145,13 @@ OPERATIONS: tuple[Operation, ...] = (
                 "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
             }
         },
+    ),
+    Operation(
+        QUARANTINE_ROUTE,
+        "GET",
+        "getQuarantine",
+        "Region-days set aside by the materialization for Gold rows it cannot aggregate",
+        ok_model=schemas.QuarantineReport,
     ),
     Operation(
         OPENAPI_ROUTE,
@@ -311,7 +319,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 def _components() -> dict[str, Any]:
     models: list[type[BaseModel]] = [schemas.Problem, schemas.Health, schemas.RegionList, schemas.ProductionPage]
-    models += [schemas.DayResponse, schemas.BackfillStatus, BackfillRequest]
+    models += [schemas.DayResponse, schemas.BackfillStatus, BackfillRequest, schemas.QuarantineReport]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
     return top.get("$defs", {})
 

@@ -124,3 +124,24 @@ class BackfillStatus(BaseModel):
     output: Any = Field(None, description="Summary when Completed")
     already_running: bool = Field(False, description="True when POST returned an existing run")
     links: BackfillLinks
+
+
+class QuarantinedDay(BaseModel):
+    region_code: str
+    date: str = Field(description="Local day (YYYY-MM-DD) left unmaterialized")
+    unknown_region: bool = Field(description="The region code is not one of the 12 regions")
+    unknown_sources: list[str] = Field(description="Source names in Gold that the aggregation does not know")
+    first_seen: str | None = Field(description="When a run first set this day aside (UTC)")
+    last_seen: str | None = Field(description="When a run last tried it (every incremental run does)")
+    instance_id: str | None = Field(description="The orchestration instance that last tried it")
+
+
+class QuarantineReport(BaseModel):
+    """Region-days the materialization set aside for Gold rows it cannot aggregate; everything else
+    materialized. Retried by every incremental run; a day leaves the list once it materializes."""
+
+    updated_at: str | None
+    count: int
+    unknown_regions: list[str]
+    unknown_sources: list[str]
+    days: list[QuarantinedDay]

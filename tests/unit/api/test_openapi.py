@@ -5,14 +5,14 @@ from __future__ import annotations
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import backfills, docs, explorer, export, health, production, regions
+from api import backfills, docs, explorer, export, health, production, quarantine, regions
 from api.openapi import documented_routes, openapi_document
 
 
 def _http_functions() -> dict[str, str]:
     """Route → function name of a fresh app holding only the API blueprints (get_functions works once per app)."""
     app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-    for module in (health, regions, production, export, backfills, docs, explorer):
+    for module in (health, regions, production, export, backfills, quarantine, docs, explorer):
         app.register_functions(module.bp)
     routes: dict[str, str] = {}
     for function in app.get_functions():
