@@ -224,21 +224,45 @@ function layout(rows, granularity, yTitle, extra) {
   };
 }
 
+// One closed polygon per run of known values between `bottom` and `top`, runs separated by null: plotly's
+// fill "tonexty" would bridge a gap, "toself" closes each segment on its own, so a hole stays a hole.
+function bandPolygon(x, bottom, top) {
+  const px = [];
+  const py = [];
+  let run = [];
+  const close = () => {
+    if (run.length) {
+      px.push(...run.map((k) => x[k]), ...run.slice().reverse().map((k) => x[k]), null);
+      py.push(...run.map((k) => top[k]), ...run.slice().reverse().map((k) => bottom[k]), null);
+    }
+    run = [];
+  };
+  x.forEach((_, k) => (top[k] === null || bottom[k] === null ? close() : run.push(k)));
+  close();
+  return { x: px, y: py };
+}
+
 function drawMix(rows, sources, granularity) {
   const x = rows.map((row) => row.x);
   const text = rows.map((row) => timeLabel(row, granularity));
-  const cumulative = rows.map(() => 0);
-  const traces = sources.map((s, i) => {
+  let bottom = rows.map(() => 0);
+  const traces = [];
+  for (const s of sources) {
     const values = rows.map((row) => (s in row.sources ? row.sources[s] : null));
     // Stack by hand: a missing value breaks its band and every band above it (their base is unknown).
-    values.forEach((v, k) => { cumulative[k] = cumulative[k] === null || v === null ? null : cumulative[k] + v; });
-    return {
-      type: "scatter", mode: "lines", name: LABELS[s], x, y: cumulative.slice(), customdata: values, text,
-      meta: s, fill: i === 0 ? "tozeroy" : "tonexty", connectgaps: false,
-      line: { width: 0.6, color: COLORS[s] }, fillcolor: COLORS[s],
+    const top = values.map((v, k) => (bottom[k] === null || v === null ? null : bottom[k] + v));
+    traces.push({
+      type: "scatter", mode: "lines", name: LABELS[s], ...bandPolygon(x, bottom, top), meta: `${s}:area`,
+      fill: "toself", fillcolor: COLORS[s], line: { width: 0 }, hoverinfo: "skip", legendgroup: s,
+    });
+    // The band's upper edge: the plotted stacked values, with the source's own value on hover.
+    traces.push({
+      type: "scatter", mode: "lines", name: LABELS[s], x, y: top, customdata: values, text, meta: s,
+      connectgaps: false, line: { width: 0.8, color: COLORS[s] }, showlegend: false, legendgroup: s,
       hovertemplate: `%{text}<br>${LABELS[s]}: %{customdata:,.0f} MW<extra></extra>`,
-    };
-  });
+    });
+    bottom = top;
+  }
   traces.push({
     type: "scatter", mode: "lines", name: "Consumption", x, y: rows.map((row) => row.consumption), text,
     meta: "consumption", connectgaps: false, line: { width: 2, color: "#111", dash: "dot" },

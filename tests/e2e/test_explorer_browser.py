@@ -163,9 +163,15 @@ def test_a_missing_interval_is_a_gap_not_a_zero(explorer: Explorer) -> None:
     holes = [i for i, item in enumerate(expected) if item["consumption_mw"] is None]
     assert holes == [28, 29]  # 14:00 and 14:30 local
     mix = explorer.traces("mix-chart")
-    for trace in (*mix.values(), explorer.traces("carbon-chart")["carbon"]):
+    lines = [trace for meta, trace in mix.items() if not meta.endswith(":area")]
+    for trace in (*lines, explorer.traces("carbon-chart")["carbon"]):
         assert [trace["y"][i] for i in holes] == [None, None], trace["meta"]
         assert trace["y"][holes[0] - 1] is not None and trace["y"][holes[-1] + 1] is not None
+    # Each stacked band is two closed polygons, before and after the hole: its area never crosses the hole.
+    hole_x = {mix["consumption"]["x"][i] for i in holes}
+    for meta, area in mix.items():
+        if meta.endswith(":area"):
+            assert area["x"].count(None) == 2 and not hole_x & set(area["x"]), meta
     rows = explorer.driver.find_elements(By.CSS_SELECTOR, "#data-table tbody tr")
     assert "missing" in rows[holes[0]].get_attribute("textContent")
     assert explorer.console_errors() == []
