@@ -54,6 +54,14 @@ class OrchestrationClient(Protocol):
 
     async def terminate(self, instance_id: str, reason: str) -> None: ...
 
+    async def get_status_by(
+        self,
+        created_time_from: Any = ...,
+        created_time_to: Any = ...,
+        runtime_status: Any = ...,
+        instance_id_prefix: str | None = ...,
+    ) -> list[Any]: ...
+
     async def purge_instance_history(self, instance_id: str) -> Any: ...
 
 
@@ -131,6 +139,46 @@ async def _existing(client: OrchestrationClient, instance_id: str) -> Any | None
     return status
 
 
+def overlaps(request: Any, start: str, end: str, regions: list[str] | None) -> bool:
+    """Whether a running backfill's input shares a day and a region with [start, end] × regions (None: all)."""
+    if not isinstance(request, dict) or not (
+        request.get("start_date", "") <= end and start <= request.get("end_date", "")
+    ):
+        return False
+    other = request.get("region_codes")
+    return not other or regions is None or bool(set(other) & set(regions))
+
+
+async def _overlapping(
+    client: OrchestrationClient, instance_id: str, start: str, end: str, regions: list[str] | None
+) -> list[tuple[str, Any]]:
+    """(id, status) of the active backfills other than `instance_id` that overlap this range and regions,
+    first created first (ties by id): the order that decides which of two racing starts keeps running."""
+    listed = await client.get_status_by(
+        runtime_status=[df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending],
+        instance_id_prefix=BACKFILL_INSTANCE_PREFIX,
+    )
+    found: list[tuple[str, Any]] = []
+    for other_id in sorted({str(s.instance_id) for s in listed if s.instance_id and s.instance_id != instance_id}):
+        status = await _existing(client, other_id)  # the listing may omit inputs: read each with its input
+        active = status is not None and _runtime_status(status) in _ACTIVE
+        if active and overlaps(_as_object(getattr(status, "input_", None)), start, end, regions):
+            found.append((other_id, status))
+    return sorted(found, key=lambda item: (_iso(getattr(item[1], "created_time", None)) or "", item[0]))
+
+
+def _conflict(other_id: str, status: Any, links_for: Callable[[str], dict[str, str]]) -> ApiError:
+    request = _as_object(getattr(status, "input_", None)) or {}
+    return ApiError(
+        409,
+        f"Backfill {other_id} ({request.get('start_date')} to {request.get('end_date')}, regions "
+        f"{', '.join(request.get('region_codes') or []) or 'all'}) is running and overlaps this range; "
+        f"wait for it or delete it: {links_for(other_id)['self']}",
+        headers={"Retry-After": "30"},
+        slug="backfill-overlap",
+    )
+
+
 async def start_backfill(
     client: OrchestrationClient, request: BackfillRequest, links_for: Callable[[str], dict[str, str]]
 ) -> tuple[str, dict[str, Any]]:
@@ -142,8 +190,23 @@ async def start_backfill(
     status = await client.get_status(instance_id, show_input=True)
     if status and _runtime_status(status) in _ACTIVE:
         return instance_id, status_body(instance_id, status, links_for(instance_id), already_running=True)
+    # At most one backfill per region-range: an overlapping one running is a 409 naming it.
+    running = await _overlapping(client, instance_id, start, end, regions)
+    if running:
+        raise _conflict(*running[0], links_for)
     payload = {"mode": "backfill", "start_date": start, "end_date": end, "region_codes": regions}
     await client.start_new(ORCHESTRATOR, instance_id, payload)
+    # Two overlapping requests at once both pass the check above: the one created later yields.
+    mine = await client.get_status(instance_id, show_input=True)
+    mine_key = (_iso(getattr(mine, "created_time", None)) or "", instance_id)
+    earlier = [
+        (other_id, other)
+        for other_id, other in await _overlapping(client, instance_id, start, end, regions)
+        if ((_iso(getattr(other, "created_time", None)) or ""), other_id) < mine_key
+    ]
+    if earlier:
+        await client.terminate(instance_id, f"overlaps backfill {earlier[0][0]}, started first")
+        raise _conflict(*earlier[0], links_for)
     status = await client.get_status(instance_id, show_input=True)
     body = status_body(instance_id, status, links_for(instance_id))
     if body["runtime_status"] is None:  # not yet visible: it was just accepted

@@ -71,6 +71,20 @@ class FakeDurableClient:
     def set(self, instance_id: str, **fields: Any) -> None:
         self.instances[instance_id].update(fields)
 
+    async def get_status_by(
+        self,
+        created_time_from: Any = None,
+        created_time_to: Any = None,
+        runtime_status: Any = None,
+        instance_id_prefix: str | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        wanted = {getattr(s, "value", s) for s in runtime_status or []}
+        return [
+            DurableOrchestrationStatus(**{k: v for k, v in data.items() if k != "input"})  # a listing: no inputs
+            for instance_id, data in self.instances.items()
+            if instance_id.startswith(instance_id_prefix or "") and (not wanted or data["runtimeStatus"] in wanted)
+        ]
+
 
 def links(instance_id: str) -> dict[str, str]:
     return {"self": f"/v1/admin/backfills/{instance_id}", "terminate": f"/v1/admin/backfills/{instance_id}"}
@@ -271,3 +285,59 @@ async def test_start_and_delete_are_logged_with_the_callers_key_id_never_the_key
     lines = [r.getMessage() for r in caplog.records if r.name == "api.backfills"]
     assert len(lines) == 2 and lines[0].startswith("backfill started") and lines[1].startswith("backfill deleted")
     assert all(f"caller={key_id}" in line and OPERATOR_KEY not in line for line in lines)
+
+
+# --- at most one backfill per region-range -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "conflicts"),
+    [
+        ({"start_date": "2024-01-31", "end_date": "2024-02-10"}, True),  # one shared day, all regions
+        ({"start_date": "2023-12-01", "end_date": "2024-03-01", "region_codes": ["32", "44"]}, True),
+        ({"start_date": "2024-01-10", "end_date": "2024-01-12", "region_codes": ["44"]}, False),  # other regions
+        ({"start_date": "2024-02-01", "end_date": "2024-02-10"}, False),  # the next days
+    ],
+)
+async def test_an_overlapping_backfill_is_409_naming_the_running_one(second: dict[str, Any], conflicts: bool) -> None:
+    client = FakeDurableClient()
+    first_id, _ = await start_backfill(client, request(region_codes=["11", "32"]), links)
+    client.set(first_id, runtimeStatus="Running")
+    if not conflicts:
+        await start_backfill(client, request(**second), links)
+        assert len(client.started) == 2
+        return
+    with pytest.raises(ApiError) as caught:
+        await start_backfill(client, request(**second), links)
+    assert caught.value.status == 409 and caught.value.slug == "backfill-overlap"
+    assert first_id in caught.value.detail and "2024-01-01 to 2024-01-31" in caught.value.detail
+    assert len(client.started) == 1
+    client.set(first_id, runtimeStatus="Completed")  # once it ended, the same request starts
+    await start_backfill(client, request(**second), links)
+    assert len(client.started) == 2
+
+
+async def test_of_two_overlapping_starts_at_once_the_later_created_yields() -> None:
+    """Both passed the check before either existed: the one created later terminates itself and gets 409."""
+    client = FakeDurableClient()
+    rival = request(start_date="2024-01-15", end_date="2024-02-15")
+    start_new = client.start_new
+
+    async def racing_start_new(name: str, instance_id: str | None = None, client_input: Any = None) -> str:
+        if len(client.started) == 0:  # the rival's start lands first, between our check and our start
+            rival_input = {
+                "mode": "backfill",
+                "start_date": "2024-01-15",
+                "end_date": "2024-02-15",
+                "region_codes": None,
+            }
+            await start_new(name, instance_id_for("2024-01-15", "2024-02-15", None), rival_input)
+            client.set(instance_id_for("2024-01-15", "2024-02-15", None), createdTime="2020-01-01T00:00:00+00:00")
+        return await start_new(name, instance_id, client_input)
+
+    client.start_new = racing_start_new  # type: ignore[method-assign]
+    with pytest.raises(ApiError) as caught:
+        await start_backfill(client, request(), links)
+    rival_id = instance_id_for(rival.start_date.isoformat(), rival.end_date.isoformat(), None)
+    assert caught.value.status == 409 and rival_id in caught.value.detail
+    assert client.terminated == [instance_id_for("2024-01-01", "2024-01-31", None)]
