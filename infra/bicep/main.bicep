@@ -134,6 +134,14 @@ param apimPublisherEmail string = 'ops@example.com'
 @description('Calls allowed per API key and minute at the API Management gateway.')
 param apimCallsPerMinute int = 120
 
+@description('E-mail notified by the alert rules (materialization lag, failed orchestrations). Empty: portal only.')
+param alertEmail string = ''
+
+@minValue(30)
+@maxValue(1440)
+@description('Minutes without a committed materialization before the lag alert fires.')
+param materializationLagAlertMinutes int = 60
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -144,6 +152,11 @@ var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-$
 var exportsContainerName = 'exports'
 var cosmosDatabaseName = 'eco2mix'
 var cosmosContainerName = 'aggregates'
+// Browsers may fetch download links from the configured CORS origins, or from anywhere when none is set
+// (a SAS link is a bearer capability: the origin check protects nothing a curl call could not read).
+var exportsCorsOrigins = empty(corsAllowedOrigins) ? [
+  '*'
+] : split(replace(corsAllowedOrigins, ' ', ''), ',')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -202,6 +215,9 @@ module monitoring 'core/monitoring.bicep' = {
   }
 }
 
+// Three storage accounts, so that each identity permission has one purpose (app/rbac.bicep):
+// host storage (AzureWebJobsStorage, Durable Functions), deployment storage (the package), both private;
+// exports storage (CSV files behind SAS links), public because browsers download from it.
 module storage 'core/storage.bicep' = {
   name: 'storage'
   scope: rg
@@ -209,9 +225,109 @@ module storage 'core/storage.bicep' = {
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+module deploymentStorage 'core/storage.bicep' = {
+  name: 'deploymentStorage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}pkg${resourceToken}'
+    location: location
+    tags: tags
     containerNames: [
       deploymentStorageContainerName
-      exportsContainerName
+    ]
+  }
+}
+
+module exportsStorage 'core/exports-storage.bicep' = {
+  name: 'exportsStorage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}exp${resourceToken}'
+    location: location
+    tags: tags
+    containerName: exportsContainerName
+    corsAllowedOrigins: exportsCorsOrigins
+  }
+}
+
+// Private networking: the app's outbound traffic goes through the VNet; storage and Cosmos DB accept
+// only their private endpoints. Flex Consumption VNet integration needs the Microsoft.App resource
+// provider (the preprovision hook registers it).
+var privateDnsZoneNames = [
+  'privatelink.blob.${environment().suffixes.storage}'
+  'privatelink.queue.${environment().suffixes.storage}'
+  'privatelink.table.${environment().suffixes.storage}'
+  'privatelink.documents.azure.com'
+]
+
+module network 'core/network.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    privateDnsZoneNames: privateDnsZoneNames
+  }
+}
+
+module storageEndpoints 'core/private-endpoint.bicep' = {
+  name: 'storageEndpoints'
+  scope: rg
+  params: {
+    namePrefix: '${abbrs.networkPrivateEndpoints}host-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: storage.outputs.id
+    groupIds: [
+      'blob'
+      'queue'
+      'table'
+    ]
+    privateDnsZoneIds: [
+      network.outputs.dnsZoneIds[0]
+      network.outputs.dnsZoneIds[1]
+      network.outputs.dnsZoneIds[2]
+    ]
+  }
+}
+
+module deploymentStorageEndpoints 'core/private-endpoint.bicep' = {
+  name: 'deploymentStorageEndpoints'
+  scope: rg
+  params: {
+    namePrefix: '${abbrs.networkPrivateEndpoints}pkg-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: deploymentStorage.outputs.id
+    groupIds: [
+      'blob'
+    ]
+    privateDnsZoneIds: [
+      network.outputs.dnsZoneIds[0]
+    ]
+  }
+}
+
+module cosmosEndpoints 'core/private-endpoint.bicep' = {
+  name: 'cosmosEndpoints'
+  scope: rg
+  params: {
+    namePrefix: '${abbrs.networkPrivateEndpoints}cosmos-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    targetId: cosmos.outputs.id
+    groupIds: [
+      'Sql'
+    ]
+    privateDnsZoneIds: [
+      network.outputs.dnsZoneIds[3]
     ]
   }
 }
@@ -226,6 +342,19 @@ module cosmos 'core/cosmos.bicep' = {
     serverless: cosmosServerless
     databaseName: cosmosDatabaseName
     containerName: cosmosContainerName
+  }
+}
+
+module alerts 'core/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: '${abbrs.insightsScheduledQueryRules}${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsWorkspaceId: logAnalytics.outputs.resourceId
+    alertEmail: alertEmail
+    lagThresholdMinutes: materializationLagAlertMinutes
   }
 }
 
@@ -247,7 +376,7 @@ var appSettings = {
   COSMOS_ENDPOINT: cosmos.outputs.endpoint
   COSMOS_DATABASE: cosmosDatabaseName
   COSMOS_CONTAINER: cosmosContainerName
-  BLOB_ACCOUNT_URL: storage.outputs.blobEndpoint
+  BLOB_ACCOUNT_URL: exportsStorage.outputs.blobEndpoint
   BLOB_CONTAINER: exportsContainerName
   DOWNLOAD_TTL_SECONDS: string(downloadTtlSeconds)
   API_KEYS: apiKeys
@@ -264,13 +393,16 @@ var appSettings = {
   DURABLE_TASK_HUB: 'eco2mix'
 }
 
-// dependsOn rbac: the host starts as soon as the site exists and needs its storage, Cosmos DB and
-// telemetry roles then (otherwise 403s until the assignments land).
+// dependsOn: the host starts as soon as the site exists and needs its storage, Cosmos DB and telemetry
+// roles then (otherwise 403s until the assignments land), and the private endpoints to reach them.
 module api 'app/api.bicep' = {
   name: 'api'
   scope: rg
   dependsOn: [
     rbac
+    storageEndpoints
+    deploymentStorageEndpoints
+    cosmosEndpoints
   ]
   params: {
     name: functionAppName
@@ -279,7 +411,9 @@ module api 'app/api.bicep' = {
     serviceName: 'api'
     appServicePlanId: appServicePlan.outputs.resourceId
     storageAccountName: storage.outputs.name
+    deploymentStorageAccountName: deploymentStorage.outputs.name
     deploymentStorageContainerName: deploymentStorageContainerName
+    virtualNetworkSubnetId: network.outputs.appSubnetId
     identityId: apiIdentity.outputs.resourceId
     identityClientId: apiIdentity.outputs.clientId
     instanceMemoryMB: instanceMemoryMB
@@ -294,7 +428,11 @@ module rbac 'app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
   params: {
-    storageAccountName: storage.outputs.name
+    hostStorageAccountName: storage.outputs.name
+    deploymentStorageAccountName: deploymentStorage.outputs.name
+    deploymentContainerName: deploymentStorageContainerName
+    exportsStorageAccountName: exportsStorage.outputs.name
+    exportsContainerName: exportsContainerName
     cosmosAccountName: cosmos.outputs.name
     appInsightsName: monitoring.outputs.name
     identityPrincipalId: apiIdentity.outputs.principalId
@@ -329,5 +467,5 @@ output API_IDENTITY_PRINCIPAL_ID string = apiIdentity.outputs.principalId
 output GOLD_SQL_SERVER string = goldSqlServer
 output GOLD_SQL_DATABASE string = goldSqlDatabase
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
-output BLOB_ACCOUNT_URL string = storage.outputs.blobEndpoint
+output BLOB_ACCOUNT_URL string = exportsStorage.outputs.blobEndpoint
 output APIM_GATEWAY_URL string = deployApim ? apim.outputs.gatewayUrl : ''

@@ -6,7 +6,11 @@ param tags object
 param serviceName string
 param appServicePlanId string
 param storageAccountName string
+param deploymentStorageAccountName string
 param deploymentStorageContainerName string
+
+@description('Subnet (delegated to Microsoft.App/environments) of the VNet integration.')
+param virtualNetworkSubnetId string
 param identityId string
 param identityClientId string
 param instanceMemoryMB int
@@ -19,6 +23,10 @@ param appSettings object
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource deploymentStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: deploymentStorageAccountName
 }
 
 // Identity plumbing. AzureWebJobsStorage__*: the Functions host and the Durable extension reach the
@@ -53,6 +61,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: appServicePlanId
+    // Outbound through the VNet: storage and Cosmos DB accept only their private endpoints.
+    virtualNetworkSubnetId: virtualNetworkSubnetId
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
@@ -69,7 +79,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentStorageContainerName}'
+          value: '${deploymentStorage.properties.primaryEndpoints.blob}${deploymentStorageContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId

@@ -1,5 +1,9 @@
 // Every role assignment of the deployment, on the narrowest scope that works.
-param storageAccountName string
+param hostStorageAccountName string
+param deploymentStorageAccountName string
+param deploymentContainerName string
+param exportsStorageAccountName string
+param exportsContainerName string
 param cosmosAccountName string
 param appInsightsName string
 param identityPrincipalId string
@@ -30,12 +34,13 @@ var roles = {
 // Cosmos DB Built-in Data Contributor (a data-plane role of the account, not an Azure RBAC role).
 var cosmosDataContributorId = '00000000-0000-0000-0000-000000000002'
 
-// Host storage for the Functions host (blob leases, deployment package) and the app's CSV exports.
-var identityStorageRoles = [
+// Host storage only (AzureWebJobsStorage): the Functions host and the Durable extension create their own
+// containers (leases, large messages), queues and tables, so these roles are account-wide. This account
+// holds neither the deployment package nor the exports.
+var identityHostStorageRoles = [
   roles.storageBlobDataOwner
   roles.storageQueueDataContributor
   roles.storageTableDataContributor
-  roles.storageBlobDelegator
 ]
 
 var developerStorageRoles = [
@@ -44,8 +49,36 @@ var developerStorageRoles = [
   roles.storageTableDataContributor
 ]
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: hostStorageAccountName
+}
+
+resource deploymentStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: deploymentStorageAccountName
+}
+
+resource deploymentBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: deploymentStorage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: deploymentBlobs
+  name: deploymentContainerName
+}
+
+resource exportsStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: exportsStorageAccountName
+}
+
+resource exportsBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: exportsStorage
+  name: 'default'
+}
+
+resource exportsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: exportsBlobs
+  name: exportsContainerName
 }
 
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' existing = {
@@ -56,17 +89,49 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-// Blob Data Owner: AzureWebJobsStorage and the deployment container. Queue/Table Data Contributor:
-// Durable Functions task hub. Blob Delegator: user-delegation keys behind the export SAS links.
-resource identityStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for roleId in identityStorageRoles: {
-  name: guid(storage.id, identityPrincipalId, roleId)
-  scope: storage
+// Blob Data Owner, Queue/Table Data Contributor: AzureWebJobsStorage and the Durable Functions task hub.
+resource identityHostStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for roleId in identityHostStorageRoles: {
+  name: guid(hostStorage.id, identityPrincipalId, roleId)
+  scope: hostStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
     principalId: identityPrincipalId
     principalType: 'ServicePrincipal'
   }
 }]
+
+// Flex Consumption reads (and, on deploy, writes) the package with the app's identity: that one container.
+resource identityDeploymentContainer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deploymentContainer.id, identityPrincipalId, roles.storageBlobDataContributor)
+  scope: deploymentContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The CSV files: read and write the exports container only.
+resource identityExportsContainer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportsContainer.id, identityPrincipalId, roles.storageBlobDataContributor)
+  scope: exportsContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// User-delegation keys behind the export SAS links: an account-level action, and the only one of this role.
+resource identityExportsDelegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(exportsStorage.id, identityPrincipalId, roles.storageBlobDelegator)
+  scope: exportsStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 // Identity-based telemetry ingestion (APPLICATIONINSIGHTS_AUTHENTICATION_STRING, local auth disabled).
 resource identityMetrics 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -89,15 +154,27 @@ resource identityCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
   }
 }
 
+// The developer's data roles. Host storage and Cosmos DB accept only private endpoints, so these work
+// from inside the VNet (or after adding a firewall rule by hand), not from a laptop on the internet.
 resource developerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for roleId in developerStorageRoles: if (!empty(developerPrincipalId)) {
-  name: guid(storage.id, developerPrincipalId, roleId)
-  scope: storage
+  name: guid(hostStorage.id, developerPrincipalId, roleId)
+  scope: hostStorage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
     principalId: developerPrincipalId
     principalType: developerPrincipalType
   }
 }]
+
+resource developerExports 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(developerPrincipalId)) {
+  name: guid(exportsContainer.id, developerPrincipalId, roles.storageBlobDataContributor)
+  scope: exportsContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: developerPrincipalId
+    principalType: developerPrincipalType
+  }
+}
 
 resource developerCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (!empty(developerPrincipalId)) {
   parent: cosmos

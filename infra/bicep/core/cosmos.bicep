@@ -1,5 +1,6 @@
 // Cosmos DB for NoSQL holding the materialized day/month documents. Entra ID only (local auth off);
-// the app's data role is granted in app/rbac.bicep through sqlRoleAssignments.
+// the app's data role is granted in app/rbac.bicep through sqlRoleAssignments. No public network access:
+// the Function App reaches it through its private endpoint (main.bicep: cosmosEndpoints).
 param name string
 param location string
 param tags object
@@ -11,8 +12,6 @@ param containerName string
 param autoscaleMaxThroughput int = 1000
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
-  // checkov:skip=CKV_AZURE_99: no VNet in this deployment; the data plane accepts only Entra ID tokens of identities holding a Cosmos data role (local auth disabled)
-  // checkov:skip=CKV_AZURE_101: Flex Consumption without a VNet reaches Cosmos DB over its public endpoint; local auth is disabled
   name: name
   location: location
   tags: tags
@@ -34,10 +33,12 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
         name: 'EnableServerless'
       }
     ] : []
+    enableMultipleWriteLocations: false
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
+    networkAclBypass: 'None'
   }
 }
 
@@ -125,4 +126,5 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
 }
 
 output name string = account.name
+output id string = account.id
 output endpoint string = account.properties.documentEndpoint

@@ -15,7 +15,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     WorkspaceResourceId: logAnalyticsWorkspaceId
     DisableLocalAuth: true
     publicNetworkAccessForIngestion: 'Enabled'
-    publicNetworkAccessForQuery: 'Enabled'
+    // Queries go to the Log Analytics workspace (Entra ID and its RBAC); the component's own query
+    // endpoint is closed to the internet.
+    publicNetworkAccessForQuery: 'Disabled'
   }
 }
 

@@ -1,13 +1,15 @@
-// Storage account of the Function App: AzureWebJobsStorage (blobs, queues and tables of Durable Functions),
-// the deployment package container and the CSV `exports` container. Identity access only.
+// A private storage account of the Function App, reached only through private endpoints from its VNet
+// (core/network.bicep): the host storage (AzureWebJobsStorage: blobs, queues and tables of Durable Functions)
+// or the deployment storage (the package container). Identity access only. The CSV exports, which browsers
+// download with SAS links, are in their own public account (core/exports-storage.bicep).
 param name string
 param location string
 param tags object
-param containerNames array
+
+@description('Blob containers to create (the host creates its own containers, queues and tables).')
+param containerNames array = []
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35: Flex Consumption without a VNet reaches its host storage over the public endpoint; shared keys are disabled, so only Entra ID identities with a data role get in
-  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35 (public endpoint, Entra ID only); anonymous blob access is off (allowBlobPublicAccess false)
   // checkov:skip=CKV_AZURE_206: LRS is enough: exports and Durable state are rebuilt from Gold SQL by the next materialization
   name: name
   location: location
@@ -24,11 +26,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Private endpoints only: the Function App reaches the account through its VNet integration.
+    publicNetworkAccess: 'Disabled'
     dnsEndpointType: 'Standard'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
   }
 }
@@ -77,4 +80,5 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
 }]
 
 output name string = storage.name
+output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

@@ -1,0 +1,69 @@
+// The VNet of the Function App: its outbound traffic (Flex Consumption VNet integration, subnet `app`
+// delegated to Microsoft.App/environments) reaches the private storage accounts and Cosmos DB through
+// private endpoints (subnet `private-endpoints`, core/private-endpoint.bicep). The private DNS zones, linked
+// to the VNet, resolve the services' usual host names to those endpoints, so no app setting changes.
+param name string
+param location string
+param tags object
+
+@description('Private DNS zone names (privatelink.*) of the services reached through private endpoints.')
+param privateDnsZoneNames array
+
+resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        '10.0.0.0/16'
+      ]
+    }
+    subnets: [
+      {
+        name: 'app'
+        properties: {
+          addressPrefix: '10.0.1.0/24'
+          delegations: [
+            {
+              name: 'flex-consumption'
+              properties: {
+                serviceName: 'Microsoft.App/environments'
+              }
+            }
+          ]
+        }
+      }
+      {
+        name: 'private-endpoints'
+        properties: {
+          addressPrefix: '10.0.2.0/24'
+          privateEndpointNetworkPolicies: 'Disabled'
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZones 'Microsoft.Network/privateDnsZones@2020-06-01' = [for zoneName in privateDnsZoneNames: {
+  name: zoneName
+  location: 'global'
+  tags: tags
+}]
+
+resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = [for (zoneName, i) in privateDnsZoneNames: {
+  parent: dnsZones[i]
+  name: 'link-${name}'
+  location: 'global'
+  tags: tags
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: vnet.id
+    }
+  }
+}]
+
+output appSubnetId string = '${vnet.id}/subnets/app'
+output privateEndpointSubnetId string = '${vnet.id}/subnets/private-endpoints'
+output dnsZoneIds array = [for (zoneName, i) in privateDnsZoneNames: dnsZones[i].id]
