@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.engine import DurableEngine, StartError
-from devhost.store import TERMINAL, Instance
+from devhost.durable_client import DurableClient, StartError
+from devhost.instance import TERMINAL, Instance
 
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
 RPC_PREFIX = "/durabletask"
@@ -81,7 +81,7 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
+def build_routes(client: DurableClient) -> list[web.RouteDef]:
     """Handlers served under both the webhook path and the rpcBaseUrl path."""
 
     def hook_base(request: web.Request) -> str:
@@ -101,7 +101,7 @@ def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
             except ValueError:
                 return _error(400, "The request body is not valid JSON.")
         try:
-            instance_id = engine.start_new(name, instance_id, text or None)
+            instance_id = client.start_new(name, instance_id, text or None)
         except StartError as exc:
             return _error(exc.status if exc.status == 400 else 500, str(exc))
         urls = management_urls(hook_base(request), instance_id)
@@ -109,7 +109,7 @@ def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
         return web.json_response(urls, status=202, headers=headers)
 
     async def status(request: web.Request) -> web.Response:
-        inst = engine.store.get(request.match_info["instance_id"])
+        inst = client.get(request.match_info["instance_id"])
         if inst is None:
             return web.Response(status=404)
         payload = status_payload(
@@ -132,14 +132,14 @@ def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
     async def query(request: web.Request) -> web.Response:
         try:
             top = int(request.query.get("top", "1000"))
-            found = engine.query(**_filters(request), top=top)
+            found = client.query(**_filters(request), top=top)
         except ValueError as exc:
             return _error(400, str(exc))
         show_input = _flag(request, "showInput", False)
         return web.json_response([status_payload(i, show_input=show_input) for i in found])
 
     async def terminate(request: web.Request) -> web.Response:
-        outcome = engine.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
+        outcome = client.terminate(request.match_info["instance_id"], request.query.get("reason", ""))
         return web.Response(status={"ok": 202, "gone": 410, "missing": 404}[outcome])
 
     async def raise_event(request: web.Request) -> web.Response:
@@ -151,18 +151,18 @@ def build_routes(engine: DurableEngine) -> list[web.RouteDef]:
                 json.loads(text)
             except ValueError:
                 return _error(400, "The request body is not valid JSON.")
-        outcome = engine.raise_event(request.match_info["instance_id"], request.match_info["event"], text)
+        outcome = client.raise_event(request.match_info["instance_id"], request.match_info["event"], text)
         return web.Response(status={"ok": 202, "gone": 410, "missing": 404}[outcome])
 
     async def purge(request: web.Request) -> web.Response:
-        deleted = engine.purge(request.match_info["instance_id"])
+        deleted = client.purge(request.match_info["instance_id"])
         return web.json_response({"instancesDeleted": deleted}) if deleted else web.Response(status=404)
 
     async def purge_by(request: web.Request) -> web.Response:
         if not request.query.get("createdTimeFrom"):
             return _error(400, "createdTimeFrom is required.")
         try:
-            deleted = engine.purge_by(**_filters(request))
+            deleted = client.purge_by(**_filters(request))
         except ValueError as exc:
             return _error(400, str(exc))
         return web.json_response({"instancesDeleted": deleted}) if deleted else web.Response(status=404)

@@ -7,7 +7,7 @@ import inspect
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,23 +36,21 @@ class FunctionInfo:
     parameters: frozenset[str] = field(default_factory=frozenset)
 
 
-def app_setting(name: str, env: Mapping[str, str] | None = None) -> str | None:
-    """An app setting: the environment first, then the default of the app's typed Settings (this repo's)."""
+def app_setting(
+    name: str, env: Mapping[str, str] | None = None, default: Callable[[str], str | None] | None = None
+) -> str | None:
+    """An app setting: the environment first, then `default(name)` (the app's hooks may give one)."""
     source = os.environ if env is None else env
     if name in source:
         return source[name]
-    try:
-        from stores.settings import get_settings
-
-        value = getattr(get_settings(), name, None)
-    except ImportError:
-        return None
-    return None if value is None else str(value)
+    return default(name) if default is not None else None
 
 
-def resolve_setting_expressions(value: str, env: Mapping[str, str] | None = None) -> str:
+def resolve_setting_expressions(
+    value: str, env: Mapping[str, str] | None = None, default: Callable[[str], str | None] | None = None
+) -> str:
     """Replace `%NAME%` with the app setting NAME (as the host does); unknown names stay as they are."""
-    return _SETTING.sub(lambda m: app_setting(m.group(1), env) or m.group(0), value)
+    return _SETTING.sub(lambda m: app_setting(m.group(1), env, default) or m.group(0), value)
 
 
 def load_app(spec: str) -> Any:

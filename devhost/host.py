@@ -12,13 +12,14 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost.app_hooks import AppHooks
 from devhost.clock import Clock
 from devhost.durable_api import client_binding
 from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex
+from devhost.instance import Instance
 from devhost.server import HostState, build_web_app, reset_sdk_session
-from devhost.store import Instance
-from devhost.timers import run_timer
+from devhost.timer_triggers import run_timer
 
 log = logging.getLogger("devhost")
 
@@ -51,6 +52,7 @@ async def start_host(
     activity_workers: int = 8,
     timers: bool = True,
     run_timers_at_start: bool = False,
+    hooks: AppHooks | None = None,
 ) -> RunningHost:
     """Index the app, resume persisted orchestrations, serve on 127.0.0.1:<port> (0 = a free port)."""
     index = FunctionIndex(app, route_prefix)
@@ -58,7 +60,8 @@ async def start_host(
         index, data_dir / "devhost.sqlite", clock=clock, activity_workers=activity_workers, on_progress=_log_progress
     )
     port = port or free_port()
-    state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}")
+    hooks = hooks or AppHooks()
+    state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}", hooks=hooks)
     runner = web.AppRunner(build_web_app(state), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -67,7 +70,12 @@ async def start_host(
     if timers:
         host.timer_tasks = [
             asyncio.create_task(
-                run_timer(t, run_at_start=run_timers_at_start, client_binding=client_binding(host.base_url))
+                run_timer(
+                    t,
+                    run_at_start=run_timers_at_start,
+                    client_binding=client_binding(host.base_url),
+                    setting_default=hooks.setting_default,
+                )
             )
             for t in index.timers
         ]
@@ -83,5 +91,5 @@ async def stop_host(host: RunningHost, grace_seconds: float = 5.0) -> None:
             await task
     await host.runner.cleanup()
     await host.engine.stop(grace_seconds)
-    log.info("devhost engine stats: %s", host.engine.stats)
+    log.info("devhost engine stats: %s", host.engine.scheduler.stats)
     await reset_sdk_session()

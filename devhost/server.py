@@ -1,16 +1,18 @@
-"""aiohttp server: the app's HTTP triggers, the Durable HTTP API and embedded-file downloads."""
+"""aiohttp server: the Durable HTTP API, the routes the app's hooks add, and the app's HTTP triggers."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from devhost import durable_api
+from devhost.app_hooks import AppHooks
 from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex
 from devhost.invoke import build_http_request, http_response_parts, invoke
@@ -19,17 +21,17 @@ log = logging.getLogger("devhost.server")
 _PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
-    """Same shape as the app's own errors: {type, title, status, detail, request_id} + X-Request-ID."""
+def problem(hooks: AppHooks, status: int, title: str, detail: str) -> web.Response:
+    """RFC 9457 problem+json {type, title, status, detail, request_id} + X-Request-ID; `type` from the app."""
     request_id = uuid.uuid4().hex
     body = {
-        "type": f"urn:eco2mix:problem:{title.lower().replace(' ', '-')}",
+        "type": hooks.problem_type(title),
         "title": title,
         "status": status,
         "detail": detail,
         "request_id": request_id,
     }
-    response = web.json_response(body, status=status, content_type=_PROBLEM, headers=headers)
+    response = web.json_response(body, status=status, content_type=_PROBLEM)
     response.headers["X-Request-ID"] = request_id
     return response
 
@@ -51,27 +53,20 @@ class HostState:
     index: FunctionIndex
     engine: DurableEngine
     base_url: str = ""
-
-
-def _embedded_files() -> Any:
-    """The embedded file store when that backend is configured, else None (downloads then 404)."""
-    from stores.factory import get_stores
-    from stores.files_embedded import EmbeddedFileStore
-
-    files = get_stores().files
-    return files if isinstance(files, EmbeddedFileStore) else None
+    hooks: AppHooks = field(default_factory=AppHooks)
 
 
 def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application:
     executor = ThreadPoolExecutor(http_workers, thread_name_prefix="devhost-http")
+    problem_of = partial(problem, state.hooks)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         path = request.raw_path.split("?", 1)[0]
         info, values, path_matched = state.index.match_http(request.method, path)
         if info is None:
             if path_matched:
-                return problem(405, "Method Not Allowed", f"{request.method} is not allowed on {path}.")
-            return problem(404, "Not Found", f"No function serves {path}.")
+                return problem_of(405, "Method Not Allowed", f"{request.method} is not allowed on {path}.")
+            return problem_of(404, "Not Found", f"No function serves {path}.")
         req = build_http_request(
             request.method, str(request.url), flat_headers(request), flat_query(request), values, await request.read()
         )
@@ -83,33 +78,15 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
             status, headers, body = http_response_parts(result)
         except Exception:
             log.exception("function %s failed", info.name)
-            return problem(500, "Internal Server Error", f"The function {info.name} failed; see the devhost log.")
+            return problem_of(500, "Internal Server Error", f"The function {info.name} failed; see the devhost log.")
         response = web.Response(status=status, body=body)
         for key, value in headers:
             response.headers.add(key, value)
         return response
 
-    async def download(request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        store = _embedded_files()
-        if store is None:
-            return problem(404, "Not Found", "Downloads are served here only with the embedded file store.")
-        try:
-            path, filename = store.resolve_download(name, flat_query(request))
-        except PermissionError as exc:
-            return problem(403, "Forbidden", f"The download link is not valid: {exc}.")
-        except FileNotFoundError:
-            return problem(404, "Not Found", f"No file {name}.")
-        safe = filename.replace('"', "")
-        headers = {
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{safe}"',
-        }
-        return web.Response(body=path.read_bytes(), headers=headers)
-
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(durable_api.build_routes(state.engine))
-    app.router.add_get("/_files/{name:.+}", download)
+    app.add_routes(durable_api.build_routes(state.engine.client))
+    app.add_routes(state.hooks.routes(problem_of))
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_cleanup.append(lambda _app: _shutdown_executor(executor))
     return app

@@ -6,9 +6,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devhost import history as h
+from devhost.instance import Instance, WorkRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -20,34 +22,11 @@ CREATE TABLE IF NOT EXISTS work (
   kind TEXT NOT NULL, due REAL, payload TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_work_kind ON work(kind, instance_id);
 """
-TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-
-
-@dataclass
-class Instance:
-    instance_id: str
-    name: str
-    execution_id: str
-    status: str
-    input: str | None  # JSON text of the stored input value
-    output: str | None  # JSON text
-    custom_status: str | None  # JSON text
-    created: str
-    updated: str
-    parent: dict[str, Any] | None
-    history: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    version: int
-
-
-@dataclass
-class WorkRow:
-    id: int
-    instance_id: str
-    execution_id: str
-    kind: str  # "inbox" (a history event to deliver) | "activity" | "timer"
-    due: float | None
-    payload: dict[str, Any]
+_COLUMNS = (
+    "instance_id", "name", "execution_id", "status", "input", "output", "custom_status", "created", "updated",
+    "parent", "history", "actions", "version",
+)  # fmt: skip
+_JSON_COLUMNS = ("parent", "history", "actions")
 
 
 class Store:
@@ -75,19 +54,42 @@ class Store:
 
     @staticmethod
     def _instance(row: tuple[Any, ...]) -> Instance:
-        values = list(row)
-        values[9] = json.loads(values[9]) if values[9] else None
-        values[10] = json.loads(values[10])
-        values[11] = json.loads(values[11])
-        return Instance(*values)
+        values = dict(zip(_COLUMNS, row, strict=True))
+        for column in _JSON_COLUMNS:
+            values[column] = json.loads(values[column]) if values[column] else None
+        return Instance(**values)
 
     def get(self, instance_id: str) -> Instance | None:
-        row = self.conn.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        sql = f"SELECT {','.join(_COLUMNS)} FROM instances WHERE instance_id = ?"  # noqa: S608 - fixed columns
+        row = self.conn.execute(sql, (instance_id,)).fetchone()
         return self._instance(row) if row else None
 
-    def query(self, where: str = "1=1", params: tuple[Any, ...] = (), limit: int = 1000) -> list[Instance]:
-        sql = f"SELECT * FROM instances WHERE {where} ORDER BY created, instance_id LIMIT ?"  # noqa: S608 - fixed clauses
-        return [self._instance(r) for r in self.conn.execute(sql, (*params, limit))]
+    def query(
+        self,
+        *,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        statuses: list[str] | None = None,
+        prefix: str | None = None,
+        top: int = 1000,
+    ) -> list[Instance]:
+        """Instances by creation time range, runtime status and instance-id prefix, oldest first."""
+        clauses, params = ["1=1"], []
+        if created_from:
+            clauses.append("created >= ?")
+            params.append(h.iso_seconds(h.parse_time(created_from)))
+        if created_to:
+            clauses.append("created <= ?")
+            params.append(h.iso_seconds(h.parse_time(created_to)))
+        if statuses:
+            clauses.append(f"status IN ({','.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        if prefix:
+            clauses.append("instance_id LIKE ? ESCAPE '\\'")
+            params.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        where = " AND ".join(clauses)
+        sql = f"SELECT {','.join(_COLUMNS)} FROM instances WHERE {where} ORDER BY created, instance_id LIMIT ?"  # noqa: S608 - fixed clauses
+        return [self._instance(r) for r in self.conn.execute(sql, (*params, top))]
 
     def put(self, conn: sqlite3.Connection, inst: Instance) -> None:
         conn.execute(
@@ -118,11 +120,14 @@ class Store:
         )
 
     def work(self, kind: str, instance_id: str | None = None) -> list[WorkRow]:
-        sql, params = "SELECT * FROM work WHERE kind = ?", [kind]
+        sql, params = "SELECT id, instance_id, execution_id, kind, due, payload FROM work WHERE kind = ?", [kind]
         if instance_id is not None:
             sql, params = sql + " AND instance_id = ?", [*params, instance_id]
         rows = self.conn.execute(sql + " ORDER BY id", params).fetchall()
-        return [WorkRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [
+            WorkRow(id=r[0], instance_id=r[1], execution_id=r[2], kind=r[3], due=r[4], payload=json.loads(r[5]))
+            for r in rows
+        ]
 
     def instances_with_inbox(self) -> list[str]:
         rows = self.conn.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +33,16 @@ async def fire(info: FunctionInfo, client_binding: str | None = None) -> None:
         log.exception("timer function %s failed", info.name)
 
 
-async def run_timer(info: FunctionInfo, *, run_at_start: bool, client_binding: str | None = None) -> None:
+async def run_timer(
+    info: FunctionInfo,
+    *,
+    run_at_start: bool,
+    client_binding: str | None = None,
+    setting_default: Callable[[str], str | None] | None = None,
+) -> None:
     """Fire `info` at start (optionally) then forever on its schedule; cancel the task to stop."""
     assert info.schedule is not None
-    schedule = resolve_setting_expressions(info.schedule)
+    schedule = resolve_setting_expressions(info.schedule, default=setting_default)
     try:
         next_fire(schedule, datetime.now(UTC))
     except (ValueError, KeyError) as exc:

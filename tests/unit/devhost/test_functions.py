@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from devhost.functions import FunctionIndex, describe_app, read_route_prefix, resolve_setting_expressions
-from devhost.timers import next_fire
 from tests.fixtures.devhost_apps import scenarios
 
 
@@ -43,23 +41,13 @@ def test_index_classifies_triggers_and_bindings() -> None:
         ("%TICK%", {"TICK": "0 */5 * * * *"}, "0 */5 * * * *"),
         ("0 0 %HOUR% * * *", {"HOUR": "3"}, "0 0 3 * * *"),
         ("%UNSET_SETTING_XYZ%", {}, "%UNSET_SETTING_XYZ%"),
-        ("%MATERIALIZE_SCHEDULE%", {}, "0 */15 * * * *"),  # falls back to the app's typed Settings default
+        ("%DEFAULTED%", {}, "from the app's default"),  # absent from the environment: the hooks' default
+        ("%DEFAULTED%", {"DEFAULTED": "set"}, "set"),
     ],
 )
 def test_setting_expressions(expression: str, env: dict[str, str], expected: str) -> None:
-    assert resolve_setting_expressions(expression, env) == expected
-
-
-@pytest.mark.parametrize(
-    ("schedule", "after", "expected"),
-    [
-        ("0 */15 * * * *", datetime(2024, 1, 1, 0, 7, tzinfo=UTC), datetime(2024, 1, 1, 0, 15, tzinfo=UTC)),
-        ("*/10 * * * * *", datetime(2024, 1, 1, 0, 0, 3, tzinfo=UTC), datetime(2024, 1, 1, 0, 0, 10, tzinfo=UTC)),
-        ("30 2 * * *", datetime(2024, 1, 1, 3, 0, tzinfo=UTC), datetime(2024, 1, 2, 2, 30, tzinfo=UTC)),
-    ],
-)
-def test_ncrontab_seconds_come_first(schedule: str, after: datetime, expected: datetime) -> None:
-    assert next_fire(schedule, after) == expected
+    defaults = {"DEFAULTED": "from the app's default"}
+    assert resolve_setting_expressions(expression, env, defaults.get) == expected
 
 
 @pytest.mark.parametrize(

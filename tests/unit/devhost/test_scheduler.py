@@ -1,4 +1,4 @@
-"""Engine scenarios through the SDK's real replay, with a simulated clock (no real waiting on timers)."""
+"""Scheduler scenarios through the SDK's real replay, with a simulated clock (no real waiting on timers)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from devhost import history as h
-from devhost.engine import DurableEngine, StartError
+from devhost.engine import DurableEngine
 from tests.fixtures.devhost_apps import scenarios
 
 Engine = Callable[..., DurableEngine]
 
 
 async def run(engine: DurableEngine, name: str, value: Any = None, instance_id: str | None = None) -> tuple[str, Any]:
-    iid = engine.start_new(name, instance_id, None if value is None else json.dumps(value))
+    iid = engine.client.start_new(name, instance_id, None if value is None else json.dumps(value))
     await engine.run_until_idle()
     inst = engine.store.get(iid)
     assert inst is not None
@@ -74,7 +74,7 @@ async def test_task_all_failure_is_reported_only_after_siblings_finish(make_engi
 async def test_running_while_a_sibling_is_still_busy(make_engine: Engine) -> None:
     engine = make_engine()
     engine.start()
-    iid = engine.start_new("fail_after_siblings", "busy", None)
+    iid = engine.client.start_new("fail_after_siblings", "busy", None)
     seen: list[str] = []
     for _ in range(1000):
         inst = engine.store.get(iid)
@@ -102,9 +102,9 @@ async def test_sub_orchestration_and_continue_as_new(make_engine: Engine) -> Non
 
 async def test_external_event_wins_over_the_timeout(make_engine: Engine) -> None:
     engine = make_engine()
-    iid = engine.start_new("approval", "appr", None)
-    await engine._step()
-    assert engine.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "bob"}))) == "ok"
+    iid = engine.client.start_new("approval", "appr", None)
+    await engine.scheduler.step()
+    assert engine.client.raise_event(iid, "Approve", json.dumps(json.dumps({"by": "bob"}))) == "ok"
     await engine.run_until_idle()
     inst = engine.store.get(iid)
     assert inst is not None and inst.status == "Completed"
@@ -129,54 +129,15 @@ async def test_broken_orchestrations_fail_with_a_clear_message(
     assert status == "Failed" and message in output
 
 
-async def test_terminate_drops_pending_work_and_purge_removes_it(make_engine: Engine) -> None:
-    engine = make_engine()
-    iid = engine.start_new("timers", "t", None)
-    await engine._step()
-    assert engine.terminate(iid, "stop") == "ok"
-    assert engine.terminate(iid, "again") == "gone"
-    await engine.run_until_idle()
-    inst = engine.store.get(iid)
-    assert inst is not None and inst.status == "Terminated" and json.loads(inst.output or "null") == "stop"
-    assert engine.store.work("timer") == []
-    assert engine.purge(iid) == 1 and engine.store.get(iid) is None and engine.purge(iid) == 0
-    assert engine.terminate("missing", "x") == "missing"
-
-
-async def test_start_rules(make_engine: Engine) -> None:
-    engine = make_engine()
-    with pytest.raises(StartError) as unknown:
-        engine.start_new("not_an_orchestrator", None, None)
-    assert unknown.value.status == 400
-    engine.start_new("timers", "dup", None)
-    with pytest.raises(StartError):
-        engine.start_new("timers", "dup", None)
-    await engine.run_until_idle()
-    engine.start_new("sequence", "dup", None)  # a terminal instance is replaced
-    await engine.run_until_idle()
-    inst = engine.store.get("dup")
-    assert inst is not None and inst.name == "sequence" and inst.status == "Completed"
-
-
 async def test_resume_from_the_database_after_a_restart(make_engine: Engine) -> None:
     first = make_engine("shared.sqlite")
-    iid = first.start_new("sequence", "resume", None)
-    await first._step()  # first episode committed: activity row pending, nothing run to completion
+    iid = first.client.start_new("sequence", "resume", None)
+    await first.scheduler.step()  # first episode committed: activity row pending, nothing run to completion
     await first.stop(grace_seconds=0)
     second = make_engine("shared.sqlite")
     await second.run_until_idle()
     inst = second.store.get(iid)
     assert inst is not None and (inst.status, json.loads(inst.output or "null")) == ("Completed", [2, 4, 8])
-
-
-async def test_query_filters(make_engine: Engine) -> None:
-    engine = make_engine()
-    await run(engine, "sequence", None, "q-1")
-    await run(engine, "unknown_activity", None, "q-2")
-    assert [i.instance_id for i in engine.query(statuses=["Failed"])] == ["q-2"]
-    assert {i.instance_id for i in engine.query(prefix="q-")} == {"q-1", "q-2"}
-    assert engine.query(prefix="q_") == []  # LIKE wildcards are escaped
-    assert engine.purge_by(created_from="2000-01-01T00:00:00Z") == 2
 
 
 def _scheduled(engine: DurableEngine, instance_id: str) -> set[tuple[int, Any]]:
@@ -202,12 +163,12 @@ async def test_skipping_needless_replays_changes_nothing_but_their_number(
     outcomes = []
     for skip in (False, True):
         engine = make_engine(f"skip-{skip}.sqlite")
-        engine.skip_needless_replays = skip
+        engine.scheduler.skip_needless_replays = skip
         instance_id = f"{orchestrator}-{value}-{skip}"
         status, output = await run(engine, orchestrator, value, instance_id)
         # The instance id appears in outputs (flaky's key) and the traceback differs: keep the message.
         text = json.dumps(output).replace(instance_id, "ID").split(" \\n ")[0]
-        outcomes.append((status, text, _scheduled(engine, instance_id), engine.stats["replays_skipped"]))
+        outcomes.append((status, text, _scheduled(engine, instance_id), engine.scheduler.stats["replays_skipped"]))
     (plain_status, plain_text, plain_ids, none_skipped), (status, text, ids, _) = outcomes
     assert none_skipped == 0
     assert (status, text, ids) == (plain_status, plain_text, plain_ids)
