@@ -142,6 +142,10 @@ class FunctionIndex:
                 return info, values, True
         return None, {}, path_matched
 
+    def allowed_methods(self, path: str) -> list[str]:
+        """Methods of the functions whose route matches `path`: the Allow header of a 405."""
+        return sorted({m.upper() for info in self.http if info.route and info.route.match(path) for m in info.methods})
+
 
 def _get_functions_once(app: Any) -> list[Any]:
     # get_functions() registers names on the app; a second call raises, so the result is cached per app.

@@ -64,8 +64,10 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         path = request.raw_path.split("?", 1)[0]
         info, values, path_matched = state.index.match_http(request.method, path)
         if info is None:
-            if path_matched:
-                return problem_of(405, "Method Not Allowed", f"{request.method} is not allowed on {path}.")
+            if path_matched:  # as ASP.NET routing does: 405 with Allow (RFC 9110 §15.5.6)
+                response = problem_of(405, "Method Not Allowed", f"{request.method} is not allowed on {path}.")
+                response.headers["Allow"] = ", ".join(state.index.allowed_methods(path))
+                return response
             return problem_of(404, "Not Found", f"No function serves {path}.")
         req = build_http_request(
             request.method, str(request.url), flat_headers(request), flat_query(request), values, await request.read()
@@ -87,7 +89,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.add_routes(durable_api.build_routes(state.engine.client))
     app.add_routes(state.hooks.routes(problem_of))
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)  # any path, one with an encoded newline too
     app.on_cleanup.append(lambda _app: _shutdown_executor(executor))
     return app
 

@@ -165,3 +165,18 @@ async def test_start_with_invalid_json_is_400_and_running_duplicate_is_refused(
         assert response.status == 500 and "already exists" in (await response.json())["ExceptionMessage"]
     async with http.delete(f"{host.base_url}/durabletask/instances/") as response:
         assert response.status == 400  # createdTimeFrom is required
+
+
+@pytest.mark.parametrize("method", ["POST", "TRACE", "DELETE"])
+async def test_405_names_the_allowed_methods(host: RunningHost, http: aiohttp.ClientSession, method: str) -> None:
+    async with http.request(method, f"{host.base_url}/echo/7") as response:
+        assert response.status == 405 and response.content_type == "application/problem+json"
+        assert response.headers["Allow"] == "GET, PUT"
+
+
+async def test_a_path_with_an_encoded_newline_gets_a_problem_not_a_plain_404(
+    host: RunningHost, http: aiohttp.ClientSession
+) -> None:
+    url = yarl.URL(f"{host.base_url}/nowhere/%0A%F1%88%BC%A2", encoded=True)
+    async with http.get(url) as response:
+        assert response.status == 404 and response.content_type == "application/problem+json"
