@@ -444,7 +444,10 @@ async function loadRegions() {
   const select = $("region");
   const keep = select.value;
   select.replaceChildren(new Option("All regions", ""));
-  for (const region of body.items) select.append(new Option(`${region.name} (${region.code})`, region.code));
+  for (const region of body.items) {
+    const span = region.first_day ? "" : ", no data yet";
+    select.append(new Option(`${region.name} (${region.code}${span})`, region.code));
+  }
   select.value = keep;
   const last = body.items.map((r) => r.last_day).filter(Boolean).sort().pop();
   if (last && !$("end").value) {
