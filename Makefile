@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e bench smoke clean
+.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e faults bench smoke clean
 
 setup: .venv/.stamp node_modules/.stamp system-deps browser-deps
 
@@ -60,6 +60,10 @@ integration: setup
 
 e2e: setup
 	$(PY) -m pytest tests/e2e
+
+# The fault matrix (faults x stores x read/materialize), printed; `make test` runs the same cells.
+faults: setup
+	$(PY) -m tests.faults
 
 # wrk is the load client of choice (C, light on the shared cores); without it the bench uses aiohttp.
 bench-deps:

@@ -31,6 +31,10 @@ _TRANSIENT_SQLSTATES = ("HYT00", "HYT01", "08S01")
 # sqlite3.OperationalError texts of a lock wait or a query stopped by the progress-handler deadline.
 _TRANSIENT_SQLITE = ("database is locked", "database is busy", "interrupted")
 _PROGRESS_EVERY_OPS = 10_000
+# A query that met a lost connection or a timed-out wait is tried once more, on a fresh connection, after
+# this pause; the activity retries on top.
+GOLD_ATTEMPTS = 2
+GOLD_RETRY_SECONDS = 0.5
 
 
 class Connection(Protocol):
@@ -64,14 +68,17 @@ def _arm_deadline(conn: Connection, timeout_seconds: int) -> None:
 
 def _as_unavailable(exc: Exception) -> StoreUnavailable | None:
     """StoreUnavailable for a timed-out, locked or cut query; None for any other error (a bug, a bad schema)."""
+    text = " ".join(str(a) for a in exc.args).lower()
     if isinstance(exc, sqlite3.OperationalError):
-        text = str(exc).lower()
         return StoreUnavailable(STORE_NAME, text) if any(t in text for t in _TRANSIENT_SQLITE) else None
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:  # the connection was closed under us
+        return StoreUnavailable(STORE_NAME, "connection closed")
     if type(exc).__module__ != "pyodbc":
         return None
     state = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-    message = " ".join(str(a) for a in exc.args).lower()
-    if state in _TRANSIENT_SQLSTATES or any(t in message for t in _TRANSIENT_SQLITE):
+    if state in _TRANSIENT_SQLSTATES or any(
+        t in text for t in (*_TRANSIENT_SQLITE, "closed connection", "connection has been closed")
+    ):
         return StoreUnavailable(STORE_NAME, f"SQLSTATE {state}")
     return None
 
@@ -222,7 +229,8 @@ _ROWS_SQL = (
 class GoldReader:
     """Read-only queries the materializer needs. One connection per thread, reopened after a failure.
 
-    A query that times out, waits on a lock past the timeout or loses its connection raises StoreUnavailable.
+    A query that times out, waits on a lock past the timeout or loses its connection is tried once more on a
+    fresh connection, then raises StoreUnavailable.
     """
 
     def __init__(
@@ -234,11 +242,22 @@ class GoldReader:
         self._local = threading.local()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one statement; a lost connection or a timed-out wait is retried once on a fresh connection."""
+        for attempt in range(1, GOLD_ATTEMPTS + 1):
+            try:
+                return self._query_once(sql, params)
+            except StoreUnavailable:
+                if attempt == GOLD_ATTEMPTS:
+                    raise
+                time.sleep(GOLD_RETRY_SECONDS)
+        raise AssertionError("unreachable")
+
+    def _query_once(self, sql: str, params: Sequence[Any]) -> list[Any]:
         conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
         try:
+            if conn is None:
+                conn = self._connect()
+                self._local.conn = conn
             _arm_deadline(conn, self._timeout)
             cur = conn.cursor()
             try:
@@ -249,8 +268,9 @@ class GoldReader:
         except Exception as exc:
             # A broken connection must not poison this thread forever: drop it, the next call reconnects.
             self._local.conn = None
-            with contextlib.suppress(Exception):  # closing a broken connection may fail too; keep the first error
-                conn.close()
+            if conn is not None:
+                with contextlib.suppress(Exception):  # closing a broken connection may fail too; keep the first error
+                    conn.close()
             unavailable = _as_unavailable(exc)
             if unavailable is not None:
                 raise unavailable from exc

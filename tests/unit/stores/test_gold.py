@@ -173,8 +173,20 @@ def test_a_failed_query_drops_the_connection_and_the_next_call_reconnects(small_
     reader = GoldReader(connect)
     reader.ping()
     opened[0].close()  # the server went away
-    with pytest.raises(sqlite3.ProgrammingError):
-        reader.ping()
+    reader.ping()  # retried on a fresh connection
+    assert len(opened) == 2
+
+
+def test_other_failures_drop_the_connection_without_a_retry(small_gold: Path) -> None:
+    opened: list[sqlite3.Connection] = []
+
+    def connect() -> sqlite3.Connection:
+        opened.append(sqlite3.connect(small_gold))
+        return opened[-1]
+
+    reader = GoldReader(connect)
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        reader._query("SELECT * FROM NOT_A_TABLE")
     reader.ping()
     assert len(opened) == 2
 
