@@ -20,7 +20,7 @@ import pandas as pd
 
 from domain.aggregate import day_instants
 from domain.carbon import carbon_terms, intensity
-from domain.models import TIMEZONE
+from domain.local_time import TIMEZONE
 from domain.regions import REGIONS_BY_CODE
 from domain.sources import BALANCE_SOURCES, CONSUMPTION, PRODUCTION_SOURCES
 

@@ -32,19 +32,18 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from domain.carbon import KG_PER_TONNE, carbon_terms, intensity, intensity_from_totals
 from domain.hashing import with_content_hash
-from domain.models import SCHEMA_VERSION, TIMEZONE, GoldRow, Units
+from domain.local_time import PARIS, TIMEZONE
+from domain.models import SCHEMA_VERSION, GoldRow, Units
 from domain.naming import day_doc_id, month_doc_id
 from domain.regions import REGIONS_BY_CODE
 from domain.sources import ALL_SOURCES, BALANCE_SOURCES, CONSUMPTION, METHODOLOGY_VERSION, PRODUCTION_SOURCES
 
-PARIS: Final[ZoneInfo] = ZoneInfo(TIMEZONE)
 INTERVAL_MINUTES: Final[int] = 30
 INTERVAL_HOURS: Final[float] = INTERVAL_MINUTES / 60
 DECIMALS: Final[int] = 3

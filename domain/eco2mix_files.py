@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final
-from zoneinfo import ZoneInfo
 
+from domain.local_time import PARIS
 from domain.regions import REGIONS_BY_CODE, region_code_for_name
 from domain.sources import ALL_SOURCES, PRODUCTION_SOURCES
 
-PARIS: Final = ZoneInfo("Europe/Paris")
 FORMAT_ODRE: Final = "odre_csv"
 FORMAT_RTE: Final = "rte_regional"
 _NA: Final = "-"  # not applicable: no fact

@@ -12,8 +12,9 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.local_time import TIMEZONE
+
 SCHEMA_VERSION = 1
-TIMEZONE = "Europe/Paris"
 
 SourceValues = dict[str, float | None]
 

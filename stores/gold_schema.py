@@ -15,10 +15,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from domain.local_time import TIMEZONE
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES, BALANCE_SOURCES, CONSUMPTION, PRODUCTION_SOURCES
-
-TIMEZONE: Final[str] = "Europe/Paris"
 
 TABLES_SQL: Final[str] = """
 CREATE TABLE IF NOT EXISTS DIM_REGION (

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from domain.local_time import TIMEZONE
 from domain.regions import REGIONS, Region
 from domain.sources import PRODUCTION_SOURCES
-from stores.gold_schema import SOURCE_IDS, TIMEZONE, create_indexes, create_schema, region_id, time_rows
+from stores.gold_schema import SOURCE_IDS, create_indexes, create_schema, region_id, time_rows
 
 NATURE_FINAL = "Données définitives"
 NATURE_CONSOLIDATED = "Données consolidées"

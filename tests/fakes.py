@@ -5,11 +5,9 @@ from __future__ import annotations
 import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain.local_time import PARIS
 from domain.models import GoldRow
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class MemoryDocuments:
