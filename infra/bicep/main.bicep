@@ -119,19 +119,20 @@ param cosmosServerless bool = true
 @description('Put Azure API Management in front of the Function App.')
 param deployApim bool = false
 
+// Standard v2: the v2 tier with VNet integration, which lets the Function App admit the gateway alone (the
+// gateway's outbound addresses are neither static nor in the ApiManagement service tag). The Consumption
+// tier has no rate-limit-by-key.
 @allowed([
-  'BasicV2'
   'StandardV2'
-  'Developer'
 ])
-@description('API Management tier. rate-limit-by-key is not available on the Consumption tier.')
-param apimSku string = 'BasicV2'
+@description('API Management tier.')
+param apimSku string = 'StandardV2'
 
 @description('Publisher e-mail required by API Management.')
 param apimPublisherEmail string = 'ops@example.com'
 
 @minValue(1)
-@description('Calls allowed per API key and minute at the API Management gateway.')
+@description('Calls allowed per accepted credential and minute at the API Management gateway.')
 param apimCallsPerMinute int = 120
 
 @description('E-mail notified by the alert rules (materialization lag, failed orchestrations). Empty: portal only.')
@@ -419,6 +420,7 @@ module api 'app/api.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstances: alwaysReadyInstances
+    apimSubnetId: deployApim ? network.outputs.apimSubnetId : ''
     appSettings: appSettings
   }
 }
@@ -452,6 +454,7 @@ module apim 'app/apim.bicep' = if (deployApim) {
     publisherEmail: apimPublisherEmail
     backendUrl: 'https://${api.outputs.defaultHostName}'
     callsPerMinute: apimCallsPerMinute
+    subnetId: network.outputs.apimSubnetId
   }
 }
 

@@ -17,6 +17,9 @@ param instanceMemoryMB int
 param maximumInstanceCount int
 param alwaysReadyInstances int
 
+@description('Subnet of API Management\'s VNet integration; set: the app admits only traffic from it.')
+param apimSubnetId string = ''
+
 // Secure: it carries API_KEYS (hashes, still not for the deployment history).
 @secure()
 param appSettings object
@@ -101,6 +104,34 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         version: '3.11'
       }
     }
+  }
+}
+
+// With API Management deployed, the app answers only the gateway (its VNet-integration subnet): no way
+// around the gateway's rate limit. The scm site (deployments, with Entra ID auth) keeps its own rules.
+resource accessRestrictions 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(apimSubnetId)) {
+  // checkov:skip=CKV_AZURE_13: this config only adds the site's access restrictions; callers authenticate in the app (X-API-Key / bearer), see functionApp
+  // checkov:skip=CKV_AZURE_222: public network access stays on so the gateway reaches the app; the rule below admits only the gateway's subnet
+  // checkov:skip=CKV_AZURE_63: HTTP logging is a site setting not carried by this access-restriction config; requests reach App Insights
+  // checkov:skip=CKV_AZURE_65: detailed error pages are off by default and not set here; the app answers problem+json itself
+  // checkov:skip=CKV_AZURE_66: failed request tracing is an IIS (Windows) feature; Flex Consumption is Linux only
+  // checkov:skip=CKV_AZURE_80: no .NET Framework on a Python Flex Consumption app
+  // checkov:skip=CKV_AZURE_88: Flex Consumption has no Azure Files content share (the package is a blob)
+  parent: functionApp
+  name: 'web'
+  properties: {
+    minTlsVersion: '1.2'
+    ipSecurityRestrictions: [
+      {
+        name: 'api-management'
+        description: 'API Management gateway (VNet integration subnet)'
+        action: 'Allow'
+        priority: 100
+        vnetSubnetResourceId: apimSubnetId
+      }
+    ]
+    ipSecurityRestrictionsDefaultAction: 'Deny'
+    scmIpSecurityRestrictionsUseMain: false
   }
 }
 

@@ -1,5 +1,6 @@
 // Optional API Management gateway in front of the Function App (main.bicep: deployApim). It forwards
-// every /v1 route unchanged and throttles per API key (app/apim-policy.xml).
+// every route unchanged and throttles per accepted credential (app/apim-policy.xml). Its calls leave
+// through the VNet, and the Function App then admits only them (app/api.bicep: accessRestrictions).
 param name string
 param location string
 param tags object
@@ -8,8 +9,11 @@ param publisherEmail string
 param backendUrl string
 param callsPerMinute int
 
+@description('Subnet (delegated to Microsoft.Web/serverFarms) of the gateway\'s VNet integration.')
+param subnetId string
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
-  // checkov:skip=CKV_AZURE_107: the gateway is the public entry point of a public API; no VNet in this deployment
+  // checkov:skip=CKV_AZURE_107: the gateway is the public entry point of a public API; the VNet carries only its calls to the Function App (VNet integration)
   // checkov:skip=CKV_AZURE_174: same: the gateway must be reachable from the internet to serve the API
   name: name
   location: location
@@ -22,6 +26,11 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
     publisherEmail: publisherEmail
     publisherName: 'eco2mix regional API'
     publicNetworkAccess: 'Enabled'
+    // Standard v2 VNet integration (outbound only): the Function App admits this subnet and nothing else.
+    virtualNetworkType: 'External'
+    virtualNetworkConfiguration: {
+      subnetResourceId: subnetId
+    }
     customProperties: {
       'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10': 'false'
       'Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11': 'false'

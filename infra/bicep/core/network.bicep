@@ -2,6 +2,7 @@
 // delegated to Microsoft.App/environments) reaches the private storage accounts and Cosmos DB through
 // private endpoints (subnet `private-endpoints`, core/private-endpoint.bicep). The private DNS zones, linked
 // to the VNet, resolve the services' usual host names to those endpoints, so no app setting changes.
+// Subnet `apim` hosts the outbound side of API Management when it is deployed.
 param name string
 param location string
 param tags object
@@ -41,6 +42,27 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
           privateEndpointNetworkPolicies: 'Disabled'
         }
       }
+      {
+        // API Management (Standard v2) VNet integration: its calls to the Function App leave from here, over
+        // the Microsoft.Web service endpoint, so the app's access restriction can name this subnet.
+        name: 'apim'
+        properties: {
+          addressPrefix: '10.0.3.0/27'
+          delegations: [
+            {
+              name: 'apim-v2'
+              properties: {
+                serviceName: 'Microsoft.Web/serverFarms'
+              }
+            }
+          ]
+          serviceEndpoints: [
+            {
+              service: 'Microsoft.Web'
+            }
+          ]
+        }
+      }
     ]
   }
 }
@@ -66,4 +88,5 @@ resource dnsLinks 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06
 
 output appSubnetId string = '${vnet.id}/subnets/app'
 output privateEndpointSubnetId string = '${vnet.id}/subnets/private-endpoints'
+output apimSubnetId string = '${vnet.id}/subnets/apim'
 output dnsZoneIds array = [for (zoneName, i) in privateDnsZoneNames: dnsZones[i].id]

@@ -77,6 +77,17 @@ def strict(schema: Any) -> Any:
     return result
 
 
+def _allow_type_in_branches(contents: dict[str, Any]) -> None:
+    """Definitions that branch on the name (sites/config: web, appsettings, ...) list `type` and
+    `apiVersion` in no branch; the resource body carries them, so each strict branch must allow them."""
+    for group in SCHEMA_MAPS - {"properties", "definitions", "patternProperties"}:
+        for definition in contents.get(group, {}).values():
+            for branch in definition.get("oneOf", []):
+                if isinstance(branch.get("properties"), dict):
+                    branch["properties"].setdefault("type", {"type": "string"})
+                    branch["properties"].setdefault("apiVersion", {"type": "string"})
+
+
 @dataclass(frozen=True)
 class Located:
     uri: str
@@ -94,6 +105,7 @@ class ArmSchemas:
         self.files: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for path in sorted(root.glob("20*/*.json")):
             contents = strict(json.loads(path.read_text(encoding="utf-8")))
+            _allow_type_in_branches(contents)
             uri = str(contents["id"]).rstrip("#")
             resources.append((uri, Resource.from_contents(contents, default_specification=DRAFT4)))
             self.files.setdefault(path.parent.name, []).append((uri, contents))
@@ -210,8 +222,9 @@ def resource_bodies(file: str, template: dict[str, Any]) -> Iterator[ResourceBod
         for branch in (True, False):
             body = {key: value for key, value in config.items() if key not in BICEP_KEYS}
             arm = to_arm(copy.deepcopy(body), symbols, branch)
-            if "parent" in config:
-                arm["name"] = EXPRESSION  # the compiler emits format('{0}/{1}', parent, name)
+            if "parent" in config and isinstance(arm.get("name"), str) and arm["name"] != EXPRESSION:
+                # The compiler emits format('{0}/{1}', parent, name); schemas match the full name's suffix.
+                arm["name"] = f"parent/{arm['name']}"
             arm.update(type=resource["type"], apiVersion=resource["api_version"])
             if arm not in bodies:
                 bodies.append(arm)

@@ -51,6 +51,13 @@ FLEX_FORBIDDEN_APP_SETTINGS = {
 # What the official Flex samples put in siteConfig, and nothing else (no sample sets http20Enabled,
 # remoteDebuggingEnabled, ...): anything new here needs a Flex reference first.
 FLEX_SITE_CONFIG_KEYS = {"minTlsVersion", "alwaysOn", "appSettings"}
+# Inbound access restrictions, which the Flex Consumption plan documentation lists as supported; set in a
+# separate sites/config resource only when API Management is deployed (not on the default path).
+FLEX_ACCESS_RESTRICTION_KEYS = {
+    "ipSecurityRestrictions",
+    "ipSecurityRestrictionsDefaultAction",
+    "scmIpSecurityRestrictionsUseMain",
+}
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +169,17 @@ def _function_apps(resources: list[ResourceBody]) -> list[ResourceBody]:
     return [resource for resource in resources if resource.type == "Microsoft.Web/sites"]
 
 
+def site_config_violations(site_config: dict[str, Any], allowed: set[str]) -> list[str]:
+    keys = set(site_config)
+    violations = [f"siteConfig.{key} is rejected on Flex" for key in sorted(keys & FLEX_FORBIDDEN_SITE_CONFIG)]
+    violations += [f"siteConfig.{key} is set by no Flex sample" for key in sorted(keys - allowed)]
+    return violations
+
+
 def flex_violations(body: dict[str, Any], app_settings: set[str]) -> list[str]:
     """What the Flex Consumption provider rejects (or no Flex sample sets) in one site body."""
     site_config = body.get("properties", {}).get("siteConfig", {})
-    keys = set(site_config)
-    violations = [f"siteConfig.{key} is rejected on Flex" for key in sorted(keys & FLEX_FORBIDDEN_SITE_CONFIG)]
-    violations += [f"siteConfig.{key} is set by no Flex sample" for key in sorted(keys - FLEX_SITE_CONFIG_KEYS)]
+    violations = site_config_violations(site_config, FLEX_SITE_CONFIG_KEYS)
     if site_config.get("alwaysOn") is True:
         violations.append("siteConfig.alwaysOn must stay false on Flex")
     rejected = sorted(app_settings & FLEX_FORBIDDEN_APP_SETTINGS)
@@ -191,6 +203,17 @@ def test_function_app_follows_flex_rules(deployed_resources: list[ResourceBody],
     for site in sites:
         for body in site.bodies:
             assert flex_violations(body, app_setting_names) == [], site.symbol
+
+
+def test_site_config_resources_follow_flex_rules(deployed_resources: list[ResourceBody]) -> None:
+    """The same siteConfig rules hold for a separate Microsoft.Web/sites/config `web` resource."""
+    configs = [r for r in deployed_resources if r.type == "Microsoft.Web/sites/config"]
+    assert configs, "expected the access restrictions of app/api.bicep"
+    for config in configs:
+        for body in config.bodies:
+            allowed = FLEX_SITE_CONFIG_KEYS | FLEX_ACCESS_RESTRICTION_KEYS
+            assert site_config_violations(body["properties"], allowed) == [], config.symbol
+            assert site_config_violations({"ftpsState": "Disabled"}, allowed)
 
 
 def test_the_plan_is_flex_consumption(bicep_templates: dict[Path, dict[str, Any]]) -> None:
