@@ -46,6 +46,12 @@ def asset_bytes(asset: Asset) -> bytes:
     return (_package_dir(asset.package) / asset.path).read_bytes()
 
 
+@lru_cache(maxsize=32)
+def asset_etag(asset: Asset) -> str:
+    """Strong ETag of the file's bytes: after max-age a browser revalidates and gets a 304, not 4.8 MB again."""
+    return f'"{hashlib.sha256(asset_bytes(asset)).hexdigest()[:32]}"'
+
+
 def lookup(table: dict[str, Asset], name: str) -> Asset:
     if name not in table:
         raise ApiError(404, f"No asset {name!r}.", slug="not-found")

@@ -10,7 +10,17 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import caching
-from api.assets import CSS, HTML, JS, PAGE_SECURITY_HEADERS, Asset, asset_bytes, content_security_policy, lookup
+from api.assets import (
+    CSS,
+    HTML,
+    JS,
+    PAGE_SECURITY_HEADERS,
+    Asset,
+    asset_bytes,
+    asset_etag,
+    content_security_policy,
+    lookup,
+)
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 
 bp = df.Blueprint()
@@ -43,7 +53,13 @@ def _page(ctx: RequestContext) -> Reply:
 def _asset(ctx: RequestContext) -> Reply:
     asset = lookup(ASSETS, ctx.req.route_params.get("asset", ""))
     headers = {"X-Content-Type-Options": "nosniff"}
-    return Reply(asset_bytes(asset), content_type=asset.content_type, headers=headers, cache_control=caching.SHORT)
+    return Reply(
+        asset_bytes(asset),
+        content_type=asset.content_type,
+        headers=headers,
+        etag=asset_etag(asset),
+        cache_control=caching.SHORT,
+    )
 
 
 @bp.function_name(name=OPENAPI_ROUTE.function_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,16 @@ def test_every_control_has_a_label() -> None:
 def test_the_page_may_fetch_only_from_where_exports_redirect(env: dict[str, str], origins: tuple[str, ...]) -> None:
     base = {"BLOB_ACCOUNT_URL": None, "BLOB_CONNECTION_STRING": None, "PUBLIC_BASE_URL": "http://127.0.0.1:7071"}
     assert download_origins(Settings(**(base | env))) == origins  # type: ignore[arg-type]
+
+
+def test_assets_revalidate_with_their_etag(make_request: MakeRequest, settings: Settings) -> None:
+    def get(headers: dict[str, str]) -> Any:
+        req = make_request(
+            "GET", "/explorer/assets/plotly.min.js", route_params={"asset": "plotly.min.js"}, key=None, headers=headers
+        )
+        return respond(req, ASSET_ROUTE, _asset, settings)
+
+    first = get({})
+    assert first.status_code == 200 and first.headers["ETag"].startswith('"')
+    again = get({"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_body() == b""
