@@ -70,7 +70,8 @@ IsoDate = Annotated[
 IsoMonth = Annotated[
     str,
     BeforeValidator(_strict_month),
-    WithJsonSchema({"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])$", "example": "2024-06"}),
+    # No `example`: with both examples a client (or a fuzzer's examples phase) sends date and month together.
+    WithJsonSchema({"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])$"}),
 ]
 RegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
 SourceType = Literal[ALL_SOURCES]  # type: ignore[valid-type]
@@ -104,7 +105,7 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     region_code: RegionCode = Field(description="INSEE region code")
     date: IsoDate | None = Field(None, description="One day's file (exclusive with month)")
-    month: IsoMonth | None = Field(None, description="One month's file, YYYY-MM (exclusive with date)")
+    month: IsoMonth | None = Field(None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date)")
 
 
 class BackfillRequest(BaseModel):
