@@ -226,6 +226,38 @@ def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:
     assert "24 points" in driver.find_element(By.ID, "status").text
 
 
+# Colours of every text element the page draws, with the first opaque background behind it.
+_COLOURS_JS = """
+const opaque = (el) => {
+  for (; el; el = el.parentElement) {
+    const bg = getComputedStyle(el).backgroundColor;
+    if (bg && !bg.endsWith(", 0)") && bg !== "transparent") return bg;
+  }
+  return "rgb(255, 255, 255)";
+};
+return [...document.querySelectorAll(arguments[0])]
+  .filter((el) => el.offsetParent !== null && el.textContent.trim())
+  .map((el) => [el.tagName + (el.id ? "#" + el.id : ""), getComputedStyle(el).color, opaque(el)]);
+"""
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_text_has_at_least_aa_contrast(explorer: Explorer) -> None:
+    explorer.show("region=84&start=2024-03-04&end=2024-03-04&granularity=hour")
+    explorer.driver.find_element(By.ID, "table-title").click()  # the table too
+    selectors = "h1, h2, p, label, button, option, summary, caption, th, td, a, code"
+    colours = explorer.driver.execute_script(_COLOURS_JS, selectors)
+    assert len(colours) > 50
+    for name, fg, bg in colours:
+        light, dark = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (name, fg, bg)
+
+
 def test_docs_page_renders_swagger_ui_and_tries_a_call_with_the_key(explorer: Explorer) -> None:
     driver = explorer.driver
     driver.get(f"{explorer.base_url}/v1/docs")
