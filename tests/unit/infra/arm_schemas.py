@@ -132,13 +132,21 @@ def _causes(error: ValidationError) -> list[ValidationError]:
     if not error.context:
         return [error]
     branches = error.validator_value if isinstance(error.validator_value, list) else []
-    causes = []
+    by_branch: dict[Any, list[ValidationError]] = {}
     for sub in error.context:
         index = sub.relative_schema_path[0] if sub.relative_schema_path else None
         branch = branches[index] if isinstance(index, int) and index < len(branches) else {}
         if not str(branch.get("$ref", "")).endswith("/definitions/expression"):
-            causes.extend(_causes(sub))
+            by_branch.setdefault(index, []).extend(_causes(sub))
+    # Definitions that branch on the name (sites/config: web, appsettings, ...): report the branch the
+    # name selects, not every other branch's complaints.
+    selected = [errors for errors in by_branch.values() if not any(_is_name_mismatch(e) for e in errors)]
+    causes = [cause for errors in (selected or list(by_branch.values())) for cause in errors]
     return causes or [best_match(error.context) or error]
+
+
+def _is_name_mismatch(error: ValidationError) -> bool:
+    return error.json_path == "$.name" and error.validator == "pattern"
 
 
 def errors_of(validator: Draft4Validator, body: dict[str, Any]) -> list[str]:

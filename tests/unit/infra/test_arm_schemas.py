@@ -153,6 +153,20 @@ def test_validator_rejects_broken_bodies(
     assert any(message in error for error in errors), errors
 
 
+def test_validator_picks_the_branch_the_name_selects(arm_schemas: ArmSchemas, parse_bicep: BicepParse) -> None:
+    """sites/config is one definition per name (web, appsettings, ...): `web` is held to SiteConfig."""
+    text = (
+        "resource site 'Microsoft.Web/sites@2024-04-01' existing = {\n  name: 'x'\n}\n"
+        "resource webConfig 'Microsoft.Web/sites/config@2024-04-01' = {\n  parent: site\n  name: 'web'\n"
+        "  properties: {\n    ipSecurityRestrictionsDefaultAction: 'Block'\n  }\n}\n"
+    )
+    (resource,) = resource_bodies("-", parse_bicep(["-"], text)["-"]["template"])
+    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
+    assert located is not None
+    errors = errors_of(arm_schemas.validator(located), resource.bodies[0])
+    assert errors == ["$.properties.ipSecurityRestrictionsDefaultAction: 'Block' is not one of ['Allow', 'Deny']"]
+
+
 def test_validator_reports_missing_required(arm_schemas: ArmSchemas, parse_bicep: BicepParse) -> None:
     text = (
         "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n"
