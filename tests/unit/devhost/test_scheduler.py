@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,10 +30,8 @@ async def test_sequential_activities_keep_their_order(make_engine: Engine) -> No
 
 async def test_fan_out_of_200_activities_batches_completions(make_engine: Engine) -> None:
     engine = make_engine()
-    started = time.perf_counter()
     status, output = await run(engine, "fan_out", 200, "fan")
     assert (status, output) == ("Completed", sum(2 * i for i in range(200)))
-    assert time.perf_counter() - started < 10
     inst = engine.store.get("fan")
     assert inst is not None
     episodes = sum(1 for e in inst.history if e["EventType"] == h.ORCHESTRATOR_STARTED)
@@ -87,10 +84,9 @@ async def test_running_while_a_sibling_is_still_busy(make_engine: Engine) -> Non
 
 
 async def test_timers_use_the_simulated_clock(make_engine: Engine) -> None:
-    started = time.perf_counter()
+    # 10 days of timers complete at all only on the simulated clock (pytest's timeout ends a real wait).
     status, elapsed = await run(make_engine(), "timers")
     assert status == "Completed" and elapsed == pytest.approx(2 * 3600 + 10 * 86400, abs=1)
-    assert time.perf_counter() - started < 2
 
 
 async def test_sub_orchestration_and_continue_as_new(make_engine: Engine) -> None:
