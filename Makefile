@@ -4,11 +4,11 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e faults bench smoke clean
+.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e faults bench smoke clean conformance
 
 setup: .venv/.stamp node_modules/.stamp system-deps browser-deps
 
-.venv/.stamp: requirements.txt requirements-dev.txt
+.venv/.stamp: requirements.txt requirements-dev.txt requirements-worker.txt
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -39,7 +39,9 @@ browser-deps:
 	  else echo "note: install chromium and chromium-driver for the browser tests (they skip without them)"; fi; \
 	fi
 
+# devhost judges the app with the real worker's indexing checks when ../shared/tools has the worker.
 run: .venv/.stamp
+	@$(PY) -m devhost.real_worker >/dev/null 2>&1 || true
 	PORT=$(PORT) $(PY) -m devhost
 
 lint: .venv/.stamp
@@ -61,6 +63,11 @@ integration: setup
 e2e: setup
 	$(PY) -m pytest tests/e2e
 
+# The real Azure Functions Python worker against devhost (needs ../shared/tools; `make test` runs it too).
+conformance: .venv/.stamp
+	$(PY) -m devhost.real_worker
+	$(PY) -m pytest tests/conformance
+
 # The fault matrix (faults x stores x read/materialize), printed; `make test` runs the same cells.
 faults: setup
 	$(PY) -m tests.faults
@@ -79,4 +86,4 @@ smoke: .venv/.stamp
 	$(PY) -m ops.smoke --url "$(URL)" --key "$(KEY)"
 
 clean:
-	rm -rf .data .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data .bench .conformance .pytest_cache .mypy_cache .ruff_cache

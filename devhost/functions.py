@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devhost.indexing import check_app_functions
 from devhost.routes import RouteTemplate, compile_route, sort_by_precedence
 
 _SETTING = re.compile(r"%([^%]+)%")
@@ -110,7 +111,9 @@ class FunctionIndex:
 
     def __init__(self, app: Any, route_prefix: str = "") -> None:
         self.app = app
-        self.functions = [_classify(f, route_prefix.strip("/")) for f in _get_functions_once(app)]
+        functions = _get_functions_once(app)
+        self.indexing_judge = check_app_functions(functions)  # refuse what the real worker refuses
+        self.functions = [_classify(f, route_prefix.strip("/")) for f in functions]
         routed = {id(f.route): f for f in self.functions if f.route is not None}
         self.http = [routed[id(t)] for t in sort_by_precedence([f.route for f in routed.values() if f.route])]
         self.timers = [f for f in self.functions if f.trigger_type == "timerTrigger"]
