@@ -205,6 +205,7 @@ _DESCRIPTIONS = {
     413: "Body too large",
     415: "Unsupported media type",
     429: "Too many requests with this credential (per instance); see Retry-After and RateLimit",
+    503: "Temporarily unavailable (e.g. bearer signing keys cannot be fetched); see Retry-After",
     500: "Unexpected error",
 }
 
@@ -247,6 +248,8 @@ def _problem(status: int) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
     if status == 429:
         headers |= copy.deepcopy(_RATE_LIMIT_HEADERS)
+    elif status == 503:
+        headers["Retry-After"] = copy.deepcopy(_RATE_LIMIT_HEADERS["Retry-After"])
     return {
         "description": _DESCRIPTIONS.get(status, "Error"),
         "headers": headers,
@@ -287,7 +290,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.path is not None or op.query is not None or op.body is not None:
         statuses.add(400)
     if not public:
-        statuses |= {401, 403, 429}
+        statuses |= {401, 403, 429, 503}
     for status in sorted(statuses):
         responses[str(status)] = _problem(status)
     operation: dict[str, Any] = {
