@@ -153,11 +153,16 @@ var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-$
 var exportsContainerName = 'exports'
 var cosmosDatabaseName = 'eco2mix'
 var cosmosContainerName = 'aggregates'
-// Browsers may fetch download links from the configured CORS origins, or from anywhere when none is set
-// (a SAS link is a bearer capability: the origin check protects nothing a curl call could not read).
+// Browsers may fetch download links from the configured CORS origins plus the app's own pages (direct or
+// through the gateway), or from anywhere when none is set (a SAS link is a bearer capability: the origin
+// check protects nothing a curl call could not read).
+var selfOrigins = [
+  'https://${functionAppName}.azurewebsites.net'
+  'https://${abbrs.apiManagementService}${resourceToken}.azure-api.net'
+]
 var exportsCorsOrigins = empty(corsAllowedOrigins) ? [
   '*'
-] : split(replace(corsAllowedOrigins, ' ', ''), ',')
+] : union(split(replace(corsAllowedOrigins, ' ', ''), ','), selfOrigins)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'

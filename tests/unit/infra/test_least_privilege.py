@@ -174,3 +174,10 @@ def test_exports_container_answers_browser_downloads(bicep_templates: Templates)
     assert "Content-Disposition" in rule["exposedHeaders"]
     assert rule["allowedOrigins"] == "corsAllowedOrigins"
     assert _module(bicep_templates, "exportsStorage")["params"]["corsAllowedOrigins"] == "exportsCorsOrigins"
+    # The app's own pages (direct and through the gateway) stay allowed when CORS_ALLOWED_ORIGINS is set.
+    main = template_of(bicep_templates, "main.bicep")
+    self_origins = main["variables"]["selfOrigins"]["value"]
+    assert [origin.rsplit("}.", 1)[1] for origin in self_origins] == ["azurewebsites.net", "azure-api.net"]
+    origins = main["variables"]["exportsCorsOrigins"]["value"]["operator"]["operands"]
+    assert origins["true_value"] == ["*"]
+    assert origins["false_value"]["function"]["type"] == "union"
