@@ -10,7 +10,8 @@ import requests
 
 from orchestrations.names import INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
 
-RUNTIME = "/runtime/webhooks/durabletask"
+# devhost's local RPC endpoint (what the SDK's client calls; no key): the webhooks need the system key.
+RUNTIME = "/durabletask"
 FAILED = {"Failed", "Terminated", "Canceled"}
 
 

@@ -46,6 +46,7 @@ async def serve(
         hooks=hooks,
     )
     print(f"devhost listening on {host.base_url} (app {app_spec}, data {data_dir})", flush=True)
+    print(f"Durable webhooks (/runtime/webhooks/durabletask/): system key code={host.system_key}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

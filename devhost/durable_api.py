@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from devhost.durable_client import DurableClient, StartError
 from devhost.instance import TERMINAL, Instance
+from devhost.webhook_guard import refusal
 
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
 RPC_PREFIX = "/durabletask"
@@ -18,10 +20,15 @@ _PLACEHOLDER = "INSTANCEID"
 _BAD_ID = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 
 
-def client_binding(base_url: str, task_hub: str = TASK_HUB) -> str:
+def _query(task_hub: str = TASK_HUB, system_key: str | None = None) -> str:
+    """The query string of every webhook URL handed out: the system key rides along, as in Azure."""
+    return f"taskHub={task_hub}&connection=Storage" + (f"&code={system_key}" if system_key else "")
+
+
+def client_binding(base_url: str, task_hub: str = TASK_HUB, system_key: str | None = None) -> str:
     """The durableClient binding JSON the SDK's DurableOrchestrationClient is built from (HTTP flavour)."""
     hook = f"{base_url}{WEBHOOK_PREFIX}"
-    q = f"taskHub={task_hub}&connection=Storage"
+    q = _query(task_hub, system_key)
     return json.dumps(
         {
             "taskHubName": task_hub,
@@ -34,13 +41,13 @@ def client_binding(base_url: str, task_hub: str = TASK_HUB) -> str:
             },
             "managementUrls": management_urls(hook, _PLACEHOLDER, q),
             "baseUrl": hook,
-            "requiredQueryStringParameters": "",
+            "requiredQueryStringParameters": f"code={system_key}" if system_key else "",
             "rpcBaseUrl": f"{base_url}{RPC_PREFIX}/",  # the SDK appends paths: it must end with "/"
         }
     )
 
 
-def management_urls(hook: str, instance_id: str, q: str = f"taskHub={TASK_HUB}&connection=Storage") -> dict[str, str]:
+def management_urls(hook: str, instance_id: str, q: str = _query()) -> dict[str, str]:
     instance = f"{hook}/instances/{instance_id}"
     return {
         "id": instance_id,
@@ -81,8 +88,20 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def build_routes(client: DurableClient) -> list[web.RouteDef]:
-    """Handlers served under both the webhook path and the rpcBaseUrl path."""
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _guarded(handler: Handler, key: str | None) -> Handler:
+    async def guarded(request: web.Request) -> web.Response:
+        refused = refusal(request, key)
+        return _error(*refused) if refused else await handler(request)
+
+    return guarded
+
+
+def build_routes(client: DurableClient, system_key: str | None = None) -> list[web.RouteDef]:
+    """Handlers served under the webhook path (system key required, when given) and the rpcBaseUrl path."""
+    q = _query(system_key=system_key)
 
     def hook_base(request: web.Request) -> str:
         return f"{request.scheme}://{request.host}{WEBHOOK_PREFIX}"
@@ -104,7 +123,7 @@ def build_routes(client: DurableClient) -> list[web.RouteDef]:
             instance_id = client.start_new(name, instance_id, text or None)
         except StartError as exc:
             return _error(exc.status if exc.status == 400 else 500, str(exc))
-        urls = management_urls(hook_base(request), instance_id)
+        urls = management_urls(hook_base(request), instance_id, q)
         headers = {"Location": urls["statusQueryGetUri"], "Retry-After": "10"}
         return web.json_response(urls, status=202, headers=headers)
 
@@ -117,7 +136,7 @@ def build_routes(client: DurableClient) -> list[web.RouteDef]:
         )
         if inst.status in TERMINAL:
             return web.json_response(payload, status=200)
-        location = management_urls(hook_base(request), inst.instance_id)["statusQueryGetUri"]
+        location = management_urls(hook_base(request), inst.instance_id, q)["statusQueryGetUri"]
         return web.json_response(payload, status=202, headers={"Location": location, "Retry-After": "5"})
 
     def _filters(request: web.Request) -> dict[str, Any]:
@@ -167,18 +186,21 @@ def build_routes(client: DurableClient) -> list[web.RouteDef]:
             return _error(400, str(exc))
         return web.json_response({"instancesDeleted": deleted}) if deleted else web.Response(status=404)
 
+    handlers: list[tuple[str, str, Handler]] = [
+        ("POST", "/orchestrators/{name}", start),
+        ("POST", "/orchestrators/{name}/{instance_id}", start),
+        ("GET", "/instances", query),
+        ("GET", "/instances/", query),
+        ("DELETE", "/instances", purge_by),
+        ("DELETE", "/instances/", purge_by),
+        ("GET", "/instances/{instance_id}", status),
+        ("DELETE", "/instances/{instance_id}", purge),
+        ("POST", "/instances/{instance_id}/terminate", terminate),
+        ("POST", "/instances/{instance_id}/raiseEvent/{event}", raise_event),
+    ]
     routes: list[web.RouteDef] = []
-    for prefix in (WEBHOOK_PREFIX, RPC_PREFIX):
-        routes += [
-            web.post(prefix + "/orchestrators/{name}", start),
-            web.post(prefix + "/orchestrators/{name}/{instance_id}", start),
-            web.get(prefix + "/instances", query),
-            web.get(prefix + "/instances/", query),
-            web.delete(prefix + "/instances", purge_by),
-            web.delete(prefix + "/instances/", purge_by),
-            web.get(prefix + "/instances/{instance_id}", status),
-            web.delete(prefix + "/instances/{instance_id}", purge),
-            web.post(prefix + "/instances/{instance_id}/terminate", terminate),
-            web.post(prefix + "/instances/{instance_id}/raiseEvent/{event}", raise_event),
-        ]
+    for prefix, key in ((WEBHOOK_PREFIX, system_key), (RPC_PREFIX, None)):
+        for method, path, handler in handlers:  # GET routes answer HEAD too, as web.get does
+            route = web.get if method == "GET" else (web.post if method == "POST" else web.delete)
+            routes.append(route(prefix + path, _guarded(handler, key)))
     return routes

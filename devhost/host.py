@@ -20,6 +20,7 @@ from devhost.functions import FunctionIndex
 from devhost.instance import Instance
 from devhost.server import HostState, build_web_app, reset_sdk_session
 from devhost.timer_triggers import run_timer
+from devhost.webhook_guard import system_key as stored_system_key
 
 log = logging.getLogger("devhost")
 
@@ -29,6 +30,7 @@ class RunningHost:
     base_url: str
     engine: DurableEngine
     runner: web.AppRunner
+    system_key: str
     timer_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -53,6 +55,7 @@ async def start_host(
     timers: bool = True,
     run_timers_at_start: bool = False,
     hooks: AppHooks | None = None,
+    system_key: str | None = None,
 ) -> RunningHost:
     """Index the app, resume persisted orchestrations, serve on 127.0.0.1:<port> (0 = a free port)."""
     index = FunctionIndex(app, route_prefix)
@@ -61,19 +64,20 @@ async def start_host(
     )
     port = port or free_port()
     hooks = hooks or AppHooks()
-    state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}", hooks=hooks)
+    key = system_key or stored_system_key(data_dir)
+    state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}", hooks=hooks, system_key=key)
     runner = web.AppRunner(build_web_app(state), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     engine.start()
-    host = RunningHost(base_url=state.base_url, engine=engine, runner=runner)
+    host = RunningHost(base_url=state.base_url, engine=engine, runner=runner, system_key=key)
     if timers:
         host.timer_tasks = [
             asyncio.create_task(
                 run_timer(
                     t,
                     run_at_start=run_timers_at_start,
-                    client_binding=client_binding(host.base_url),
+                    client_binding=client_binding(host.base_url, system_key=key),
                     setting_default=hooks.setting_default,
                 )
             )

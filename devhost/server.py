@@ -54,6 +54,7 @@ class HostState:
     engine: DurableEngine
     base_url: str = ""
     hooks: AppHooks = field(default_factory=AppHooks)
+    system_key: str | None = None  # the Durable webhooks' key (code= / x-functions-key)
 
 
 def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application:
@@ -74,7 +75,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         )
         kwargs: dict[str, Any] = {info.trigger_name: req}
         if info.client_binding:
-            kwargs[info.client_binding] = durable_api.client_binding(state.base_url)
+            kwargs[info.client_binding] = durable_api.client_binding(state.base_url, system_key=state.system_key)
         try:
             result = await invoke(info, kwargs, executor)
             status, headers, body = http_response_parts(result)
@@ -87,7 +88,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         return response
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app.add_routes(durable_api.build_routes(state.engine.client))
+    app.add_routes(durable_api.build_routes(state.engine.client, state.system_key))
     app.add_routes(state.hooks.routes(problem_of))
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)  # any path, one with an encoded newline too
     app.on_cleanup.append(lambda _app: _shutdown_executor(executor))

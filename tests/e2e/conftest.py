@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +15,9 @@ from typing import IO, Any
 import pytest
 import requests
 
+from bench.devhost_process import free_port, new_api_keys
+from devhost.webhook_guard import KEY_FILE, KEY_SETTING
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 300.0  # the sample Gold DB is built before devhost listens
 MATERIALIZED_TIMEOUT = 180.0
@@ -25,12 +25,6 @@ MATERIALIZED_TIMEOUT = 180.0
 _SCRUBBED = ("API_KEYS", "COSMOS_ENDPOINT", "COSMOS_KEY", "BLOB_CONNECTION_STRING", "BLOB_ACCOUNT_URL",
              "GOLD_ODBC_CONNECTION_STRING", "GOLD_SQL_SERVER", "GOLD_SQLITE_PATH", "DEVHOST_APP",
              "APPLICATIONINSIGHTS_CONNECTION_STRING", "PUBLIC_BASE_URL")  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -78,21 +72,28 @@ class DevhostProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"devhost exited with {self.process.returncode}:\n{self.output()[-3000:]}")
             try:
-                if (
-                    requests.get(f"{self.base_url}/runtime/webhooks/durabletask/instances", timeout=2).status_code
-                    == 200
-                ):
+                url = f"{self.base_url}/runtime/webhooks/durabletask/instances"
+                if requests.get(url, headers=self.webhook_headers(), timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, FileNotFoundError):  # the key file is written just before listening
                 pass
             time.sleep(0.1)
         raise AssertionError(f"devhost not ready after {timeout} s:\n{self.output()[-3000:]}")
+
+    def webhook_headers(self) -> dict[str, str]:
+        """The Durable webhooks' system key: the one set in the env, else the one devhost keeps in its data dir."""
+        key = self.env.get(KEY_SETTING) or (self.data_dir / KEY_FILE).read_text().strip()
+        return {"x-functions-key": key}
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def status(self, instance_id: str) -> tuple[int, dict[str, Any] | None]:
-        response = requests.get(f"{self.base_url}/runtime/webhooks/durabletask/instances/{instance_id}", timeout=10)
+        response = requests.get(
+            f"{self.base_url}/runtime/webhooks/durabletask/instances/{instance_id}",
+            headers=self.webhook_headers(),
+            timeout=10,
+        )
         return response.status_code, (response.json() if response.content else None)
 
     def wait_for(
@@ -180,14 +181,13 @@ class DevhostServer:
 def devhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevhostServer]:
     """The REAL function_app.py on devhost with the embedded stores and the sample Gold DB, materialized."""
     data_dir = tmp_path_factory.mktemp("devhost-e2e")
-    keys = {role: secrets.token_urlsafe(24) for role in ("reader", "operator")}
-    api_keys = ",".join(f"{role}:{hashlib.sha256(key.encode()).hexdigest()}" for role, key in keys.items())
-    process = DevhostProcess(data_dir, free_port(), [], devhost_env(data_dir, API_KEYS=api_keys))
+    keys = new_api_keys()
+    process = DevhostProcess(data_dir, free_port(), [], devhost_env(data_dir, API_KEYS=keys.env_value))
     try:
         process.start()
         result = process.wait_for("materialize-incremental", MATERIALIZED_TIMEOUT)
         assert result["runtimeStatus"] == "Completed", result
-        yield DevhostServer(process.base_url, keys["reader"], keys["operator"], data_dir)
+        yield DevhostServer(process.base_url, keys.reader, keys.operator, data_dir)
     finally:
         if process.process is not None:
             process.stop()

@@ -18,6 +18,7 @@ def test_serve_over_real_http(launch_devhost: Callable[..., DevhostProcess], tmp
     host = launch_devhost(app=APP)
     output = host.output()
     assert "API key (reader): " in output and "API key (operator): " in output
+    assert f"system key code={host.webhook_headers()['x-functions-key']}" in output  # printed for the operator
 
     echo = requests.get(f"{host.base_url}/echo/3/tail?q=1", headers={"X-Probe": "yes"}, timeout=10)
     assert echo.status_code == 200
@@ -30,7 +31,9 @@ def test_serve_over_real_http(launch_devhost: Callable[..., DevhostProcess], tmp
     result = host.wait_for("p1", 30)
     assert result["output"] == {"child": [2, 4, 8], "counted": 3}
     listing = requests.get(
-        f"{host.base_url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed", timeout=10
+        f"{host.base_url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed",
+        headers=host.webhook_headers(),
+        timeout=10,
     )
     assert {"p1", "p1-counter"} <= {s["instanceId"] for s in listing.json()}
 
