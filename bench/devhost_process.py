@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,8 @@ from types import TracebackType
 
 import psutil
 import requests
+
+from devhost.host import free_port  # the one free_port of the repo (tests import it from here too)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -37,14 +38,8 @@ class ApiKeys:
 
 
 def new_api_keys() -> ApiKeys:
+    """A fresh reader and operator key: the one API-keys helper of the benchmark and the tests."""
     return ApiKeys(reader=secrets.token_urlsafe(24), operator=secrets.token_urlsafe(24))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def tree_rss(proc: psutil.Process) -> int:

@@ -20,7 +20,6 @@ one lane never reaches another; the cells of one lane run one after the other.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from azure.cosmos import CosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from bench.devhost_process import ApiKeys
 from domain import materialization
 from domain.naming import WATERMARK_DOC_ID, day_file_name, month_file_name
 from orchestrations.materialize import BATCH_RETRY
@@ -313,7 +313,7 @@ class FaultLab:
             "COSMOS_CONTAINER": BASELINE,
             "BLOB_CONNECTION_STRING": blob_connection_string(self.lanes[("files", "read")].blob.url),
             "BLOB_CONTAINER": BASELINE,
-            "API_KEYS": "reader:" + hashlib.sha256(READER_KEY.encode()).hexdigest(),
+            "API_KEYS": ApiKeys(reader=READER_KEY, operator=secrets.token_urlsafe(24)).env_value,
             **{k: str(v) for k, v in SHORT_SETTINGS.items()},
         }
         saved = {k: os.environ.get(k) for k in settings}

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.devhost_process import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO / "node_modules" / ".bin"
 SELF_SIGNED_CERT = REPO / "node_modules" / "@vercel" / "cosmosdb-server" / "cert.pem"
@@ -39,13 +41,6 @@ def missing_reason() -> str | None:
         if not (NODE_BIN / tool).exists():
             return f"{NODE_BIN / tool} is missing: run `npm ci` (or `make setup`)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

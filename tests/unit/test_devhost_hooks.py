@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
 import devhost_hooks
+from bench.devhost_process import ApiKeys
 from devhost.app_hooks import load_hooks
 from devhost.cli import build_parser
 
@@ -20,7 +20,7 @@ def test_api_keys_are_created_only_when_unset() -> None:
     env: dict[str, str] = {}
     keys = devhost_hooks.ensure_api_keys(env)
     assert set(keys) == {"reader", "operator"} and keys["reader"] != keys["operator"]
-    expected = ",".join(f"{role}:{hashlib.sha256(keys[role].encode()).hexdigest()}" for role in ("reader", "operator"))
+    expected = ApiKeys(reader=keys["reader"], operator=keys["operator"]).env_value
     assert env["API_KEYS"] == expected
     assert devhost_hooks.ensure_api_keys(env) == {} and env["API_KEYS"] == expected
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import azure.functions as func
 import pytest
 
+from bench.devhost_process import ApiKeys
 from domain.models import DayDocument, MonthDocument
 from domain.naming import CATALOG_DOC_ID, day_doc_id, month_doc_id
 from domain.regions import REGIONS, REGIONS_BY_CODE
@@ -198,7 +199,7 @@ class FakeStores:
 
 @pytest.fixture
 def settings() -> Settings:
-    keys = f"reader:{_sha(READER_KEY)},operator:{_sha(OPERATOR_KEY)}"
+    keys = ApiKeys(reader=READER_KEY, operator=OPERATOR_KEY).env_value
     return Settings(API_KEYS=keys, CORS_ALLOWED_ORIGINS="https://app.example")
 
 

@@ -204,11 +204,9 @@ def test_api_key_wins_over_bearer_when_both_are_sent(signing_key: rsa.RSAPrivate
 
 
 def test_unreachable_jwks_is_a_503_with_retry_after_not_a_401(signing_key: rsa.RSAPrivateKey) -> None:
-    import socket
+    from bench.devhost_process import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     settings = Settings(AUTH_TENANT_ID=TENANT, AUTH_AUDIENCE=AUDIENCE, AUTH_JWKS_URL=f"http://127.0.0.1:{port}/keys")
     with pytest.raises(AuthError) as err:
         authenticate({"Authorization": f"Bearer {token(signing_key)}"}, settings)
