@@ -84,6 +84,30 @@ def _embedded_files() -> Any:
     return files if isinstance(files, EmbeddedFileStore) else None
 
 
+# The exports container's Blob CORS rule (infra/bicep/core/exports-storage.bicep), mirrored on /_files.
+_FILES_METHODS = "GET, HEAD, OPTIONS"
+_FILES_REQUEST_HEADERS = ("range", "if-none-match", "if-modified-since")
+_FILES_EXPOSED = "Content-Disposition, Content-Length, Content-Type, ETag, Last-Modified"
+
+
+def files_cors_origins(configured: str, self_origin: str) -> list[str]:
+    """As main.bicep: the configured origins plus the app's own, or any origin when none is configured."""
+    origins = [o.strip() for o in configured.split(",") if o.strip()]
+    return [*origins, self_origin] if origins else ["*"]
+
+
+def files_cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:
+    if origin is None or ("*" not in allowed and origin not in allowed):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": _FILES_EXPOSED, "Vary": "Origin"}
+
+
+def _allowed_origins() -> list[str]:
+    from stores.settings import get_settings
+
+    return files_cors_origins(get_settings().CORS_ALLOWED_ORIGINS, os.environ.get("PUBLIC_BASE_URL", ""))
+
+
 class Eco2mixHooks(AppHooks):
     def problem_type(self, title: str) -> str:
         return f"urn:eco2mix:problem:{title.lower().replace(' ', '-')}"  # as api.http names its own problems
@@ -122,6 +146,24 @@ class Eco2mixHooks(AppHooks):
 
     def routes(self, problem: ProblemFactory) -> list[web.RouteDef]:
         async def download(request: web.Request) -> web.StreamResponse:
+            response = await answer(request)
+            response.headers.update(files_cors_headers(request.headers.get("Origin"), _allowed_origins()))
+            return response
+
+        async def preflight(request: web.Request) -> web.StreamResponse:
+            """A browser's CORS preflight for a download link, answered as Blob storage answers it."""
+            cors = files_cors_headers(request.headers.get("Origin"), _allowed_origins())
+            method = request.headers.get("Access-Control-Request-Method", "")
+            asked = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")]
+            asked = [h for h in asked if h]
+            if not cors or method not in ("GET", "HEAD") or any(h not in _FILES_REQUEST_HEADERS for h in asked):
+                return problem(403, "Forbidden", "CORS is not allowed for this origin, method or these headers.")
+            cors |= {"Access-Control-Allow-Methods": _FILES_METHODS, "Access-Control-Max-Age": "600"}
+            if asked:
+                cors["Access-Control-Allow-Headers"] = ", ".join(asked)
+            return web.Response(status=200, headers=cors)
+
+        async def answer(request: web.Request) -> web.Response:
             name = request.match_info["name"]
             store = _embedded_files()
             if store is None:
@@ -139,7 +181,7 @@ class Eco2mixHooks(AppHooks):
             }
             return web.Response(body=path.read_bytes(), headers=headers)
 
-        return [web.get("/_files/{name:.+}", download)]
+        return [web.get("/_files/{name:.+}", download), web.options("/_files/{name:.+}", preflight)]
 
 
 hooks = Eco2mixHooks()
