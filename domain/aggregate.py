@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from domain.carbon import KG_PER_TONNE, carbon_terms, intensity, intensity_from_totals
+from domain.gold_columns import GoldColumns
 from domain.hashing import with_content_hash
 from domain.local_time import PARIS, TIMEZONE
 from domain.models import SCHEMA_VERSION, GoldRow, Units
@@ -124,26 +125,23 @@ def _clean_column(values: pd.Series | np.ndarray) -> list[Any]:
     return _clean(np.asarray(values, dtype="float64").reshape(1, -1))[0]
 
 
-def _gold_frame(rows: Sequence[GoldRow]) -> pd.DataFrame:
+def _gold_frame(rows: Sequence[GoldRow] | GoldColumns) -> pd.DataFrame:
     """Rows as a frame with a UTC `instant`, deduplicated (latest load wins) independently of input order."""
-    stamps, _, sources, values, loads, loaded_at, natures = zip(*rows, strict=True)
-    unknown = set(sources) - set(ALL_SOURCES)
+    columns = rows if isinstance(rows, GoldColumns) else GoldColumns.from_rows(rows)
+    unknown = set(pd.unique(columns.source_name)) - set(ALL_SOURCES)
     if unknown:
         raise ValueError(f"unknown source names in Gold rows: {', '.join(sorted(map(str, unknown)))}")
-    # Each instant repeats once per source: parse the distinct stamps only.
-    stamp_codes, distinct_stamps = pd.factorize(np.asarray(stamps, dtype=object))
-    instants = pd.to_datetime(pd.Index(distinct_stamps), format="ISO8601", utc=True)
     frame = pd.DataFrame(
         {
-            "instant": instants.take(stamp_codes),
-            "source_name": np.asarray(sources, dtype=object),
-            "valeur_mw": np.asarray(values, dtype="float64"),  # None → NaN
-            "facteur_charge": np.asarray(loads, dtype="float64"),
-            "loaded_at": np.asarray(loaded_at, dtype=object),
-            "nature": np.asarray(natures, dtype=object),
+            "instant": pd.to_datetime(columns.minutes, unit="m", utc=True),
+            "source_name": columns.source_name,
+            "valeur_mw": columns.valeur_mw,
+            "facteur_charge": columns.facteur_charge,
+            "loaded_at": columns.loaded_at,
+            "nature": columns.nature,
         }
     )
-    on_grid = bool((instants == instants.floor(f"{INTERVAL_MINUTES}min")).all())
+    on_grid = bool((columns.minutes % INTERVAL_MINUTES == 0).all())
     if on_grid and not frame.duplicated(["instant", "source_name"]).any():
         return frame  # one row per (half-hour, source): every later step is independent of row order
     # Sorting on every column makes the kept row, and the order in which quarter-hours are averaged,
@@ -262,10 +260,10 @@ def _day_provenance(frame: pd.DataFrame, row_days: np.ndarray) -> dict[str, tupl
     }
 
 
-def build_day_documents(region_code: str, rows: Sequence[GoldRow]) -> list[dict[str, Any]]:
+def build_day_documents(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> list[dict[str, Any]]:
     """One DayDocument dict per local day present in `rows` (one region's Gold rows), in date order."""
     region_name = _region_name(region_code)
-    if not rows:
+    if not len(rows):
         return []
     frame = _gold_frame(rows)
     # Local day of each row, formatted once per distinct instant (rows repeat each instant per source).

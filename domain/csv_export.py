@@ -46,8 +46,22 @@ MONTH_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
+# Below this magnitude two different 3-decimal numbers are always two different floats, so the shortest
+# repr of a float already rounded to 3 decimals is exactly its fixed 3-decimal form without trailing zeros.
+_REPR_EXACT_BELOW: Final[float] = 1e12
+
+
 def format_number(value: Any) -> str:
     """`1234.5` → `1234,5`; None → empty cell; at most DECIMALS decimals, no trailing zeros, no `-0`."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    # Fast path (the documents' numbers are already rounded): repr instead of formatting and stripping.
+    if kind is float and -_REPR_EXACT_BELOW < value < _REPR_EXACT_BELOW and value == round(value, DECIMALS):
+        text = repr(value)
+        if text.endswith(".0"):
+            text = text[:-2]
+        return "0" if text == "-0" else text.replace(".", ",")
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -146,7 +146,7 @@ def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileSto
                 for d in sorted(wanted)
             ],
         )
-    rows, unknown = split_unknown_sources(gold.region_rows(region, min(wanted), max(wanted)))
+    rows, unknown = split_unknown_sources(gold.region_columns(region, min(wanted), max(wanted)))
     quarantined = [
         QuarantinedDay(region_code=region, date=d, unknown_region=False, unknown_sources=names)
         for d, names in unknown.items()

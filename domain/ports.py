@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 
 Document = dict[str, Any]
@@ -74,3 +75,6 @@ class GoldSource(Protocol):
     ) -> list[tuple[str, str, str]]: ...
 
     def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]: ...
+
+    def region_columns(self, region_code: str, first_day: str, last_day: str) -> GoldColumns:
+        """The facts `region_rows` returns, as columns (what the materialization reads)."""

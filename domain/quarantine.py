@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
-from domain.models import GoldRow
+import numpy as np
+
+from domain.gold_columns import GoldColumns
 from domain.sources import ALL_SOURCES
 
 QUARANTINE_DOC_ID = "quarantine"
-_KNOWN_SOURCES = frozenset(ALL_SOURCES)
+_KNOWN_SOURCES_LIST = list(ALL_SOURCES)
 
 
 class QuarantinedDay(TypedDict):
@@ -28,15 +30,15 @@ class QuarantinedDay(TypedDict):
     unknown_sources: list[str]
 
 
-def split_unknown_sources(rows: Sequence[GoldRow]) -> tuple[list[GoldRow], dict[str, list[str]]]:
-    """(rows of the days without an unknown source, {day: sorted unknown source names}) by `date_locale`."""
+def split_unknown_sources(columns: GoldColumns) -> tuple[GoldColumns, dict[str, list[str]]]:
+    """(facts of the days without an unknown source, {day: sorted unknown source names}) by `date_locale`."""
+    bad = ~np.isin(columns.source_name, _KNOWN_SOURCES_LIST)
+    if not bad.any():
+        return columns, {}
     unknown: dict[str, set[str]] = {}
-    for row in rows:
-        if row.source_name not in _KNOWN_SOURCES:
-            unknown.setdefault(row.date_locale, set()).add(str(row.source_name))
-    if not unknown:
-        return list(rows), {}
-    kept = [r for r in rows if r.date_locale not in unknown]
+    for day, name in zip(columns.date_locale[bad], columns.source_name[bad], strict=True):
+        unknown.setdefault(str(day), set()).add(str(name))
+    kept = columns.take(~np.isin(columns.date_locale, list(unknown)))
     return kept, {day: sorted(names) for day, names in sorted(unknown.items())}
 
 

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
+
+from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 from stores.errors import StoreUnavailable
 from stores.gold_schema import TIMEZONE
@@ -224,6 +228,14 @@ _ROWS_SQL = (
     "WHERE r.code_insee = ? AND f.id_date >= ? AND f.id_date < ? "
     "ORDER BY f.id_date, f.id_source"
 )
+# The same facts for the column reader: id_date (UTC epoch minutes) instead of the instant's text.
+_COLUMNS_SQL = _ROWS_SQL.replace("SELECT t.horodatage,", "SELECT f.id_date,", 1)
+
+
+def _distinct_mapped(values: Sequence[Any], to_text: Callable[[Any], str]) -> np.ndarray:
+    """`to_text` of each value, computed once per distinct value (days, load times and natures repeat)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return np.array([to_text(u) for u in uniques] or [""], dtype=object)[codes]
 
 
 class GoldReader:
@@ -333,6 +345,23 @@ class GoldReader:
                 _ROWS_SQL, [region_code, start, end]
             )
         ]
+
+    def region_columns(self, region_code: str, first_day: str, last_day: str) -> GoldColumns:
+        """`region_rows` as columns, without a tuple or a parsed instant per fact (the materialization's read)."""
+        start, end = local_day_bounds(first_day, last_day)
+        rows = self._query(_COLUMNS_SQL, [region_code, start, end])
+        if not rows:
+            return GoldColumns.empty()
+        minutes, days, sources, values, load_factors, loaded, natures = zip(*rows, strict=True)
+        return GoldColumns(
+            minutes=np.fromiter(minutes, dtype=np.int64, count=len(rows)),
+            date_locale=_distinct_mapped(days, _text_day),
+            source_name=_distinct_mapped(sources, str),
+            valeur_mw=np.array(values, dtype="float64"),  # None → NaN
+            facteur_charge=np.array(load_factors, dtype="float64"),
+            loaded_at=_distinct_mapped(loaded, _text_loaded_at),
+            nature=_distinct_mapped(natures, str),
+        )
 
     def max_loaded_at(self) -> str | None:
         rows = self._query("SELECT MAX(loaded_at) FROM FACT_ENERGY_FLOW")

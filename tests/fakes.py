@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from domain.gold_columns import GoldColumns
 from domain.local_time import PARIS
 from domain.models import GoldRow
 
@@ -108,6 +109,9 @@ class MemoryGold:
 
     def region_rows(self, region_code: str, first_day: str, last_day: str) -> list[GoldRow]:
         return [r for r in self.rows.get(region_code, []) if first_day <= r.date_locale <= last_day]
+
+    def region_columns(self, region_code: str, first_day: str, last_day: str) -> GoldColumns:
+        return GoldColumns.from_rows(self.region_rows(region_code, first_day, last_day))
 
 
 def gold_day_rows(

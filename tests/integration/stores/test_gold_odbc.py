@@ -47,6 +47,7 @@ QUERIES: list[tuple[str, Callable[[GoldReader], Any]]] = [
     ("range_regions", lambda r: r.partitions_in_range("2024-01-01", "2024-12-31", ["84", "93"])),
     ("rows_spring", lambda r: r.region_rows("11", "2024-03-31", "2024-03-31")),
     ("rows_autumn", lambda r: r.region_rows("84", "2024-10-27", "2024-10-27")),
+    ("columns_autumn", lambda r: r.region_columns("84", "2024-10-27", "2024-10-27").as_lists()),
     ("max_loaded_at", lambda r: r.max_loaded_at()),
     ("regions", lambda r: r.regions()),
 ]

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.aggregate import build_day_documents, build_month_document
 from domain.csv_export import DAY_COLUMNS, MONTH_COLUMNS, format_number, render_day_csv, render_month_csv
@@ -172,3 +174,21 @@ def test_a_built_month_renders_one_row_per_day() -> None:
     assert row["horodatage"] == "2024-10-27T00:00:00+02:00" and row["nombre_demi_heures"] == "50"
     assert row["eolien_MWh"] == "125" and row["consommation_MWh"] == "2500" and row["nucleaire_MWh"] == ""
     assert row["donnees_definitives"] == "non"
+
+
+def _fixed_form(value: float) -> str:
+    """The rule spelled out: 3 decimals, trailing zeros and point dropped, no -0, decimal comma."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return ("0" if text == "-0" else text).replace(".", ",")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(-1e7, 1e7).map(lambda v: round(v, 3)),  # the documents' numbers: already rounded
+        st.integers(-(10**7), 10**7).map(lambda n: n / 1000),
+    )
+)
+def test_the_fast_path_writes_what_the_rule_says(value: float) -> None:
+    assert format_number(value) == _fixed_form(value)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 from domain.regions import REGIONS
 from stores.errors import StoreUnavailable
@@ -328,3 +329,17 @@ def test_every_reader_query_is_valid_tsql_with_bound_parameters_only() -> None:
         sqlglot.parse_one(sql, read="tsql")  # raises on anything SQL Server would not parse
         assert sql.count("?") == len(params)
         assert "LIMIT" not in sql.upper() and "DROP" not in sql.upper()
+
+
+@pytest.mark.parametrize(
+    ("region", "first", "last"),
+    [("11", "2024-03-31", "2024-03-31"), ("84", "2024-10-27", "2024-10-27"), ("11", "2024-01-01", "2024-12-31")],
+)
+def test_region_columns_hold_the_region_rows(reader: GoldReader, region: str, first: str, last: str) -> None:
+    rows = reader.region_rows(region, first, last)
+    assert rows  # an empty read would prove nothing
+    assert reader.region_columns(region, first, last).as_lists() == GoldColumns.from_rows(rows).as_lists()
+
+
+def test_region_columns_of_nothing_are_empty(reader: GoldReader) -> None:
+    assert len(reader.region_columns("11", "2030-01-01", "2030-01-31")) == 0
