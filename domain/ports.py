@@ -1,7 +1,7 @@
 """Ports: what the domain needs from storage, defined here so that domain/ depends on no adapter.
 
 Adapters (stores/) implement them; the flow of imports is Gold → domain → stores → api/activities/
-orchestrations, never back (tests/unit/test_import_layers.py checks it).
+orchestrations, never back (tests/integration/test_import_layers.py checks it).
 """
 
 from __future__ import annotations

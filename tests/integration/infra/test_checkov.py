@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.infra.conftest import BICEP, bicep_files, run_checkov
+from tests.integration.infra.conftest import run_checkov
+from tests.unit.infra.conftest import BICEP, bicep_files
 
 # A skip must say why in its own words, not just repeat the check id.
 MIN_REASON_LENGTH = 30

@@ -1,9 +1,9 @@
-"""Fixtures of the offline infrastructure checks: checkov's venv, its Bicep parser, its report."""
+"""Fixtures of the offline infrastructure checks: checkov's venv and its Bicep parser (the checkov scan itself is
+in tests/integration/infra)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +18,6 @@ CHECKOV_PYTHON = REPO / ".venv-checkov" / "bin" / "python"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 PYCEP_DUMP = Path(__file__).with_name("pycep_dump.py")
 
-# Without these, checkov calls its vendor's API for guideline mappings and PyPI for a newer version.
-CHECKOV_OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "LOG_LEVEL": "WARNING"}
 
 BicepParse = Callable[[list[str], str | None], dict[str, Any]]
 
@@ -66,32 +64,3 @@ def template_of(templates: dict[Path, dict[str, Any]], relative: str) -> dict[st
     assert result["ok"], f"{relative}: {result['error']}"
     template: dict[str, Any] = result["template"]
     return template
-
-
-def run_checkov(directory: Path) -> dict[str, Any]:
-    """checkov's bicep framework on a directory, offline; returns its JSON report (all results)."""
-    _require_checkov_venv()
-    completed = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--framework", "bicep", "-o", "json", "--skip-download"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=directory,
-        env={**os.environ, **CHECKOV_OFFLINE_ENV},
-    )
-    # Offline for real: no guideline download from the vendor's platform, no update check.
-    assert "prismacloud" not in completed.stderr, completed.stderr[-2000:]
-    # Exit code 1 means failed checks; the report says which. Anything else is a crash of checkov.
-    assert completed.returncode in (0, 1), completed.stderr[-2000:]
-    report = json.loads(completed.stdout)
-    # One framework gives one report; an empty scan prints an empty summary instead.
-    if isinstance(report, list):
-        (report,) = report
-    result: dict[str, Any] = report
-    return result
-
-
-@pytest.fixture(scope="session")
-def checkov_report() -> dict[str, Any]:
-    return run_checkov(INFRA)
