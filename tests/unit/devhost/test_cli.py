@@ -1,4 +1,4 @@
-"""CLI: local settings, the app's hooks loaded and asked for their commands and serve options."""
+"""CLI: local settings, and the commands and serve options the app's hooks add."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from devhost import cli
-from devhost.app_hooks import AppHooks, load_hooks
+from devhost.app_hooks import AppHooks
 
 
 def test_local_settings_do_not_override_the_environment(tmp_path: Path) -> None:
@@ -68,20 +67,3 @@ def test_a_command_of_the_hooks_runs_through_main(hooks_module: CountingHooks) -
     assert hooks_module.ran == ["hello x2"]
     with pytest.raises(SystemExit):
         cli.main(["--hooks", "counting_hooks_for_tests:hooks", "gold", "sample"])  # not this app's command
-
-
-def test_hooks_are_loaded_by_name_and_checked(hooks_module: CountingHooks) -> None:
-    assert load_hooks("counting_hooks_for_tests:hooks") is hooks_module
-    assert load_hooks("counting_hooks_for_tests") is hooks_module  # attr defaults to `hooks`
-    with pytest.raises(TypeError, match="not an AppHooks"):
-        load_hooks("counting_hooks_for_tests:not_hooks")
-    with pytest.raises(ModuleNotFoundError):
-        load_hooks("no_such_hooks_module:hooks")  # named explicitly: a typo is an error
-
-
-def test_without_a_hooks_module_the_host_is_generic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devhost.app_hooks.DEFAULT_HOOKS", "no_such_hooks_module:hooks")
-    hooks = load_hooks(None)
-    assert type(hooks) is AppHooks
-    assert (hooks.problem_type("Not Found"), hooks.setting_default("X")) == ("about:blank", None)
-    assert hooks.routes(lambda status, title, detail: web.Response(status=status)) == []
