@@ -1,4 +1,5 @@
-"""Start, watch and stop a devhost subprocess: readiness, sampled peak RSS, guaranteed cleanup."""
+"""Start, watch and stop a devhost subprocess: the one helper of the tests (DevhostProcess) and the benchmark
+(DevHost: sampled peak RSS, guaranteed cleanup); also the free_port and API keys both use."""
 
 from __future__ import annotations
 
@@ -6,21 +7,29 @@ import contextlib
 import hashlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO, Any
 
 import psutil
 import requests
 
 from devhost.host import free_port  # the one free_port of the repo (tests import it from here too)
+from devhost.webhook_guard import KEY_FILE, KEY_SETTING
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+READY_TIMEOUT = 300.0  # the sample Gold DB is built before devhost listens
+# Settings that would switch the app away from the embedded stores, or leak the caller's keys.
+_SCRUBBED = ("API_KEYS", "COSMOS_ENDPOINT", "COSMOS_KEY", "BLOB_CONNECTION_STRING", "BLOB_ACCOUNT_URL",
+             "GOLD_ODBC_CONNECTION_STRING", "GOLD_SQL_SERVER", "GOLD_SQLITE_PATH", "DEVHOST_APP",
+             "APPLICATIONINSIGHTS_CONNECTION_STRING", "PUBLIC_BASE_URL")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,88 +96,219 @@ class RssSampler:
         return round(self.peak_bytes / 2**20, 1)
 
 
-class DevHost:
-    """`python -m devhost serve` on 127.0.0.1 with its own DATA_DIR and keys; a context manager that always kills it."""
+def devhost_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """This environment without the settings that would leave the embedded stores or leak keys, plus DATA_DIR."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env.update({"DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra})
+    return env
 
-    def __init__(self, data_dir: Path, keys: ApiKeys, *, extra_env: dict[str, str] | None = None) -> None:
-        self.data_dir = data_dir
-        self.keys = keys
-        self.port = free_port()
-        self.base_url = f"http://{HOST}:{self.port}"
-        self.log_path = data_dir / "devhost.log"
-        self._extra_env = extra_env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.rss: RssSampler | None = None
-        self.started_at = 0.0
 
-    def start(self) -> DevHost:
+@dataclass
+class DevhostProcess:
+    """One `python -m devhost serve` subprocess (the one process helper of the tests and the benchmark).
+
+    Its output goes to a log file under DATA_DIR; its own session, so its worker children stop with it.
+    """
+
+    data_dir: Path
+    port: int
+    args: list[str]  # before the command: --app
+    env: dict[str, str]
+    serve_args: list[str] = field(default_factory=list)  # after `serve`: --no-run-timers-at-start ...
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(init=False)
+    _log: IO[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.log_path = self.data_dir / f"devhost-{self.port}.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def launch(self) -> DevhostProcess:
+        """Start the process without waiting for it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "DATA_DIR": str(self.data_dir),
-            "PORT": str(self.port),
-            "HOST": HOST,
-            "API_KEYS": self.keys.env_value,
-            "RATE_LIMIT_REQUESTS": "0",  # the load generator is one credential: measure the app, not the limit
-            "PUBLIC_BASE_URL": self.base_url,
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **self._extra_env,
-        }
-        log = self.log_path.open("ab")
-        self.started_at = time.perf_counter()
-        # A session of its own, so the whole process group can be killed at the end.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "serve"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self._log = self.log_path.open("ab")
+        command = [
+            sys.executable,
+            "-m",
+            "devhost",
+            *self.args,
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *self.serve_args,
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        log.close()
-        self.rss = RssSampler(self.proc.pid).start()
         return self
 
-    def wait_ready(self, timeout: float = 120.0) -> float:
-        """Seconds from start until /v1/health answers 200."""
+    def start(self) -> DevhostProcess:
+        """Start and wait until the Durable HTTP API answers."""
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"devhost exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                url = f"{self.base_url}/runtime/webhooks/durabletask/instances"
+                if requests.get(url, headers=self.webhook_headers(), timeout=2).status_code == 200:
+                    return
+            except (requests.ConnectionError, FileNotFoundError):  # the key file is written just before listening
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"devhost not ready after {timeout} s:\n{self.output()[-3000:]}")
+
+    def wait_healthy(self, timeout: float = READY_TIMEOUT) -> None:
+        """Until GET /v1/health answers 200."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
             with contextlib.suppress(requests.RequestException):
                 if requests.get(f"{self.base_url}/v1/health", timeout=2).status_code == 200:
-                    return time.perf_counter() - self.started_at
+                    return
             time.sleep(0.1)
-        raise TimeoutError(f"devhost not ready after {timeout:.0f} s; see {self.log_path}")
+        raise TimeoutError(f"devhost not healthy after {timeout:.0f} s; see {self.log_path}")
+
+    def webhook_headers(self) -> dict[str, str]:
+        """The Durable webhooks' system key: the one set in the env, else the one devhost keeps in its data dir."""
+        key = self.env.get(KEY_SETTING) or (self.data_dir / KEY_FILE).read_text().strip()
+        return {"x-functions-key": key}
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def status(self, instance_id: str) -> tuple[int, dict[str, Any] | None]:
+        response = requests.get(
+            f"{self.base_url}/runtime/webhooks/durabletask/instances/{instance_id}",
+            headers=self.webhook_headers(),
+            timeout=10,
+        )
+        return response.status_code, (response.json() if response.content else None)
+
+    def wait_for(
+        self, instance_id: str, timeout: float, statuses: tuple[str, ...] = ("Completed", "Failed", "Terminated")
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                _, body = self.status(instance_id)
+            except requests.ConnectionError:
+                body = None
+            if body and body["runtimeStatus"] in statuses:
+                return body
+            time.sleep(0.2)
+        raise AssertionError(f"{instance_id} not finished after {timeout} s:\n{self.output()[-3000:]}")
+
+    def kill(self) -> None:
+        """kill -9 of devhost and its children: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            children = _children(self.process.pid)
+            self.process.kill()
+            self.process.wait(10)
+            _kill_all(children)
+        self._close_log()
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait: the clean shutdown path (then kill -9 of what is left)."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            children = _children(self.process.pid)
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+            _kill_all(children)
+        self._close_log()
+        return self.process.returncode
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill_all(processes: list[psutil.Process]) -> None:
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+class DevHost:
+    """A DevhostProcess for the benchmark: its own DATA_DIR and keys, no rate limit, sampled peak RSS, and a
+    context manager that always stops it."""
+
+    def __init__(self, data_dir: Path, keys: ApiKeys, *, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.keys = keys
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATA_DIR": str(data_dir),
+            "HOST": HOST,
+            "API_KEYS": keys.env_value,
+            "RATE_LIMIT_REQUESTS": "0",  # the load generator is one credential: measure the app, not the limit
+            "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **(extra_env or {}),
+        }
+        self.process = DevhostProcess(data_dir, port, [], env)
+        self.port = port
+        self.base_url = self.process.base_url
+        self.log_path = self.process.log_path
+        self.rss: RssSampler | None = None
+        self.started_at = 0.0
+
+    def start(self) -> DevHost:
+        self.started_at = time.perf_counter()
+        popen = self.process.launch().process
+        assert popen is not None
+        self.rss = RssSampler(popen.pid).start()
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        """Seconds from start until /v1/health answers 200."""
+        try:
+            self.process.wait_healthy(timeout)
+        except AssertionError as exc:  # exited
+            raise RuntimeError(f"{exc}; see {self.log_path}") from exc
+        return time.perf_counter() - self.started_at
 
     def check_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"devhost exited with {self.proc.returncode}; see {self.log_path}:\n{self.log_tail()}")
+        try:
+            self.process.check_alive()
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}; see {self.log_path}") from exc
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return "\n".join(self.process.output().splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.rss is not None:
             self.rss.stop()
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            children = []
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
+        if self.process.process is not None:
+            self.process.stop(timeout=10)
 
     def __enter__(self) -> DevHost:
         return self.start()
