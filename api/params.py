@@ -153,7 +153,8 @@ def parameter_errors(exc: ValidationError, prefix: str = "") -> list[ParameterEr
 
 def parse(model: type[M], values: Mapping[str, Any], what: str = "query") -> M:
     """Validate into `model`; 400 with one error per parameter otherwise. Empty query values count as absent."""
-    cleaned = {k: v for k, v in values.items() if not (isinstance(v, str) and v == "" and what == "query")}
+    # Sorted: the host's query map has no order (a protobuf map on the worker), so errors must not follow it.
+    cleaned = {k: v for k, v in sorted(values.items()) if not (isinstance(v, str) and v == "" and what == "query")}
     try:
         return model.model_validate(cleaned)
     except ValidationError as exc:

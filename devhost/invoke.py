@@ -67,8 +67,9 @@ def http_response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]
         raise TypeError(f"HTTP function returned {type(result).__name__}, expected HttpResponse")
     headers: list[tuple[str, str]] = list(result.headers.to_wsgi_list())  # keeps repeated headers
     if not any(k.lower() == "content-type" for k, _ in headers) and result.mimetype:
-        content_type = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
-        headers.append(("Content-Type", content_type))
+        # As the worker's HttpResponseConverter: a charset only for text/* mimetypes.
+        text = result.mimetype.startswith("text/") and result.charset
+        headers.append(("Content-Type", result.mimetype + (f"; charset={result.charset}" if text else "")))
     return result.status_code, headers, result.get_body() or b""
 
 

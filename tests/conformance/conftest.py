@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from devhost.functions import FunctionIndex, read_route_prefix
 from devhost.real_worker import HOW_TO_RUN, build_worker
+from tests.conformance.grpc_host import WorkerHost
+from tests.e2e.conftest import MATERIALIZED_TIMEOUT, REPO, DevhostProcess, devhost_env, free_port
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +22,46 @@ def worker_dir() -> Path:
     if built is None:
         pytest.skip(HOW_TO_RUN)
     return built
+
+
+@dataclass
+class Pair:
+    """devhost (subprocess, real HTTP) and the real worker (gRPC, this test as host) on the same data."""
+
+    devhost: DevhostProcess
+    worker: WorkerHost
+    index: FunctionIndex  # devhost's index of the same app, as devhost builds it
+    keys: dict[str, str]
+    system_key: str
+
+
+@pytest.fixture(scope="session")
+def pair(worker_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    data_dir = tmp_path_factory.mktemp("conformance")
+    keys = {role: secrets.token_urlsafe(24) for role in ("reader", "operator")}
+    api_keys = ",".join(f"{role}:{hashlib.sha256(key.encode()).hexdigest()}" for role, key in keys.items())
+    system_key = secrets.token_urlsafe(24)
+    port = free_port()
+    env = devhost_env(
+        data_dir,
+        API_KEYS=api_keys,
+        DEVHOST_SYSTEM_KEY=system_key,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        RATE_LIMIT_REQUESTS="100000",  # one bucket per process: the table must not meet the limit on one side
+    )
+    devhost = DevhostProcess(data_dir, port, [], env)
+    worker = WorkerHost(worker_dir, REPO, env, data_dir / "worker.log")
+    try:
+        devhost.start()
+        worker.start().index_and_load()
+        result = devhost.wait_for("materialize-incremental", MATERIALIZED_TIMEOUT)
+        assert result["runtimeStatus"] == "Completed", result
+        import function_app
+
+        yield Pair(
+            devhost, worker, FunctionIndex(function_app.app, read_route_prefix(REPO / "host.json")), keys, system_key
+        )
+    finally:
+        worker.stop()
+        if devhost.process is not None:
+            devhost.stop()
