@@ -37,14 +37,16 @@ def problem(hooks: AppHooks, status: int, title: str, detail: str) -> web.Respon
 
 
 def flat_query(request: web.Request) -> dict[str, str]:
-    """Repeated query keys joined with "," as the Functions host does."""
-    return {key: ",".join(request.query.getall(key)) for key in request.query}
+    """As the Functions host builds RpcHttp.query: repeated keys joined with ",", empty values dropped."""
+    joined = {key: ",".join(request.query.getall(key)) for key in request.query}
+    return {key: value for key, value in joined.items() if value}
 
 
 def flat_headers(request: web.Request) -> dict[str, str]:
+    """As the host builds RpcHttp.headers: lower-cased names, repeated values joined with "," (StringValues)."""
     merged: dict[str, str] = {}
     for key, value in request.headers.items():
-        merged[key.lower()] = f"{merged[key.lower()]}, {value}" if key.lower() in merged else value
+        merged[key.lower()] = f"{merged[key.lower()]},{value}" if key.lower() in merged else value
     return merged
 
 

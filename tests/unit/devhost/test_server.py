@@ -80,6 +80,14 @@ async def test_http_dispatch(
             assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]  # repeated headers kept
 
 
+async def test_request_shaped_as_the_host_shapes_rpc_http(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    """Empty query values dropped, repeated headers joined with "," (as the .NET host builds RpcHttp)."""
+    headers = [("X-Probe", "a"), ("X-Probe", "b")]
+    async with http.get(f"{host.base_url}/echo/1?a=&b=z&b=", headers=headers) as response:
+        payload = await response.json()
+    assert (payload["query"], payload["header"]) == ({"b": "z,"}, "a,b")
+
+
 async def test_literal_route_and_plain_string_return(host: RunningHost, http: aiohttp.ClientSession) -> None:
     async with http.get(f"{host.base_url}/ECHO/literal") as response:
         assert (response.status, await response.text(), response.content_type) == (200, "literal", "text/plain")
