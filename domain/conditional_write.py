@@ -55,11 +55,19 @@ def write_versioned(
     doc_id: str,
     build: Callable[[Document | None], Document | None],
     csv: CsvFile | None = None,
+    *,
+    likely_absent: bool = False,
 ) -> WriteOutcome:
-    """Read-build-write `doc_id` until the write lands on the version that was read, or nothing is to write."""
+    """Read-build-write `doc_id` until the write lands on the version that was read, or nothing is to write.
+
+    `likely_absent` (the caller just saw no such document): the first attempt creates it without reading.
+    """
     file_written = lost = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        current, version = documents.get_versioned(region_code, doc_id)
+        if likely_absent and attempt == 1:
+            current, version = None, None
+        else:
+            current, version = documents.get_versioned(region_code, doc_id)
         new = build(current)
         unchanged = new is None or _same(current, new)
         if unchanged:

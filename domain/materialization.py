@@ -110,8 +110,9 @@ def _write_day(
     file_name = day_file_name(region, doc["date"])
     if known_hash == doc["content_hash"] and files.exists(file_name):
         return WriteOutcome(False, False, doc, 0)  # unchanged: no versioned read
+    csv = CsvFile(file_name, render_day_csv)
     return write_versioned(
-        documents, files, region, doc["id"], _newer_than_stored(doc), CsvFile(file_name, render_day_csv)
+        documents, files, region, doc["id"], _newer_than_stored(doc), csv, likely_absent=known_hash is None
     )
 
 

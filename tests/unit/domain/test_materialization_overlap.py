@@ -149,3 +149,15 @@ def test_backfill_and_incremental_in_threads_on_the_embedded_store(tmp_path: Pat
         t.join(timeout=60)
     assert not errors
     assert_consistent(docs, files, gold_at(NEW, regions))
+
+
+def test_a_document_created_by_another_writer_after_it_was_seen_absent_is_not_overwritten() -> None:
+    """The first attempt of a write that saw no document creates it without reading; if another run created
+    it in between, the create fails and the write falls back to read, compare and swap."""
+    docs, files = MemoryDocuments(), MemoryFiles()
+    newer = {"id": "11:2024-04-02", "region_code": "11", "source_loaded_at": NEW, "content_hash": "n", "x": 1}
+    older = {**newer, "source_loaded_at": OLD, "content_hash": "o"}
+    docs.upsert(newer)  # created after the older writer saw it absent
+    outcome = write_versioned(docs, files, "11", newer["id"], mat._newer_than_stored(older), likely_absent=True)
+    assert not outcome.written and outcome.attempts == 2
+    assert docs.get("11", newer["id"]) == newer
