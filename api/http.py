@@ -19,7 +19,7 @@ import orjson
 
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
-from api.ratelimit import limiter_for
+from api.ratelimit import Decision, limiter_for
 from stores.errors import StoreUnavailable
 from stores.settings import Settings, get_settings
 from stores.telemetry import log_context
@@ -118,6 +118,7 @@ class RequestContext:
     principal: Principal | None
     settings: Settings
     req: func.HttpRequest
+    rate_limit: Decision | None = None  # the caller's bucket after this request (keyed routes)
 
 
 def request_id_for(req: func.HttpRequest) -> str:
@@ -210,31 +211,39 @@ def _start(req: func.HttpRequest, route: Route, settings: Settings) -> tuple[Req
         return ctx, None
     try:
         principal = authenticate(req.headers, settings)
-        limited = _rate_limited(principal, settings)
-        if limited is not None:
-            return ctx, problem_response(limited, request_id)
+        decision = _rate_decision(principal, settings)
+        if decision is not None and not decision.allowed:
+            return ctx, problem_response(_too_many_requests(decision, principal), request_id)
         authorize(principal, required)
     except AuthError as exc:
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
         return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
-    return RequestContext(request_id, method, principal, settings, req), None
+    return RequestContext(request_id, method, principal, settings, req, decision), None
 
 
-def _rate_limited(principal: Principal, settings: Settings) -> ApiError | None:
-    """429 once the caller's bucket is empty (keyed by the validated credential, never a raw header)."""
+def _rate_decision(principal: Principal, settings: Settings) -> Decision | None:
+    """The caller's bucket takes this request (keyed by the validated credential, never a raw header)."""
     if settings.RATE_LIMIT_REQUESTS == 0:
         return None
-    decision = limiter_for(settings.RATE_LIMIT_REQUESTS, settings.RATE_LIMIT_WINDOW_SECONDS).check(
-        f"{principal.method}:{principal.subject}"
-    )
-    if decision.allowed:
-        return None
+    limiter = limiter_for(settings.RATE_LIMIT_REQUESTS, settings.RATE_LIMIT_WINDOW_SECONDS)
+    return limiter.check(f"{principal.method}:{principal.subject}")
+
+
+def _too_many_requests(decision: Decision, principal: Principal) -> ApiError:
     log.warning("rate limited caller=%s:%s", principal.method, principal.subject)
     detail = (
         f"More than {decision.limit} requests in {decision.window_seconds} s with this credential; "
         f"retry after {decision.retry_after_seconds} s."
     )
     return ApiError(429, detail, headers=decision.headers(), slug="rate-limited")
+
+
+def _with_rate_limit(resp: func.HttpResponse, ctx: RequestContext) -> func.HttpResponse:
+    """Every answer to a keyed request tells the caller its quota and what is left (IETF RateLimit headers)."""
+    if ctx.rate_limit is not None:
+        for name, value in ctx.rate_limit.headers().items():
+            resp.headers[name] = value
+    return resp
 
 
 def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
@@ -308,7 +317,7 @@ def respond(
             resp = _finish(ctx, handler(ctx))
         except Exception as exc:
             resp = _failure(ctx, exc)
-    return _with_envelope(resp, req, settings)
+    return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
 
 
 async def respond_async(
@@ -327,7 +336,7 @@ async def respond_async(
             resp = _finish(ctx, await handler(ctx))
         except Exception as exc:
             resp = _failure(ctx, exc)
-    return _with_envelope(resp, req, settings)
+    return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
 
 
 def base_url(req: func.HttpRequest) -> str:

@@ -27,8 +27,9 @@ def test_429_over_http_per_credential(launch_devhost: Callable[..., DevhostProce
         headers = {"X-API-Key": key} if key else {}
         return session.get(host.base_url + path, headers=headers, timeout=30)
 
-    statuses = [get("/v1/regions", KEYS["reader"]).status_code for _ in range(5)]
-    assert statuses == [200, 200, 200, 200, 429]
+    answers = [get("/v1/regions", KEYS["reader"]) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
+    assert [a.headers["RateLimit"].split(";")[1] for a in answers] == ["r=3", "r=2", "r=1", "r=0", "r=0"]
     limited = get("/v1/production/regional/11/2024-01-01", KEYS["reader"])  # every keyed route shares the bucket
     body = assert_problem(limited, 429)
     assert body["type"] == "urn:eco2mix:problem:rate-limited"

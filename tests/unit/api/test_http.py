@@ -232,8 +232,11 @@ def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeR
     api_keys = ",".join(f"reader:{hashlib.sha256(k.encode()).hexdigest()}" for k in keys)
     settings = Settings(API_KEYS=api_keys, RATE_LIMIT_REQUESTS=3, RATE_LIMIT_WINDOW_SECONDS=7)
     ratelimit._limiters.clear()
-    first = [respond(make_request("GET", ROUTE.path, key=keys[0]), ROUTE, ok, settings).status_code for _ in range(4)]
-    assert first == [200, 200, 200, 429]
+    first = [respond(make_request("GET", ROUTE.path, key=keys[0]), ROUTE, ok, settings) for _ in range(4)]
+    assert [r.status_code for r in first] == [200, 200, 200, 429]
+    # Every keyed answer states the quota and what is left of it.
+    assert [r.headers["RateLimit"].split(";")[1] for r in first] == ["r=2", "r=1", "r=0", "r=0"]
+    assert all(r.headers["RateLimit-Policy"] == '"credential";q=3;w=7' for r in first)
     resp = respond(make_request("GET", ROUTE.path, key=keys[0]), ROUTE, ok, settings)
     body = assert_problem(resp, 429)
     assert body["type"] == "urn:eco2mix:problem:rate-limited"
@@ -246,4 +249,5 @@ def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeR
         assert respond(make_request("GET", ROUTE.path, key=f"random-{n}"), ROUTE, ok, settings).status_code == 401
     assert len(ratelimit._limiters[(3, 7)]) == 2
     # Public routes are not limited.
-    assert respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings).status_code == 200
+    public = respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings)
+    assert public.status_code == 200 and "RateLimit" not in public.headers
