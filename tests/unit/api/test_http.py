@@ -251,3 +251,22 @@ def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeR
     # Public routes are not limited.
     public = respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings)
     assert public.status_code == 200 and "RateLimit" not in public.headers
+
+
+def test_unreachable_signing_keys_give_503_problem_with_retry_after(make_request: MakeRequest) -> None:
+    import socket
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing answers there
+    settings = Settings(AUTH_TENANT_ID="t", AUTH_AUDIENCE="a", AUTH_JWKS_URL=f"http://127.0.0.1:{port}/keys")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode({"aud": "a"}, key, algorithm="RS256", headers={"kid": "k"})
+    req = make_request("GET", ROUTE.path, headers={"Authorization": f"Bearer {token}"}, key=None)
+    resp = respond(req, ROUTE, ok, settings)
+    body = assert_problem(resp, 503)
+    assert int(resp.headers["Retry-After"]) > 0 and "WWW-Authenticate" not in resp.headers
+    assert "retry after" in body["detail"]
