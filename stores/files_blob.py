@@ -122,7 +122,7 @@ class BlobFileStore:
             self.container.get_container_properties()
 
 
-def _client_options(policy: CallPolicy) -> dict[str, Any]:
+def blob_client_options(policy: CallPolicy) -> dict[str, Any]:
     """Retries of 408/5xx and broken connections, evenly spaced over the policy's wait, and per-attempt timeouts.
 
     (The SDK's default, exponential from 15 s, would hold an HTTP request for a minute.)
@@ -137,7 +137,7 @@ def _client_options(policy: CallPolicy) -> dict[str, Any]:
 
 def blob_service(settings: Settings, caller: Caller = Caller.batch) -> BlobServiceClient:
     """Client from BLOB_CONNECTION_STRING (Azurite, account key) or BLOB_ACCOUNT_URL + managed identity."""
-    options = _client_options(call_policy(settings, caller))
+    options = blob_client_options(call_policy(settings, caller))
     if settings.BLOB_CONNECTION_STRING:
         return BlobServiceClient.from_connection_string(settings.BLOB_CONNECTION_STRING, **options)
     if settings.BLOB_ACCOUNT_URL:

@@ -14,10 +14,20 @@ import requests
 from azure.core.credentials import AccessToken
 from azure.storage.blob import AccountSasPermissions, BlobServiceClient, ResourceTypes, generate_account_sas
 
-from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, blob_service, ensure_container
+from stores.call_policy import Caller, call_policy
+from stores.errors import StoreUnavailable
+from stores.files_blob import (
+    BlobFileStore,
+    account_key_of,
+    blob_client_options,
+    blob_file_store,
+    blob_service,
+    ensure_container,
+)
 from stores.settings import Settings
+from tests.faults.proxy import FaultKind, FaultProxy
 from tests.file_store_contracts import FILE_STORE_CASES, FileCase
-from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_KEY, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite
 
 pytestmark = [
     pytest.mark.integration,
@@ -252,3 +262,31 @@ def test_user_delegation_key_is_reused_until_near_its_expiry(delegated_files: Bl
     # The first three links share one key (asked for 2 h); two hours later it is too close to expiry.
     assert skt[0] == skt[1] == skt[2]
     assert skt[3] != skt[0]
+
+
+@pytest.mark.parametrize("fault", ["503", "timeout", "reset"])
+def test_user_delegation_key_fault_is_store_unavailable_then_recovers(azurite_oauth: Azurite, fault: FaultKind) -> None:
+    # The managed-identity link needs a user-delegation key from the service: the API's read policy bounds it.
+    proxy = FaultProxy(
+        azurite_oauth.blob_endpoint.rsplit("/", 1)[0], tls=True, cert=SELF_SIGNED_CERT, key=SELF_SIGNED_KEY
+    )
+    proxy.start()
+    try:
+        policy = call_policy(Settings(STORE_READ_TIMEOUT_SECONDS=0.5), Caller.reads)
+        service = BlobServiceClient(
+            f"{proxy.url}/{AZURITE_ACCOUNT}",
+            credential=UnsignedEntraToken(),
+            connection_verify=False,
+            **blob_client_options(policy),
+        )
+        container = f"exports-{uuid.uuid4().hex[:12]}"
+        ensure_container(service, container)
+        files = BlobFileStore(service, container, account_key=None)
+        proxy.arm_until_cleared(fault)
+        with pytest.raises(StoreUnavailable):
+            files.signed_url(a_name(), 600, "x.csv")
+        assert proxy.faulted == policy.attempts
+        proxy.clear()
+        assert "skoid=" in files.signed_url(a_name(), 600, "x.csv")
+    finally:
+        proxy.stop()
