@@ -1,5 +1,7 @@
 """Refuse at start what the real Python worker refuses when it indexes the app, with the worker's message.
 
+Plus the two HTTP checks the .NET host itself makes (route conflicts, reserved `admin`/`runtime` routes).
+
 When the real worker is built (`devhost.real_worker`), its own `Registry.add_indexed_function` judges every
 function. Otherwise devhost's own rules below give the same verdict and message; the conformance suite
 (tests/conformance/test_indexing_verdicts.py) proves both agree on a table of good and bad apps.
@@ -34,7 +36,35 @@ def check_app_functions(functions: Sequence[Any], worker_dir: Path | None = None
     if worker_dir is not None:
         judge, name = (lambda fs: worker_verdict(fs, worker_dir)), "worker"
     judge(functions)
+    host_route_verdict(functions)
     return name
+
+
+def host_route_verdict(functions: Sequence[Any]) -> None:
+    """The .NET host's own HTTP checks (ScriptHost.ValidateFunction), which the worker does not make.
+
+    In Azure the function is "in error" and the others still load; devhost refuses to start instead.
+    """
+    seen: list[tuple[str, str, frozenset[str]]] = []
+    for function in functions:
+        trigger = function.get_trigger()
+        if trigger is None or trigger.type != "httpTrigger":
+            continue
+        name = function.get_function_name()
+        route = (trigger.route or name).strip("/")
+        if route.lower().startswith(("admin", "runtime")):
+            raise IndexingError(
+                f"The '{name}' function is in error: The specified route conflicts with one or more built in routes."
+            )
+        methods = frozenset(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ()))
+        for other, other_route, other_methods in seen:
+            all_methods = not methods or not other_methods
+            if other_route.lower() == route.lower() and (all_methods or methods & other_methods):
+                raise IndexingError(
+                    f"The '{name}' function is in error: "
+                    f"The route specified conflicts with the route defined by function '{other}'."
+                )
+        seen.append((name, route, methods))
 
 
 def worker_verdict(functions: Sequence[Any], worker_dir: Path) -> None:
