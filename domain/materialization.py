@@ -116,13 +116,24 @@ def _write_day(
     )
 
 
-def _write_month(documents: DocumentStore, files: FileStore, region: str, month: str) -> WriteOutcome:
+def _write_month(
+    documents: DocumentStore, files: FileStore, region: str, month: str, built: Sequence[Document] = ()
+) -> WriteOutcome:
     """The month rollup, rebuilt from the day documents read after the month's version: a day written by
-    another run after that read makes this write lose the race and rebuild with it."""
+    another run after that read makes this write lose the race and rebuild with it.
+
+    `built`: day documents this batch just built. When the stored days are exactly these (same ids, same
+    hashes: a hashes-only query), they are used as they are instead of reading every body back.
+    """
     first, last = _month_bounds(month)
+    by_id = {d["id"]: d for d in built}
 
     def build(current: Document | None) -> Document | None:
-        month_days = documents.query_range(region, "day", first, last)
+        stored = documents.range_hashes(region, "day", first, last)
+        if stored and all(by_id.get(i, {}).get("content_hash") == h for i, h in stored):
+            month_days = [by_id[i] for i, _ in stored]
+        else:
+            month_days = documents.query_range(region, "day", first, last)
         return build_month_document(region, month, month_days) if month_days else None
 
     csv = CsvFile(month_file_name(region, month), render_month_csv)
@@ -160,7 +171,7 @@ def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileSto
         outcome = _write_day(documents, files, region, doc, known.get(doc["id"]))
         days_written += outcome.written
         files_written += outcome.file_written
-    files_written += _write_month(documents, files, region, month).file_written
+    files_written += _write_month(documents, files, region, month, day_docs).file_written
     return _batch_result(batch, [d["date"] for d in day_docs], days_written, files_written, quarantined)
 
 
