@@ -123,8 +123,13 @@ def _configure_azure_monitor(options: dict[str, Any]) -> None:
     configure_azure_monitor(**options)
 
 
+_WORKER_PACKAGES = frozenset({"azure_functions_worker", "proxy_worker"})
+
+
 def _under_functions_worker() -> bool:
-    return "azure_functions_worker" in sys.modules or "proxy_worker" in sys.modules
+    # The worker's dispatcher puts its gRPC log handler on the root logger before it loads any function.
+    # Its modules being importable is no signal: devhost imports them to run the worker's indexing checks.
+    return any(type(handler).__module__.split(".")[0] in _WORKER_PACKAGES for handler in logging.getLogger().handlers)
 
 
 def _use_json_lines(root: logging.Logger, stream: Any) -> None:

@@ -6,8 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,12 +169,18 @@ def test_existing_plain_handler_switches_to_json(isolated_logging: logging.Logge
     assert line["request_id"] == "req-7"
 
 
+class WorkerLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Stands for the handler the worker's dispatcher adds to the root logger (same module name)."""
+
+
+WorkerLoggingHandler.__module__ = "azure_functions_worker.dispatcher"
+
+
 def test_functions_worker_logging_is_left_alone(
-    isolated_logging: logging.Logger, monkeypatch: pytest.MonkeyPatch
+    isolated_logging: logging.Logger,
 ) -> None:
     """Under the Functions worker its handler forwards records to the host: no JSON, no extra handler."""
-    monkeypatch.setitem(sys.modules, "azure_functions_worker", types.ModuleType("azure_functions_worker"))
-    worker_handler = logging.StreamHandler(io.StringIO())
+    worker_handler = WorkerLoggingHandler(io.StringIO())
     worker_formatter = worker_handler.formatter
     isolated_logging.addHandler(worker_handler)
     spy = MonitorSpy()
