@@ -69,9 +69,11 @@ def jwks_url(signing_key: rsa.RSAPrivateKey) -> Iterator[str]:
     server.server_close()
 
 
-def token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
+def token(key: rsa.RSAPrivateKey, expires_in: int = 600, **overrides: Any) -> str:
+    """A signed token; `expires_in` is relative to the signing time, so a collected test case never goes stale."""
     now = int(time.time())
-    claims = {"iss": ISSUER_V2, "aud": AUDIENCE, "exp": now + 600, "iat": now, "sub": "user-1", "roles": ["Reader"]}
+    claims = {"iss": ISSUER_V2, "aud": AUDIENCE, "exp": now + expires_in, "iat": now, "sub": "user-1"}
+    claims["roles"] = ["Reader"]
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
@@ -163,8 +165,8 @@ def test_authorize_role_order(required: Role, actual: Role, allowed: bool) -> No
         ({"roles": "Reader"}, 403),
         ({"iss": "https://login.microsoftonline.com/other-tenant/v2.0"}, 401),
         ({"aud": "api://someone-else"}, 401),
-        ({"exp": int(time.time()) - 30}, Role.reader),  # within the clock-skew leeway
-        ({"exp": int(time.time()) - 120}, 401),
+        ({"expires_in": -30}, Role.reader),  # within the clock-skew leeway
+        ({"expires_in": -120}, 401),
         ({"exp": None}, 401),
     ],
 )
