@@ -32,14 +32,14 @@ def ensure_api_keys(env: dict[str, str] | Any = os.environ) -> dict[str, str]:
 
 
 def _gold_path() -> Path:
-    from stores.settings import get_settings
+    from core.settings import get_settings
 
     return get_settings().gold_sqlite_path
 
 
 def ensure_sample_gold(years: int = 1) -> int | None:
     """Build the sample Gold DB when the embedded backend is used and the file is absent."""
-    from stores.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     if settings.gold_backend != "sqlite" or settings.gold_sqlite_path.exists():
@@ -103,7 +103,7 @@ def files_cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]
 
 
 def _allowed_origins() -> list[str]:
-    from stores.settings import get_settings
+    from core.settings import get_settings
 
     return files_cors_origins(get_settings().CORS_ALLOWED_ORIGINS, os.environ.get("PUBLIC_BASE_URL", ""))
 
@@ -114,7 +114,7 @@ class Eco2mixHooks(AppHooks):
 
     def setting_default(self, name: str) -> str | None:
         """The default of the app's typed Settings (e.g. MATERIALIZE_SCHEDULE when local settings lack it)."""
-        from stores.settings import get_settings
+        from core.settings import get_settings
 
         value = getattr(get_settings(), name, None)
         return None if value is None else str(value)

@@ -5,8 +5,8 @@ import azure.functions as func
 
 from activities import materialize as materialize_activities
 from api import backfills, docs, explorer, export, health, production, quarantine, regions
+from core.telemetry import configure_telemetry
 from orchestrations import materialize as materialize_orchestration
-from stores.telemetry import configure_telemetry
 
 configure_telemetry()
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from core.settings import get_settings
+from core.telemetry import log_context
 from domain import materialization
 from stores.factory import get_stores
-from stores.settings import get_settings
-from stores.telemetry import log_context
 
 bp = df.Blueprint()
 

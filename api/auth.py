@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 
 from api.jwks import JwksUnavailable, UnknownKey, jwks_cache
-from stores.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from api.assets import (
     lookup,
 )
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
-from stores.settings import Settings
+from core.settings import Settings
 
 bp = df.Blueprint()
 

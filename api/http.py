@@ -20,9 +20,9 @@ import orjson
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from api.ratelimit import Decision, limiter_for
+from core.settings import Settings, get_settings
+from core.telemetry import log_context
 from stores.errors import StoreUnavailable
-from stores.settings import Settings, get_settings
-from stores.telemetry import log_context
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.gold_data import cached_gold, copy_gold, fact_rows
+from core.settings import Settings
 from domain import materialization
 from stores.factory import build_stores
-from stores.settings import Settings
 
 WORK_DIR = Path(".bench")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stores.settings import Settings
+from core.settings import Settings
 
 
 class Caller(StrEnum):

@@ -15,10 +15,10 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
+from core.settings import Settings
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.ports import Document
-from stores.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.settings import Settings, get_settings
 from stores.call_policy import Caller
 from stores.ports import DocumentStore, FileStore
-from stores.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from stores.gold import GoldReader

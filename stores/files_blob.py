@@ -19,11 +19,11 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from core.settings import Settings
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.file_names import attachment_disposition, check_name
 from stores.files_embedded import MAX_TTL_SECONDS
-from stores.settings import Settings
 
 log = logging.getLogger(__name__)
 

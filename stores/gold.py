@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from core.settings import Settings
 from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 from stores.errors import StoreUnavailable
 from stores.gold_schema import TIMEZONE
-from stores.settings import Settings
 
 SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql pre-connect attribute: an Entra ID access token
 AZURE_SQL_SCOPE = "https://database.windows.net/.default"

@@ -41,6 +41,7 @@ from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from bench.devhost_process import ApiKeys
+from core.settings import Settings
 from domain import materialization
 from domain.naming import WATERMARK_DOC_ID, day_file_name, month_file_name
 from orchestrations.materialize import BATCH_RETRY
@@ -48,7 +49,6 @@ from stores.call_policy import Caller, call_policy
 from stores.factory import Stores, build_documents, build_files, reset_stores
 from stores.gold import GoldReader, gold_connection_factory, gold_dialect
 from stores.ports import SYSTEM_PARTITION
-from stores.settings import Settings
 from tests.faults.gold_faults import GOLD_FAULTS, GoldFaults
 from tests.faults.proxy import FAULT_KINDS, FaultProxy
 from tests.integration.emulators import (

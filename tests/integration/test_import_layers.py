@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / ".importlinter"
-PACKAGES = ("domain", "stores", "api", "activities", "orchestrations", "devhost")
+PACKAGES = ("domain", "core", "stores", "api", "activities", "orchestrations", "devhost")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

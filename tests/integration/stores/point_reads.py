@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.ports import DocumentStore
-from stores.settings import Settings
 from tests.integration.emulators import start_cosmos
 
 SOURCES = ("nucleaire", "thermique", "hydraulique", "eolien", "solaire", "bioenergies")

@@ -9,6 +9,7 @@ import pytest
 from azure.cosmos import ContainerProxy
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
+from core.settings import Settings
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
     PARTITION_KEY_PATH,
@@ -18,7 +19,6 @@ from stores.documents_cosmos import (
 )
 from stores.errors import StoreUnavailable
 from stores.ports import DocumentStore
-from stores.settings import Settings
 from tests.integration.emulators import CosmosServer
 from tests.store_contracts import DOCUMENT_STORE_CASES, make_doc
 

@@ -14,6 +14,7 @@ import requests
 from azure.core.credentials import AccessToken
 from azure.storage.blob import AccountSasPermissions, BlobServiceClient, ResourceTypes, generate_account_sas
 
+from core.settings import Settings
 from stores.call_policy import Caller, call_policy
 from stores.errors import StoreUnavailable
 from stores.files_blob import (
@@ -24,7 +25,6 @@ from stores.files_blob import (
     blob_service,
     ensure_container,
 )
-from stores.settings import Settings
 from tests.faults.proxy import FaultKind, FaultProxy
 from tests.file_store_contracts import FILE_STORE_CASES, FileCase
 from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_KEY, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from core.settings import Settings
 from stores.errors import StoreUnavailable
 from stores.gold import GoldReader, gold_connection_factory, gold_dialect, gold_reader
-from stores.settings import Settings
 from tests.unit.stores.test_gold import L1, SMALL_GOLD, build_small_gold
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from activities import materialize as acts
-from stores.telemetry import current_log_context
+from core.telemetry import current_log_context
 from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 

@@ -15,12 +15,12 @@ import azure.functions as func
 import pytest
 
 from bench.devhost_process import ApiKeys
+from core.settings import Settings
 from domain.models import DayDocument, MonthDocument
 from domain.naming import CATALOG_DOC_ID, day_doc_id, month_doc_id
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from domain.sources import EMISSION_FACTORS_G_PER_KWH, METHODOLOGY_VERSION, PRODUCTION_SOURCES
 from stores.ports import SYSTEM_PARTITION
-from stores.settings import Settings
 from tests.fakes import MemoryDocuments, MemoryFiles
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -23,7 +23,7 @@ from api.auth import (
     key_role,
     parse_api_keys,
 )
-from stores.settings import Settings
+from core.settings import Settings
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 AUDIENCE = "api://eco2mix"

@@ -23,8 +23,8 @@ from api.backfills import (
 )
 from api.http import ApiError, Reply, RequestContext, respond_async
 from api.params import BackfillRequest, parse
+from core.settings import Settings
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
-from stores.settings import Settings
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
 
 

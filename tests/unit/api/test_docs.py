@@ -8,7 +8,7 @@ import pytest
 
 from api.docs import ASSET_ROUTE, ASSETS, DOCS_ROUTE, _asset, _page
 from api.http import respond
-from stores.settings import Settings
+from core.settings import Settings
 from tests.unit.api.conftest import MakeRequest
 
 

@@ -10,7 +10,7 @@ import pytest
 from api.assets import asset_bytes
 from api.explorer import ASSET_ROUTE, ASSETS, PAGE, PAGE_ROUTE, _asset, _page, download_origins
 from api.http import respond
-from stores.settings import Settings
+from core.settings import Settings
 from tests.unit.api.conftest import MakeRequest
 
 

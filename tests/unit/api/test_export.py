@@ -7,7 +7,7 @@ import pytest
 from api.export import ROUTE, _handle, export_file_name, export_link
 from api.http import ApiError, respond
 from api.params import ExportQuery, parse
-from stores.settings import Settings
+from core.settings import Settings
 from tests.fakes import MemoryFiles
 from tests.unit.api.conftest import FakeStores, MakeRequest
 

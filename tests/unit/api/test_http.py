@@ -14,8 +14,8 @@ import pytest
 from api import ratelimit
 from api.auth import Role
 from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond
-from stores.settings import Settings
-from stores.telemetry import current_log_context
+from core.settings import Settings
+from core.telemetry import current_log_context
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
 
 ROUTE = Route("thing", "/v1/thing", {"GET": Role.reader, "POST": Role.operator})

@@ -8,8 +8,8 @@ import pytest
 
 from api.auth import Role
 from api.http import Reply, RequestContext, Route, respond
+from core.settings import Settings
 from stores.errors import StoreUnavailable
-from stores.settings import Settings
 from tests.unit.api.conftest import MakeRequest
 from tests.unit.api.test_http import assert_problem
 

@@ -12,8 +12,8 @@ from api.http import ApiError, respond
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE, day_document, production_page
 from api.schemas import DayProductionItem, ProductionItem, ProductionPage
+from core.settings import Settings
 from domain.regions import REGIONS
-from stores.settings import Settings
 from tests.fakes import MemoryDocuments
 from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
 

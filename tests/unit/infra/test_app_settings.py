@@ -1,4 +1,4 @@
-"""Every setting the code reads (stores.settings.Settings) is deployed by the Bicep app settings or is
+"""Every setting the code reads (core.settings.Settings) is deployed by the Bicep app settings or is
 local-only for a stated reason, and is documented in README's Configuration section."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stores.settings import Settings
+from core.settings import Settings
 from tests.unit.infra.conftest import REPO, template_of
 
 # Settings that exist only for local runs and tests; Azure never sets them.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 from domain.regions import REGIONS
@@ -24,7 +25,6 @@ from stores.gold import (
     local_day_bounds,
 )
 from stores.gold_schema import SOURCE_IDS, create_schema, insert_time_rows, region_id
-from stores.settings import Settings
 
 L1 = "2025-01-01T00:00:00.000000Z"
 L2 = "2025-02-01T12:00:00.123456Z"

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.settings import Settings
 from domain.eco2mix_files import Eco2mixFormatError, NationalFileError, parse_eco2mix
 from stores import gold_import
 from stores.gold import gold_reader
 from stores.gold_import import ImportReport, import_files, write_parsed
 from stores.gold_schema import create_schema
-from stores.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
 ODRE = FIXTURES / "odre_cons_def_hdf_dst.csv"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from domain.models import GoldRow
 from domain.regions import REGIONS, REGIONS_BY_CODE, Region
 from stores.gold import GoldReader, gold_reader
 from stores.sample_data import NATURE_CONSOLIDATED, NATURE_FINAL, PROFILES, build_sample_gold
-from stores.settings import Settings
 
 SUBSET = ["11", "84"]  # no nuclear and no pumping / nuclear and pumped storage
 

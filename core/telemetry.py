@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from stores.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 LOG_CONTEXT_FIELDS = ("request_id", "instance_id")
 

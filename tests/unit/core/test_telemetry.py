@@ -1,4 +1,4 @@
-"""stores.telemetry: bound log context, JSON lines, Azure Monitor configured once and only when asked."""
+"""core.telemetry: bound log context, JSON lines, Azure Monitor configured once and only when asked."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from azure.identity import ManagedIdentityCredential
 
-from stores import telemetry
-from stores.settings import Settings
-from stores.telemetry import (
+from core import telemetry
+from core.settings import Settings
+from core.telemetry import (
     JsonFormatter,
     bind_log_context,
     configure_telemetry,
