@@ -16,6 +16,7 @@ from devhost.app_hooks import AppHooks, load_hooks
 
 log = logging.getLogger("devhost")
 DEFAULT_APP = "function_app:app"
+EXIT_APP_REFUSED = 3  # the app fails the worker's indexing (2 is argparse's usage error)
 
 
 def load_local_settings(path: Path, env: dict[str, str] | Any = os.environ) -> list[str]:
@@ -101,14 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     args.data_dir = args.data_dir or Path(os.environ.get("DATA_DIR", ".data"))
     for line in hooks.before_serve(args, f"http://127.0.0.1:{args.port}"):  # before the app is imported
         print(line, flush=True)
-    asyncio.run(
-        serve(
-            args.app,
-            args.port,
-            args.data_dir,
-            workers=args.activity_workers,
-            run_timers_at_start=args.run_timers_at_start,
-            hooks=hooks,
+    from devhost.indexing import IndexingError  # azure.functions, only when serving
+
+    try:
+        asyncio.run(
+            serve(
+                args.app,
+                args.port,
+                args.data_dir,
+                workers=args.activity_workers,
+                run_timers_at_start=args.run_timers_at_start,
+                hooks=hooks,
+            )
         )
-    )
+    except IndexingError as refused:
+        # The verdict is the message, as the worker gives it: a traceback would only show devhost's own frames.
+        print(f"devhost: {args.app} would not load on Azure Functions: {refused}", file=sys.stderr, flush=True)
+        return EXIT_APP_REFUSED
     return 0
