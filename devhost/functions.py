@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.indexing import check_app_functions
+from devhost.indexing import check_app_functions, has_return_binding
 from devhost.routes import RouteTemplate, compile_route, sort_by_precedence
 
 _SETTING = re.compile(r"%([^%]+)%")
@@ -35,6 +35,7 @@ class FunctionInfo:
     durable_name: str | None = None  # orchestration/activity name (case-insensitive lookup)
     client_binding: str | None = None  # durableClient parameter name, when present
     parameters: frozenset[str] = field(default_factory=frozenset)
+    has_return: bool = False  # a "$return" or implicit output binding: else returning a value fails the call
 
 
 def app_setting(
@@ -89,6 +90,7 @@ def _classify(function: Any, prefix: str) -> FunctionInfo:
         user_function=function.get_user_function(),
     )
     info.parameters = _parameters(info.user_function)
+    info.has_return = has_return_binding(function)
     for binding in function.get_bindings():
         if binding.type == "durableClient":
             info.client_binding = binding.name

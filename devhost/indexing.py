@@ -102,6 +102,11 @@ def _has_implicit_output(binding_type: str) -> bool:
     return bool(getattr(cls, "has_implicit_output", lambda: False)())
 
 
+def has_return_binding(function: Any) -> bool:
+    """Whether the worker keeps what the function returns: an explicit "$return" or an implicit output binding."""
+    return any(b.name == "$return" or _has_implicit_output(b.type) for b in function.get_bindings())
+
+
 def _accepts(binding_type: str, pytype: type, output: bool) -> bool:
     cls = _binding_class(binding_type)
     if cls is None:

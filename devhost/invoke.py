@@ -35,11 +35,19 @@ async def invoke(info: FunctionInfo, kwargs: dict[str, Any], executor: Executor 
         kwargs["context"] = InvocationContext(function_name=info.name)
     fn = info.user_function
     if inspect.iscoroutinefunction(fn):
-        return await fn(**kwargs)
+        return returned(info, await fn(**kwargs))
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(executor, lambda: fn(**kwargs))
     if inspect.isawaitable(result):
-        return await result
+        result = await result
+    return returned(info, result)
+
+
+def returned(info: FunctionInfo, result: Any) -> Any:
+    """The worker fails the invocation when a function with nowhere to put its result returns one."""
+    if result is not None and not info.has_return:
+        # The worker's text, missing space included, so that logs read the same on devhost and in Azure.
+        raise RuntimeError(f"function {info.name!r} without a $return bindingreturned a non-None value")
     return result
 
 

@@ -36,6 +36,16 @@ def test_index_classifies_triggers_and_bindings() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "has_return"),
+    [("echo", True), ("http_start", True), ("sequence", True), ("double", True), ("tick", False)],
+)
+def test_index_knows_which_functions_keep_their_result(name: str, has_return: bool) -> None:
+    # HTTP: the "$return" binding; orchestrator and activity triggers: implicit outputs; a timer: none.
+    info = next(f for f in FunctionIndex(scenarios.app).functions if f.name == name)
+    assert info.has_return is has_return
+
+
+@pytest.mark.parametrize(
     ("expression", "env", "expected"),
     [
         ("%TICK%", {"TICK": "0 */5 * * * *"}, "0 */5 * * * *"),
