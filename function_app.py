@@ -13,16 +13,9 @@ configure_telemetry()
 # Auth is the API's own (X-API-Key / Entra ID bearer, api/auth.py), so function keys are not used.
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for module in (
-    health,
-    regions,
-    production,
-    export,
-    backfills,
-    quarantine,
-    docs,
-    explorer,
-    materialize_orchestration,
-    materialize_activities,
-):
+# The HTTP modules: each registers its functions and keeps the OpenAPI operations of its routes.
+API_MODULES = (health, regions, production, export, backfills, quarantine, docs, explorer)
+
+for module in (*API_MODULES, materialize_orchestration, materialize_activities):
     app.register_functions(module.bp)
+docs.publish(op for module in API_MODULES for op in module.OPERATIONS)

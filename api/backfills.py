@@ -20,9 +20,10 @@ from typing import Any, Protocol
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import caching
+from api import caching, schemas
 from api.auth import Role
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond_async
+from api.openapi import Operation
 from api.params import MAX_BACKFILL_RANGE_DAYS, REGION_CODES, BackfillPath, BackfillRequest, check_span, parse
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
 
@@ -32,6 +33,44 @@ log = logging.getLogger(__name__)
 START_ROUTE = Route("backfill_start", "/v1/admin/backfills", {"POST": Role.operator})
 INSTANCE_ROUTE = Route(
     "backfill_instance", "/v1/admin/backfills/{instance_id}", {"GET": Role.operator, "DELETE": Role.operator}
+)
+OPERATIONS = (
+    Operation(
+        START_ROUTE,
+        "POST",
+        "startBackfill",
+        "Start (or return the running) backfill of a range; 409 while an overlapping one runs",
+        body=BackfillRequest,
+        ok_status=202,
+        ok_model=schemas.BackfillStatus,
+        ok_headers=("Location",),
+        errors=(400, 409, 413, 415),
+    ),
+    Operation(
+        INSTANCE_ROUTE,
+        "GET",
+        "getBackfill",
+        "Status and progress of a backfill",
+        path=BackfillPath,
+        ok_model=schemas.BackfillStatus,
+        errors=(404,),
+    ),
+    Operation(
+        INSTANCE_ROUTE,
+        "DELETE",
+        "deleteBackfill",
+        "Delete a backfill: terminate it when still running, then purge its record (404 afterwards; the data it "
+        "materialized stays). 409 with Retry-After when a running backfill has not ended yet: repeat the DELETE.",
+        path=BackfillPath,
+        ok_status=204,
+        errors=(404, 409),
+        extra_responses={
+            "204": {
+                "description": "Deleted (terminated first when it was running)",
+                "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
+            }
+        },
+    ),
 )
 MAX_BODY_BYTES = 16 * 1024
 # DELETE of an active run waits this long for the termination to land before purging (else 409, retry).

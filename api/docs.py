@@ -6,8 +6,12 @@ X-API-Key header once the key is entered under "Authorize" (the document's `ApiK
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Annotated, Any
+
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from api import caching
 from api.assets import (
@@ -22,12 +26,14 @@ from api.assets import (
     lookup,
 )
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.openapi import STRING, Operation, build_document, content
 
 bp = df.Blueprint()
 
 OPENAPI_ROUTE = Route("openapi_json", "/v1/openapi.json", {"GET": None})
 DOCS_ROUTE = Route("docs_page", "/v1/docs", {"GET": None})
 ASSET_ROUTE = Route("docs_asset", "/v1/docs/assets/{asset}", {"GET": None})
+
 
 PAGE = Asset("api.static", "docs.html", HTML)
 # The only files served: a fixed table, so a path parameter can never name anything else.
@@ -36,13 +42,64 @@ ASSETS: dict[str, Asset] = {
     "swagger-ui-bundle.js": Asset("swagger_ui", "static/swagger-ui-bundle.js", JS),
     "swagger-ui.css": Asset("swagger_ui", "static/swagger-ui.css", CSS),
 }
+
+
+class AssetPath(BaseModel):
+    """GET /v1/docs/assets/{asset}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(ASSETS)})]
+
+
+OPERATIONS = (
+    Operation(
+        OPENAPI_ROUTE,
+        "GET",
+        "getOpenApi",
+        "This OpenAPI document",
+        extra_responses={"200": content("OpenAPI 3.1 document", application_json={"type": "object"})},
+    ),
+    Operation(
+        DOCS_ROUTE,
+        "GET",
+        "getDocs",
+        "HTML documentation rendering the OpenAPI document",
+        extra_responses={"200": content("HTML page", text_html=STRING)},
+    ),
+    Operation(
+        ASSET_ROUTE,
+        "GET",
+        "getDocsAsset",
+        "Static asset of the documentation page",
+        path=AssetPath,
+        errors=(404,),
+        extra_responses={"200": content("Asset", text_javascript=STRING, text_css=STRING)},
+    ),
+)
 CONTENT_SECURITY_POLICY = content_security_policy()
 
 
-def _openapi(ctx: RequestContext) -> Reply:
-    from api.openapi import openapi_document  # the document imports every route module, this one included
+class _Published:
+    """The operations the composition root publishes; the document is built once per worker, on first read."""
 
-    return Reply(openapi_document(), cache_control=caching.SHORT)
+    operations: tuple[Operation, ...] = ()
+    document: dict[str, Any] | None = None
+
+
+def publish(operations: Iterable[Operation]) -> None:
+    """Serve the document of these operations (function_app.py passes every route module's `OPERATIONS`)."""
+    _Published.operations = tuple(operations)
+    _Published.document = None
+
+
+def published_document() -> dict[str, Any]:
+    if _Published.document is None:
+        _Published.document = build_document(_Published.operations)
+    return _Published.document
+
+
+def _openapi(ctx: RequestContext) -> Reply:
+    return Reply(published_document(), cache_control=caching.SHORT)
 
 
 def _page(ctx: RequestContext) -> Reply:

@@ -8,9 +8,11 @@ Content-Security-Policy set on the page's response.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from api import caching
 from api.assets import (
@@ -25,6 +27,7 @@ from api.assets import (
     lookup,
 )
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.openapi import STRING, Operation, content
 from core.settings import Settings
 
 bp = df.Blueprint()
@@ -38,6 +41,33 @@ ASSETS: dict[str, Asset] = {
     "explorer.css": Asset("api.static", "explorer.css", CSS),
     "plotly.min.js": Asset("plotly", "package_data/plotly.min.js", JS),
 }
+
+
+class ExplorerAssetPath(BaseModel):
+    """GET /explorer/assets/{asset}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(ASSETS)})]
+
+
+OPERATIONS = (
+    Operation(
+        PAGE_ROUTE,
+        "GET",
+        "getExplorer",
+        "Explorer page: charts of the mix, consumption and carbon intensity (reads only this /v1 API)",
+        extra_responses={"200": content("HTML page", text_html=STRING)},
+    ),
+    Operation(
+        ASSET_ROUTE,
+        "GET",
+        "getExplorerAsset",
+        "Static asset of the explorer page (its script, stylesheet and charting library)",
+        path=ExplorerAssetPath,
+        errors=(404,),
+        extra_responses={"200": content("Asset", text_javascript=STRING, text_css=STRING)},
+    ),
+)
 
 # plotly.js adds two <style> elements when it loads: an empty one that it fills through the CSSOM (allowed
 # under CSP), and maplibre's fixed stylesheet (plotly.js 4.1.1). Only these two exact texts are allowed;

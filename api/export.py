@@ -9,6 +9,7 @@ from api import caching
 from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
+from api.openapi import Operation
 from api.params import ExportQuery, parse, require_region
 from domain.naming import day_file_name, download_name, month_file_name
 from stores.ports import FileStore
@@ -16,6 +17,17 @@ from stores.ports import FileStore
 bp = df.Blueprint()
 
 ROUTE = Route("export_csv", "/v1/export/csv", {"GET": Role.reader})
+OPERATIONS = (
+    Operation(
+        ROUTE,
+        "GET",
+        "exportCsv",
+        "Redirect to a short-lived link to one CSV file",
+        query=ExportQuery,
+        ok_status=302,
+        errors=(400, 404),
+    ),
+)
 
 
 def export_file_name(query: ExportQuery) -> str:

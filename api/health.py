@@ -19,15 +19,26 @@ from typing import Any, Protocol
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import caching
+from api import caching, schemas
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.openapi import Operation, content, schema_ref
 from domain.naming import WATERMARK_DOC_ID
 from stores.ports import SYSTEM_PARTITION
 
 bp = df.Blueprint()
 
 ROUTE = Route("health", "/v1/health", {"GET": None})
+OPERATIONS = (
+    Operation(
+        ROUTE,
+        "GET",
+        "getHealth",
+        "Health of the stores the API reads",
+        ok_model=schemas.Health,
+        extra_responses={"503": content("A store is unavailable", application_json=schema_ref(schemas.Health))},
+    ),
+)
 PING_TIMEOUT_SECONDS = 5.0
 
 

@@ -1,10 +1,13 @@
-"""The OpenAPI 3.1 document, generated from the routes' `Route` objects and the pydantic models."""
+"""The OpenAPI 3.1 document, generated from the `Operation`s each route module keeps next to its `Route`s.
+
+This module imports no route module: the composition root hands every module's `OPERATIONS` to api/docs.py.
+"""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,25 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from api import schemas
 from api.auth import API_KEY_HEADER, Role
-from api.backfills import INSTANCE_ROUTE, START_ROUTE
-from api.docs import ASSET_ROUTE, DOCS_ROUTE, OPENAPI_ROUTE
-from api.explorer import ASSET_ROUTE as EXPLORER_ASSET_ROUTE
-from api.explorer import PAGE_ROUTE as EXPLORER_ROUTE
-from api.export import ROUTE as EXPORT_ROUTE
-from api.health import ROUTE as HEALTH_ROUTE
 from api.http import Route
-from api.params import (
-    AssetPath,
-    BackfillPath,
-    BackfillRequest,
-    DayPath,
-    ExplorerAssetPath,
-    ExportQuery,
-    RangeQuery,
-)
-from api.production import DAY_ROUTE, RANGE_ROUTE
-from api.quarantine import ROUTE as QUARANTINE_ROUTE
-from api.regions import ROUTE as REGIONS_ROUTE
 
 VERSION = "1.0.0"
 _REF = "#/components/schemas/{model}"
@@ -55,144 +40,18 @@ class Operation:
     extra_responses: dict[str, Any] = field(default_factory=dict)
 
 
-def _content(description: str, **schemas_by_type: dict[str, Any]) -> dict[str, Any]:
-    content = {ctype.replace("_", "/"): {"schema": schema} for ctype, schema in schemas_by_type.items()}
-    return {"description": description, "content": content}
+STRING: dict[str, Any] = {"type": "string"}
 
 
-_STRING: dict[str, Any] = {"type": "string"}
+def content(description: str, **schemas_by_type: dict[str, Any]) -> dict[str, Any]:
+    """A response with one schema per media type (keyword `text_html` stands for text/html)."""
+    body = {ctype.replace("_", "/"): {"schema": schema} for ctype, schema in schemas_by_type.items()}
+    return {"description": description, "content": body}
 
-OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        HEALTH_ROUTE,
-        "GET",
-        "getHealth",
-        "Health of the stores the API reads",
-        ok_model=schemas.Health,
-        extra_responses={
-            "503": _content("A store is unavailable", application_json={"$ref": _REF.format(model="Health")})
-        },
-    ),
-    Operation(
-        REGIONS_ROUTE,
-        "GET",
-        "listRegions",
-        "The 12 regions and their materialized days",
-        ok_model=schemas.RegionList,
-        conditional=True,
-    ),
-    Operation(
-        RANGE_ROUTE,
-        "GET",
-        "listProduction",
-        "Production, consumption, sources and carbon intensity over a range (paged)",
-        query=RangeQuery,
-        ok_model=schemas.ProductionPage,
-        errors=(400, 404),
-        conditional=True,
-    ),
-    Operation(
-        DAY_ROUTE,
-        "GET",
-        "getProductionDay",
-        "One materialized day of one region (a point read)",
-        path=DayPath,
-        ok_model=schemas.DayResponse,
-        errors=(400, 404),
-        conditional=True,
-    ),
-    Operation(
-        EXPORT_ROUTE,
-        "GET",
-        "exportCsv",
-        "Redirect to a short-lived link to one CSV file",
-        query=ExportQuery,
-        ok_status=302,
-        errors=(400, 404),
-    ),
-    Operation(
-        START_ROUTE,
-        "POST",
-        "startBackfill",
-        "Start (or return the running) backfill of a range; 409 while an overlapping one runs",
-        body=BackfillRequest,
-        ok_status=202,
-        ok_model=schemas.BackfillStatus,
-        ok_headers=("Location",),
-        errors=(400, 409, 413, 415),
-    ),
-    Operation(
-        INSTANCE_ROUTE,
-        "GET",
-        "getBackfill",
-        "Status and progress of a backfill",
-        path=BackfillPath,
-        ok_model=schemas.BackfillStatus,
-        errors=(404,),
-    ),
-    Operation(
-        INSTANCE_ROUTE,
-        "DELETE",
-        "deleteBackfill",
-        "Delete a backfill: terminate it when still running, then purge its record (404 afterwards; the data it "
-        "materialized stays). 409 with Retry-After when a running backfill has not ended yet: repeat the DELETE.",
-        path=BackfillPath,
-        ok_status=204,
-        errors=(404, 409),
-        extra_responses={
-            "204": {
-                "description": "Deleted (terminated first when it was running)",
-                "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}},
-            }
-        },
-    ),
-    Operation(
-        QUARANTINE_ROUTE,
-        "GET",
-        "getQuarantine",
-        "Region-days set aside by the materialization for Gold rows it cannot aggregate",
-        ok_model=schemas.QuarantineReport,
-    ),
-    Operation(
-        OPENAPI_ROUTE,
-        "GET",
-        "getOpenApi",
-        "This OpenAPI document",
-        extra_responses={"200": _content("OpenAPI 3.1 document", application_json={"type": "object"})},
-    ),
-    Operation(
-        DOCS_ROUTE,
-        "GET",
-        "getDocs",
-        "HTML documentation rendering the OpenAPI document",
-        extra_responses={"200": _content("HTML page", text_html=_STRING)},
-    ),
-    Operation(
-        ASSET_ROUTE,
-        "GET",
-        "getDocsAsset",
-        "Static asset of the documentation page",
-        path=AssetPath,
-        errors=(404,),
-        extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
-    ),
-    Operation(
-        EXPLORER_ROUTE,
-        "GET",
-        "getExplorer",
-        "Explorer page: charts of the mix, consumption and carbon intensity (reads only this /v1 API)",
-        extra_responses={"200": _content("HTML page", text_html=_STRING)},
-    ),
-    Operation(
-        EXPLORER_ASSET_ROUTE,
-        "GET",
-        "getExplorerAsset",
-        "Static asset of the explorer page (its script, stylesheet and charting library)",
-        path=ExplorerAssetPath,
-        errors=(404,),
-        extra_responses={"200": _content("Asset", text_javascript=_STRING, text_css=_STRING)},
-    ),
-)
+
+def schema_ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
 
 _DESCRIPTIONS = {
     304: "Not modified (If-None-Match matched the ETag)",
@@ -239,8 +98,8 @@ def _parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
 
 _RATE_LIMIT_HEADERS: dict[str, Any] = {
     "Retry-After": {"description": "Seconds until a request is allowed", "schema": {"type": "integer"}},
-    "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy", "schema": _STRING},
-    "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state", "schema": _STRING},
+    "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy", "schema": STRING},
+    "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state", "schema": STRING},
 }
 
 
@@ -320,18 +179,22 @@ def _operation(op: Operation) -> dict[str, Any]:
     return operation
 
 
-def _components() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [schemas.Problem, schemas.Health, schemas.RegionList, schemas.ProductionPage]
-    models += [schemas.DayResponse, schemas.BackfillStatus, BackfillRequest, schemas.QuarantineReport]
-    _, top = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+def _components(operations: Sequence[Operation]) -> dict[str, Any]:
+    """The schemas of every model an operation names (and the models they nest), plus Problem."""
+    models: dict[str, type[BaseModel]] = {"Problem": schemas.Problem}
+    for op in operations:
+        for model in (op.ok_model, op.body):
+            if model is not None:
+                models.setdefault(model.__name__, model)
+    _, top = models_json_schema([(m, "validation") for m in models.values()], ref_template=_REF)
     return top.get("$defs", {})
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The document served at /v1/openapi.json (built once per worker)."""
+def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
+    """The document served at /v1/openapi.json, from the operations each route module keeps next to its routes."""
+    operations = tuple(operations)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         item = paths.setdefault(op.route.path, {"x-function-name": op.route.function_name})
         item[op.method.lower()] = _operation(op)
     return {
@@ -349,7 +212,7 @@ def openapi_document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": _components(),
+            "schemas": _components(operations),
             "headers": {"RequestId": {"description": "Request id (echoed or generated)", "schema": {"type": "string"}}},
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
@@ -359,6 +222,6 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def documented_routes() -> dict[str, str]:
+def documented_routes(document: dict[str, Any]) -> dict[str, str]:
     """Path → Functions function name, as the document lists them."""
-    return {path: item["x-function-name"] for path, item in openapi_document()["paths"].items()}
+    return {path: item["x-function-name"] for path, item in document["paths"].items()}

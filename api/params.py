@@ -9,8 +9,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
-from api.docs import ASSETS as DOCS_ASSETS
-from api.explorer import ASSETS as EXPLORER_ASSETS
 from api.http import ApiError, ParameterError
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from domain.sources import ALL_SOURCES
@@ -117,20 +115,6 @@ class BackfillRequest(BaseModel):
     region_codes: list[RegionCode] | None = Field(
         None, max_length=len(REGION_CODES) * 2, description="All when omitted"
     )
-
-
-class AssetPath(BaseModel):
-    """GET /v1/docs/assets/{asset}."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(DOCS_ASSETS)})]
-
-
-class ExplorerAssetPath(BaseModel):
-    """GET /explorer/assets/{asset}."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    asset: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(EXPLORER_ASSETS)})]
 
 
 class BackfillPath(BaseModel):

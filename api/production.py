@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import caching
+from api import caching, schemas
 from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond
+from api.openapi import Operation
 from api.params import (
     MAX_DAY_RANGE_DAYS,
     MAX_INTERVAL_RANGE_DAYS,
@@ -37,6 +38,28 @@ bp = df.Blueprint()
 
 RANGE_ROUTE = Route("production_range", "/v1/production/regional", {"GET": Role.reader})
 DAY_ROUTE = Route("production_day", "/v1/production/regional/{region_code}/{date}", {"GET": Role.reader})
+OPERATIONS = (
+    Operation(
+        RANGE_ROUTE,
+        "GET",
+        "listProduction",
+        "Production, consumption, sources and carbon intensity over a range (paged)",
+        query=RangeQuery,
+        ok_model=schemas.ProductionPage,
+        errors=(400, 404),
+        conditional=True,
+    ),
+    Operation(
+        DAY_ROUTE,
+        "GET",
+        "getProductionDay",
+        "One materialized day of one region (a point read)",
+        path=DayPath,
+        ok_model=schemas.DayResponse,
+        errors=(400, 404),
+        conditional=True,
+    ),
+)
 _INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
 _UNITS = Units().model_dump()
 # Interval items of unchanged day documents, already serialized (process-wide, bounded; see api/rendered.py).

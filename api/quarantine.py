@@ -11,16 +11,26 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import caching
+from api import caching, schemas
 from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.openapi import Operation
 from domain.ports import SYSTEM_PARTITION, DocumentStore
 from domain.quarantine import QUARANTINE_DOC_ID
 
 bp = df.Blueprint()
 
 ROUTE = Route("quarantine", "/v1/admin/quarantine", {"GET": Role.operator})
+OPERATIONS = (
+    Operation(
+        ROUTE,
+        "GET",
+        "getQuarantine",
+        "Region-days set aside by the materialization for Gold rows it cannot aggregate",
+        ok_model=schemas.QuarantineReport,
+    ),
+)
 _FIELDS = ("region_code", "date", "unknown_region", "unknown_sources", "first_seen", "last_seen", "instance_id")
 
 

@@ -7,10 +7,11 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import caching
+from api import caching, schemas
 from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.openapi import Operation
 from domain.naming import CATALOG_DOC_ID
 from domain.regions import REGIONS
 from stores.ports import SYSTEM_PARTITION, DocumentStore
@@ -18,6 +19,16 @@ from stores.ports import SYSTEM_PARTITION, DocumentStore
 bp = df.Blueprint()
 
 ROUTE = Route("list_regions", "/v1/regions", {"GET": Role.reader})
+OPERATIONS = (
+    Operation(
+        ROUTE,
+        "GET",
+        "listRegions",
+        "The 12 regions and their materialized days",
+        ok_model=schemas.RegionList,
+        conditional=True,
+    ),
+)
 
 
 def list_regions(documents: DocumentStore) -> dict[str, Any]:

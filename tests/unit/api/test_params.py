@@ -129,7 +129,7 @@ def test_backfill_body_rejections(body: dict[str, Any], bad: str) -> None:
 
 
 def _date_schemas() -> list[dict[str, Any]]:
-    from api.openapi import openapi_document
+    from tests.unit.api.test_openapi import openapi_document
 
     found: list[dict[str, Any]] = []
 
