@@ -6,7 +6,8 @@ orchestrations, never back (tests/integration/test_import_layers.py checks it).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
@@ -46,6 +47,25 @@ class DocumentStore(Protocol):
 
     def ping(self) -> None:
         """Raise when the store cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDocument:
+    """A stored document as a read answers it: its JSON bytes (no store metadata), their gzip form when the
+    store keeps one (None: compress on demand), its content hash and whether it says its data is final."""
+
+    body: bytes
+    gzip: bytes | None
+    content_hash: str | None
+    final: bool
+
+
+@runtime_checkable
+class RenderedDocuments(Protocol):
+    """A document store that can answer a point read with the document's bytes, without parsing them."""
+
+    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
+        """The document as bytes by point read; None when absent."""
 
 
 class FileStore(Protocol):

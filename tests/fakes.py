@@ -6,9 +6,12 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from domain.gold_columns import GoldColumns
 from domain.local_time import PARIS
 from domain.models import GoldRow
+from domain.ports import RenderedDocument
 
 
 class MemoryDocuments:
@@ -38,6 +41,12 @@ class MemoryDocuments:
     def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
         doc = self.docs.get((region_code, doc_id))
         return copy.deepcopy(doc) if doc else None
+
+    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
+        doc = self.docs.get((region_code, doc_id))
+        if doc is None:
+            return None
+        return RenderedDocument(orjson.dumps(doc), None, doc.get("content_hash"), doc.get("final") is True)
 
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
         found = [

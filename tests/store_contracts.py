@@ -5,9 +5,13 @@ Each case receives a store and a region code no other case uses, so cases share 
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+from domain.ports import RenderedDocuments
 from stores.ports import DocumentStore
 
 COSMOS_SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts")
@@ -164,7 +168,22 @@ def replace_if_unchanged_then_stale_tag_loses(store: DocumentStore, region: str)
     assert store.replace_if(make_doc(region, "2024-09-02", version=5), new_tag) is False
 
 
+def rendered_read_is_the_document_as_bytes(store: DocumentStore, region: str) -> None:
+    """What a point read answers without parsing: the document's JSON bytes, gzip form, hash and finality."""
+    assert isinstance(store, RenderedDocuments)
+    assert store.get_rendered(region, f"{region}:2024-10-27") is None
+    for version, final in ((1, False), (2, True)):  # a rewrite is seen at once: nothing kept from the last one
+        doc = make_doc(region, "2024-10-27", version=version, final=final, sources={"eolien": 0.0, "x": None})
+        store.upsert(doc)
+        rendered = store.get_rendered(region, doc["id"])
+        assert rendered is not None
+        assert orjson.loads(rendered.body) == doc
+        assert (rendered.content_hash, rendered.final) == (doc["content_hash"], final)
+        assert rendered.gzip is None or gzip.decompress(rendered.gzip) == rendered.body
+
+
 DOCUMENT_STORE_CASES: list[Callable[[DocumentStore, str], None]] = [
+    rendered_read_is_the_document_as_bytes,
     upsert_then_point_read_returns_equal_doc,
     absent_id_reads_none,
     same_id_in_other_partition_is_absent,

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,27 @@ def test_reopening_the_file_keeps_documents(tmp_path: Path) -> None:
     first.upsert(doc)
     first.close()
     assert EmbeddedDocumentStore(path).get("84", doc["id"]) == doc
+
+
+def test_a_store_written_before_rendered_columns_answers_rendered_reads(tmp_path: Path) -> None:
+    """Rows of an older file (no gzip form, no finality column) are answered all the same, from the body."""
+    path = tmp_path / "documents.sqlite"
+    doc = make_doc("84", "2024-01-01", final=True)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE documents (region_code TEXT NOT NULL, id TEXT NOT NULL, doc_type TEXT, key TEXT, "
+        "content_hash TEXT, body TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (region_code, id)) "
+        "WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, 1)",
+        ("84", doc["id"], "day", doc["key"], doc["content_hash"], orjson.dumps(doc).decode()),
+    )
+    conn.commit()
+    conn.close()
+    rendered = EmbeddedDocumentStore(path).get_rendered("84", doc["id"])
+    assert rendered is not None
+    assert (orjson.loads(rendered.body), rendered.gzip, rendered.final) == (doc, None, True)
 
 
 def test_thread_pool_reads_and_writes(store: EmbeddedDocumentStore) -> None:
