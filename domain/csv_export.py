@@ -1,16 +1,18 @@
-"""CSV files of one region-day (half-hour rows) and one region-month (one row per day).
+"""CSV files of day documents (half-hour rows) and month documents (one row per day), one region or several.
 
 Made for French spreadsheet users: UTF-8 with BOM (so Excel reads the accents), `;` separator, decimal
-comma, CRLF line ends, a header row whose names carry the units. Timestamps are ISO 8601 with the local
-offset, so the repeated 02:00 hour of the autumn DST day stays unambiguous. A missing value is an empty
-cell, never 0. Every source is always a column, in a fixed order, whether the region has it or not.
-Numbers are written as the documents hold them (rounded to 3 decimals), without trailing zeros.
+comma, CRLF line ends, a header row whose names carry the units. Each row names its region (code and name),
+so files of several regions and files read out of context stay unambiguous. Timestamps are ISO 8601 with
+the local offset, so the repeated 02:00 hour of the autumn DST day stays unambiguous; beside them the local
+date (JJ/MM/AAAA) and time (HH:MM) are cells a French spreadsheet reads as a date and a time. A missing
+value is an empty cell, never 0. Every source is always a column, in a fixed order, whether the region has
+it or not. Numbers are written as the documents hold them (rounded to 3 decimals), without trailing zeros.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from domain.sources import BALANCE_SOURCES, PRODUCTION_SOURCES
@@ -22,7 +24,11 @@ DECIMALS: Final[int] = 3
 _SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
 
 DAY_COLUMNS: Final[tuple[str, ...]] = (
+    "code_region",
+    "nom_region",
     "horodatage",
+    "date_locale",
+    "heure_locale",
     "production_totale_MW",
     "consommation_MW",
     *(f"{s}_MW" for s in _SERIES_SOURCES),
@@ -30,7 +36,10 @@ DAY_COLUMNS: Final[tuple[str, ...]] = (
     "intensite_carbone_gCO2eq_par_kWh",
 )
 MONTH_COLUMNS: Final[tuple[str, ...]] = (
+    "code_region",
+    "nom_region",
     "horodatage",
+    "date_locale",
     "nombre_demi_heures",
     "production_totale_MWh",
     "consommation_MWh",
@@ -78,6 +87,23 @@ def format_flag(value: bool) -> str:
     return "oui" if value else "non"
 
 
+def format_text(value: str) -> str:
+    """A text cell, quoted (RFC 4180) only when it holds the separator, a quote or a line end."""
+    if any(c in value for c in (SEPARATOR, '"', "\r", "\n")):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def local_date(iso: str) -> str:
+    """`2024-10-27...` → `27/10/2024`: the date form a French spreadsheet reads as a date."""
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
+
+
+def local_time(timestamp: str) -> str:
+    """`2024-10-27T02:30:00+01:00` → `02:30` (local wall clock; the offset stays in `horodatage`)."""
+    return timestamp[11:16]
+
+
 def _by_source(values: Mapping[str, Any] | None, sources: Sequence[str]) -> list[str]:
     values = values or {}
     return [format_number(values.get(s)) for s in sources]
@@ -88,11 +114,14 @@ def _render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     return BOM + (LINE_END.join(lines) + LINE_END).encode("utf-8")
 
 
-def render_day_csv(doc: Mapping[str, Any]) -> bytes:
-    """The half-hour rows of a day document, one per interval of the day (46, 48 or 50)."""
-    rows = [
+def _day_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    region = [format_text(doc["region_code"]), format_text(doc["region_name"])]
+    return [
         [
+            *region,
             interval["timestamp"],
+            local_date(interval["timestamp"]),
+            local_time(interval["timestamp"]),
             format_number(interval.get("production_mw")),
             format_number(interval.get("consumption_mw")),
             *_by_source(interval.get("sources"), _SERIES_SOURCES),
@@ -101,17 +130,18 @@ def render_day_csv(doc: Mapping[str, Any]) -> bytes:
         ]
         for interval in doc["intervals"]
     ]
-    return _render(DAY_COLUMNS, rows)
 
 
-def render_month_csv(doc: Mapping[str, Any]) -> bytes:
-    """One row per day of a month document, with the day's energy (MWh) and summary figures."""
+def _month_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    region = [format_text(doc["region_code"]), format_text(doc["region_name"])]
     rows = []
     for day in doc["days"]:
         totals = day["totals"]
         rows.append(
             [
+                *region,
                 day["timestamp"],
+                local_date(day["date"]),
                 str(day["interval_count"]),
                 format_number(totals.get("production_mwh")),
                 format_number(totals.get("consumption_mwh")),
@@ -126,4 +156,24 @@ def render_month_csv(doc: Mapping[str, Any]) -> bytes:
                 format_flag(bool(day["final"])),
             ]
         )
-    return _render(MONTH_COLUMNS, rows)
+    return rows
+
+
+def render_day_csv(doc: Mapping[str, Any]) -> bytes:
+    """The half-hour rows of a day document, one per interval of the day (46, 48 or 50)."""
+    return _render(DAY_COLUMNS, _day_rows(doc))
+
+
+def render_days_csv(docs: Iterable[Mapping[str, Any]]) -> bytes:
+    """The half-hour rows of several day documents (e.g. every region's day), in the order given."""
+    return _render(DAY_COLUMNS, [row for doc in docs for row in _day_rows(doc)])
+
+
+def render_month_csv(doc: Mapping[str, Any]) -> bytes:
+    """One row per day of a month document, with the day's energy (MWh) and summary figures."""
+    return _render(MONTH_COLUMNS, _month_rows(doc))
+
+
+def render_months_csv(docs: Iterable[Mapping[str, Any]]) -> bytes:
+    """The day rows of several month documents (a year, every region's month...), in the order given."""
+    return _render(MONTH_COLUMNS, [row for doc in docs for row in _month_rows(doc)])

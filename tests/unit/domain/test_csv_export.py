@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.aggregate import build_day_documents, build_month_document
-from domain.csv_export import DAY_COLUMNS, MONTH_COLUMNS, format_number, render_day_csv, render_month_csv
+from domain.csv_export import (
+    DAY_COLUMNS,
+    MONTH_COLUMNS,
+    format_number,
+    format_text,
+    render_day_csv,
+    render_days_csv,
+    render_month_csv,
+    render_months_csv,
+)
 from domain.models import GoldRow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "csv"
@@ -59,6 +68,8 @@ def day_totals(**values: Any) -> dict[str, Any]:
 def test_day_csv_matches_the_hand_written_file() -> None:
     # Region 93 (no nuclear), two production sources, the repeated 02:00 hour of 2024-10-27.
     doc = {
+        "region_code": "93",
+        "region_name": "Provence-Alpes-Côte d'Azur",
         "intervals": [
             interval(
                 "2024-10-27T02:00:00+02:00",
@@ -73,13 +84,15 @@ def test_day_csv_matches_the_hand_written_file() -> None:
                 "2024-10-27T02:00:00+01:00", production_mw=0.0, consumption_mw=2999.75, solaire=0, fc_solaire=-0.0
             ),
             interval("2024-10-27T02:30:00+01:00", pompage=-12.5, ech_physiques=1500.0),
-        ]
+        ],
     }
     assert render_day_csv(doc) == (FIXTURES / "day_93_2024-10-27.csv").read_bytes()
 
 
 def test_month_csv_matches_the_hand_written_file() -> None:
     doc = {
+        "region_code": "93",
+        "region_name": "Provence-Alpes-Côte d'Azur",
         "days": [
             {
                 "date": "2024-10-27",
@@ -106,7 +119,7 @@ def test_month_csv_matches_the_hand_written_file() -> None:
                 "final": False,
                 "totals": day_totals(consumption_mwh=70000, consumption_mw_avg=2916.667, consumption_mw_peak=3400),
             },
-        ]
+        ],
     }
     assert render_month_csv(doc) == (FIXTURES / "month_93_2024-10.csv").read_bytes()
 
@@ -162,7 +175,15 @@ def test_a_built_dst_day_renders_one_row_per_half_hour_with_empty_cells_for_miss
     eolien, nucleaire = DAY_COLUMNS.index("eolien_MW"), DAY_COLUMNS.index("nucleaire_MW")
     assert [r[eolien] for r in rows[1:5]] == ["", "10", "", "10"]
     assert {r[nucleaire] for r in rows[1:]} == {""}
-    assert len({r[0] for r in rows[1:]}) == lines  # the repeated 02:00 hour differs by its offset
+    stamp = DAY_COLUMNS.index("horodatage")
+    assert len({r[stamp] for r in rows[1:]}) == lines  # the repeated 02:00 hour differs by its offset
+    row = dict(zip(DAY_COLUMNS, rows[1], strict=True))
+    assert (row["code_region"], row["nom_region"]) == ("93", "Provence-Alpes-Côte d'Azur")
+    assert row["date_locale"] == f"{row['horodatage'][8:10]}/{row['horodatage'][5:7]}/{row['horodatage'][:4]}"
+    # Local wall-clock times: the spring day skips 02:00-02:30, the autumn day shows them twice.
+    times = [r[DAY_COLUMNS.index("heure_locale")] for r in rows[1:]]
+    assert times[:2] == ["00:00", "00:30"] and times[-1] == "23:30"
+    assert times.count("02:00") == (0 if lines == 46 else 2)
 
 
 def test_a_built_month_renders_one_row_per_day() -> None:
@@ -173,7 +194,24 @@ def test_a_built_month_renders_one_row_per_day() -> None:
     row = dict(zip(MONTH_COLUMNS, rows[1], strict=True))
     assert row["horodatage"] == "2024-10-27T00:00:00+02:00" and row["nombre_demi_heures"] == "50"
     assert row["eolien_MWh"] == "125" and row["consommation_MWh"] == "2500" and row["nucleaire_MWh"] == ""
-    assert row["donnees_definitives"] == "non"
+    assert row["donnees_definitives"] == "non" and row["date_locale"] == "27/10/2024"
+
+
+def test_several_documents_render_under_one_header_in_the_order_given() -> None:
+    days = built_days()
+    both = render_days_csv(days)
+    assert both == render_day_csv(days[0]) + render_day_csv(days[1]).split(b"\r\n", 1)[1]
+    months = [build_month_document("93", "2024-03", days[:1]), build_month_document("93", "2024-10", days[1:])]
+    rows = render_months_csv(months)[3:].decode("utf-8").split("\r\n")[1:-1]
+    assert [r.split(";")[MONTH_COLUMNS.index("date_locale")] for r in rows] == ["31/03/2024", "27/10/2024"]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [("Grand Est", "Grand Est"), ("Provence-Alpes-Côte d'Azur", "Provence-Alpes-Côte d'Azur"), ('a;"b"', '"a;""b"""')],
+)
+def test_text_cells_are_quoted_only_when_they_must_be(value: str, cell: str) -> None:
+    assert format_text(value) == cell
 
 
 def _fixed_form(value: float) -> str:
