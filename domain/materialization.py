@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from domain.aggregate import build_day_documents, build_month_document
+from domain.change_feed import record_changes
 from domain.conditional_write import CsvFile, WriteOutcome, write_versioned
 from domain.csv_export import render_day_csv, render_month_csv
 from domain.naming import (
@@ -140,8 +142,11 @@ def _write_month(
     return write_versioned(documents, files, region, month_doc_id(region, month), build, csv)
 
 
-def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileStore, batch: Batch) -> BatchResult:
-    """Materialize the listed days of one region-month, then that month's rollup.
+def materialize_batch(
+    gold: GoldSource, documents: DocumentStore, files: FileStore, batch: Batch, *, now: str | None = None
+) -> BatchResult:
+    """Materialize the listed days of one region-month, then that month's rollup, then announce what changed
+    (changes feed and revision history, dated `now`: UTC ISO, the current time when omitted).
 
     Days with rows the domain cannot aggregate (unknown region or source) are quarantined: not written,
     returned in `quarantined`; the others materialize.
@@ -167,11 +172,16 @@ def materialize_batch(gold: GoldSource, documents: DocumentStore, files: FileSto
     day_docs = [d for d in build_day_documents(region, rows) if d["date"] in wanted and d["date"] not in unknown]
     known = documents.content_hashes(region, [d["id"] for d in day_docs])
     days_written = files_written = 0
+    stored: list[Document] = []  # what the store holds after the writes: what the changes feed announces
     for doc in day_docs:
         outcome = _write_day(documents, files, region, doc, known.get(doc["id"]))
         days_written += outcome.written
         files_written += outcome.file_written
-    files_written += _write_month(documents, files, region, month, day_docs).file_written
+        stored += [outcome.stored] if outcome.stored is not None else []
+    month_outcome = _write_month(documents, files, region, month, day_docs)
+    files_written += month_outcome.file_written
+    stored += [month_outcome.stored] if month_outcome.stored is not None else []
+    record_changes(documents, region, month, stored, now or datetime.now(UTC).isoformat(timespec="microseconds"))
     return _batch_result(batch, [d["date"] for d in day_docs], days_written, files_written, quarantined)
 
 
