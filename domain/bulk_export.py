@@ -1,0 +1,204 @@
+"""Export files of a day, a month or a year, for one region or all: which file, and building it once.
+
+The materialization writes the CSV of each region-day and region-month. Every other export (a year, all
+regions, any Parquet file) is built on first request from the documents the materialization wrote (never
+from Gold) and kept under a name that carries its version: a digest of the content hashes of the documents
+it is made of. A request finds the current version from the hashes alone (no bodies); when that file
+exists it is served as it is, else it is built and put, then served. So a file is never stale (new data
+is a new version), building twice writes the same bytes (idempotent), and a reader never sees a part of a
+file: `FileStore.put` publishes whole files only (temp file + rename, or one committed blob).
+
+Parquet files are built from smaller Parquet files, each cached the same way: a region-month from its
+day documents, a region-year from its twelve region-months, all regions from each region's file. A day
+changed by the materialization rebuilds its month's file from ~30 documents, and the rest by concatenation.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from domain.conditional_write import CSV_CONTENT_TYPE
+from domain.csv_export import render_days_csv, render_months_csv
+from domain.naming import day_doc_id, day_file_name, month_doc_id, month_file_name
+from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
+from domain.parquet_export import concat_parquet, render_days_parquet
+from domain.ports import Document, DocumentStore, FileStore
+from domain.regions import REGIONS
+
+Format = Literal["csv", "parquet"]
+FORMATS: Final[tuple[str, ...]] = ("csv", "parquet")
+# Part of every version: a change of the rendering (new columns...) makes every cached file a new version.
+RENDERING_VERSION: Final[str] = "bulk-v1"
+ALL_REGIONS: Final[str] = "all"  # the scope name of the files holding every region
+PREFIX: Final[str] = "bulk"  # folder of the versioned files, apart from the materialized ones
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """One export file: its format, its period (YYYY-MM-DD, YYYY-MM or YYYY) and its region (None: all)."""
+
+    fmt: Format
+    period: str
+    region_code: str | None = None
+
+    @property
+    def kind(self) -> Literal["day", "month", "year"]:
+        return {10: "day", 7: "month", 4: "year"}[len(self.period)]  # type: ignore[return-value]
+
+    @property
+    def scope(self) -> str:
+        return self.region_code or ALL_REGIONS
+
+    @property
+    def region_codes(self) -> tuple[str, ...]:
+        return (self.region_code,) if self.region_code else tuple(r.code for r in REGIONS)
+
+    @property
+    def download_name(self) -> str:
+        return f"eco2mix_{self.scope}_{self.period}.{self.fmt}"
+
+    def materialized_name(self) -> str | None:
+        """The file the materialization writes itself (region-day and region-month CSV), else None."""
+        if self.fmt == "csv" and self.region_code is not None and self.kind != "year":
+            namer = day_file_name if self.kind == "day" else month_file_name
+            return namer(self.region_code, self.period)
+        return None
+
+
+def versioned_name(spec: ExportSpec, version: str) -> str:
+    """`bulk/<scope>/<period>/<version>/eco2mix_<scope>_<period>.<fmt>`: the last segment is the download name."""
+    return f"{PREFIX}/{spec.scope}/{spec.period}/{version}/{spec.download_name}"
+
+
+def period_bounds(period: str) -> tuple[str, str]:
+    """First and last day of a day, month or year."""
+    if len(period) == 10:
+        return period, period
+    if len(period) == 7:
+        year, month = int(period[:4]), int(period[5:7])
+        return f"{period}-01", f"{period}-{calendar.monthrange(year, month)[1]:02d}"
+    return f"{period}-01-01", f"{period}-12-31"
+
+
+def months_of(period: str) -> list[str]:
+    """The months a month or year covers."""
+    return [period] if len(period) == 7 else [f"{period}-{m:02d}" for m in range(1, 13)]
+
+
+Hashes = list[tuple[str, str]]  # (document id, content hash), as DocumentStore.range_hashes gives them
+
+
+def version_of(spec: ExportSpec, hashes: Sequence[Hashes]) -> str:
+    digest = hashlib.sha256(f"{RENDERING_VERSION}|{spec.fmt}|{spec.scope}|{spec.period}".encode())
+    for part in hashes:
+        for doc_id, content_hash in part:
+            digest.update(f"|{doc_id}={content_hash}".encode())
+    return digest.hexdigest()[:20]
+
+
+def _hashes(doc: Document) -> tuple[str, str]:
+    return str(doc["id"]), str(doc.get("content_hash", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    name: str
+    data: bytes | None  # None: the file already existed (not read back)
+
+
+class BulkExports:
+    """Finds or builds export files over the two ports the materialization writes to."""
+
+    def __init__(self, documents: DocumentStore, files: FileStore) -> None:
+        self.documents = documents
+        self.files = files
+
+    def file_for(self, spec: ExportSpec) -> str | None:
+        """Name of the file of `spec`, built first when needed; None when there is no data for it."""
+        materialized = spec.materialized_name()
+        if materialized is not None:
+            return materialized if self.files.exists(materialized) else None
+        if spec.fmt == "csv":
+            return self._csv(spec)
+        built = self._parquet(spec, want_bytes=False)
+        return built.name if built else None
+
+    # --- CSV: rendered from documents that are small (day documents of one day, month documents) -----------
+
+    def _csv(self, spec: ExportSpec) -> str | None:
+        docs: list[Document | None] = []
+        render: Callable[[list[Document]], bytes]
+        if spec.kind == "day":
+            docs = [self.documents.get(code, day_doc_id(code, spec.period)) for code in spec.region_codes]
+            render = render_days_csv
+        elif spec.kind == "month":
+            docs = [self.documents.get(code, month_doc_id(code, spec.period)) for code in spec.region_codes]
+            render = render_months_csv
+        else:
+            first, last = months_of(spec.period)[0], months_of(spec.period)[-1]
+            for code in spec.region_codes:
+                docs += self.documents.query_range(code, "month", first, last)
+            render = render_months_csv
+        return self._put_csv(spec, [d for d in docs if d is not None], render)
+
+    def _put_csv(self, spec: ExportSpec, docs: list[Document], render: Callable[[list[Document]], bytes]) -> str | None:
+        if not docs:
+            return None
+        # Versioned by the documents actually read: the file named V holds exactly the content of V.
+        name = versioned_name(spec, version_of(spec, [[_hashes(d) for d in docs]]))
+        if not self.files.exists(name):
+            self.files.put(name, render(docs), CSV_CONTENT_TYPE)
+        return name
+
+    # --- Parquet: interval rows, built from cached smaller files -----------------------------------------
+
+    def _parquet(self, spec: ExportSpec, *, want_bytes: bool) -> _Built | None:
+        if spec.region_code is None:
+            parts = [ExportSpec("parquet", spec.period, code) for code in spec.region_codes]
+        elif spec.kind == "year":
+            parts = [ExportSpec("parquet", month, spec.region_code) for month in months_of(spec.period)]
+        else:
+            return self._parquet_from_documents(spec, want_bytes=want_bytes)
+        # Named by the hashes read now; a day rewritten while the parts are built makes a file a little newer
+        # than its name says (never older, never partial), and the next request builds the newer version.
+        hashes = [self._day_hashes(part) for part in parts]
+        if not any(hashes):
+            return None
+        name = versioned_name(spec, version_of(spec, hashes))
+        if not want_bytes and self.files.exists(name):
+            return _Built(name, None)
+        if want_bytes and (cached := self.files.read(name)) is not None:
+            return _Built(name, cached)
+        part_files = [self._parquet(part, want_bytes=True) for part, h in zip(parts, hashes, strict=True) if h]
+        data = concat_parquet([p.data for p in part_files if p is not None and p.data is not None])
+        self.files.put(name, data, PARQUET_CONTENT_TYPE)
+        return _Built(name, data)
+
+    def _day_hashes(self, spec: ExportSpec) -> Hashes:
+        if spec.region_code is None:
+            return [h for code in spec.region_codes for h in self._day_hashes(ExportSpec(spec.fmt, spec.period, code))]
+        first, last = period_bounds(spec.period)
+        return self.documents.range_hashes(spec.region_code, "day", first, last)
+
+    def _parquet_from_documents(self, spec: ExportSpec, *, want_bytes: bool) -> _Built | None:
+        """A region-day or region-month: versioned by the hashes, built from the day documents."""
+        assert spec.region_code is not None
+        hashes = self._day_hashes(spec)
+        if not hashes:
+            return None
+        name = versioned_name(spec, version_of(spec, [hashes]))
+        if not want_bytes and self.files.exists(name):
+            return _Built(name, None)
+        if want_bytes and (cached := self.files.read(name)) is not None:
+            return _Built(name, cached)
+        first, last = period_bounds(spec.period)
+        docs = self.documents.query_range(spec.region_code, "day", first, last)
+        # The documents may have changed since the hashes were read: the file is named by what it holds.
+        name = versioned_name(spec, version_of(spec, [[_hashes(d) for d in docs]]))
+        data = render_days_parquet(docs)
+        self.files.put(name, data, PARQUET_CONTENT_TYPE)
+        return _Built(name, data)
