@@ -7,6 +7,7 @@ every error, on every route, has the same problem+json shape and carries X-Reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -109,6 +110,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None  # quoted
     cache_control: str | None = None
+    gzip_body: bytes | None = None  # the gzip form of `body` (bytes), made beforehand: served as it is
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
         if reply.status == 200 and caching.matches(ctx.req.headers.get("If-None-Match"), reply.etag):
             return _not_modified(headers, reply.content_type)
     if gzipped:
-        data = caching.gzip_bytes(data)
+        data = reply.gzip_body if reply.gzip_body is not None else caching.gzip_bytes(data)
         headers["Content-Encoding"] = "gzip"
     if ctx.method == "HEAD":
         data = b""
@@ -337,6 +339,21 @@ async def respond_async(
         except Exception as exc:
             resp = _failure(ctx, exc)
     return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
+
+
+async def respond_inline(
+    req: func.HttpRequest,
+    route: Route,
+    handler: Callable[[RequestContext], Reply],
+    *,
+    inline: bool,
+    settings: Settings | None = None,
+) -> func.HttpResponse:
+    """Run a synchronous handler from an async trigger: on the event loop when `inline` (its store answers
+    in microseconds: no hop to the worker's thread pool), else on a thread, as the worker runs a sync trigger."""
+    if inline:
+        return respond(req, route, handler, settings)
+    return await asyncio.to_thread(respond, req, route, handler, settings)
 
 
 def base_url(req: func.HttpRequest) -> str:

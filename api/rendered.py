@@ -6,14 +6,20 @@ has a new hash, so the reader (which asks the store for the range's current hash
 it again. One entry is one bytes object (the items' JSON, comma-separated) plus the item offsets: a few
 large, long-lived allocations rather than thousands of small ones, which would pin the allocator's arenas
 (RSS grew ~10x over the cached bytes when each item was its own object).
+
+The cache is bounded by entries as well as bytes, and every entry is charged a fixed overhead on top of its
+JSON: an empty run is not free. Its keys come from what the store holds (document id and hash) and from
+enums (field, source type), never from free request values: a month's run holds all its days with their
+dates, and a range takes its window of them at read time instead of caching each clipping.
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,19 +32,33 @@ class RenderedRun:
 
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
+    dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
 
     @classmethod
-    def of(cls, items: Sequence[Any]) -> RenderedRun:
+    def of(cls, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
         starts, parts, position = array("I"), [], 0
         for item in items:
             text = orjson.dumps(item)
             starts.append(position)
             parts.append(text)
             position += len(text) + 1
-        return cls(b",".join(parts), starts)
+        if dates and len(dates) != len(starts):
+            raise ValueError("one date per item")
+        return cls(b",".join(parts), starts, tuple(dates))
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    @property
+    def cost(self) -> int:
+        """What the entry holds, in bytes, with a fixed share for the objects themselves."""
+        return len(self.blob) + self.starts.itemsize * len(self.starts) + 64 * len(self.dates) + ENTRY_OVERHEAD
+
+    def window(self, first_date: str, last_date: str) -> RunWindow:
+        """The items dated within [first_date, last_date] (the whole run when it has no dates)."""
+        if not self.dates:
+            return self, 0, len(self)
+        return self, bisect_left(self.dates, first_date), bisect_right(self.dates, last_date)
 
     def fragment(self, first: int, stop: int) -> orjson.Fragment:
         """Items [first, stop) as one fragment; orjson writes it verbatim between the list's commas."""
@@ -46,23 +66,31 @@ class RenderedRun:
         return orjson.Fragment(self.blob[self.starts[first] : end])
 
 
-def page_of(runs: Sequence[RenderedRun], offset: int, limit: int) -> tuple[list[orjson.Fragment], int, int]:
-    """Fragments of items [offset, offset + limit) across `runs`, the number of those items, and the total."""
+# Items [first, stop) of a run.
+RunWindow = tuple[RenderedRun, int, int]
+# Charged per entry besides its bytes: the run, its key tuple and the dict slot (~ what CPython allocates).
+ENTRY_OVERHEAD = 512
+
+
+def page_of(windows: Sequence[RunWindow], offset: int, limit: int) -> tuple[list[orjson.Fragment], int, int]:
+    """Fragments of items [offset, offset + limit) across `windows`, the number of those items, and the total."""
     fragments: list[orjson.Fragment] = []
     count = position = 0
     stop = offset + limit
-    for run in runs:
-        first, last = max(offset - position, 0), min(stop - position, len(run))
+    for run, begin, end in windows:
+        size = end - begin
+        first, last = max(offset - position, 0), min(stop - position, size)
         if first < last:
-            fragments.append(run.fragment(first, last))
+            fragments.append(run.fragment(begin + first, begin + last))
             count += last - first
-        position += len(run)
+        position += size
     return fragments, count, position
 
 
 class RenderedItems:
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_entries: int = 20_000) -> None:
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, RenderedRun] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -79,21 +107,26 @@ class RenderedItems:
             self.hits += 1
             return run
 
-    def put(self, key: Hashable, items: Sequence[Any]) -> RenderedRun:
+    def put(self, key: Hashable, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
         """Serialize `items` once and keep them (unless bigger than the whole cache)."""
-        run = RenderedRun.of(items)
-        if len(run.blob) > self.max_bytes:
+        run = RenderedRun.of(items, dates)
+        if run.cost > self.max_bytes:
             return run
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._size -= len(old.blob)
+                self._size -= old.cost
             self._entries[key] = run
-            self._size += len(run.blob)
-            while self._size > self.max_bytes:
+            self._size += run.cost
+            while self._size > self.max_bytes or len(self._entries) > self.max_entries:
                 _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.blob)
+                self._size -= evicted.cost
         return run
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys held, least recent first (a snapshot)."""
+        with self._lock:
+            return iter(list(self._entries))
 
     @property
     def size_bytes(self) -> int:

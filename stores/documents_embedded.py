@@ -75,6 +75,10 @@ def _optional_str(doc: Document, field: str) -> str | None:
 class EmbeddedDocumentStore:
     """DocumentStore over SQLite. One connection per thread (and per process after a fork)."""
 
+    # A read is a lookup in a local file (microseconds, no network wait): an async trigger may run it on its
+    # event loop rather than hop to a thread (api.http.respond_inline).
+    answers_inline = True
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

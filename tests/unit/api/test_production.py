@@ -10,7 +10,8 @@ import pytest
 
 from api.http import ApiError, respond
 from api.params import RangeQuery, parse
-from api.production import DAY_ROUTE, RANGE_ROUTE, day_document, production_page
+from api.production import DAY_ROUTE, RANGE_ROUTE
+from api.reader import day_document, production_page
 from api.schemas import DayProductionItem, ProductionItem, ProductionPage
 from core.settings import Settings
 from domain.regions import REGIONS
@@ -153,7 +154,7 @@ def test_pages_chain_through_next_links_without_gaps_or_repeats(docs: CountingDo
 def test_several_regions_read_only_the_days_of_the_page_and_match_the_full_read(
     docs: CountingDocuments, granularity: str, offset: int, limit: int
 ) -> None:
-    from api.production import _all_rows
+    from api.reader import _all_rows
 
     params = {"start_date": "2024-03-30", "end_date": "2024-04-02", "granularity": granularity}
     body = page(docs, **params, offset=str(offset), limit=str(limit))

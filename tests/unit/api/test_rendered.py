@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -9,8 +12,8 @@ import pytest
 
 from api.http import dumps
 from api.params import RangeQuery, parse
-from api.production import production_page
-from api.rendered import RenderedItems, RenderedRun, page_of
+from api.reader import production_page
+from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, page_of
 from tests.fakes import MemoryDocuments
 from tests.unit.api.conftest import make_day_doc, seed
 
@@ -75,33 +78,79 @@ def test_warm_range_reads_no_document_body_and_a_changed_day_is_rendered_again()
 
 
 def test_cache_stays_within_its_byte_budget_and_evicts_least_recent() -> None:
-    rendered = RenderedItems(max_bytes=1_000)
-    item = {"v": "x" * 90}  # ~100 bytes serialized
+    rendered = RenderedItems(max_bytes=10_000)
+    item = {"v": "x" * 900}  # ~900 bytes serialized, plus the entry's fixed overhead
     for n in range(30):
         rendered.put(("doc", n), [item])
-    assert rendered.size_bytes <= 1_000 and len(rendered) < 30
+    assert rendered.size_bytes <= 10_000 and len(rendered) < 30
     assert rendered.get(("doc", 0)) is None and rendered.get(("doc", 29)) is not None
     big = rendered.put(("big", 0), [item] * 20)  # larger than the budget: served, not kept
     assert len(big) == 20 and rendered.get(("big", 0)) is None
 
 
-def test_a_month_clipped_differently_is_rendered_for_each_range() -> None:
+@pytest.mark.parametrize(("max_bytes", "max_entries", "kept"), [(10**9, 50, 50), (50 * ENTRY_OVERHEAD, 10**6, 50)])
+def test_empty_runs_are_not_free_the_cache_is_bounded_by_entries_and_bytes(
+    max_bytes: int, max_entries: int, kept: int
+) -> None:
+    rendered = RenderedItems(max_bytes=max_bytes, max_entries=max_entries)
+    for n in range(1_000):
+        rendered.put(("empty", n), [])
+    assert len(rendered) == kept and rendered.size_bytes == kept * ENTRY_OVERHEAD
+    assert rendered.get(("empty", 999)) is not None and rendered.get(("empty", 0)) is None
+
+
+def test_ranges_a_reader_varies_at_will_share_the_entries_of_their_documents() -> None:
+    """Every start/end/limit/offset of a region's year: the cache holds at most one entry per document and
+    variant (field, source type), however many distinct ranges are asked."""
+    docs = MemoryDocuments()
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    seed(docs, ["11"], months)
+    rendered = RenderedItems()
+    rng = random.Random(4)
+    for _ in range(300):
+        first = date(2024, 1, 1) + timedelta(days=rng.randrange(366))
+        last = first + timedelta(days=rng.randrange(31))
+        granularity = rng.choice(["day", "day", "hour", "30min"])
+        query = {"region_code": "11", "start_date": first.isoformat(), "end_date": last.isoformat()}
+        extra = {"limit": str(rng.randint(1, 50)), "offset": str(rng.randrange(30))}
+        page = orjson.loads(body(docs, rendered, granularity=granularity, **query, **extra))
+        assert page == orjson.loads(body(docs, None, granularity=granularity, **query, **extra))
+    days = sum(1 for d in docs.docs.values() if d["doc_type"] == "day")
+    fields = Counter(key[2] for key in rendered)
+    assert fields["days"] <= len(months) and fields["hourly"] <= days and fields["intervals"] <= days
+
+
+def test_a_month_clipped_differently_is_one_entry_windowed_for_each_range() -> None:
     docs = MemoryDocuments()
     seed(docs, ["11"], ["2024-10"])
     rendered = RenderedItems()
     narrow = {"region_code": "11", "start_date": "2024-10-05", "end_date": "2024-10-06", "granularity": "day"}
     wide = {**narrow, "start_date": "2024-10-01", "end_date": "2024-10-31"}
-    assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
+    assert [i["date"] for i in orjson.loads(body(docs, rendered, **narrow))["items"]] == ["2024-10-05", "2024-10-06"]
     assert orjson.loads(body(docs, rendered, **wide))["total"] == 31
     assert orjson.loads(body(docs, rendered, **narrow))["total"] == 2
+    assert len(rendered) == 1
 
 
 @pytest.mark.parametrize(
     ("offset", "limit"), [(0, 100), (0, 3), (2, 2), (3, 3), (4, 1), (5, 10), (8, 5), (0, 9), (9, 1)]
 )
-def test_a_page_across_runs_has_exactly_the_items_of_the_slice(offset: int, limit: int) -> None:
-    values = [{"n": i, "s": "é" * (i % 3)} for i in range(9)]
-    runs = [RenderedRun.of(values[:3]), RenderedRun.of([]), RenderedRun.of(values[3:4]), RenderedRun.of(values[4:])]
-    fragments, count, total = page_of(runs, offset, limit)
-    assert total == 9 and count == len(values[offset : offset + limit])
-    assert orjson.loads(orjson.dumps(fragments)) == values[offset : offset + limit]
+def test_a_page_across_windows_has_exactly_the_items_of_the_slice(offset: int, limit: int) -> None:
+    values = [{"n": i, "s": "é" * (i % 3)} for i in range(12)]
+    dated = RenderedRun.of(values[9:], ["2024-01-01", "2024-01-02", "2024-01-03"])
+    runs = [RenderedRun.of(values[:3]), RenderedRun.of([]), RenderedRun.of(values[3:4]), RenderedRun.of(values[4:9])]
+    windows = [run.window("2024-01-01", "2024-01-01") for run in runs] + [dated.window("2023-12-01", "2024-01-01")]
+    fragments, count, total = page_of(windows, offset, limit)
+    expected = (values[:10])[offset : offset + limit]
+    assert total == 10 and count == len(expected)
+    assert orjson.loads(orjson.dumps(fragments)) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [("2024-01-01", "2024-01-31", (0, 3)), ("2024-01-02", "2024-01-02", (1, 2)), ("2024-01-04", "2024-01-09", (3, 3))],
+)
+def test_a_dated_run_windows_by_date(first: str, last: str, expected: tuple[int, int]) -> None:
+    run = RenderedRun.of([1, 2, 3], ["2024-01-01", "2024-01-02", "2024-01-03"])
+    _, begin, end = run.window(first, last)
+    assert (begin, end) == expected

@@ -1,0 +1,303 @@
+"""The read model of the production routes: point reads, ranges and pages over the materialized documents.
+
+One `ProductionReader` per worker owns the read strategies and the rendered cache; the route module only
+parses, calls it and replies. Strategies:
+- point read: the stored bytes of the day document as they are (with their gzip form where the store keeps
+  one), never parsed;
+- one region, any granularity: the range's content hashes first (no bodies), then pre-serialized items of
+  each document from the cache; documents are read and rendered only when one is missing from it;
+- several regions: the month documents give each day's interval count, so only the regions on the requested
+  page have their day documents read (the plain read of every row when those disagree);
+- granularity=day: the days of the month documents, clipped to the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from api import caching
+from api.http import ApiError, ParameterError, dumps
+from api.params import (
+    MAX_DAY_RANGE_DAYS,
+    MAX_INTERVAL_RANGE_DAYS,
+    REGION_CODES,
+    RangeQuery,
+    check_span,
+    require_region,
+)
+from api.rendered import RenderedItems, RunWindow, page_of
+from domain.models import Units
+from domain.naming import day_doc_id
+from domain.ports import RenderedDocument, RenderedDocuments
+from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
+from stores.ports import Document, DocumentStore
+
+_INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
+_UNITS = Units().model_dump()
+Row = tuple[Document, dict[str, Any]]
+PageUrl = Callable[[dict[str, str]], str]
+
+
+def _only(values: dict[str, float | None], source_type: str | None, fallback: float | None = None) -> dict[str, Any]:
+    """All sources, or just `source_type` (null when the region has no such value: missing, not zero)."""
+    if source_type is None:
+        return values
+    return {source_type: values.get(source_type, fallback)}
+
+
+def _load_factors(values: dict[str, float | None], source_type: str | None) -> dict[str, Any]:
+    if source_type is None:
+        return values
+    return {source_type: values.get(source_type)} if source_type in PRODUCTION_SOURCES else {}
+
+
+def interval_item(doc: Document, interval: dict[str, Any], source_type: str | None) -> dict[str, Any]:
+    consumption = interval.get("consumption_mw")
+    return {
+        "region": doc["region_code"],
+        "region_name": doc["region_name"],
+        "timestamp": interval["timestamp"],
+        "production_mw": interval.get("production_mw"),
+        "consumption_mw": consumption,
+        "sources": _only(
+            interval.get("sources") or {}, source_type, consumption if source_type == CONSUMPTION else None
+        ),
+        "facteur_charge": _load_factors(interval.get("facteur_charge") or {}, source_type),
+        "carbon_intensity_g_per_kwh": interval.get("carbon_intensity_g_per_kwh"),
+    }
+
+
+def day_item(doc: Document, day: dict[str, Any], source_type: str | None) -> dict[str, Any]:
+    """One DaySummary of a month document: mean MW = energy (MWh) / the day's hours (23, 24 or 25)."""
+    totals = day["totals"]
+    hours = day["interval_count"] * 0.5
+    energy: dict[str, float | None] = totals.get("energy_mwh") or {}
+    mean_mw = {s: (None if e is None or hours == 0 else e / hours) for s, e in energy.items()}
+    consumption = totals.get("consumption_mw_avg")
+    consumption_mwh = totals.get("consumption_mwh")
+    return {
+        "region": doc["region_code"],
+        "region_name": doc["region_name"],
+        "timestamp": day["timestamp"],
+        "date": day["date"],
+        "interval_count": day["interval_count"],
+        "final": day["final"],
+        "production_mw": totals.get("production_mw_avg"),
+        "consumption_mw": consumption,
+        "sources": _only(mean_mw, source_type, consumption if source_type == CONSUMPTION else None),
+        "facteur_charge": _load_factors(totals.get("facteur_charge_avg") or {}, source_type),
+        "carbon_intensity_g_per_kwh": totals.get("carbon_intensity_g_per_kwh"),
+        "energy_mwh": _only(energy, source_type, consumption_mwh if source_type == CONSUMPTION else None),
+        "production_mwh": totals.get("production_mwh"),
+        "consumption_mwh": consumption_mwh,
+        "production_mw_peak": totals.get("production_mw_peak"),
+        "consumption_mw_peak": totals.get("consumption_mw_peak"),
+        "emissions_tco2eq": totals.get("emissions_tco2eq"),
+    }
+
+
+def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
+    params = {
+        "region_code": query.region_code,
+        "start_date": query.start_date.isoformat(),
+        "end_date": query.end_date.isoformat(),
+        "source_type": query.source_type,
+        "granularity": query.granularity,
+        "limit": str(query.limit),
+        "offset": str(offset),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def check_range(query: RangeQuery) -> None:
+    if query.granularity == "day":
+        check_span(query.start_date, query.end_date, MAX_DAY_RANGE_DAYS, "with granularity=day")
+    else:
+        check_span(
+            query.start_date,
+            query.end_date,
+            MAX_INTERVAL_RANGE_DAYS,
+            f"with granularity={query.granularity} (use granularity=day for up to {MAX_DAY_RANGE_DAYS} days)",
+        )
+
+
+def _all_rows(documents: DocumentStore, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
+    """Every (document, interval or day) of the range, region by region: the straightforward read."""
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    rows: list[Row] = []
+    hashes: list[str] = []
+    for code in codes:
+        if query.granularity == "day":
+            for doc in documents.query_range(code, "month", start[:7], end[:7]):
+                hashes.append(doc.get("content_hash", ""))
+                rows.extend((doc, d) for d in doc.get("days", []) if start <= d["date"] <= end)
+        else:
+            field = _INTERVAL_FIELD[query.granularity]
+            for doc in documents.query_range(code, "day", start, end):
+                hashes.append(doc.get("content_hash", ""))
+                rows.extend((doc, iv) for iv in doc.get(field, []))
+    return rows, hashes
+
+
+def _planned_page(
+    documents: DocumentStore, query: RangeQuery, codes: list[str]
+) -> tuple[list[Row], int, list[str]] | None:
+    """Intervals of several regions without reading every region's day documents: the month documents give
+    each day's interval count, so only the regions on the requested page have their day documents read. None
+    when those disagree with the month documents (a materialization in progress): the caller reads everything."""
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    field = _INTERVAL_FIELD[query.granularity]
+    per_day = (lambda n: n) if query.granularity == "30min" else (lambda n: n // 2)
+    hashes: list[str] = []
+    plan: list[tuple[str, list[tuple[str, int]]]] = []
+    for code in codes:
+        days: list[tuple[str, int]] = []
+        for month in documents.query_range(code, "month", start[:7], end[:7]):
+            hashes.append(month.get("content_hash", ""))
+            days += [
+                (d["date"], per_day(d["interval_count"])) for d in month.get("days", []) if start <= d["date"] <= end
+            ]
+        plan.append((code, days))
+    total = sum(n for _, days in plan for _, n in days)
+    first, stop = query.offset, query.offset + query.limit
+    rows: list[Row] = []
+    position = 0
+    for code, days in plan:
+        region_total = sum(n for _, n in days)
+        if not days or position + region_total <= first or position >= stop:
+            position += region_total
+            continue
+        # The whole range of a region on the page, so that a day its month document misses is noticed.
+        docs = documents.query_range(code, "day", start, end)
+        if [(d["date"], len(d.get(field, []))) for d in docs] != days:
+            return None
+        hashes += [d.get("content_hash", "") for d in docs]
+        region_rows = [(doc, iv) for doc in docs for iv in doc[field]]
+        rows += region_rows[max(first - position, 0) : max(stop - position, 0)]
+        position += region_total
+    return rows, total, hashes
+
+
+def _region_windows(
+    documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
+) -> tuple[list[RunWindow], list[str]]:
+    """Every item of one region's range, pre-serialized: the store gives the range's current content hashes
+    (no bodies); documents are read and rendered only when one of them is not cached. Day documents for
+    interval granularities; for granularity=day, month documents rendered whole (every day, with its date)
+    and windowed to the range, so the cache key never holds the request's own dates."""
+    start, end = query.start_date.isoformat(), query.end_date.isoformat()
+    by_day = query.granularity == "day"
+    doc_type, first, last = ("month", start[:7], end[:7]) if by_day else ("day", start, end)
+    field = "days" if by_day else _INTERVAL_FIELD[query.granularity]
+    source_type = query.source_type
+
+    def put(doc: Document, content_hash: str) -> Any:
+        key = (doc["id"], content_hash, field, source_type or "")
+        if by_day:
+            days = sorted(doc.get("days", []), key=lambda d: str(d["date"]))
+            return rendered.put(key, [day_item(doc, d, source_type) for d in days], [d["date"] for d in days])
+        return rendered.put(key, [interval_item(doc, iv, source_type) for iv in doc.get(field, [])])
+
+    pairs = documents.range_hashes(code, doc_type, first, last)
+    runs = [rendered.get((i, h, field, source_type or "")) if h else None for i, h in pairs]
+    if any(run is None for run in runs):
+        docs = documents.query_range(code, doc_type, first, last)
+        pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
+        runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
+    return [run.window(start, end) for run in runs if run is not None], [h for _, h in pairs]
+
+
+def production_page(
+    documents: DocumentStore, query: RangeQuery, page_url: PageUrl, rendered: RenderedItems | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """One page of items, region by region in INSEE order then by time; also the content hashes it used.
+
+    With `rendered`, a one-region range is served from pre-serialized items (orjson fragments)."""
+    require_region(query.region_code)
+    check_range(query)
+    codes = [query.region_code] if query.region_code else REGION_CODES
+    items: list[Any]
+    if rendered is not None and query.region_code:
+        windows, hashes = _region_windows(documents, query, query.region_code, rendered)
+        items, count, total = page_of(windows, query.offset, query.limit)
+    else:
+        planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
+        if planned is not None:
+            page, total, hashes = planned
+        else:
+            rows, hashes = _all_rows(documents, query, codes)
+            total = len(rows)
+            page = rows[query.offset : query.offset + query.limit]
+        build = day_item if query.granularity == "day" else interval_item
+        items = [build(doc, element, query.source_type) for doc, element in page]
+        count = len(items)
+    next_offset = query.offset + query.limit
+    next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
+    body = {
+        "granularity": query.granularity,
+        "start_date": query.start_date.isoformat(),
+        "end_date": query.end_date.isoformat(),
+        "region_code": query.region_code,
+        "source_type": query.source_type,
+        "units": _UNITS,
+        "limit": query.limit,
+        "offset": query.offset,
+        "count": count,
+        "total": total,
+        "next": next_url,
+        "links": {"self": page_url(canonical_params(query, query.offset)), "next": next_url},
+        "items": items,
+    }
+    return body, hashes
+
+
+def _no_data(region_code: str, day: str) -> ApiError:
+    return ApiError(
+        404,
+        f"No data materialized for region {region_code} on {day}.",
+        errors=[ParameterError("date", "no data for this day")],
+        slug="no-data",
+    )
+
+
+def day_document(documents: DocumentStore, region_code: str, day: str) -> Document:
+    """One point read, parsed; 404 for an unknown region or a day with no materialized data."""
+    require_region(region_code)
+    doc = documents.get(region_code, day_doc_id(region_code, day))
+    if doc is None:
+        raise _no_data(region_code, day)
+    # Store metadata (Cosmos `_rid`, `_etag`, `_ts`…) is not part of the document contract.
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def rendered_day(documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
+    """One point read as the bytes a client gets: stored as they are where the store can (no parsing)."""
+    require_region(region_code)
+    if isinstance(documents, RenderedDocuments):
+        found = documents.get_rendered(region_code, day_doc_id(region_code, day))
+        if found is None:
+            raise _no_data(region_code, day)
+        return found
+    doc = day_document(documents, region_code, day)
+    return RenderedDocument(dumps(doc), None, doc.get("content_hash"), doc.get("final") is True)
+
+
+class ProductionReader:
+    """The production routes' reads over a document store, with the worker's cache of rendered items."""
+
+    def __init__(self, rendered: RenderedItems | None = None) -> None:
+        self.rendered = rendered if rendered is not None else RenderedItems()
+
+    def day(self, documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
+        return rendered_day(documents, region_code, day)
+
+    def page(self, documents: DocumentStore, query: RangeQuery, root_url: str) -> tuple[dict[str, Any], str]:
+        """One page of the range and its ETag (the documents' hashes and the canonical query)."""
+
+        def page_url(params: dict[str, str]) -> str:
+            return f"{root_url}?{urlencode(params)}"
+
+        body, hashes = production_page(documents, query, page_url, self.rendered)
+        return body, caching.combined_etag(hashes, urlencode(canonical_params(query, query.offset)))
