@@ -1,4 +1,9 @@
-"""GET /v1/export/csv: 302 to a short-lived, read-only link to one materialized CSV file."""
+"""GET /v1/export/csv and /v1/export/parquet: 302 to a short-lived, read-only link to one export file.
+
+A region's day and month CSV are the materialization's own files; every other file (a year, all regions,
+Parquet) is built from the materialized documents on first request and kept per version (domain.bulk_export),
+so the answer is always a redirect and never the file itself.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,36 @@ from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from api.params import ExportQuery, parse, require_region
-from domain.naming import day_file_name, download_name, month_file_name
-from stores.ports import FileStore
+from domain.bulk_export import BulkExports, ExportSpec, Format
+from domain.naming import download_name
+from stores.ports import DocumentStore, FileStore
 
 bp = df.Blueprint()
 
 ROUTE = Route("export_csv", "/v1/export/csv", {"GET": Role.reader})
+PARQUET_ROUTE = Route("export_parquet", "/v1/export/parquet", {"GET": Role.reader})
+_PERIODS = "Give exactly one of date=YYYY-MM-DD, month=YYYY-MM and year=YYYY."
+_WHAT = (
+    " region_code names one region; without it the file holds every region. A region's day and month CSV are"
+    " written by the materialization; other files are built on the first request (which may take seconds for a"
+    " year of every region) and then kept. CSV: day files have one row per half-hour, month and year files one"
+    " row per day. Parquet: one row per half-hour."
+)
 OPERATIONS = (
     Operation(
         ROUTE,
         "GET",
         "exportCsv",
-        "Redirect to a short-lived link to one CSV file",
+        "Redirect to a short-lived link to one export file (CSV unless format=parquet)." + _WHAT,
+        query=ExportQuery,
+        ok_status=302,
+        errors=(400, 404),
+    ),
+    Operation(
+        PARQUET_ROUTE,
+        "GET",
+        "exportParquet",
+        "Redirect to a short-lived link to one Parquet file (same parameters; format may only be parquet)." + _WHAT,
         query=ExportQuery,
         ok_status=302,
         errors=(400, 404),
@@ -30,38 +53,59 @@ OPERATIONS = (
 )
 
 
-def export_file_name(query: ExportQuery) -> str:
-    """The one file the query names; 400 unless exactly one of date and month is given."""
+def export_spec(query: ExportQuery, route_format: Format | None = None) -> ExportSpec:
+    """The one file the query names; 400 unless exactly one period is given and the format fits the route."""
     require_region(query.region_code)
-    if (query.date is None) == (query.month is None):
-        message = "give exactly one of date and month"
+    periods = {
+        "date": query.date.isoformat() if query.date is not None else None,
+        "month": query.month,
+        "year": query.year,
+    }
+    given = [value for value in periods.values() if value is not None]
+    if len(given) != 1:
+        message = "give exactly one of date, month and year"
+        raise ApiError(400, _PERIODS, errors=[ParameterError(p, message) for p in periods], slug="invalid-parameters")
+    if route_format is not None and query.format not in (None, route_format):
         raise ApiError(
             400,
-            "Give exactly one of date=YYYY-MM-DD and month=YYYY-MM.",
-            errors=[ParameterError("date", message), ParameterError("month", message)],
+            f"This route serves {route_format} files only; use /v1/export/{query.format} for {query.format}.",
+            errors=[ParameterError("format", f"must be {route_format} on this route")],
             slug="invalid-parameters",
         )
-    if query.date is not None:
-        return day_file_name(query.region_code, query.date.isoformat())
-    assert query.month is not None
-    return month_file_name(query.region_code, query.month)
+    return ExportSpec(query.format or route_format or "csv", given[0], query.region_code)
 
 
-def export_link(files: FileStore, name: str, ttl_seconds: int) -> str:
-    """A signed link to `name`; 404 when the file was never materialized."""
-    if not files.exists(name):
-        raise ApiError(404, f"No export file {download_name(name)} has been materialized.", slug="no-data")
+def export_link(documents: DocumentStore, files: FileStore, spec: ExportSpec, ttl_seconds: int) -> str:
+    """A signed link to the file of `spec` (built first when needed); 404 when there is no data for it."""
+    name = BulkExports(documents, files).file_for(spec)
+    if name is None:
+        raise ApiError(404, f"No data for the export file {spec.download_name}.", slug="no-data")
     return files.signed_url(name, ttl_seconds, download_name(name))
 
 
-def _handle(ctx: RequestContext) -> Reply:
-    query = parse(ExportQuery, dict(ctx.req.params))
-    url = export_link(stores().files, export_file_name(query), ctx.settings.DOWNLOAD_TTL_SECONDS)
+def _redirect(ctx: RequestContext, route_format: Format | None) -> Reply:
+    spec = export_spec(parse(ExportQuery, dict(ctx.req.params)), route_format)
+    current = stores()
+    url = export_link(current.documents, current.files, spec, ctx.settings.DOWNLOAD_TTL_SECONDS)
     # The link expires: neither the redirect nor its target may be cached past that.
     return Reply(None, status=302, headers={"Location": url}, cache_control=caching.NO_STORE)
+
+
+def _handle(ctx: RequestContext) -> Reply:
+    return _redirect(ctx, None)
+
+
+def _handle_parquet(ctx: RequestContext) -> Reply:
+    return _redirect(ctx, "parquet")
 
 
 @bp.function_name(name=ROUTE.function_name)
 @bp.route(route=ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def export_csv(req: func.HttpRequest) -> func.HttpResponse:
     return respond(req, ROUTE, _handle)
+
+
+@bp.function_name(name=PARQUET_ROUTE.function_name)
+@bp.route(route=PARQUET_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def export_parquet(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, PARQUET_ROUTE, _handle_parquet)

@@ -26,6 +26,7 @@ LATEST_DAY = date(2099, 12, 31)
 REGION_CODES: list[str] = [r.code for r in REGIONS]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{4}-\d{2}")
+_YEAR = re.compile(r"\d{4}")
 
 
 def _strict_date(value: Any) -> Any:
@@ -51,6 +52,14 @@ def _strict_month(value: Any) -> Any:
     return value
 
 
+def _strict_year(value: Any) -> Any:
+    if not isinstance(value, str) or not _YEAR.fullmatch(value):
+        raise ValueError("must be a year as YYYY")
+    if not EARLIEST_DAY.year <= int(value) <= LATEST_DAY.year:
+        raise ValueError(f"must be between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
+    return value
+
+
 # The 2000-2099 bounds are in the schema too (a year pattern: JSON Schema has no date minimum), so a client
 # or a fuzzer that follows the document never sends a date the API rejects as out of range.
 IsoDate = Annotated[
@@ -71,6 +80,12 @@ IsoMonth = Annotated[
     # No `example`: with both examples a client (or a fuzzer's examples phase) sends date and month together.
     WithJsonSchema({"type": "string", "pattern": r"^20\d{2}-(0[1-9]|1[0-2])$"}),
 ]
+IsoYear = Annotated[
+    str,
+    BeforeValidator(_strict_year),
+    WithJsonSchema({"type": "string", "pattern": r"^20\d{2}$"}),
+]
+ExportFormat = Literal["csv", "parquet"]
 RegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
 SourceType = Literal[ALL_SOURCES]  # type: ignore[valid-type]
 Granularity = Literal["30min", "hour", "day"]
@@ -98,12 +113,20 @@ class DayPath(BaseModel):
 
 
 class ExportQuery(BaseModel):
-    """GET /v1/export/csv: exactly one of `date` and `month`."""
+    """GET /v1/export/csv and /v1/export/parquet: exactly one of `date`, `month` and `year`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region_code: RegionCode = Field(description="INSEE region code")
-    date: IsoDate | None = Field(None, description="One day's file (exclusive with month)")
-    month: IsoMonth | None = Field(None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date)")
+    region_code: RegionCode | None = Field(None, description="INSEE region code; all regions in one file when omitted")
+    date: IsoDate | None = Field(None, description="One day's file (exclusive with month and year)")
+    month: IsoMonth | None = Field(
+        None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date and year)"
+    )
+    year: IsoYear | None = Field(None, description="One year's file, YYYY, e.g. 2024 (exclusive with date and month)")
+    format: ExportFormat | None = Field(
+        None,
+        description="csv (Excel-FR: UTF-8 BOM, `;`, decimal comma) or parquet (one row per interval, typed columns, "
+        "timestamps in Europe/Paris); csv when omitted on /v1/export/csv, parquet on /v1/export/parquet",
+    )
 
 
 class BackfillRequest(BaseModel):

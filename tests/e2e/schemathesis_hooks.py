@@ -49,8 +49,11 @@ def map_query(ctx: Any, query: Any) -> Any:
         granularity = query.get("granularity") or "hour"
         if granularity in _SPAN_DAYS:
             _ordered_within(query, _SPAN_DAYS[granularity])
-    elif path.startswith("/v1/export/") and query.get("date") and query.get("month"):
-        del query["month"]
+    elif path.startswith("/v1/export/"):
+        # One period per file: keep the first one given.
+        periods = [p for p in ("date", "month", "year") if query.get(p)]
+        for extra in periods[1:]:
+            del query[extra]
     return query
 
 

@@ -1,49 +1,69 @@
-"""GET /v1/export/csv: exactly one of date/month, 404 for files never written, 302 to a signed link."""
+"""GET /v1/export/csv and /v1/export/parquet: one period, the format per route, 404 without data, 302."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
 import pytest
 
-from api.export import ROUTE, _handle, export_file_name, export_link
-from api.http import ApiError, respond
+from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, export_link, export_spec
+from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
 from core.settings import Settings
-from tests.fakes import MemoryFiles
-from tests.unit.api.conftest import FakeStores, MakeRequest
+from domain.bulk_export import ExportSpec, Format
+from tests.fakes import MemoryDocuments, MemoryFiles
+from tests.unit.api.conftest import FakeStores, MakeRequest, seed
 
 
 @pytest.mark.parametrize(
-    ("params", "name"),
+    ("params", "route_format", "spec"),
     [
-        ({"region_code": "32", "month": "2024-06"}, "32/2024/eco2mix_32_2024-06.csv"),
-        ({"region_code": "11", "date": "2024-03-31"}, "11/2024/eco2mix_11_2024-03-31.csv"),
+        ({"region_code": "32", "month": "2024-06"}, None, ExportSpec("csv", "2024-06", "32")),
+        ({"region_code": "11", "date": "2024-03-31"}, None, ExportSpec("csv", "2024-03-31", "11")),
+        ({"year": "2024"}, None, ExportSpec("csv", "2024", None)),
+        ({"date": "2024-03-31", "format": "parquet"}, None, ExportSpec("parquet", "2024-03-31", None)),
+        ({"region_code": "32", "year": "2024"}, "parquet", ExportSpec("parquet", "2024", "32")),
+        ({"month": "2024-06", "format": "parquet"}, "parquet", ExportSpec("parquet", "2024-06", None)),
     ],
 )
-def test_file_names(params: dict[str, str], name: str) -> None:
-    assert export_file_name(parse(ExportQuery, params)) == name
+def test_the_query_names_one_file(params: dict[str, str], route_format: Format | None, spec: ExportSpec) -> None:
+    assert export_spec(parse(ExportQuery, params), route_format) == spec
 
 
 @pytest.mark.parametrize(
-    ("params", "status"),
+    ("params", "route_format", "status"),
     [
-        ({"region_code": "32"}, 400),
-        ({"region_code": "32", "month": "2024-06", "date": "2024-06-01"}, 400),
-        ({"region_code": "00", "month": "2024-06"}, 404),
+        ({"region_code": "32"}, None, 400),
+        ({}, None, 400),
+        ({"region_code": "32", "month": "2024-06", "date": "2024-06-01"}, None, 400),
+        ({"month": "2024-06", "year": "2024"}, None, 400),
+        ({"year": "24"}, None, 400),
+        ({"year": "1999"}, None, 400),
+        ({"year": "2024", "format": "xlsx"}, None, 400),
+        ({"year": "2024", "format": "csv"}, "parquet", 400),
+        ({"region_code": "00", "month": "2024-06"}, None, 404),
     ],
 )
-def test_bad_combinations(params: dict[str, str], status: int) -> None:
+def test_bad_combinations(params: dict[str, str], route_format: Format | None, status: int) -> None:
     with pytest.raises(ApiError) as err:
-        export_file_name(parse(ExportQuery, params))
+        export_spec(parse(ExportQuery, params), route_format)
     assert err.value.status == status
 
 
-def test_missing_file_is_404() -> None:
+@pytest.mark.parametrize(
+    "spec",
+    [ExportSpec("csv", "2024-06", "32"), ExportSpec("csv", "2024", None), ExportSpec("parquet", "2024-06-01", "32")],
+)
+def test_no_data_is_404(spec: ExportSpec) -> None:
     with pytest.raises(ApiError) as err:
-        export_link(MemoryFiles(), "32/2024/eco2mix_32_2024-06.csv", 600)
+        export_link(MemoryDocuments(), MemoryFiles(), spec, 600)
     assert err.value.status == 404
 
 
-def test_redirect_to_the_signed_link_with_the_configured_ttl(
+def test_redirect_to_the_materialized_csv_with_the_configured_ttl(
     fake_stores: FakeStores, make_request: MakeRequest, settings: Settings
 ) -> None:
     fake_stores.files.put("32/2024/eco2mix_32_2024-06.csv", b"\xef\xbb\xbfa;b\n", "text/csv")
@@ -54,3 +74,36 @@ def test_redirect_to_the_signed_link_with_the_configured_ttl(
         f"memory://32/2024/eco2mix_32_2024-06.csv?ttl={settings.DOWNLOAD_TTL_SECONDS}&filename=eco2mix_32_2024-06.csv"
     )
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("route", "handle", "params", "download", "rows"),
+    [
+        (PARQUET_ROUTE, _handle_parquet, {"month": "2024-02"}, "eco2mix_all_2024-02.parquet", 2 * 29 * 48),
+        (ROUTE, _handle, {"region_code": "93", "year": "2024", "format": "parquet"}, "eco2mix_93_2024.parquet", 1392),
+        (ROUTE, _handle, {"year": "2024"}, "eco2mix_all_2024.csv", 2 * 29),
+    ],
+)
+def test_bulk_files_are_built_then_redirected_to(
+    fake_stores: FakeStores,
+    make_request: MakeRequest,
+    settings: Settings,
+    route: Route,
+    handle: Callable[[RequestContext], Reply],
+    params: dict[str, str],
+    download: str,
+    rows: int,
+) -> None:
+    seed(fake_stores.documents, ["11", "93"], ["2024-02"])
+    resp = respond(make_request("GET", route.path, params=params), route, handle, settings)
+    assert resp.status_code == 302 and resp.headers["Cache-Control"] == "no-store"
+    location = urlsplit(resp.headers["Location"])
+    assert parse_qs(location.query)["filename"] == [download]
+    data = fake_stores.files.read(location.netloc + location.path)
+    assert data is not None
+    if download.endswith(".parquet"):
+        assert len(pd.read_parquet(io.BytesIO(data))) == rows
+    else:
+        assert data.count(b"\r\n") == rows + 1
+    again = respond(make_request("GET", route.path, params=params), route, handle, settings)
+    assert again.headers["Location"] == resp.headers["Location"]

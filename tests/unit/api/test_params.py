@@ -101,7 +101,10 @@ def test_require_region(code: str, status: int | None) -> None:
         ({"region_code": "11", "date": "2024-06-01"}, True),
         ({"region_code": "11", "month": "2024-13"}, False),
         ({"region_code": "11", "month": "2024-6"}, False),
-        ({"month": "2024-06"}, False),
+        ({"month": "2024-06"}, True),  # every region
+        ({"year": "2024", "format": "parquet"}, True),
+        ({"year": "2100"}, False),
+        ({"year": "2024", "format": "xls"}, False),
     ],
 )
 def test_export_query(params: dict[str, str], ok: bool) -> None:
@@ -152,9 +155,15 @@ def test_every_date_in_the_document_carries_the_2000_2099_bounds() -> None:
     assert len(schemas) >= 6  # range start/end, day path, export date and month, backfill body start/end
     for schema in schemas:
         pattern = re.compile(schema["pattern"])
-        for inside in ("2000-01-01", "2099-12-31") if schema.get("format") == "date" else ("2000-01", "2099-12"):
+        if schema.get("format") == "date":
+            insides: tuple[str, ...] = ("2000-01-01", "2099-12-31")
+        elif pattern.fullmatch("2024"):  # a year
+            insides = ("2000", "2099")
+        else:
+            insides = ("2000-01", "2099-12")
+        for inside in insides:
             assert pattern.fullmatch(inside), (schema, inside)
-        for outside in ("1999-12-31", "2100-01-01", "0001-01-01", "1999-12", "2100-01"):
+        for outside in ("1999-12-31", "2100-01-01", "0001-01-01", "1999-12", "2100-01", "1999", "2100"):
             assert not pattern.fullmatch(outside), (schema, outside)
 
 

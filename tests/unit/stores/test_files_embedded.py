@@ -131,7 +131,14 @@ def test_non_ascii_download_name_round_trips(files: EmbeddedFileStore) -> None:
     assert files.resolve_download(name, query, now=NOW)[1] == "éco2mix Île-de-France.csv"
 
 
-@pytest.mark.parametrize(("name", "media"), [(NAME, "text/csv; charset=utf-8"), ("a/b.json", "application/json")])
+@pytest.mark.parametrize(
+    ("name", "media"),
+    [
+        (NAME, "text/csv; charset=utf-8"),
+        ("a/b.json", "application/json"),
+        ("bulk/all/2024/v/eco2mix_all_2024.parquet", "application/vnd.apache.parquet"),
+    ],
+)
 def test_media_type_from_extension(name: str, media: str) -> None:
     assert EmbeddedFileStore.media_type(name) == media
 
