@@ -176,7 +176,7 @@ class Eco2mixHooks(AppHooks):
                 return problem(404, "Not Found", f"No file {name}.")
             safe = filename.replace('"', "")
             headers = {
-                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Type": store.media_type(name),  # CSV or Parquet, as Blob Storage would say
                 "Content-Disposition": f'attachment; filename="{safe}"',
             }
             return web.Response(body=path.read_bytes(), headers=headers)
