@@ -114,6 +114,10 @@ class Eco2mixHooks(AppHooks):
 
     def setting_default(self, name: str) -> str | None:
         """The default of the app's typed Settings (e.g. MATERIALIZE_SCHEDULE when local settings lack it)."""
+        if name == "FUNCTIONS_WORKER_PROCESS_COUNT":
+            # Flex Consumption sizes an instance's workers itself (it refuses the setting): locally, one per core,
+            # so a materialization fan-out uses every core.
+            return str(os.cpu_count() or 1)
         from core.settings import get_settings
 
         value = getattr(get_settings(), name, None)

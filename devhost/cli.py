@@ -31,12 +31,24 @@ def load_local_settings(path: Path, env: dict[str, str] | Any = os.environ) -> l
 
 
 async def serve(
-    app_spec: str, port: int, data_dir: Path, *, workers: int, run_timers_at_start: bool, hooks: AppHooks
+    app_spec: str,
+    port: int,
+    data_dir: Path,
+    *,
+    workers: int | None,
+    processes: int | None,
+    run_timers_at_start: bool,
+    hooks: AppHooks,
 ) -> None:
-    from devhost.functions import load_app, read_route_prefix
+    from devhost.functions import load_app, read_max_concurrent_activities, read_route_prefix
     from devhost.host import start_host, stop_host
+    from devhost.worker_pool import worker_process_count, worker_thread_count
 
     app = load_app(app_spec)
+    # As the Functions host: FUNCTIONS_WORKER_PROCESS_COUNT worker processes, PYTHON_THREADPOOL_THREAD_COUNT
+    # threads in each, at most host.json's maxConcurrentActivityFunctions activities at a time.
+    processes = processes or worker_process_count(default=hooks.setting_default)
+    workers = workers or read_max_concurrent_activities(Path("host.json"))
     host = await start_host(
         app,
         data_dir,
@@ -45,8 +57,12 @@ async def serve(
         activity_workers=workers,
         run_timers_at_start=run_timers_at_start,
         hooks=hooks,
+        app_spec=app_spec,
+        worker_processes=processes,
+        worker_threads=worker_thread_count(default=hooks.setting_default),
     )
     print(f"devhost listening on {host.base_url} (app {app_spec}, data {data_dir})", flush=True)
+    print(f"activities: {processes} worker process(es), at most {workers} at a time", flush=True)
     print(f"Durable webhooks (/runtime/webhooks/durabletask/): system key code={host.system_key}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,8 +92,18 @@ def build_parser(hooks: AppHooks) -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the app (default)")
     s.add_argument("--port", type=int, default=None, help="default: $PORT or 7071")
     s.add_argument("--data-dir", type=Path, default=None, help="default: $DATA_DIR or .data")
-    # 8 threads: activities wait on SQLite and file I/O too; measured faster than 2 or 4 on 2 cores.
-    s.add_argument("--activity-workers", type=int, default=8)
+    s.add_argument(
+        "--activity-workers",
+        type=int,
+        default=None,
+        help="activities at a time (default: host.json durableTask.maxConcurrentActivityFunctions, else 10 × cores)",
+    )
+    s.add_argument(
+        "--worker-processes",
+        type=int,
+        default=None,
+        help="language worker processes (default: $FUNCTIONS_WORKER_PROCESS_COUNT, else the app's hook, else 1)",
+    )
     s.add_argument("--no-run-timers-at-start", dest="run_timers_at_start", action="store_false")
     hooks.add_serve_options(s)
     hooks.add_commands(sub)
@@ -111,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.port,
                 args.data_dir,
                 workers=args.activity_workers,
+                processes=args.worker_processes,
                 run_timers_at_start=args.run_timers_at_start,
                 hooks=hooks,
             )

@@ -11,6 +11,7 @@ from devhost.functions import FunctionIndex
 from devhost.instance import Instance
 from devhost.scheduler import Scheduler
 from devhost.store import Store
+from devhost.worker_pool import WorkerPool
 
 
 class DurableEngine:
@@ -22,11 +23,17 @@ class DurableEngine:
         clock: Clock | None = None,
         activity_workers: int = 4,
         on_progress: Callable[[Instance], None] | None = None,
+        worker_pool: WorkerPool | None = None,
     ) -> None:
         self.store = Store(db_path)
         self.clock = clock or RealClock()
         self.scheduler = Scheduler(
-            index, self.store, self.clock, activity_workers=activity_workers, on_progress=on_progress
+            index,
+            self.store,
+            self.clock,
+            activity_workers=activity_workers,
+            on_progress=on_progress,
+            worker_pool=worker_pool,
         )
         self.client = DurableClient(index, self.store, self.clock, wake=self.scheduler.wake)
 

@@ -69,6 +69,15 @@ def read_route_prefix(host_json: Path) -> str:
     return str(http.get("routePrefix", "api")).strip("/")
 
 
+def read_max_concurrent_activities(host_json: Path, cpu_count: int | None = None) -> int:
+    """host.json extensions.durableTask.maxConcurrentActivityFunctions; the extension's default is 10 × cores."""
+    durable = {}
+    if host_json.is_file():
+        durable = json.loads(host_json.read_text()).get("extensions", {}).get("durableTask", {})
+    value = durable.get("maxConcurrentActivityFunctions")
+    return int(value) if value else 10 * (cpu_count or os.cpu_count() or 1)
+
+
 def _enum_name(value: Any) -> str:
     return str(getattr(value, "name", value)).upper()
 
@@ -150,6 +159,12 @@ class FunctionIndex:
     def allowed_methods(self, path: str) -> list[str]:
         """Methods of the functions whose route matches `path`: the Allow header of a 405."""
         return sorted({m.upper() for info in self.http if info.route and info.route.match(path) for m in info.methods})
+
+
+def activity_functions(app: Any) -> dict[str, FunctionInfo]:
+    """The app's activities by lower-cased durable name: what a worker process needs (no routes, no checks)."""
+    infos = (_classify(f, "") for f in _get_functions_once(app) if f.get_trigger().type == "activityTrigger")
+    return {info.durable_name.lower(): info for info in infos if info.durable_name}
 
 
 def _get_functions_once(app: Any) -> list[Any]:

@@ -23,6 +23,7 @@ from devhost.protocol_errors import ProblemAppRunner
 from devhost.server import HostState, build_web_app, problem, reset_sdk_session
 from devhost.timer_triggers import run_timer
 from devhost.webhook_guard import system_key as stored_system_key
+from devhost.worker_pool import WorkerPool
 
 log = logging.getLogger("devhost")
 
@@ -58,11 +59,27 @@ async def start_host(
     run_timers_at_start: bool = False,
     hooks: AppHooks | None = None,
     system_key: str | None = None,
+    app_spec: str | None = None,
+    worker_processes: int = 0,
+    worker_threads: int | None = None,
 ) -> RunningHost:
-    """Index the app, resume persisted orchestrations, serve on 127.0.0.1:<port> (0 = a free port)."""
+    """Index the app, resume persisted orchestrations, serve on 127.0.0.1:<port> (0 = a free port).
+
+    With `app_spec` (the `module:attr` `app` was imported from) and `worker_processes` > 0, activities run in
+    that many worker processes of `worker_threads` threads each, at most `activity_workers` at a time;
+    otherwise on `activity_workers` threads of this process.
+    """
     index = FunctionIndex(app, route_prefix)
+    pool = None
+    if app_spec is not None and worker_processes > 0:
+        pool = WorkerPool(app_spec, worker_processes, worker_threads, max_in_flight=activity_workers)
     engine = DurableEngine(
-        index, data_dir / "devhost.sqlite", clock=clock, activity_workers=activity_workers, on_progress=_log_progress
+        index,
+        data_dir / "devhost.sqlite",
+        clock=clock,
+        activity_workers=activity_workers,
+        on_progress=_log_progress,
+        worker_pool=pool,
     )
     port = port or free_port()
     hooks = hooks or AppHooks()

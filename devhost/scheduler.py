@@ -1,4 +1,5 @@
-"""The scheduler loop: episodes through the replay decider, activities on threads, due timers fired.
+"""The scheduler loop: episodes through the replay decider, activities on threads or in worker processes,
+due timers fired.
 
 Every decision is committed (history + pending work rows, one transaction) before anything is
 dispatched, so a killed host resumes from the database; activities may then run twice (at-least-once).
@@ -26,6 +27,7 @@ from devhost.instance import TERMINAL, Instance, WorkRow
 from devhost.invoke import run_activity
 from devhost.replay_decider import decide
 from devhost.store import Store
+from devhost.worker_pool import ActivityError, WorkerPool
 
 log = logging.getLogger("devhost.engine")
 
@@ -44,11 +46,15 @@ class Scheduler:
         *,
         activity_workers: int = 4,
         on_progress: Callable[[Instance], None] | None = None,
+        worker_pool: WorkerPool | None = None,
     ) -> None:
         self.index = index
         self.store = store
         self.clock = clock
         self.on_progress = on_progress
+        # Activities run in the worker processes when there are some (the app imported by its spec), else
+        # on threads of this process (an app object handed over in-process, as the unit tests do).
+        self._pool = worker_pool
         self._activities = ThreadPoolExecutor(activity_workers, thread_name_prefix="devhost-activity")
         self._orchestrators = ThreadPoolExecutor(1, thread_name_prefix="devhost-orchestrator")
         self._running: dict[int, asyncio.Future[Any]] = {}
@@ -76,6 +82,8 @@ class Scheduler:
             await self._loop_task
         # Queued activities are dropped (their rows stay and run at the next start); started ones get a grace.
         self._activities.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            await self._pool.stop(grace_seconds)
         await asyncio.sleep(0)  # let the cancellations reach the asyncio futures
         in_flight = [f for f in self._running.values() if not f.done()]
         if in_flight:
@@ -87,6 +95,8 @@ class Scheduler:
         await self._run(stop_when_idle=True)
 
     async def _run(self, *, stop_when_idle: bool) -> None:
+        if self._pool is not None:
+            await self._pool.start()
         while not self._stopping:
             self._wake.clear()
             if await self.step():
@@ -130,6 +140,8 @@ class Scheduler:
         if info is None:  # checked at scheduling time; kept for rows persisted by another app version
             future: asyncio.Future[Any] = loop.create_future()
             future.set_exception(LookupError(f"The function '{row.payload['name']}' doesn't exist"))
+        elif self._pool is not None:
+            future = asyncio.ensure_future(self._pool.run(row.payload["name"], row.payload["input"]))
         else:
             future = loop.run_in_executor(self._activities, run_activity, info, row.payload["input"])
         self._running[row.id] = future
@@ -144,6 +156,9 @@ class Scheduler:
         exc = future.exception() if not future.cancelled() else asyncio.CancelledError()
         if exc is None:
             ev = h.task_completed(now, task_id, future.result())
+        elif isinstance(exc, ActivityError):  # raised in a worker process: its own type name and traceback
+            reason = f"Activity function '{name}' failed: {exc.type_name}: {exc.message}"
+            ev = h.task_failed(now, task_id, reason, exc.details)
         else:
             details = "".join(traceback.format_exception(exc)).strip()
             ev = h.task_failed(now, task_id, f"Activity function '{name}' failed: {type(exc).__name__}: {exc}", details)
