@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import orjson
@@ -35,6 +36,8 @@ _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
 _GET_RENDERED = (
     "SELECT CAST(body AS BLOB), body_gzip, content_hash, final FROM documents WHERE region_code = ? AND id = ?"
 )
+# Changes whenever another connection commits to the file: what keeps a connection's kept rows valid.
+_DATA_VERSION = "PRAGMA data_version"
 _GET_VERSIONED = "SELECT body, version FROM documents WHERE region_code = ? AND id = ?"
 # Every write bumps `version`: the compare-and-swap tag (the embedded store's ETag).
 _INSERT = (
@@ -72,6 +75,49 @@ def _optional_str(doc: Document, field: str) -> str | None:
     raise ValueError(f"document field {field!r} must be a string, got {type(value).__name__}")
 
 
+# Point reads kept per connection (bytes, gzip form included) while the file is unchanged.
+_RENDERED_ROWS_BYTES = 96 * 1024 * 1024
+_RENDERED_ROWS_MAX = 8192
+_ROW_OVERHEAD = 256
+
+
+class _RenderedRows:
+    """One connection's recent point reads, valid while its stamp (the file's data_version as this connection
+    sees it, and the store's own write count) is unchanged: any commit clears them all. Bounded by bytes and
+    entries; absent documents are not kept, so ids a caller makes up cannot grow it."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.stamp: tuple[int, int] | None = None
+        self.entries: OrderedDict[tuple[str, str], RenderedDocument] = OrderedDict()
+        self.size = 0
+
+    @staticmethod
+    def cost(doc: RenderedDocument) -> int:
+        return len(doc.body) + len(doc.gzip or b"") + _ROW_OVERHEAD
+
+    def lookup(self, stamp: tuple[int, int], key: tuple[str, str]) -> RenderedDocument | None:
+        if stamp != self.stamp:
+            self.entries.clear()
+            self.size, self.stamp = 0, stamp
+            return None
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def keep(self, stamp: tuple[int, int], key: tuple[str, str], doc: RenderedDocument) -> None:
+        cost = self.cost(doc)
+        if stamp != self.stamp or cost > self.max_bytes:
+            return
+        old = self.entries.pop(key, None)
+        self.size += cost - (self.cost(old) if old is not None else 0)
+        self.entries[key] = doc
+        while self.size > self.max_bytes or len(self.entries) > _RENDERED_ROWS_MAX:
+            _, evicted = self.entries.popitem(last=False)
+            self.size -= self.cost(evicted)
+
+
 class EmbeddedDocumentStore:
     """DocumentStore over SQLite. One connection per thread (and per process after a fork)."""
 
@@ -79,8 +125,10 @@ class EmbeddedDocumentStore:
     # event loop rather than hop to a thread (api.http.respond_inline).
     answers_inline = True
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, rendered_rows_bytes: int = _RENDERED_ROWS_BYTES) -> None:
         self.path = Path(path)
+        self.rendered_rows_bytes = rendered_rows_bytes
+        self._writes = 0  # this store's own writes: they do not change its own connection's data_version
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._connection()
@@ -115,6 +163,7 @@ class EmbeddedDocumentStore:
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps the file consistent
         local.conn = conn
         local.pid = os.getpid()
+        local.rows = _RenderedRows(self.rendered_rows_bytes)
         return conn
 
     @staticmethod
@@ -148,6 +197,7 @@ class EmbeddedDocumentStore:
 
     def upsert(self, doc: Document) -> None:
         self._connection().execute(_UPSERT, self._columns(doc))
+        self._writes += 1
 
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         row = self._connection().execute(_GET_VERSIONED, (region_code, doc_id)).fetchone()
@@ -162,6 +212,7 @@ class EmbeddedDocumentStore:
         else:
             region_code, doc_id, *values = columns
             cursor = self._connection().execute(_REPLACE_IF_VERSION, (*values, region_code, doc_id, int(version)))
+        self._writes += 1
         return cursor.rowcount == 1
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
@@ -173,14 +224,26 @@ class EmbeddedDocumentStore:
         return doc
 
     def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """The stored bytes as they are (written by orjson from the document: what a read of it answers)."""
-        row = self._connection().execute(_GET_RENDERED, (region_code, doc_id)).fetchone()
+        """The stored bytes as they are (written by orjson from the document: what a read of it answers).
+
+        Kept per connection until the file changes: a repeated read costs one PRAGMA, not a B-tree walk
+        and the copy of ~30 KB of overflow pages."""
+        conn = self._connection()
+        rows: _RenderedRows = self._local.rows
+        stamp = (conn.execute(_DATA_VERSION).fetchone()[0], self._writes)
+        key = (region_code, doc_id)
+        found = rows.lookup(stamp, key)
+        if found is not None:
+            return found
+        row = conn.execute(_GET_RENDERED, key).fetchone()
         if row is None:
             return None
         body, body_gzip, content_hash, final = row
         if final is None:  # a row written before the column existed
             final = orjson.loads(body).get("final") is True
-        return RenderedDocument(body, body_gzip, content_hash, bool(final))
+        found = RenderedDocument(body, body_gzip, content_hash, bool(final))
+        rows.keep(stamp, key, found)
+        return found
 
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         rows = self._connection().execute(_RANGE, (region_code, doc_type, first_key, last_key)).fetchall()

@@ -1,0 +1,147 @@
+"""`python -m bench.inprocess`: CPU per request of each read HTTP function, called in this process.
+
+No server, no client: the function app's own triggers are called with a `func.HttpRequest` as the worker
+would build it, on a DATA_DIR materialized here from the sample Gold (cached under .bench/). What is
+measured is process CPU time (user + system) per request over a warm pass of random requests of each shape,
+so a busy machine slows the run but hardly moves the figure. In Azure this is the CPU billed per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from bench.devhost_process import ApiKeys, new_api_keys
+from bench.gold_data import cached_gold, copy_gold
+from bench.shapes import SHAPES, Span
+
+WORK_DIR = Path(".bench")
+HOST = "http://127.0.0.1:7071"
+# The shapes served by the production routes, with the function (by name) that answers each.
+FUNCTIONS = {
+    "point_read": "production_day",
+    "range_31d_hourly": "production_range",
+    "range_1y_daily": "production_range",
+    "csv_export": "export_csv",
+}
+
+
+def materialized_data_dir(years: int, last_year: int) -> Path:
+    """A DATA_DIR holding the sample Gold of `years` years, materialized in this process (kept for reuse)."""
+    from core.settings import Settings
+    from domain import materialization
+    from stores.factory import build_stores
+
+    data_dir = WORK_DIR / f"inprocess-{years}y-{last_year}"
+    done = data_dir / ".materialized"
+    if done.exists():
+        return data_dir
+    shutil.rmtree(data_dir, ignore_errors=True)
+    cached, _ = cached_gold(WORK_DIR / "gold", years, last_year, seed=7)
+    copy_gold(cached, data_dir / "gold.sqlite")
+    stores = build_stores(Settings(DATA_DIR=data_dir))
+    plan = materialization.plan(stores.gold, stores.documents, {"mode": "incremental"}, parallelism=1)
+    results = [
+        materialization.materialize_batch(stores.gold, stores.documents, stores.files, b) for b in plan["batches"]
+    ]
+    materialization.commit(stores.documents, plan, results, now="bench", instance_id="bench")
+    done.touch()
+    return data_dir
+
+
+def _request(path: str, key: str, route_params: dict[str, str]) -> func.HttpRequest:
+    parts = urlsplit(path)
+    return func.HttpRequest(
+        "GET",
+        HOST + path,
+        headers={"x-api-key": key, "host": "127.0.0.1:7071"},
+        params=dict(parse_qsl(parts.query)),
+        route_params=route_params,
+        body=b"",
+    )
+
+
+def _route_params(shape: str, path: str) -> dict[str, str]:
+    if shape != "point_read":
+        return {}
+    region_code, day = path.rsplit("/", 2)[-2:]
+    return {"region_code": region_code, "date": day}
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def cpu_per_request(
+    call: Callable[[func.HttpRequest], Any], requests: list[func.HttpRequest], expect: int
+) -> dict[str, Any]:
+    """Warm pass (first-use caches filled), then the same requests again: CPU µs and wall µs per request."""
+    if inspect.iscoroutinefunction(call):
+        loop = asyncio.new_event_loop()
+
+        async def all_of() -> list[Any]:
+            return [await call(r) for r in requests]
+
+        def run() -> list[Any]:
+            return loop.run_until_complete(all_of())
+    else:
+
+        def run() -> list[Any]:
+            return [call(r) for r in requests]
+
+    statuses = {resp.status_code for resp in run()}
+    if statuses != {expect}:
+        raise RuntimeError(f"expected {expect} for every request, got {statuses}")
+    cpu, wall = _cpu(), time.perf_counter()
+    run()
+    cpu, wall = _cpu() - cpu, time.perf_counter() - wall
+    n = len(requests)
+    return {"requests": n, "cpu_us_per_request": round(cpu / n * 1e6, 1), "wall_us_per_request": round(wall / n * 1e6, 1)}
+
+
+def measure(data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int = 5) -> dict[str, dict[str, Any]]:
+    """CPU per request of each shape, on the app's own trigger functions."""
+    os.environ["DATA_DIR"] = str(data_dir)
+    os.environ["API_KEYS"] = keys.env_value
+    os.environ["RATE_LIMIT_REQUESTS"] = "0"
+    from stores.factory import reset_stores
+
+    reset_stores()
+    import function_app
+
+    functions = {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+    results: dict[str, dict[str, Any]] = {}
+    for shape, function_name in FUNCTIONS.items():
+        build, expect = SHAPES[shape]
+        rng = random.Random(seed)
+        paths = [build(rng, span).path for _ in range(requests)]
+        reqs = [_request(p, keys.reader, _route_params(shape, p)) for p in paths]
+        results[shape] = {"function": function_name, **cpu_per_request(functions[function_name], reqs, expect)}
+        print(f"  {shape:<17} {function_name:<17} {results[shape]}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
+    parser.add_argument("--years", type=int, default=1)
+    parser.add_argument("--last-year", type=int, default=2024)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per shape (default 2000)")
+    args = parser.parse_args(argv)
+    data_dir = materialized_data_dir(args.years, args.last_year)
+    measure(data_dir, new_api_keys(), Span.of_years(args.years, args.last_year), args.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

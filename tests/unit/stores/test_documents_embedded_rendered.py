@@ -1,0 +1,53 @@
+"""Rendered point reads of the embedded store: kept per connection, never stale, bounded."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+
+from stores.documents_embedded import EmbeddedDocumentStore
+from tests.store_contracts import make_doc
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "documents.sqlite"
+
+
+def test_a_repeated_read_is_kept_and_a_write_by_another_connection_is_seen_at_once(path: Path) -> None:
+    reader, writer = EmbeddedDocumentStore(path), EmbeddedDocumentStore(path)
+    writer.upsert(make_doc("11", "2024-01-01", version=1))
+    first = reader.get_rendered("11", "11:2024-01-01")
+    assert first is not None and reader.get_rendered("11", "11:2024-01-01") is first  # kept, not read again
+    writer.upsert(make_doc("11", "2024-01-01", version=2))
+    again = reader.get_rendered("11", "11:2024-01-01")
+    assert again is not None and orjson.loads(again.body)["content_hash"] == "hash-11-2024-01-01-2"
+
+
+def test_a_write_from_another_thread_of_the_same_store_is_seen_at_once(path: Path) -> None:
+    store = EmbeddedDocumentStore(path)
+    store.upsert(make_doc("11", "2024-01-01", version=1))
+    assert store.get_rendered("11", "11:2024-01-01") is not None
+    thread = threading.Thread(target=store.upsert, args=(make_doc("11", "2024-01-01", version=3),))
+    thread.start()
+    thread.join()
+    again = store.get_rendered("11", "11:2024-01-01")
+    assert again is not None and again.content_hash == "hash-11-2024-01-01-3"
+
+
+def test_kept_reads_stay_within_their_byte_budget_and_absent_ids_are_not_kept(path: Path) -> None:
+    writer = EmbeddedDocumentStore(path)
+    days = [f"2024-01-{d:02d}" for d in range(1, 31)]
+    for day in days:
+        writer.upsert(make_doc("11", day, padding="x" * 2000))
+    reader = EmbeddedDocumentStore(path, rendered_rows_bytes=10_000)
+    for day in days:
+        assert reader.get_rendered("11", f"11:{day}") is not None
+    for n in range(500):
+        assert reader.get_rendered("11", f"11:made-up-{n}") is None
+    rows = reader._local.rows
+    assert rows.size <= 10_000 and 0 < len(rows.entries) < len(days)
+    assert all(doc_id.startswith("11:2024-01-") for _, doc_id in rows.entries)
