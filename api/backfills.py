@@ -12,9 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Protocol
 
 import azure.durable_functions as df
@@ -25,16 +23,29 @@ from api.auth import Role
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond_async
 from api.openapi import Operation
 from api.params import MAX_BACKFILL_RANGE_DAYS, REGION_CODES, BackfillPath, BackfillRequest, check_span, parse
+from api.run_list import RunListQuery, list_runs, lister_for
+from api.run_status import as_object, iso, run_kind, runtime_status, status_body
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
-START_ROUTE = Route("backfill_start", "/v1/admin/backfills", {"POST": Role.operator})
+# One function for the collection: POST starts a backfill, GET lists the runs (the Functions name predates GET).
+START_ROUTE = Route("backfill_start", "/v1/admin/backfills", {"GET": Role.operator, "POST": Role.operator})
 INSTANCE_ROUTE = Route(
     "backfill_instance", "/v1/admin/backfills/{instance_id}", {"GET": Role.operator, "DELETE": Role.operator}
 )
 OPERATIONS = (
+    Operation(
+        START_ROUTE,
+        "GET",
+        "listRuns",
+        "Recent runs, backfills and the scheduled incremental run alike, each with its progress and output; "
+        "filtered by status, kind and creation time, paged with an opaque continuation (follow `next`)",
+        query=RunListQuery,
+        ok_model=schemas.RunList,
+        errors=(400,),
+    ),
     Operation(
         START_ROUTE,
         "POST",
@@ -50,7 +61,7 @@ OPERATIONS = (
         INSTANCE_ROUTE,
         "GET",
         "getBackfill",
-        "Status and progress of a backfill",
+        "Status, progress and output of a run: a backfill or the incremental run (id materialize-incremental)",
         path=BackfillPath,
         ok_model=schemas.BackfillStatus,
         errors=(404,),
@@ -76,7 +87,6 @@ MAX_BODY_BYTES = 16 * 1024
 # DELETE of an active run waits this long for the termination to land before purging (else 409, retry).
 TERMINATE_WAIT_SECONDS = 10.0
 _TERMINATE_POLL_SECONDS = 0.25
-_INSTANCE_ID = re.compile(rf"{re.escape(BACKFILL_INSTANCE_PREFIX)}[0-9a-f]{{16}}")
 _ACTIVE = {"Running", "Pending"}
 
 
@@ -126,51 +136,9 @@ def instance_id_for(start_date: str, end_date: str, region_codes: list[str] | No
     return BACKFILL_INSTANCE_PREFIX + digest[:16]
 
 
-def _runtime_status(status: Any) -> str | None:
-    value = getattr(status, "runtime_status", None)
-    return None if value is None else str(getattr(value, "value", value))
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _as_object(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def status_body(instance_id: str, status: Any, links: dict[str, str], already_running: bool = False) -> dict[str, Any]:
-    runtime = _runtime_status(status)
-    progress = _as_object(getattr(status, "custom_status", None))
-    request = _as_object(getattr(status, "input_", None))
-    return {
-        "id": instance_id,
-        "runtime_status": runtime,
-        "created_time": _iso(getattr(status, "created_time", None)),
-        "last_updated_time": _iso(getattr(status, "last_updated_time", None)),
-        "request": (
-            {k: request.get(k) for k in ("start_date", "end_date", "region_codes")}
-            if isinstance(request, dict)
-            else None
-        ),
-        "progress": progress if isinstance(progress, dict) else None,
-        # Only a completed run's summary: a failure's output can hold internal messages.
-        "output": _as_object(getattr(status, "output", None)) if runtime == "Completed" else None,
-        "already_running": already_running,
-        "links": links,
-    }
-
-
 async def _existing(client: OrchestrationClient, instance_id: str) -> Any | None:
-    """The status of a backfill instance, or None for an id that is not (or no longer) one of ours."""
-    if not _INSTANCE_ID.fullmatch(instance_id):
+    """The status of a run (a backfill or the incremental run), or None for an id that is not (or no longer) ours."""
+    if run_kind(instance_id) is None:
         return None
     status = await client.get_status(instance_id, show_input=True)
     if not status or (getattr(status, "name", None) not in (None, ORCHESTRATOR)):
@@ -200,14 +168,14 @@ async def _overlapping(
     found: list[tuple[str, Any]] = []
     for other_id in sorted({str(s.instance_id) for s in listed if s.instance_id and s.instance_id != instance_id}):
         status = await _existing(client, other_id)  # the listing may omit inputs: read each with its input
-        active = status is not None and _runtime_status(status) in _ACTIVE
-        if active and overlaps(_as_object(getattr(status, "input_", None)), start, end, regions):
+        active = status is not None and runtime_status(status) in _ACTIVE
+        if active and overlaps(as_object(getattr(status, "input_", None)), start, end, regions):
             found.append((other_id, status))
-    return sorted(found, key=lambda item: (_iso(getattr(item[1], "created_time", None)) or "", item[0]))
+    return sorted(found, key=lambda item: (iso(getattr(item[1], "created_time", None)) or "", item[0]))
 
 
 def _conflict(other_id: str, status: Any, links_for: Callable[[str], dict[str, str]]) -> ApiError:
-    request = _as_object(getattr(status, "input_", None)) or {}
+    request = as_object(getattr(status, "input_", None)) or {}
     return ApiError(
         409,
         f"Backfill {other_id} ({request.get('start_date')} to {request.get('end_date')}, regions "
@@ -227,7 +195,7 @@ async def start_backfill(
     start, end = request.start_date.isoformat(), request.end_date.isoformat()
     instance_id = instance_id_for(start, end, regions)
     status = await client.get_status(instance_id, show_input=True)
-    if status and _runtime_status(status) in _ACTIVE:
+    if status and runtime_status(status) in _ACTIVE:
         return instance_id, status_body(instance_id, status, links_for(instance_id), already_running=True)
     # At most one backfill per region-range: an overlapping one running is a 409 naming it.
     running = await _overlapping(client, instance_id, start, end, regions)
@@ -237,11 +205,11 @@ async def start_backfill(
     await client.start_new(ORCHESTRATOR, instance_id, payload)
     # Two overlapping requests at once both pass the check above: the one created later yields.
     mine = await client.get_status(instance_id, show_input=True)
-    mine_key = (_iso(getattr(mine, "created_time", None)) or "", instance_id)
+    mine_key = (iso(getattr(mine, "created_time", None)) or "", instance_id)
     earlier = [
         (other_id, other)
         for other_id, other in await _overlapping(client, instance_id, start, end, regions)
-        if ((_iso(getattr(other, "created_time", None)) or ""), other_id) < mine_key
+        if ((iso(getattr(other, "created_time", None)) or ""), other_id) < mine_key
     ]
     if earlier:
         await client.terminate(instance_id, f"overlaps backfill {earlier[0][0]}, started first")
@@ -276,7 +244,7 @@ async def delete_backfill(
     """Terminate the run if active, then purge it; its last runtime status. 404 unknown; 409 + Retry-After
     when an active run has not ended within `wait_seconds` (the termination goes on; repeat the DELETE)."""
     status = await _required(client, instance_id)
-    runtime = _runtime_status(status)
+    runtime = runtime_status(status)
     if runtime in _ACTIVE:
         await client.terminate(instance_id, "deleted by an operator through the API")
         deadline = asyncio.get_running_loop().time() + wait_seconds
@@ -289,7 +257,7 @@ async def delete_backfill(
                     slug="still-terminating",
                 )
             await asyncio.sleep(_TERMINATE_POLL_SECONDS)
-            runtime = _runtime_status(await client.get_status(instance_id))
+            runtime = runtime_status(await client.get_status(instance_id))
     await client.purge_instance_history(instance_id)
     return runtime or "unknown"
 
@@ -338,6 +306,10 @@ def _caller(ctx: RequestContext) -> str:
 @bp.durable_client_input(client_name="client")
 async def backfill_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def handle(ctx: RequestContext) -> Reply:
+        if ctx.method == "GET":
+            query = parse(RunListQuery, dict(ctx.req.params), what="query")
+            listed = await list_runs(lister_for(client), query, _links(ctx.req), base_url(ctx.req) + START_ROUTE.path)
+            return Reply(listed, cache_control=caching.NO_STORE)
         request = parse(BackfillRequest, read_json_body(ctx.req), what="body")
         instance_id, body = await start_backfill(client, request, _links(ctx.req))
         log.info(

@@ -115,7 +115,10 @@ class BackfillLinks(BaseModel):
 
 
 class BackfillStatus(BaseModel):
+    """A materialization run: a backfill, or the scheduled incremental run (id `materialize-incremental`)."""
+
     id: str
+    kind: Literal["backfill", "incremental"] | None = Field(None, description="What started the run")
     runtime_status: str | None = Field(description="Pending, Running, Completed, Failed, Terminated, …")
     created_time: str | None
     last_updated_time: str | None
@@ -124,6 +127,16 @@ class BackfillStatus(BaseModel):
     output: Any = Field(None, description="Summary when Completed")
     already_running: bool = Field(False, description="True when POST returned an existing run")
     links: BackfillLinks
+
+
+class RunList(BaseModel):
+    """One page of runs, newest first within the page; follow `next` until it is null (a page may hold fewer
+    items than `limit`, even none, while more remain)."""
+
+    items: list[BackfillStatus]
+    created_from: str = Field(description="The lower bound of creation time this listing applies (UTC)")
+    continuation: str | None = Field(description="Opaque; pass it as `continuation` for the next page")
+    next: str | None = Field(description="The next page's URL; null on the last page")
 
 
 class QuarantinedDay(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -9,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devhost import history as h
 from devhost.durable_client import DurableClient, StartError
 from devhost.instance import TERMINAL, Instance
 from devhost.webhook_guard import refusal
@@ -83,6 +86,74 @@ def _flag(request: web.Request, name: str, default: bool = False) -> bool:
     return default if value is None else value.lower() == "true"
 
 
+# The list query, as HttpApiHandler.HandleGetStatusRequestAsync reads it: each value goes through a .NET
+# TryParse and one that does not parse is ignored (no filter, default page size), never a 400.
+CONTINUATION_HEADER = "x-ms-continuation-token"
+DEFAULT_PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize
+# OrchestrationRuntimeStatus: Enum.TryParse takes the names (case-sensitive) and the numbers.
+_RUNTIME_STATUSES = {
+    "Running": 0, "Completed": 1, "ContinuedAsNew": 2, "Failed": 3, "Canceled": 4, "Terminated": 5,
+    "Pending": 6, "Suspended": 7,
+}  # fmt: skip
+_STATUS_BY_NUMBER = {number: name for name, number in _RUNTIME_STATUSES.items()}
+
+
+def _runtime_statuses(values: list[str]) -> list[str] | None:
+    found: list[str] = []
+    for value in (part.strip() for v in values for part in v.split(",")):
+        if value in _RUNTIME_STATUSES:
+            found.append(value)
+        elif re.fullmatch(r"[+-]?\d+", value) and int(value) in _STATUS_BY_NUMBER:
+            found.append(_STATUS_BY_NUMBER[int(value)])
+    return found or None
+
+
+def _time_or_none(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return h.iso_seconds(h.parse_time(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _bool(text: str | None, default: bool) -> bool:
+    value = (text or "").strip().lower()
+    return {"true": True, "false": False}.get(value, default)
+
+
+def _page_size(text: str | None) -> int:
+    try:
+        size = int((text or "").strip())
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return size if size > 0 else DEFAULT_PAGE_SIZE  # devhost: a page holds at least one instance
+
+
+def _list_filters(request: web.Request) -> dict[str, Any]:
+    return {
+        "created_from": _time_or_none(request.query.get("createdTimeFrom")),
+        "created_to": _time_or_none(request.query.get("createdTimeTo")),
+        "statuses": _runtime_statuses(request.query.getall("runtimeStatus", [])),
+        "prefix": request.query.get("instanceIdPrefix") or None,
+    }
+
+
+def _continuation(last: Instance) -> str:
+    """Opaque to clients (as the store's tokens are): where the next page starts."""
+    return base64.b64encode(json.dumps([last.created, last.instance_id]).encode()).decode()
+
+
+def _resume_after(token: str) -> tuple[str, str]:
+    try:
+        created, instance_id = json.loads(base64.b64decode(token, validate=True))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValueError(f"The continuation token is not valid: {exc}") from None
+    if not isinstance(created, str) or not isinstance(instance_id, str):
+        raise ValueError("The continuation token is not valid.")
+    return created, instance_id
+
+
 def _error(status: int, message: str) -> web.Response:
     body = {"Message": "One or more of the arguments submitted is incorrect", "ExceptionMessage": message}
     return web.json_response(body, status=status)
@@ -149,13 +220,18 @@ def build_routes(client: DurableClient, system_key: str | None = None) -> list[w
         }
 
     async def query(request: web.Request) -> web.Response:
+        token = request.headers.get(CONTINUATION_HEADER) or None
         try:
-            top = int(request.query.get("top", "1000"))
-            found = client.query(**_filters(request), top=top)
-        except ValueError as exc:
-            return _error(400, str(exc))
-        show_input = _flag(request, "showInput", False)
-        return web.json_response([status_payload(i, show_input=show_input) for i in found])
+            after = None if token is None else _resume_after(token)
+        except ValueError as exc:  # the extension fails on a token its store cannot read
+            body = {"Message": "Something went wrong while processing your request", "ExceptionMessage": str(exc)}
+            return web.json_response(body, status=500)
+        top = _page_size(request.query.get("top"))
+        found = client.query(**_list_filters(request), top=top + 1, after=after)
+        page = found[:top]
+        show_input = _bool(request.query.get("showInput"), default=True)
+        headers = {CONTINUATION_HEADER: _continuation(page[-1])} if len(found) > top else {}
+        return web.json_response([status_payload(i, show_input=show_input) for i in page], headers=headers)
 
     async def terminate(request: web.Request) -> web.Response:
         outcome = client.terminate(request.match_info["instance_id"], request.query.get("reason", ""))

@@ -104,7 +104,7 @@ class DurableClient:
             return self.store.delete_instance(conn, instance_id)
 
     def query(self, **filters: Any) -> list[Instance]:
-        """Filters: created_from, created_to (ISO times), statuses, prefix, top (see Store.query)."""
+        """Filters: created_from, created_to (ISO times), statuses, prefix, top, after (see Store.query)."""
         return self.store.query(**filters)
 
     def purge_by(self, **filters: Any) -> int:

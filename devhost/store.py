@@ -72,9 +72,15 @@ class Store:
         statuses: list[str] | None = None,
         prefix: str | None = None,
         top: int = 1000,
+        after: tuple[str, str] | None = None,
     ) -> list[Instance]:
-        """Instances by creation time range, runtime status and instance-id prefix, oldest first."""
-        clauses, params = ["1=1"], []
+        """Instances by creation time range, runtime status and instance-id prefix, oldest first;
+        `after` (created, instance_id) resumes a listing past the last instance it returned."""
+        clauses: list[str] = ["1=1"]
+        params: list[str] = []
+        if after is not None:
+            clauses.append("(created > ? OR (created = ? AND instance_id > ?))")
+            params.extend((after[0], after[0], after[1]))
         if created_from:
             clauses.append("created >= ?")
             params.append(h.iso_seconds(h.parse_time(created_from)))

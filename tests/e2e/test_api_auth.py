@@ -33,6 +33,7 @@ MATRIX: list[tuple[str, str, dict[str, Any], tuple[int, int, int, int]]] = [
         {"json": {"start_date": "2031-01-01", "end_date": "2031-01-01"}},
         (401, 401, 403, 202),
     ),
+    ("GET", "/v1/admin/backfills", {}, (401, 401, 403, 200)),
     ("GET", UNKNOWN_BACKFILL, {}, (401, 401, 403, 404)),
     ("DELETE", UNKNOWN_BACKFILL, {}, (401, 401, 403, 404)),
 ]

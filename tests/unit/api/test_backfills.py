@@ -155,20 +155,33 @@ async def test_status_shows_progress_and_output_only_when_completed() -> None:
     assert (await backfill_status(client, instance_id, links))["output"] is None
 
 
-@pytest.mark.parametrize(
-    "instance_id", ["backfill-0123456789abcdef", "materialize-incremental", "../etc", "backfill-XYZ"]
-)
-async def test_unknown_or_foreign_ids_are_404(instance_id: str) -> None:
+def _with_incremental_run() -> FakeDurableClient:
     client = FakeDurableClient()
     client.instances["materialize-incremental"] = {
         "name": ORCHESTRATOR,
-        "instanceId": "x",
+        "instanceId": "materialize-incremental",
         "createdTime": "2024-01-01T00:00:00Z",
+        "input": json.dumps({"mode": "incremental"}),
+        "customStatus": {"stage": "materializing", "done": 3, "total": 12},
         "runtimeStatus": "Running",
     }
+    return client
+
+
+@pytest.mark.parametrize(
+    "instance_id", ["backfill-0123456789abcdef", "materialize-incrementalx", "../etc", "backfill-XYZ"]
+)
+async def test_unknown_or_foreign_ids_are_404(instance_id: str) -> None:
     with pytest.raises(ApiError) as err:
-        await backfill_status(client, instance_id, links)
+        await backfill_status(_with_incremental_run(), instance_id, links)
     assert err.value.status == 404
+
+
+async def test_the_incremental_run_reads_by_its_id_with_its_progress() -> None:
+    body = await backfill_status(_with_incremental_run(), "materialize-incremental", links)
+    assert body["kind"] == "incremental" and body["runtime_status"] == "Running"
+    assert body["progress"] == {"stage": "materializing", "done": 3, "total": 12}
+    assert body["request"] is None  # no range of its own: it follows the Gold watermark
 
 
 @pytest.mark.parametrize(
