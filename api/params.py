@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from api.http import ApiError, ParameterError
 from domain.regions import REGIONS, REGIONS_BY_CODE
@@ -87,6 +87,17 @@ IsoYear = Annotated[
 ]
 ExportFormat = Literal["csv", "parquet"]
 RegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
+
+
+def _known_region(value: str) -> str:
+    if value not in REGIONS_BY_CODE:
+        raise ValueError(f"must be one of the published region codes: {', '.join(REGION_CODES)}")
+    return value
+
+
+# A query value outside the published enum is a bad parameter (400); a path naming an unknown region is a
+# resource that does not exist (404, `require_region`): the same enum in the document for both.
+QueryRegionCode = Annotated[RegionCode, AfterValidator(_known_region)]
 SourceType = Literal[ALL_SOURCES]  # type: ignore[valid-type]
 Granularity = Literal["30min", "hour", "day"]
 
@@ -95,7 +106,7 @@ class RangeQuery(BaseModel):
     """GET /v1/production/regional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region_code: RegionCode | None = Field(None, description="INSEE region code; all regions when omitted")
+    region_code: QueryRegionCode | None = Field(None, description="INSEE region code; all regions when omitted")
     start_date: IsoDate = Field(description="First local day (Europe/Paris), inclusive")
     end_date: IsoDate = Field(description="Last local day, inclusive")
     source_type: SourceType | None = Field(None, description="Keep only this source in sources/facteur_charge")
@@ -116,7 +127,9 @@ class ExportQuery(BaseModel):
     """GET /v1/export/csv and /v1/export/parquet: exactly one of `date`, `month` and `year`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region_code: RegionCode | None = Field(None, description="INSEE region code; all regions in one file when omitted")
+    region_code: QueryRegionCode | None = Field(
+        None, description="INSEE region code; all regions in one file when omitted"
+    )
     date: IsoDate | None = Field(None, description="One day's file (exclusive with month and year)")
     month: IsoMonth | None = Field(
         None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date and year)"

@@ -44,7 +44,7 @@ def test_the_query_names_one_file(params: dict[str, str], route_format: Format |
         ({"year": "1999"}, None, 400),
         ({"year": "2024", "format": "xlsx"}, None, 400),
         ({"year": "2024", "format": "csv"}, "parquet", 400),
-        ({"region_code": "00", "month": "2024-06"}, None, 404),
+        ({"region_code": "00", "month": "2024-06"}, None, 400),  # a query value outside the enum
     ],
 )
 def test_bad_combinations(params: dict[str, str], route_format: Format | None, status: int) -> None:

@@ -190,7 +190,8 @@ def test_items_keep_missing_consumption_as_null() -> None:
         ({"start_date": "2024-01-01", "end_date": "2024-02-01", "granularity": "30min"}, 400, "at most 31 days"),
         ({"start_date": "2024-01-01", "end_date": "2025-01-01", "granularity": "day"}, 400, "at most 366 days"),
         ({"start_date": "2024-02-01", "end_date": "2024-01-01"}, 400, "before start_date"),
-        ({"start_date": "2024-01-01", "end_date": "2024-01-02", "region_code": "99"}, 404, "Unknown region"),
+        ({"start_date": "2024-01-01", "end_date": "2024-01-02", "region_code": "99"}, 400, "Invalid query"),
+        ({"start_date": "2024-01-01", "end_date": "2024-01-01", "region_code": "32' OR 1=1--"}, 400, "Invalid query"),
     ],
 )
 def test_range_errors(docs: CountingDocuments, params: dict[str, str], status: int, phrase: str) -> None:
