@@ -8,12 +8,16 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import orjson
 
 from domain.ports import RenderedDocument
 from stores.ports import Document
+from stores.sqlite_faults import sqlite_faults_as_unavailable
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS documents (
@@ -66,6 +70,9 @@ _BUSY_TIMEOUT_MS = 10_000
 # level 6; mtime=0 so equal bodies give equal bytes).
 _GZIP_LEVEL = 1
 Columns = tuple[str, str, str | None, str | None, str | None, str, bytes | None, int | None]
+STORE_NAME = "documents"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _optional_str(doc: Document, field: str) -> str | None:
@@ -73,6 +80,19 @@ def _optional_str(doc: Document, field: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise ValueError(f"document field {field!r} must be a string, got {type(value).__name__}")
+
+
+def _store_call(
+    method: Callable[Concatenate[EmbeddedDocumentStore, _P], _R],
+) -> Callable[Concatenate[EmbeddedDocumentStore, _P], _R]:
+    """A lock held past the busy timeout, a disk error...: StoreUnavailable (503 + Retry-After), as Cosmos faults."""
+
+    @wraps(method)
+    def call(store: EmbeddedDocumentStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with sqlite_faults_as_unavailable(STORE_NAME, on_broken=store.close):
+            return method(store, *args, **kwargs)
+
+    return call
 
 
 # Point reads kept per connection (bytes, gzip form included) while the file is unchanged.
@@ -125,7 +145,15 @@ class EmbeddedDocumentStore:
     # event loop rather than hop to a thread (api.http.respond_inline).
     answers_inline = True
 
-    def __init__(self, path: Path, rendered_rows_bytes: int = _RENDERED_ROWS_BYTES) -> None:
+    @_store_call
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout_seconds: float = _BUSY_TIMEOUT_MS / 1000,
+        rendered_rows_bytes: int = _RENDERED_ROWS_BYTES,
+    ) -> None:
+        # The busy timeout bounds a wait on another connection's lock: short for the API's reads.
+        self._busy_timeout_ms = max(1, int(busy_timeout_seconds * 1000))
         self.path = Path(path)
         self.rendered_rows_bytes = rendered_rows_bytes
         self._writes = 0  # this store's own writes: they do not change its own connection's data_version
@@ -143,6 +171,10 @@ class EmbeddedDocumentStore:
             if added.split()[0] not in columns:
                 conn.execute(f"ALTER TABLE documents ADD COLUMN {added}")
 
+    @property
+    def busy_timeout_seconds(self) -> float:
+        return self._busy_timeout_ms / 1000
+
     def _connection(self) -> sqlite3.Connection:
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
@@ -154,12 +186,12 @@ class EmbeddedDocumentStore:
         # cached_statements: sqlite3 keeps the prepared statements by SQL text; ours are few and fixed.
         conn = sqlite3.connect(
             self.path,
-            timeout=_BUSY_TIMEOUT_MS / 1000,
+            timeout=self._busy_timeout_ms / 1000,
             isolation_level=None,
             check_same_thread=True,
             cached_statements=64,
         )
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps the file consistent
         local.conn = conn
         local.pid = os.getpid()
@@ -195,16 +227,19 @@ class EmbeddedDocumentStore:
             int(final) if isinstance(final, bool) else None,
         )
 
+    @_store_call
     def upsert(self, doc: Document) -> None:
         self._connection().execute(_UPSERT, self._columns(doc))
         self._writes += 1
 
+    @_store_call
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         row = self._connection().execute(_GET_VERSIONED, (region_code, doc_id)).fetchone()
         if row is None:
             return None, None
         return orjson.loads(row[0]), str(row[1])
 
+    @_store_call
     def replace_if(self, doc: Document, version: str | None) -> bool:
         columns = self._columns(doc)
         if version is None:
@@ -215,6 +250,7 @@ class EmbeddedDocumentStore:
         self._writes += 1
         return cursor.rowcount == 1
 
+    @_store_call
     def get(self, region_code: str, doc_id: str) -> Document | None:
         row = self._connection().execute(_GET, (region_code, doc_id)).fetchone()
         if row is None:
@@ -223,6 +259,7 @@ class EmbeddedDocumentStore:
         doc: Document = orjson.loads(row[0])
         return doc
 
+    @_store_call
     def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
         """The stored bytes as they are (written by orjson from the document: what a read of it answers).
 
@@ -245,14 +282,17 @@ class EmbeddedDocumentStore:
         rows.keep(stamp, key, found)
         return found
 
+    @_store_call
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         rows = self._connection().execute(_RANGE, (region_code, doc_type, first_key, last_key)).fetchall()
         return [orjson.loads(body) for (body,) in rows]
 
+    @_store_call
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
         rows = self._connection().execute(_RANGE_HASHES, (region_code, doc_type, first_key, last_key)).fetchall()
         return [(doc_id, content_hash or "") for doc_id, content_hash in rows]
 
+    @_store_call
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         conn = self._connection()
         found: dict[str, str] = {}
@@ -266,6 +306,7 @@ class EmbeddedDocumentStore:
                     found[doc_id] = content_hash
         return found
 
+    @_store_call
     def ping(self) -> None:
         self._connection().execute("SELECT 1 FROM documents LIMIT 1").fetchall()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import Settings, get_settings
-from stores.call_policy import Caller
+from stores.call_policy import Caller, call_policy
 from stores.ports import DocumentStore, FileStore
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ def build_documents(settings: Settings, caller: Caller = Caller.batch) -> Docume
         return CosmosDocumentStore(cosmos_container(settings, caller=caller))
     from stores.documents_embedded import EmbeddedDocumentStore
 
+    if caller is Caller.reads:  # a lock held elsewhere: StoreUnavailable within the read's timeout, not 10 s on
+        return EmbeddedDocumentStore(documents_path(settings), call_policy(settings, caller).timeout_seconds)
     return EmbeddedDocumentStore(documents_path(settings))
 
 

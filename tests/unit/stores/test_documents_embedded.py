@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stores.documents_embedded import EmbeddedDocumentStore
+from stores.errors import StoreUnavailable
 from stores.ports import DocumentStore
 from tests.store_contracts import DOCUMENT_STORE_CASES, make_doc
 
@@ -164,3 +165,31 @@ def test_range_query_matches_a_filter_and_sort_model(
     assert store.query_range("a", "day", first, last) == expected
     ids = [doc_id for (_, doc_id) in model] + ["a:absent"]
     assert store.content_hashes("a", ids) == {i: d["content_hash"] for (r, i), d in model.items() if r == "a"}
+
+
+def test_a_lock_held_elsewhere_is_store_unavailable_within_the_busy_timeout(tmp_path: Path) -> None:
+    """Another connection holds the file exclusively: reads and writes end in StoreUnavailable, then recover.
+
+    (The busy timeout of 0.2 s is the wait; the API's read stores take it from the read policy, test_factory.)"""
+    path = tmp_path / "documents.sqlite"
+    store = EmbeddedDocumentStore(path, busy_timeout_seconds=0.2)
+    doc = make_doc("11", "2024-01-15")
+    store.upsert(doc)
+    store.close()  # this thread reconnects at its next call, meeting the lock below
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    locker.execute("BEGIN EXCLUSIVE")
+    locker.execute("COMMIT")  # the exclusive lock stays held until the connection closes
+    try:
+        calls: list[Callable[[], object]] = [
+            lambda: store.get("11", doc["id"]),
+            lambda: store.get_rendered("11", doc["id"]),
+            lambda: store.upsert(doc),
+            store.ping,
+        ]
+        for call in calls:
+            with pytest.raises(StoreUnavailable, match="documents unavailable: SQLITE_BUSY"):
+                call()
+    finally:
+        locker.close()
+    assert store.get("11", doc["id"]) == doc

@@ -54,3 +54,15 @@ def test_reads_and_materialization_get_their_own_stores_each_built_once(embedded
     reads, batch = get_read_stores(), get_stores()
     assert reads is not batch and reads.documents is not batch.documents
     assert get_read_stores() is reads and get_stores(Caller.batch) is batch
+
+
+@pytest.mark.parametrize(("caller", "seconds"), [(Caller.reads, 0.7), (Caller.batch, 10.0)])
+def test_embedded_documents_wait_on_a_lock_as_long_as_the_caller_allows(
+    embedded_env: Path, monkeypatch: pytest.MonkeyPatch, caller: Caller, seconds: float
+) -> None:
+    # The API's reads: the read policy's timeout, then StoreUnavailable (503); the materialization: 10 s.
+    monkeypatch.setenv("STORE_READ_TIMEOUT_SECONDS", "0.7")
+    reset_stores()
+    documents = get_stores(caller).documents
+    assert isinstance(documents, EmbeddedDocumentStore)
+    assert documents.busy_timeout_seconds == seconds
