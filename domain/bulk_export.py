@@ -156,49 +156,54 @@ class BulkExports:
 
     # --- Parquet: interval rows, built from cached smaller files -----------------------------------------
 
-    def _parquet(self, spec: ExportSpec, *, want_bytes: bool) -> _Built | None:
-        if spec.region_code is None:
-            parts = [ExportSpec("parquet", spec.period, code) for code in spec.region_codes]
-        elif spec.kind == "year":
-            parts = [ExportSpec("parquet", month, spec.region_code) for month in months_of(spec.period)]
-        else:
-            return self._parquet_from_documents(spec, want_bytes=want_bytes)
-        # Named by the hashes read now; a day rewritten while the parts are built makes a file a little newer
-        # than its name says (never older, never partial), and the next request builds the newer version.
-        hashes = [self._day_hashes(part) for part in parts]
-        if not any(hashes):
-            return None
-        name = versioned_name(spec, version_of(spec, hashes))
-        if not want_bytes and self.files.exists(name):
-            return _Built(name, None)
-        if want_bytes and (cached := self.files.read(name)) is not None:
-            return _Built(name, cached)
-        part_files = [self._parquet(part, want_bytes=True) for part, h in zip(parts, hashes, strict=True) if h]
-        data = concat_parquet([p.data for p in part_files if p is not None and p.data is not None])
-        self.files.put(name, data, PARQUET_CONTENT_TYPE)
-        return _Built(name, data)
-
-    def _day_hashes(self, spec: ExportSpec) -> Hashes:
-        if spec.region_code is None:
-            return [h for code in spec.region_codes for h in self._day_hashes(ExportSpec(spec.fmt, spec.period, code))]
-        first, last = period_bounds(spec.period)
-        return self.documents.range_hashes(spec.region_code, "day", first, last)
-
-    def _parquet_from_documents(self, spec: ExportSpec, *, want_bytes: bool) -> _Built | None:
-        """A region-day or region-month: versioned by the hashes, built from the day documents."""
-        assert spec.region_code is not None
-        hashes = self._day_hashes(spec)
+    def _parquet(self, spec: ExportSpec, *, want_bytes: bool, hashes: Hashes | None = None) -> _Built | None:
+        """The file of `spec`, from its parts' files (all regions: each region's; a year: its months), or
+        from its day documents (a region's day or month). `hashes`: its days' hashes, when the caller has them."""
+        if hashes is None:
+            hashes = self._day_hashes(spec)  # the only hash queries: the parts get their share of these
         if not hashes:
             return None
+        # Named by the hashes read now; a day rewritten while the parts are built makes a file a little newer
+        # than its name says (never older, never partial), and the next request builds the newer version.
         name = versioned_name(spec, version_of(spec, [hashes]))
         if not want_bytes and self.files.exists(name):
             return _Built(name, None)
         if want_bytes and (cached := self.files.read(name)) is not None:
             return _Built(name, cached)
+        if spec.region_code is None:
+            parts = _split(hashes, lambda region, _: ExportSpec("parquet", spec.period, region))
+        elif spec.kind == "year":
+            parts = _split(hashes, lambda region, day: ExportSpec("parquet", day[:7], region))
+        else:
+            return self._parquet_from_documents(spec)
+        built = [self._parquet(part, want_bytes=True, hashes=part_hashes) for part, part_hashes in parts]
+        data = concat_parquet([b.data for b in built if b is not None and b.data is not None])
+        self.files.put(name, data, PARQUET_CONTENT_TYPE)
+        return _Built(name, data)
+
+    def _day_hashes(self, spec: ExportSpec) -> Hashes:
+        """(id, hash) of the day documents of `spec`, by region (in REGIONS order) then day."""
+        first, last = period_bounds(spec.period)
+        return [h for code in spec.region_codes for h in self.documents.range_hashes(code, "day", first, last)]
+
+    def _parquet_from_documents(self, spec: ExportSpec) -> _Built | None:
+        """A region-day or region-month, built from its day documents."""
+        assert spec.region_code is not None
         first, last = period_bounds(spec.period)
         docs = self.documents.query_range(spec.region_code, "day", first, last)
+        if not docs:
+            return None
         # The documents may have changed since the hashes were read: the file is named by what it holds.
         name = versioned_name(spec, version_of(spec, [[_hashes(d) for d in docs]]))
         data = render_days_parquet(docs)
         self.files.put(name, data, PARQUET_CONTENT_TYPE)
         return _Built(name, data)
+
+
+def _split(hashes: Hashes, part_of: Callable[[str, str], ExportSpec]) -> list[tuple[ExportSpec, Hashes]]:
+    """`hashes` grouped by the part each day belongs to (day ids are `region:YYYY-MM-DD`), in order."""
+    parts: dict[ExportSpec, Hashes] = {}
+    for doc_id, content_hash in hashes:
+        region, _, day = doc_id.partition(":")
+        parts.setdefault(part_of(region, day), []).append((doc_id, content_hash))
+    return list(parts.items())
