@@ -14,7 +14,6 @@ import argparse
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from bench.gold_data import cached_gold, copy_gold, touch_day
 from bench.table import render
 from core.settings import Settings
 from domain import materialization
-from domain.bulk_export import BulkExports, ExportSpec
+from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.regions import REGIONS
 from stores.factory import build_stores
 
@@ -31,14 +30,18 @@ WORK_DIR = Path(".bench")
 
 def _materialize(stores: Any) -> int:
     plan = materialization.plan(stores.gold, stores.documents, {"mode": "incremental"}, parallelism=8)
-    results = [materialization.materialize_batch(stores.gold, stores.documents, stores.files, b) for b in plan["batches"]]
+    results = [
+        materialization.materialize_batch(stores.gold, stores.documents, stores.files, batch)
+        for batch in plan["batches"]
+    ]
     materialization.commit(stores.documents, plan, results)
     return sum(r["days_written"] for r in results)
 
 
-def _timed(build: Callable[[], str | None]) -> tuple[str, float]:
+def _timed(exports: BulkExports, spec: ExportSpec) -> tuple[str, float]:
+    """(file name, wall seconds) of what a request for `spec` does: find the version, build when absent."""
     started = time.perf_counter()
-    name = build()
+    name = exports.file_for(spec)
     if name is None:
         raise RuntimeError("no data for a file the sample covers")
     return name, time.perf_counter() - started
@@ -66,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
             return len(data) if data is not None else 0
 
         rows: list[list[Any]] = []
-        for fmt in ("csv", "parquet"):
+        formats: tuple[Format, ...] = ("csv", "parquet")
+        for fmt in formats:
             # Each region's year, then every region in one file (Parquet: from the region files just built).
-            per_region = [_timed(lambda c=r.code: exports.file_for(ExportSpec(fmt, year, c))) for r in REGIONS]  # type: ignore[misc]
-            all_name, all_cold = _timed(lambda: exports.file_for(ExportSpec(fmt, year, None)))  # type: ignore[arg-type]
-            _, all_warm = _timed(lambda: exports.file_for(ExportSpec(fmt, year, None)))  # type: ignore[arg-type]
+            per_region = [_timed(exports, ExportSpec(fmt, year, r.code)) for r in REGIONS]
+            all_name, all_cold = _timed(exports, ExportSpec(fmt, year, None))
+            _, all_warm = _timed(exports, ExportSpec(fmt, year, None))
             region_sizes = [size(n) for n, _ in per_region]
             rows.append(
                 [
@@ -84,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
 
         # From nothing: a fresh file store, so the all-regions Parquet year builds its 144 month parts too.
         fresh = BulkExports(stores.documents, build_stores(Settings(DATA_DIR=data_dir / "fresh")).files)
-        name, from_scratch = _timed(lambda: fresh.file_for(ExportSpec("parquet", year, None)))
+        name, from_scratch = _timed(fresh, ExportSpec("parquet", year, None))
         rows.append(["parquet year, 12 regions, from nothing", size(name) / 1e6, from_scratch, None])
 
         touch_day(gold, "32", f"{year}-06-15")
         _materialize(stores)
-        name, rebuilt = _timed(lambda: exports.file_for(ExportSpec("parquet", year, None)))
+        name, rebuilt = _timed(exports, ExportSpec("parquet", year, None))
         rows.append(["parquet year, 12 regions, after 1 day changed", size(name) / 1e6, rebuilt, None])
 
         print(render(["file", "size MB", "build s (cold)", "request s (warm)"], rows))
