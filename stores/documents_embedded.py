@@ -32,7 +32,10 @@ _SCHEMA = (
         final INTEGER,
         PRIMARY KEY (region_code, id)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS ix_documents_type_key ON documents (region_code, doc_type, key)",
+    # Ranges by (region, type, key); it also covers range_hashes (ids and hashes from the index alone: without
+    # that each row of a 31-day range is a lookup in the table, whose leaves hold ~30 KB rows: ~1 ms, not ~20 µs).
+    "CREATE INDEX IF NOT EXISTS ix_documents_range_hashes ON documents (region_code, doc_type, key, id, content_hash)",
+    "DROP INDEX IF EXISTS ix_documents_type_key",  # the narrower index of earlier files: a prefix of the one above
 )
 
 _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"

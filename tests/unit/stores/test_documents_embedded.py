@@ -57,7 +57,7 @@ def test_file_is_in_wal_mode_with_the_partition_index(store: EmbeddedDocumentSto
             ("11", "day", "a", "b"),
         )
     )
-    assert "ix_documents_type_key" in plan
+    assert "ix_documents_range_hashes" in plan
     conn.close()
 
 
