@@ -364,7 +364,7 @@ module alerts 'core/alerts.bicep' = {
   }
 }
 
-// Every setting core/settings.py reads in Azure (tests/unit/infra checks this list against the code).
+// Every setting core/settings.py reads in Azure (tests/integration/infra checks this list against the code).
 // Identity plumbing (AzureWebJobsStorage__*, AZURE_CLIENT_ID, App Insights auth) is added in app/api.bicep.
 var appSettings = {
   DATA_DIR: '/tmp/eco2mix'

@@ -14,7 +14,7 @@ from jsonschema import Draft201909Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
-from tests.unit.infra.arm_schemas import (
+from tests.integration.infra.arm_schemas import (
     AZD_SCHEMA,
     ArmSchemas,
     ResourceBody,
@@ -22,7 +22,7 @@ from tests.unit.infra.arm_schemas import (
     require_arm_schemas,
     resource_bodies,
 )
-from tests.unit.infra.conftest import BICEP, REPO, BicepParse, template_of
+from tests.integration.infra.conftest import BICEP, REPO, BicepParse, template_of
 
 # Resource types with no schema in ../shared/tools/arm-schemas (type@apiVersion -> what checks them instead).
 # Adding the provider file there turns each into a full schema check.

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import run_checkov
-from tests.unit.infra.conftest import BICEP, bicep_files
+from tests.integration.infra.conftest import BICEP, bicep_files, run_checkov
 
 # A skip must say why in its own words, not just repeat the check id.
 MIN_REASON_LENGTH = 30

@@ -11,7 +11,7 @@ from api import backfills, docs, explorer, export, health, production, quarantin
 from api.openapi import build_document, documented_routes
 
 # The same modules as function_app.API_MODULES (importing function_app would configure logging process-wide);
-# tests/unit/infra/test_function_metadata.py checks the served document against function_app's own functions.
+# tests/integration/infra/test_function_metadata.py checks the served document against function_app's own functions.
 API_MODULES = (health, regions, production, export, backfills, quarantine, docs, explorer)
 
 
