@@ -1,4 +1,4 @@
-// The explorer: an example client of the public /v1 API (regions, production range, CSV export).
+// The explorer: an example client of the public /v1 API (regions, production range, CSV and Parquet exports).
 // The reader key is kept in sessionStorage only. Instants are plotted on a real time axis (UTC ms), labelled
 // in local time with the offset of each timestamp, so DST days have 46 or 50 half-hours, none overlapping.
 // A missing interval is a null row: a gap in every chart, never a zero.
@@ -340,16 +340,17 @@ function fileName(response, fallback) {
 }
 
 // The export answers 302 to a short-lived link: follow it with the key, then save what it returns.
-async function download(region, month, button) {
+async function download(format, params, button) {
   button.disabled = true;
+  const what = `${format.toUpperCase()} ${Object.values(params).join(" ")}`;
   try {
-    const url = `/v1/export/csv?${new URLSearchParams({ region_code: region, month })}`;
+    const url = `/v1/export/${format}?${new URLSearchParams(params)}`;
     const response = await fetch(url, { headers: { "X-API-Key": readerKey() } });
-    if (!response.ok) throw new ApiProblem(response.status, `${response.status}: no CSV for ${region} ${month}`);
+    if (!response.ok) throw new ApiProblem(response.status, `${response.status}: no ${what}`);
     const blob = await response.blob();
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = fileName(response, `eco2mix-${region}-${month}.csv`);
+    link.download = fileName(response, `eco2mix_${params.region_code || "all"}_${params.month}.${format}`);
     document.body.append(link);
     link.click();
     link.remove();
@@ -362,23 +363,35 @@ async function download(region, month, button) {
   }
 }
 
+function downloadItem(label, format, params) {
+  const li = document.createElement("li");
+  const button = cell("button", label);
+  button.type = "button";
+  button.className = "secondary download";
+  button.dataset.format = format;
+  button.dataset.region = params.region_code || "";
+  button.dataset.month = params.month;
+  button.addEventListener("click", () => download(format, params, button));
+  li.append(button);
+  return li;
+}
+
+function materialized(region, month) {
+  return region && region.first_day && region.first_day.slice(0, 7) <= month && region.last_day.slice(0, 7) >= month;
+}
+
 function drawDownloads(query) {
   const regions = query.region ? [query.region] : state.regions.map((r) => r.code);
   const items = [];
   for (const month of monthsBetween(query.start, query.end)) {
-    for (const code of regions) {
-      const region = state.regions.find((r) => r.code === code);
-      // Only region-months that were materialized: each button must return a file.
-      if (!region || !region.first_day || region.first_day.slice(0, 7) > month || region.last_day.slice(0, 7) < month) continue;
-      const li = document.createElement("li");
-      const button = cell("button", `CSV ${region.name} ${month}`);
-      button.type = "button";
-      button.className = "secondary download";
-      button.dataset.region = code;
-      button.dataset.month = month;
-      button.addEventListener("click", () => download(code, month, button));
-      li.append(button);
-      items.push(li);
+    // Only region-months that were materialized: each button must return a file.
+    const shown = regions.map((code) => state.regions.find((r) => r.code === code)).filter((r) => materialized(r, month));
+    if (!shown.length) continue;
+    // One Parquet file of what is shown: the region's month, or every region's month in one file.
+    const scope = query.region ? { region_code: query.region, month } : { month };
+    items.push(downloadItem(`Parquet ${query.regionName} ${month}`, "parquet", scope));
+    for (const region of shown) {
+      items.push(downloadItem(`CSV ${region.name} ${month}`, "csv", { region_code: region.code, month }));
     }
   }
   $("downloads").replaceChildren(...items);

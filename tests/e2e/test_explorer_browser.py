@@ -7,6 +7,7 @@ screenshot in .artifacts/explorer/ (git-ignored, kept by CI as an artifact of th
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import time
@@ -14,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import requests
 
 from bench import browser
 from tests.e2e.conftest import REPO, DevhostProcess, devhost_env, free_port
 from tests.e2e.explorer_data import HOLE_DAY, HOLE_REGION, build_gold_with_hole
+from tests.e2e.explorer_data import REGIONS as EXPLORER_REGIONS
 
 ARTIFACTS = REPO / ".artifacts" / "explorer"
 READY_TIMEOUT = 30.0
@@ -189,25 +192,37 @@ def test_all_regions_sum_the_regions(explorer: Explorer) -> None:
     explorer.screenshot("all-regions-july-daily")
 
 
-def test_the_download_button_returns_the_csv_file(explorer: Explorer) -> None:
-    explorer.show("region=84&start=2024-03-04&end=2024-03-10&granularity=hour")
-    button = explorer.driver.find_element(By.CSS_SELECTOR, "button.download[data-month='2024-03']")
-    button.click()
+@pytest.mark.parametrize(
+    ("query", "format_", "params", "file_name"),
+    [
+        ("region=84", "csv", {"region_code": "84", "month": "2024-03"}, "eco2mix_84_2024-03.csv"),
+        ("region=84", "parquet", {"region_code": "84", "month": "2024-03"}, "eco2mix_84_2024-03.parquet"),
+        ("region=", "parquet", {"month": "2024-03"}, "eco2mix_all_2024-03.parquet"),  # what is shown: every region
+    ],
+)
+def test_a_download_button_returns_the_file(
+    explorer: Explorer, query: str, format_: str, params: dict[str, str], file_name: str
+) -> None:
+    explorer.show(f"{query}&start=2024-03-04&end=2024-03-10&granularity=hour")
+    region = params.get("region_code", "")
+    selector = f"button.download[data-format='{format_}'][data-month='2024-03'][data-region='{region}']"
+    explorer.driver.find_element(By.CSS_SELECTOR, selector).click()
     expected = requests.get(
-        f"{explorer.base_url}/v1/export/csv",
-        params={"region_code": "84", "month": "2024-03"},
-        headers={"X-API-Key": explorer.key},
-        timeout=30,
+        f"{explorer.base_url}/v1/export/{format_}", params=params, headers={"X-API-Key": explorer.key}, timeout=60
     ).content
+    target = explorer.downloads / file_name
     deadline = time.monotonic() + READY_TIMEOUT
-    files: list[Path] = []
-    while time.monotonic() < deadline and not files:
-        files = [p for p in explorer.downloads.iterdir() if p.suffix == ".csv"]
+    while time.monotonic() < deadline and not (target.exists() and target.stat().st_size == len(expected)):
         time.sleep(0.1)
-    assert [p.name for p in files] == ["eco2mix_84_2024-03.csv"]
-    assert files[0].read_bytes() == expected and expected.startswith(b"\xef\xbb\xbf")
+    assert target.read_bytes() == expected
+    if format_ == "csv":
+        assert expected.startswith(b"\xef\xbb\xbf")
+    else:
+        frame = pd.read_parquet(io.BytesIO(expected))
+        assert set(frame["region_code"]) == ({region} if region else set(EXPLORER_REGIONS))
+        assert frame["timestamp"].dt.strftime("%Y-%m").eq("2024-03").all()
     assert explorer.console_errors() == []
-    explorer.screenshot("download-region-84-2024-03")
+    explorer.screenshot(f"download-{format_}-{region or 'all'}-2024-03")
 
 
 def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:
