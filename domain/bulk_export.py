@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from domain.conditional_write import CSV_CONTENT_TYPE
-from domain.csv_export import render_days_csv, render_months_csv
+from domain.csv_export import (
+    DAY_COLUMNS,
+    MONTH_COLUMNS,
+    current_header,
+    render_day_csv,
+    render_days_csv,
+    render_month_csv,
+    render_months_csv,
+)
 from domain.naming import day_doc_id, day_file_name, month_doc_id, month_file_name
 from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
 from domain.parquet_export import concat_parquet, render_days_parquet
@@ -121,11 +129,34 @@ class BulkExports:
         """Name of the file of `spec`, built first when needed; None when there is no data for it."""
         materialized = spec.materialized_name()
         if materialized is not None:
-            return materialized if self.files.exists(materialized) else None
+            return self._materialized(spec, materialized)
         if spec.fmt == "csv":
             return self._csv(spec)
         built = self._parquet(spec, want_bytes=False)
         return built.name if built else None
+
+    def _materialized(self, spec: ExportSpec, name: str) -> str | None:
+        """A region's day or month CSV as the materialization wrote it; rendered again from its document when
+        an older rendering wrote it (the materialization rewrites a file only when its document changes, so
+        without this a file of a day that never changes again would keep its old columns)."""
+        data = self.files.read(name)
+        if data is None:
+            return None
+        if data.startswith(current_header(DAY_COLUMNS if spec.kind == "day" else MONTH_COLUMNS)):
+            return name
+        assert spec.region_code is not None
+        doc_id = (day_doc_id if spec.kind == "day" else month_doc_id)(spec.region_code, spec.period)
+        render = render_day_csv if spec.kind == "day" else render_month_csv
+        seen: str | None = None
+        # Until the document read after the put is the one rendered: a materialization writing this document
+        # meanwhile (file, then document) has its own file put again.
+        for _ in range(3):
+            doc = self.documents.get(spec.region_code, doc_id)
+            if doc is None or doc.get("content_hash") == seen:
+                break
+            self.files.put(name, render(doc), CSV_CONTENT_TYPE)
+            seen = doc.get("content_hash")
+        return name
 
     # --- CSV: rendered from documents that are small (day documents of one day, month documents) -----------
 

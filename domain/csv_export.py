@@ -109,6 +109,11 @@ def _by_source(values: Mapping[str, Any] | None, sources: Sequence[str]) -> list
     return [format_number(values.get(s)) for s in sources]
 
 
+def current_header(columns: Sequence[str]) -> bytes:
+    """The first bytes of a file of this rendering: tells a file written by an older one (other columns)."""
+    return BOM + (SEPARATOR.join(columns) + LINE_END).encode("utf-8")
+
+
 def _render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     lines = [SEPARATOR.join(header), *(SEPARATOR.join(row) for row in rows)]
     return BOM + (LINE_END.join(lines) + LINE_END).encode("utf-8")

@@ -195,3 +195,22 @@ def test_building_twice_writes_the_same_bytes(stores: Stores) -> None:
     fresh = MemoryFiles()
     assert BulkExports(docs, fresh).file_for(ExportSpec("parquet", "2024", None)) == name
     assert fresh.read(name) == files.read(name)
+
+
+@pytest.mark.parametrize(
+    ("spec", "doc_id"),
+    [(ExportSpec("csv", "2024-03-31", "11"), "11:2024-03-31"), (ExportSpec("csv", "2024-03", "11"), "11:2024-03")],
+)
+def test_a_materialized_csv_of_an_older_rendering_is_rendered_again(
+    stores: Stores, spec: ExportSpec, doc_id: str
+) -> None:
+    docs, files = stores
+    name = spec.materialized_name()
+    assert name is not None
+    current = files.read(name)
+    files.put(name, b"\xef\xbb\xbfhorodatage;production_totale_MW\r\n", "text/csv")  # before the region columns
+    assert BulkExports(docs, files).file_for(spec) == name
+    assert files.read(name) == current
+    writes = files.writes
+    assert BulkExports(docs, files).file_for(spec) == name and files.writes == writes  # current: left alone
+    assert docs.get("11", doc_id) is not None
