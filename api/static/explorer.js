@@ -339,12 +339,14 @@ function fileName(response, fallback) {
   return match ? match[1] : fallback;
 }
 
+const EXPORT_PATHS = { csv: "/v1/export/csv", parquet: "/v1/export/parquet" };
+
 // The export answers 302 to a short-lived link: follow it with the key, then save what it returns.
 async function download(format, params, button) {
   button.disabled = true;
   const what = `${format.toUpperCase()} ${Object.values(params).join(" ")}`;
   try {
-    const url = `/v1/export/${format}?${new URLSearchParams(params)}`;
+    const url = `${EXPORT_PATHS[format]}?${new URLSearchParams(params)}`;
     const response = await fetch(url, { headers: { "X-API-Key": readerKey() } });
     if (!response.ok) throw new ApiProblem(response.status, `${response.status}: no ${what}`);
     const blob = await response.blob();
