@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -102,42 +101,6 @@ def test_thread_pool_reads_and_writes(store: EmbeddedDocumentStore) -> None:
         results = list(pool.map(write_then_read, keys * 3))
     assert [r["key"] if r else None for r in results] == keys * 3
     assert [d["key"] for d in store.query_range("52", "day", "2024-01-01", "2024-01-31")] == keys
-
-
-def _write_range(path: str, region: str, count: int) -> None:
-    store = EmbeddedDocumentStore(Path(path))
-    for i in range(count):
-        store.upsert(make_doc(region, f"k{i:03d}"))
-
-
-def test_several_processes_create_and_write_the_same_file(tmp_path: Path) -> None:
-    path = tmp_path / "documents.sqlite"  # not created yet: the processes race to create the schema
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_write_range, args=(str(path), region, 60)) for region in ("24", "27", "28")]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
-    store = EmbeddedDocumentStore(path)
-    for region in ("24", "27", "28"):
-        assert len(store.query_range(region, "day", "k000", "k999")) == 60
-
-
-def test_connection_is_renewed_after_fork(store: EmbeddedDocumentStore) -> None:
-    doc = make_doc("75", "2024-01-01")
-    store.upsert(doc)
-    ctx = multiprocessing.get_context("fork")
-    queue: Any = ctx.Queue()
-
-    def child() -> None:
-        queue.put(store.get("75", doc["id"]))
-
-    proc = ctx.Process(target=child)
-    proc.start()
-    proc.join(timeout=30)
-    assert proc.exitcode == 0
-    assert queue.get(timeout=5) == doc
 
 
 keys = st.text(alphabet="0123456789-:", min_size=0, max_size=6)
