@@ -15,7 +15,7 @@ from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
 from api.openapi import Operation
-from api.params import ExportQuery, parse, require_region
+from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.naming import download_name
 from stores.ports import DocumentStore, FileStore
@@ -46,7 +46,7 @@ OPERATIONS = (
         "GET",
         "exportParquet",
         "Redirect to a short-lived link to one Parquet file (same parameters; format may only be parquet)." + _WHAT,
-        query=ExportQuery,
+        query=ParquetExportQuery,
         ok_status=302,
         errors=(400, 404),
     ),
@@ -84,7 +84,8 @@ def export_link(documents: DocumentStore, files: FileStore, spec: ExportSpec, tt
 
 
 def _redirect(ctx: RequestContext, route_format: Format | None) -> Reply:
-    spec = export_spec(parse(ExportQuery, dict(ctx.req.params)), route_format)
+    model = ParquetExportQuery if route_format == "parquet" else ExportQuery
+    spec = export_spec(parse(model, dict(ctx.req.params)), route_format)
     current = stores()
     url = export_link(current.documents, current.files, spec, ctx.settings.DOWNLOAD_TTL_SECONDS)
     # The link expires: neither the redirect nor its target may be cached past that.

@@ -142,6 +142,12 @@ class ExportQuery(BaseModel):
     )
 
 
+class ParquetExportQuery(ExportQuery):
+    """GET /v1/export/parquet: the parameters of /v1/export/csv; `format`, when given, can only be parquet."""
+
+    format: Literal["parquet"] | None = Field(None, description="parquet (the only format of this route)")
+
+
 class BackfillRequest(BaseModel):
     """POST /v1/admin/backfills body."""
 

@@ -1,8 +1,8 @@
 """Schemathesis hooks (SCHEMATHESIS_HOOKS) for tests/e2e/test_api_schemathesis.py.
 
 They encode the documented rules that span several fields, which a JSON Schema per parameter cannot state:
-end_date not before start_date, the span limits per granularity and per backfill, exactly one of date and
-month. A generated case that breaks only those is repaired, so the positive-data check tests the rest of the
+end_date not before start_date, the span limits per granularity and per backfill, exactly one of date,
+month and year. A generated case that breaks only those is repaired, so the positive-data check tests the rest of the
 input; a case made invalid on purpose (negative mode) stays invalid, since only well-formed dates are touched.
 Backfills are also kept to a few days: each one really runs on the devhost under test.
 """

@@ -107,3 +107,11 @@ def test_bulk_files_are_built_then_redirected_to(
         assert data.count(b"\r\n") == rows + 1
     again = respond(make_request("GET", route.path, params=params), route, handle, settings)
     assert again.headers["Location"] == resp.headers["Location"]
+
+
+@pytest.mark.parametrize("params", [{"year": "2024", "format": "csv"}, {"year": "2024", "month": "2024-01"}])
+def test_the_parquet_route_refuses_what_it_cannot_serve(
+    fake_stores: FakeStores, make_request: MakeRequest, settings: Settings, params: dict[str, str]
+) -> None:
+    resp = respond(make_request("GET", PARQUET_ROUTE.path, params=params), PARQUET_ROUTE, _handle_parquet, settings)
+    assert resp.status_code == 400 and resp.headers["Content-Type"].startswith("application/problem+json")
