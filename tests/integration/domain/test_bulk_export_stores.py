@@ -1,5 +1,6 @@
-"""Bulk exports on the real adapters: embedded SQLite documents with the embedded folder, and Blob Storage
-on Azurite (account-key SAS and user-delegation SAS); every file downloaded through its signed link."""
+"""Bulk exports on the real adapters: embedded SQLite documents with the embedded folder or Blob Storage on
+Azurite (account-key SAS), and Cosmos (cosmosdb-server) with Blob user-delegation SAS as in Azure; every file
+downloaded through its signed link."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from azure.storage.blob import BlobServiceClient
 
 from domain import materialization as mat
 from domain.bulk_export import BulkExports, ExportSpec
+from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.file_names import attachment_disposition
 from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, ensure_container
 from stores.files_embedded import EmbeddedFileStore
-from stores.ports import FileStore
+from stores.ports import DocumentStore, FileStore
 from tests.fakes import MemoryGold, gold_day_rows
-from tests.integration.emulators import Azurite
+from tests.integration.emulators import Azurite, CosmosServer
+from tests.integration.stores.test_documents_cosmos import emulator_settings
 from tests.integration.stores.test_files_blob import UnsignedEntraToken, azurite_settings
 from tests.unit.stores.test_files_embedded import fetch_embedded
 
@@ -52,7 +55,10 @@ def over_http(url: str) -> Download:
     return response.content, response.headers["Content-Type"], response.headers["Content-Disposition"]
 
 
-@pytest.fixture(params=["embedded", "blob-key", "blob-delegated"])
+STACKS = ["embedded", "blob-key", "cosmos+blob-delegated"]
+
+
+@pytest.fixture(params=STACKS)
 def file_store(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
     container = f"bulk-{uuid.uuid4().hex[:12]}"
     if request.param == "embedded":
@@ -75,9 +81,16 @@ def file_store(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
 
 
 @pytest.fixture
-def exports(file_store: Stores, tmp_path: Path) -> tuple[BulkExports, Callable[[str], Download]]:
+def exports(
+    file_store: Stores, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[BulkExports, Callable[[str], Download]]:
     files, fetch = file_store
-    documents = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
+    documents: DocumentStore
+    if request.node.callspec.params["file_store"].startswith("cosmos"):
+        server: CosmosServer = request.getfixturevalue("cosmos_server")
+        documents = CosmosDocumentStore(cosmos_container(emulator_settings(server, f"bulk{uuid.uuid4().hex[:8]}")))
+    else:
+        documents = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
     plan = mat.plan(gold(), documents, {"mode": "incremental"}, parallelism=4)
     mat.commit(documents, plan, [mat.materialize_batch(gold(), documents, files, b) for b in plan["batches"]])
     return BulkExports(documents, files), fetch
