@@ -235,6 +235,7 @@ def production_page(
         count = len(items)
     next_offset = query.offset + query.limit
     next_url = page_url(canonical_params(query, next_offset)) if next_offset < total else None
+    self_url = page_url(canonical_params(query, query.offset))
     body = {
         "granularity": query.granularity,
         "start_date": query.start_date.isoformat(),
@@ -247,7 +248,7 @@ def production_page(
         "count": count,
         "total": total,
         "next": next_url,
-        "links": {"self": page_url(canonical_params(query, query.offset)), "next": next_url},
+        "links": {"self": self_url, "next": next_url},
         "items": items,
     }
     return body, hashes

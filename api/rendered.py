@@ -62,6 +62,8 @@ class RenderedRun:
 
     def fragment(self, first: int, stop: int) -> orjson.Fragment:
         """Items [first, stop) as one fragment; orjson writes it verbatim between the list's commas."""
+        if first == 0 and stop >= len(self.starts):  # the whole run (a day's intervals): no slice, no copy
+            return orjson.Fragment(self.blob)
         end = self.starts[stop] - 1 if stop < len(self.starts) else len(self.blob)
         return orjson.Fragment(self.blob[self.starts[first] : end])
 
