@@ -44,6 +44,7 @@ def parse_args(argv: list[str]) -> Options:
         opts.growth, opts.duration_s, opts.growth_duration_s = [1, 2], 1.0, 1.0
         opts.load_seconds, opts.ondemand_iterations, opts.ondemand_max_s = 10.0, 20, 5.0
         opts.paired_rounds = 5
+        opts.floor_rounds, opts.floor_duration_s, opts.inprocess_requests = 1, 1.0, 300
     if args.growth is not None:
         opts.growth = args.growth
     if args.no_growth:

@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import json
 import os
 import random
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,7 +111,11 @@ def cpu_per_request(
     run()
     cpu, wall = _cpu() - cpu, time.perf_counter() - wall
     n = len(requests)
-    return {"requests": n, "cpu_us_per_request": round(cpu / n * 1e6, 1), "wall_us_per_request": round(wall / n * 1e6, 1)}
+    return {
+        "requests": n,
+        "cpu_us_per_request": round(cpu / n * 1e6, 1),
+        "wall_us_per_request": round(wall / n * 1e6, 1),
+    }
 
 
 def measure(data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int = 5) -> dict[str, dict[str, Any]]:
@@ -137,10 +145,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=1)
     parser.add_argument("--last-year", type=int, default=2024)
     parser.add_argument("--requests", type=int, default=2000, help="requests per shape (default 2000)")
+    parser.add_argument("--data-dir", type=Path, help="an already materialized DATA_DIR (python -m bench's run)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    data_dir = materialized_data_dir(args.years, args.last_year)
-    measure(data_dir, new_api_keys(), Span.of_years(args.years, args.last_year), args.requests)
+    data_dir = args.data_dir or materialized_data_dir(args.years, args.last_year)
+    results = measure(data_dir, new_api_keys(), Span.of_years(args.years, args.last_year), args.requests)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def run_in_child(data_dir: Path, years: int, last_year: int, requests: int) -> dict[str, dict[str, Any]]:
+    """The measurement in a child process (it imports the function app with its own environment)."""
+    with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
+        out = Path(tmp) / "cpu.json"
+        argv = [sys.executable, "-m", "bench.inprocess", "--data-dir", str(data_dir), "--json", str(out)]
+        argv += ["--years", str(years), "--last-year", str(last_year), "--requests", str(requests)]
+        subprocess.run(argv, check=True, timeout=1800)
+        figures: dict[str, dict[str, Any]] = json.loads(out.read_text())
+    return figures
 
 
 if __name__ == "__main__":

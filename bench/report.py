@@ -41,6 +41,23 @@ def _api(results: dict[str, Any]) -> str:
     return render(["API over HTTP", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"], rows)
 
 
+def _floor(results: dict[str, Any]) -> str:
+    floor = results.get("floor") or {}
+    cpu = results.get("inprocess_cpu") or {}
+    rows: list[list[Any]] = [
+        [
+            f"point read c={floor.get('concurrency')} ({floor.get('body_bytes')} B): API / bare aiohttp",
+            f"{floor.get('api_req_per_s')} / {floor.get('floor_req_per_s')} req/s",
+            floor.get("api_to_floor"),
+        ],
+        ["  p99 API / bare aiohttp", f"{floor.get('api_p99_ms')} / {floor.get('floor_p99_ms')} ms", ""],
+    ]
+    for shape, figures in cpu.items():
+        label = f"CPU per request in process: {shape}"
+        rows.append([label, figures.get("cpu_us_per_request"), f"µs ({figures.get('function')})"])
+    return render(["floor and CPU", "measured", "ratio / unit"], rows)
+
+
 def _ratios(results: dict[str, Any]) -> str:
     rows = []
     for shape, p in (results.get("paired") or {}).items():
@@ -106,6 +123,7 @@ def summary(results: dict[str, Any]) -> str:
     parts = [
         _materialization(results),
         _api(results),
+        _floor(results),
         _ratios(results),
         _growth(results),
         _load(results),

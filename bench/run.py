@@ -16,7 +16,9 @@ from typing import Any
 
 from bench import durable
 from bench.devhost_process import REPO_ROOT, ApiKeys, DevHost, new_api_keys
+from bench.floor import floor_cells
 from bench.gold_data import cached_gold, copy_gold, fact_rows, touch_day
+from bench.inprocess import run_in_child
 from bench.load_test import run_load_test
 from bench.measure import api_cells, ondemand_cells, paired_ratios
 from bench.shapes import SHAPES, Span
@@ -25,6 +27,7 @@ from bench.stats import linear_fit
 GROWTH_SHAPES = ("point_read", "range_31d_hourly")
 GROWTH_CONCURRENCY = 16
 INCREMENTAL_REGION, INCREMENTAL_DAY = "84", "06-15"  # a summer day of the last year
+FLOOR_REGION, FLOOR_DAY = "11", "03-31"  # the document (a spring DST day in 2024)
 
 
 @dataclass
@@ -48,6 +51,9 @@ class Options:
     keep_data: bool = False
     skip_load_test: bool = False
     client: str = "aiohttp"  # or "wrk" (when on PATH) for the latency cells
+    floor_rounds: int = 3
+    floor_duration_s: float = 4.0
+    inprocess_requests: int = 2000
 
 
 def _git_commit() -> str | None:
@@ -176,6 +182,22 @@ class Bench:
                 max_requests=opts.max_requests,
                 client=opts.client,
             )
+            self.save()
+
+            self.stage("floor: one day document's bytes from a bare aiohttp handler, alternated with the API")
+            self.results["floor"] = floor_cells(
+                host.base_url,
+                self.keys.reader,
+                f"/v1/production/regional/{FLOOR_REGION}/{opts.last_year}-{FLOOR_DAY}",
+                concurrency=GROWTH_CONCURRENCY,
+                duration_s=opts.floor_duration_s,
+                rounds=opts.floor_rounds,
+                client=opts.client,
+            )
+            self.save()
+
+            self.stage("CPU per request of each read HTTP function, called in process (a child process)")
+            self.results["inprocess_cpu"] = run_in_child(data_dir, opts.years, opts.last_year, opts.inprocess_requests)
             self.save()
 
             self.stage("on-demand baseline: star join over Gold + pandas, in this process")

@@ -31,6 +31,23 @@ TARGETS: tuple[Target, ...] = (
     Target("1-day incremental", ("materialization", "incremental_1day_s"), "<=", 3, "s"),
     Target("peak RSS of devhost", ("materialization", "peak_rss_mib"), "<=", 1024, "MiB"),
     Target("load test errors", ("load_test", "errors"), "<=", 0, "errors"),
+    # Issue 11: the read path at the physical floor.
+    Target("point reads @ c16 vs bare aiohttp floor", ("floor", "api_to_floor"), ">=", 0.5, "x floor req/s"),
+    Target("point read p99 @ c16", ("api", "point_read", "16", "p99_ms"), "<=", 10, "ms"),
+    Target("1-year daily p99 @ c16", ("api", "range_1y_daily", "16", "p99_ms"), "<=", 10, "ms"),
+    Target("CPU per point read (in process)", ("inprocess_cpu", "point_read", "cpu_us_per_request"), "<=", 30, "µs"),
+    Target(
+        "CPU per 31-day hourly (in process)",
+        ("inprocess_cpu", "range_31d_hourly", "cpu_us_per_request"),
+        "<=",
+        60,
+        "µs",
+    ),
+    Target(
+        "CPU per 1-year daily (in process)", ("inprocess_cpu", "range_1y_daily", "cpu_us_per_request"), "<=", 60, "µs"
+    ),
+    Target("load test p99 during a backfill", ("load_test", "p99_ms"), "<=", 100, "ms"),
+    Target("peak RSS of devhost, reads cached", ("materialization", "peak_rss_mib"), "<=", 512, "MiB"),
 )
 
 

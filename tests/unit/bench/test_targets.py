@@ -50,3 +50,10 @@ def test_issue_targets_are_all_there() -> None:
     assert goals["peak RSS of devhost"] == ("<=", 1024)
     assert goals["full backfill, 1 year x 12 regions"] == ("<=", 60)
     assert goals["point reads per second (best c)"] == (">=", 3000)
+    assert goals["point reads @ c16 vs bare aiohttp floor"] == (">=", 0.5)
+    assert goals["CPU per point read (in process)"] == ("<=", 30)
+    assert goals["CPU per 31-day hourly (in process)"] == ("<=", 60)
+    assert goals["CPU per 1-year daily (in process)"] == ("<=", 60)
+    assert goals["load test p99 during a backfill"] == ("<=", 100)
+    sections = {"api", "ratios", "materialization", "load_test", "floor", "inprocess_cpu"}
+    assert all(t.path[0] in sections for t in TARGETS)
