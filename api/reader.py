@@ -201,12 +201,20 @@ def _region_windows(
         return rendered.put(key, [interval_item(doc, iv, source_type) for iv in doc.get(field, [])])
 
     pairs = documents.range_hashes(code, doc_type, first, last)
-    runs = [rendered.get((i, h, field, source_type or "")) if h else None for i, h in pairs]
-    if any(run is None for run in runs):
+    runs: list[Any] = [rendered.get((i, h, field, source_type or "")) if h else None for i, h in pairs]
+    missing = [k for k, run in enumerate(runs) if run is None]
+    # A few documents not cached (a range sliding over new days): point reads of those alone.
+    fetched = [documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
+    if fetched is not None and all(doc is not None for doc in fetched):
+        for k, doc in zip(missing, fetched, strict=True):
+            assert doc is not None
+            pairs[k] = (doc["id"], doc.get("content_hash", ""))  # its own hash: it may be newer than the list's
+            runs[k] = put(doc, pairs[k][1])
+    elif missing:  # many missing (or one deleted meanwhile): the whole range in one query
         docs = documents.query_range(code, doc_type, first, last)
         pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
         runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
-    return [run.window(start, end) for run in runs if run is not None], [h for _, h in pairs]
+    return [run.window(start, end) for run in runs], [h for _, h in pairs]
 
 
 def production_page(
