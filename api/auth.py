@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -70,6 +71,12 @@ def parse_api_keys(raw: str | None) -> list[KeyEntry]:
     return entries
 
 
+@lru_cache(maxsize=4)
+def _configured_keys(raw: str | None) -> tuple[KeyEntry, ...]:
+    """The setting parsed once per value, not on every request (it is on every keyed request's path)."""
+    return tuple(parse_api_keys(raw))
+
+
 def _is_hex(text: str) -> bool:
     try:
         int(text, 16)
@@ -78,7 +85,7 @@ def _is_hex(text: str) -> bool:
     return True
 
 
-def key_entry(presented: str, entries: list[KeyEntry]) -> KeyEntry | None:
+def key_entry(presented: str, entries: Sequence[KeyEntry]) -> KeyEntry | None:
     """The matching entry of the highest role; every entry is compared, in constant time each."""
     digest = hashlib.sha256(presented.encode()).hexdigest()
     found: KeyEntry | None = None
@@ -158,7 +165,7 @@ def authenticate(
     """The caller's principal; AuthError(401) when no valid credential is presented."""
     presented = headers.get(API_KEY_HEADER)
     if presented:
-        entry = key_entry(presented, parse_api_keys(settings.API_KEYS))
+        entry = key_entry(presented, _configured_keys(settings.API_KEYS))
         if entry is None:
             raise AuthError(401, "The API key is not valid.")
         return Principal(entry.role, key_id(entry), "api-key")

@@ -14,7 +14,8 @@ parses, calls it and replies. Strategies:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import cache
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 from api import caching
@@ -281,10 +282,20 @@ def day_document(documents: DocumentStore, region_code: str, day: str) -> Docume
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
+@cache
+def _answers_bytes(store_type: type) -> bool:
+    # Once per store class: a runtime Protocol check walks the protocol's attributes (~10 µs) on every call.
+    return issubclass(store_type, RenderedDocuments)
+
+
+def _renders(documents: DocumentStore) -> TypeGuard[RenderedDocuments]:
+    return _answers_bytes(type(documents))
+
+
 def rendered_day(documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
     """One point read as the bytes a client gets: stored as they are where the store can (no parsing)."""
     require_region(region_code)
-    if isinstance(documents, RenderedDocuments):
+    if _renders(documents):
         found = documents.get_rendered(region_code, day_doc_id(region_code, day))
         if found is None:
             raise _no_data(region_code, day)
