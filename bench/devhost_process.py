@@ -301,6 +301,16 @@ class DevHost:
         except AssertionError as exc:
             raise RuntimeError(f"{exc}; see {self.log_path}") from exc
 
+    def rss_now_mib(self) -> float | None:
+        """RSS of devhost and its children now, in MiB."""
+        popen = self.process.process
+        if popen is None:
+            return None
+        try:
+            return round(tree_rss(psutil.Process(popen.pid)) / 2**20, 1)
+        except psutil.Error:
+            return None
+
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.process.output().splitlines()[-lines:])
 
