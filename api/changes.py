@@ -39,7 +39,7 @@ class ChangesQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     since: str | None = Field(
         None,
-        max_length=64,
+        pattern=change_feed.CURSOR_PATTERN,
         description="A cursor this feed handed out (`cursor`, or inside `next`); from the first change when omitted",
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page")
