@@ -121,7 +121,10 @@ def changes_page(documents: DocumentStore, query: ChangesQuery, root: str) -> di
 
 
 def _handle(ctx: RequestContext) -> Reply:
-    query = parse(ChangesQuery, dict(ctx.req.params))
+    params = dict(ctx.req.params)
+    if params.get("since") == "":  # `parse` takes an empty value as absent: here it would restart the feed
+        raise ApiError(400, "`since` is empty.", errors=[ParameterError("since", "not a cursor of this feed")])
+    query = parse(ChangesQuery, params)
     body = changes_page(stores().documents, query, base_url(ctx.req))
     # A full page never changes; a short one grows as changes arrive.
     full = body["next"] is not None

@@ -76,6 +76,7 @@ def test_following_next_delivers_every_change_once_then_resumes_from_the_cursor(
     "params",
     [
         {"since": "not-a-cursor"},
+        {"since": ""},
         {"since": "x" + change_feed.encode_cursor(change_feed.START)},
         {"limit": "0"},
         {"limit": "1001"},
@@ -83,7 +84,16 @@ def test_following_next_delivers_every_change_once_then_resumes_from_the_cursor(
         {"since": "c" + "0" * 13},
         {"cursor": "abc"},
     ],
-    ids=["garbage", "foreign-prefix", "limit-zero", "limit-high", "limit-text", "too-long", "unknown-parameter"],
+    ids=[
+        "garbage",
+        "empty",
+        "foreign-prefix",
+        "limit-zero",
+        "limit-high",
+        "limit-text",
+        "too-long",
+        "unknown-parameter",
+    ],
 )
 def test_bad_parameters_are_400_problems(
     feed_stores: FakeStores, make_request: MakeRequest, params: dict[str, str]
