@@ -59,9 +59,8 @@ def build_http_request(
     route_params: Mapping[str, str],
     body: bytes,
 ) -> func.HttpRequest:
-    return func.HttpRequest(
-        method.upper(), url, headers=dict(headers), params=dict(query), route_params=dict(route_params), body=body
-    )
+    # HttpRequest keeps its own copies of headers and params: the caller's mappings are passed as they are.
+    return func.HttpRequest(method.upper(), url, headers=headers, params=query, route_params=route_params, body=body)
 
 
 def http_response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from devhost import durable_api
 from devhost.app_hooks import AppHooks
@@ -84,10 +85,8 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         except Exception:
             log.exception("function %s failed", info.name)
             return problem_of(500, "Internal Server Error", f"The function {info.name} failed; see the devhost log.")
-        response = web.Response(status=status, body=body)
-        for key, value in headers:
-            response.headers.add(key, value)
-        return response
+        # One multidict built from the list (repeated headers kept), the body bytes handed over as they are.
+        return web.Response(status=status, body=body, headers=CIMultiDict(headers))
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.add_routes(durable_api.build_routes(state.engine.client, state.system_key))
