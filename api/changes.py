@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -122,7 +122,9 @@ def changes_page(documents: DocumentStore, query: ChangesQuery, root: str) -> di
 
 def _handle(ctx: RequestContext) -> Reply:
     params = dict(ctx.req.params)
-    if params.get("since") == "":  # `parse` takes an empty value as absent: here it would restart the feed
+    # `parse` takes an empty value as absent (and hosts may drop it from `params`): here it would restart the feed.
+    raw = parse_qs(urlsplit(ctx.req.url).query, keep_blank_values=True)
+    if params.get("since") == "" or "" in raw.get("since", []):
         raise ApiError(400, "`since` is empty.", errors=[ParameterError("since", "not a cursor of this feed")])
     query = parse(ChangesQuery, params)
     body = changes_page(stores().documents, query, base_url(ctx.req))

@@ -32,7 +32,7 @@ def _keys(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
 
 
 def _get(make_request: MakeRequest, path: str, **kwargs: Any) -> tuple[int, dict[str, Any], Any]:
-    if path == "/v1/changes":
+    if path.startswith("/v1/changes"):
         resp = respond(make_request("GET", path, **kwargs), changes.ROUTE, changes._handle)
     else:
         resp = respond(make_request("GET", path, **kwargs), revisions.ROUTE, revisions._handle)
@@ -101,6 +101,13 @@ def test_bad_parameters_are_400_problems(
     status, headers, body = _get(make_request, "/v1/changes", params=params)
     assert status == 400 and headers["Content-Type"].startswith("application/problem+json")
     assert body["request_id"] and body["errors"]
+
+
+def test_an_empty_since_in_the_url_is_400_even_when_the_host_drops_it_from_params(
+    feed_stores: FakeStores, make_request: MakeRequest
+) -> None:
+    status, _, body = _get(make_request, "/v1/changes?since=&limit=5", params={"limit": "5"})
+    assert status == 400 and body["errors"][0]["parameter"] == "since"
 
 
 def test_an_empty_feed_is_an_empty_page_with_a_cursor(feed_stores: FakeStores, make_request: MakeRequest) -> None:
