@@ -4,6 +4,7 @@ byte for byte as an uninterrupted backfill of the same range."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sqlite3
 import time
@@ -31,8 +32,28 @@ def prepared_dir(root: Path, name: str, gold: Path) -> Path:
 
 
 def documents_of(data_dir: Path) -> list[tuple[Any, ...]]:
+    """The served documents (the changes feed and histories carry times and run order: see announced_of)."""
     with sqlite3.connect(data_dir / "documents.sqlite") as conn:
-        return conn.execute("SELECT * FROM documents ORDER BY 1, 2").fetchall()
+        return conn.execute(
+            "SELECT * FROM documents WHERE region_code <> '_changes' AND doc_type IS NOT 'revisions' ORDER BY 1, 2"
+        ).fetchall()
+
+
+def announced_of(data_dir: Path) -> tuple[set[tuple[Any, ...]], dict[str, Any]]:
+    """What the changes feed announced (document and content; a resumed batch may announce twice) and the
+    latest version in each history."""
+    with sqlite3.connect(data_dir / "documents.sqlite") as conn:
+        pages = conn.execute("SELECT body FROM documents WHERE region_code = '_changes' AND doc_type = 'changes'")
+        announced = {
+            (e["region"], e["kind"], e["key"], e["content_hash"])
+            for (body,) in pages
+            for e in json.loads(body)["entries"]
+        }
+        histories = conn.execute("SELECT region_code, body FROM documents WHERE doc_type = 'revisions'").fetchall()
+    latest = {
+        f"{r}:{k}": v[-1]["content_hash"] for r, body in histories for k, v in json.loads(body)["documents"].items()
+    }
+    return announced, latest
 
 
 def files_of(data_dir: Path) -> dict[str, bytes]:
@@ -84,4 +105,5 @@ def test_backfill_survives_kill_9(
     assert resumed.wait_for(instance_id, 300)["runtimeStatus"] == "Completed"
     resumed.stop()
     assert documents_of(crash_dir) == documents_of(reference.data_dir)
+    assert announced_of(crash_dir) == announced_of(reference.data_dir)
     assert files_of(crash_dir) == files_of(reference.data_dir)
