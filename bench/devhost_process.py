@@ -301,13 +301,14 @@ class DevHost:
         except AssertionError as exc:
             raise RuntimeError(f"{exc}; see {self.log_path}") from exc
 
-    def rss_now_mib(self) -> float | None:
-        """RSS of devhost and its children now, in MiB."""
+    def rss_now_mib(self, *, tree: bool = True) -> float | None:
+        """RSS now, in MiB: of devhost and its children (activity worker processes), or of devhost alone."""
         popen = self.process.process
         if popen is None:
             return None
         try:
-            return round(tree_rss(psutil.Process(popen.pid)) / 2**20, 1)
+            proc = psutil.Process(popen.pid)
+            return round((tree_rss(proc) if tree else proc.memory_info().rss) / 2**20, 1)
         except psutil.Error:
             return None
 

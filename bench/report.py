@@ -20,6 +20,7 @@ def _materialization(results: dict[str, Any]) -> str:
         ["1-day incremental (POST to Completed)", mat.get("incremental_1day_s"), "s"],
         ["peak RSS of devhost (whole run)", mat.get("peak_rss_mib"), "MiB"],
         ["RSS of devhost after the latency cells (reads cached)", mat.get("rss_after_reads_mib"), "MiB"],
+        ["  of its HTTP process alone (without activity workers)", mat.get("rss_after_reads_main_mib"), "MiB"],
     ]
     return render(["materialization", "value", "unit"], rows)
 

@@ -197,6 +197,7 @@ class Bench:
             self.save()
 
             mat["rss_after_reads_mib"] = host.rss_now_mib()  # every read cache filled by the cells above
+            mat["rss_after_reads_main_mib"] = host.rss_now_mib(tree=False)  # the HTTP process alone
             self.stage("CPU per request of each read HTTP function, called in process (a child process)")
             self.results["inprocess_cpu"] = run_in_child(data_dir, opts.years, opts.last_year, opts.inprocess_requests)
             self.save()
