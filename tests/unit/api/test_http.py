@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
 import logging
 import re
+import threading
 from typing import Any
 
 import pytest
 
 from api import ratelimit
 from api.auth import Role
-from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond
+from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond, respond_inline
 from core.settings import Settings
 from core.telemetry import current_log_context
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
@@ -152,6 +154,44 @@ def test_gzip_when_accepted(
     body = json.loads(gzip.decompress(raw) if compressed else raw)
     assert body["hello"] == "world"
     assert "Accept-Encoding" in resp.headers["Vary"]
+
+
+def test_a_gzip_form_made_beforehand_is_served_as_it_is(make_request: MakeRequest, settings: Settings) -> None:
+    data = json.dumps({"pad": "y" * 3000}).encode()
+    prepared = gzip.compress(data, compresslevel=9, mtime=0)  # not what the envelope itself would make
+
+    def stored(ctx: RequestContext) -> Reply:
+        return Reply(data, etag='"h"', gzip_body=prepared)
+
+    zipped = respond(make_request("GET", PUBLIC.path, headers={"Accept-Encoding": "gzip"}), PUBLIC, stored, settings)
+    plain = respond(make_request("GET", PUBLIC.path), PUBLIC, stored, settings)
+    assert zipped.get_body() == prepared and zipped.headers["ETag"] == '"h-gzip"'
+    assert plain.get_body() == data and plain.headers["ETag"] == '"h"'
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_respond_inline_runs_on_the_loop_or_on_a_thread_with_the_same_answer(
+    make_request: MakeRequest, settings: Settings, inline: bool
+) -> None:
+    threads: list[int] = []
+
+    def handler(ctx: RequestContext) -> Reply:
+        threads.append(threading.get_ident())
+        return ok(ctx)
+
+    async def call() -> tuple[Any, int]:
+        req = make_request("GET", PUBLIC.path, headers={"X-Request-ID": "r-1"})
+        resp = await respond_inline(req, PUBLIC, handler, inline=inline, settings=settings)
+        return resp, threading.get_ident()
+
+    resp, loop_thread = asyncio.run(call())
+    expected = respond(make_request("GET", PUBLIC.path, headers={"X-Request-ID": "r-1"}), PUBLIC, ok, settings)
+    assert (threads[0] == loop_thread) is inline
+    assert (resp.status_code, resp.get_body(), dict(resp.headers)) == (
+        expected.status_code,
+        expected.get_body(),
+        dict(expected.headers),
+    )
 
 
 def test_small_bodies_are_not_compressed(make_request: MakeRequest, settings: Settings) -> None:
