@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import orjson
 import pytest
 
-from api.http import ApiError, respond
+from api.http import ApiError, respond, respond_inline
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE
 from api.reader import day_document, production_page
 from api.schemas import DayProductionItem, ProductionItem, ProductionPage
 from core.settings import Settings
 from domain.regions import REGIONS
+from stores.documents_embedded import EmbeddedDocumentStore
 from tests.fakes import MemoryDocuments
 from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
 
@@ -269,3 +274,33 @@ def test_range_route_next_link_is_absolute_and_etag_varies_with_the_page(
     )
     assert first.headers["ETag"] != second.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, max-age=300"
+
+
+@pytest.mark.parametrize("backend", ["embedded", "memory"])
+@pytest.mark.parametrize("accept", ["gzip", None])
+def test_a_point_read_answers_the_stored_document_as_bytes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_request: MakeRequest,
+    settings: Settings,
+    backend: str,
+    accept: str | None,
+) -> None:
+    """The same bytes whether the store keeps them (embedded: stored JSON and gzip form) or they are encoded."""
+    from api import production
+
+    store: Any = EmbeddedDocumentStore(tmp_path / "documents.sqlite") if backend == "embedded" else MemoryDocuments()
+    doc = make_day_doc("11", "2024-03-31", final=True)
+    store.upsert(doc)
+    monkeypatch.setattr(production, "stores", lambda: FakeStores(store, None))
+    headers = {"Accept-Encoding": accept} if accept else {}
+    req = make_request(
+        "GET",
+        "/v1/production/regional/11/2024-03-31",
+        route_params={"region_code": "11", "date": "2024-03-31"},
+        headers=headers,
+    )
+    resp = asyncio.run(respond_inline(req, DAY_ROUTE, production._day, inline=backend == "embedded", settings=settings))
+    raw = resp.get_body()
+    assert (resp.headers.get("Content-Encoding") == "gzip") is (accept == "gzip")
+    assert (gzip.decompress(raw) if accept else raw) == orjson.dumps(doc)
