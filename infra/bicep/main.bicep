@@ -87,6 +87,9 @@ param materializeSchedule string = '0 */15 * * * *'
 
 @minValue(1)
 @maxValue(500)
+// Also the app-wide bound on concurrent materialization activities: with host.json's
+// maxConcurrentActivityFunctions (8 per instance) one wave needs ceil(24 / 8) = 3 instances, and the
+// Cosmos DB serverless throughput (not instances) caps a backfill (README, Performance in Azure).
 @description('Region x month activities per orchestration wave.')
 param materializeBatchSize int = 24
 
@@ -100,11 +103,15 @@ param downloadTtlSeconds int = 600
   2048
   4096
 ])
+// 2048 MB: about one vCPU. host.json's maxConcurrentActivityFunctions (8) is sized for it: a region-month
+// activity waits on SQL, Cosmos DB and Blob far longer than it computes, and 8 of them stay well inside 2 GB.
 @description('Memory of each Flex Consumption instance (MB).')
 param instanceMemoryMB int = 2048
 
 @minValue(40)
 @maxValue(1000)
+// For the HTTP group's bursts (Flex's floor is 40): the Durable group never needs more than a wave's worth
+// (materializeBatchSize / maxConcurrentActivityFunctions), so this limit guards cost, not the backfill.
 @description('Upper bound of Flex Consumption scale-out.')
 param maximumInstanceCount int = 100
 

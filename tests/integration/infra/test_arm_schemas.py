@@ -49,6 +49,9 @@ FLEX_FORBIDDEN_APP_SETTINGS = {
     "WEBSITE_CONTENTSHARE",
     "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
     "WEBSITE_NODE_DEFAULT_VERSION",
+    # Flex sizes an instance's language workers itself (one of the settings its deprecation list names):
+    # per-instance concurrency is host.json's durableTask limits and the instance size instead.
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
 }
 # What the official Flex samples put in siteConfig, and nothing else (no sample sets http20Enabled,
 # remoteDebuggingEnabled, ...): anything new here needs a Flex reference first.
@@ -251,6 +254,9 @@ FLEX_BREAKS = [
     pytest.param({"siteConfig": {"alwaysOn": True}}, set(), "alwaysOn must stay false", id="alwaysOn"),
     pytest.param({}, {"FUNCTIONS_WORKER_RUNTIME"}, "FUNCTIONS_WORKER_RUNTIME is rejected", id="worker-runtime"),
     pytest.param({}, {"WEBSITE_RUN_FROM_PACKAGE"}, "WEBSITE_RUN_FROM_PACKAGE is rejected", id="run-from-package"),
+    pytest.param(
+        {}, {"FUNCTIONS_WORKER_PROCESS_COUNT"}, "FUNCTIONS_WORKER_PROCESS_COUNT is rejected", id="worker-processes"
+    ),
 ]
 
 
