@@ -73,6 +73,7 @@ OPERATIONS = (
         "Static asset of the documentation page",
         path=AssetPath,
         errors=(404,),
+        conditional=True,  # the asset carries an ETag: If-None-Match gives 304
         extra_responses={"200": content("Asset", text_javascript=STRING, text_css=STRING)},
     ),
 )

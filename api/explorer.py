@@ -65,6 +65,7 @@ OPERATIONS = (
         "Static asset of the explorer page (its script, stylesheet and charting library)",
         path=ExplorerAssetPath,
         errors=(404,),
+        conditional=True,  # the asset carries an ETag: If-None-Match gives 304
         extra_responses={"200": content("Asset", text_javascript=STRING, text_css=STRING)},
     ),
 )

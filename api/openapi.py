@@ -18,6 +18,8 @@ from api.auth import API_KEY_HEADER, Role
 from api.http import Route
 
 VERSION = "1.0.0"
+DATA_LICENCE_NAME = "Licence Ouverte / Open Licence 2.0 (Etalab)"
+DATA_LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
@@ -122,6 +124,25 @@ def _tag(path: str) -> str:
     return segments[1] if segments[0] == "v1" and len(segments) > 1 else segments[0]
 
 
+# The target of every 302: what a client finds at Location (generated clients do not follow redirects).
+_REDIRECT = (
+    "Found: `Location` is a signed, read-only URL of the file, valid a few minutes; GET it without "
+    "credentials. The file: CSV as text/csv (UTF-8 with BOM, `;` separated, decimal comma, a header row) or "
+    "Parquet as application/vnd.apache.parquet (typed columns, timestamps with their time zone)."
+)
+
+
+def _redirect_headers() -> dict[str, Any]:
+    return {
+        "Location": {
+            "description": "The signed link to the file (absolute URL)",
+            "required": True,
+            "schema": {"type": "string", "format": "uri"},
+        },
+        "X-Request-ID": {"$ref": "#/components/headers/RequestId"},
+    }
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     public = all(role is None for role in op.route.methods.values()) or op.route.methods.get(op.method) is None
     responses: dict[str, Any] = {}
@@ -138,10 +159,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "content": {_JSON: {"schema": {"$ref": _REF.format(model=op.ok_model.__name__)}}},
         }
     elif op.ok_status == 302:
-        responses["302"] = {
-            "description": "Redirect to a signed, read-only link valid a few minutes",
-            "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}},
-        }
+        responses["302"] = {"description": _REDIRECT, "headers": _redirect_headers()}
     responses |= copy.deepcopy(op.extra_responses)
     if op.conditional:
         responses["304"] = {"description": _DESCRIPTIONS[304]}
@@ -200,13 +218,18 @@ def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "éCO2mix regional electricity API",
+            # ASCII: generated clients derive their package name from the title.
+            "title": "eCO2mix regional electricity API",
             "version": VERSION,
+            # The data's licence, as ODRE publishes the eCO2mix regional datasets (see the description).
+            "license": {"name": DATA_LICENCE_NAME, "url": DATA_LICENCE_URL},
             "description": (
                 "Precomputed RTE éCO2mix regional data: 12 metropolitan regions, half-hourly production by "
                 "source, consumption, load factors and carbon intensity. Power in MW, energy in MWh, load "
                 "factor in %, carbon intensity in gCO2eq/kWh; a missing value is null, never zero. "
-                "Source: RTE éCO2mix via ODRÉ."
+                "Source: RTE éCO2mix via ODRÉ, whose éCO2mix regional datasets are "
+                "published under the Licence Ouverte / Open Licence 2.0 (Etalab): reuse with attribution "
+                '"RTE éCO2mix via ODRÉ" and the date of the data. RTE\'s own download files carry their own terms.'
             ),
         },
         "servers": [{"url": "/"}],

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.models import DayDocument, SourceValues, Units
+from domain.text_formats import DateText, TimestampText
 
 
 class ProblemError(BaseModel):
@@ -33,7 +34,9 @@ class StoreHealth(BaseModel):
 
 
 class MaterializationLag(BaseModel):
-    watermark: str | None = Field(description="Newest Gold load (loaded_at, UTC) materialized; null when none")
+    watermark: TimestampText | None = Field(
+        description="Newest Gold load (loaded_at, UTC) materialized; null when none"
+    )
     lag_seconds: float | None = Field(description="Age of the watermark in seconds: alert when it grows")
 
 
@@ -47,8 +50,8 @@ class RegionSpan(BaseModel):
     code: str
     name: str
     has_nuclear: bool
-    first_day: str | None = Field(description="First materialized local day, null when none")
-    last_day: str | None
+    first_day: DateText | None = Field(description="First materialized local day, null when none")
+    last_day: DateText | None
 
 
 class RegionList(BaseModel):
@@ -62,7 +65,7 @@ class ProductionItem(BaseModel):
     model_config = ConfigDict(extra="allow")
     region: str
     region_name: str
-    timestamp: str = Field(description="Local start of the interval, ISO 8601 with offset")
+    timestamp: TimestampText = Field(description="Local start of the interval, ISO 8601 with offset")
     production_mw: float | None
     consumption_mw: float | None
     sources: SourceValues = Field(description="MW by source (day: energy_mwh / hours of the local day)")
@@ -73,7 +76,7 @@ class ProductionItem(BaseModel):
 class DayProductionItem(ProductionItem):
     """granularity=day adds the day's energy (MWh = MW × hours) and peaks."""
 
-    date: str
+    date: DateText
     interval_count: int
     final: bool
     energy_mwh: SourceValues
@@ -91,8 +94,8 @@ class PageLinks(BaseModel):
 
 class ProductionPage(BaseModel):
     granularity: Literal["30min", "hour", "day"]
-    start_date: str
-    end_date: str
+    start_date: DateText
+    end_date: DateText
     region_code: str | None
     source_type: str | None
     units: Units
@@ -120,8 +123,8 @@ class BackfillStatus(BaseModel):
     id: str
     kind: Literal["backfill", "incremental"] | None = Field(None, description="What started the run")
     runtime_status: str | None = Field(description="Pending, Running, Completed, Failed, Terminated, …")
-    created_time: str | None
-    last_updated_time: str | None
+    created_time: TimestampText | None
+    last_updated_time: TimestampText | None
     request: dict[str, Any] | None = Field(description="start_date, end_date, region_codes")
     progress: dict[str, Any] | None = Field(description="From the orchestration: done, total, stage, …")
     output: Any = Field(None, description="Summary when Completed")
@@ -134,18 +137,18 @@ class RunList(BaseModel):
     items than `limit`, even none, while more remain)."""
 
     items: list[BackfillStatus]
-    created_from: str = Field(description="The lower bound of creation time this listing applies (UTC)")
+    created_from: TimestampText = Field(description="The lower bound of creation time this listing applies (UTC)")
     continuation: str | None = Field(description="Opaque; pass it as `continuation` for the next page")
     next: str | None = Field(description="The next page's URL; null on the last page")
 
 
 class QuarantinedDay(BaseModel):
     region_code: str
-    date: str = Field(description="Local day (YYYY-MM-DD) left unmaterialized")
+    date: DateText = Field(description="Local day (YYYY-MM-DD) left unmaterialized")
     unknown_region: bool = Field(description="The region code is not one of the 12 regions")
     unknown_sources: list[str] = Field(description="Source names in Gold that the aggregation does not know")
-    first_seen: str | None = Field(description="When a run first set this day aside (UTC)")
-    last_seen: str | None = Field(description="When a run last tried it (every incremental run does)")
+    first_seen: TimestampText | None = Field(description="When a run first set this day aside (UTC)")
+    last_seen: TimestampText | None = Field(description="When a run last tried it (every incremental run does)")
     instance_id: str | None = Field(description="The orchestration instance that last tried it")
 
 
@@ -153,7 +156,7 @@ class QuarantineReport(BaseModel):
     """Region-days the materialization set aside for Gold rows it cannot aggregate; everything else
     materialized. Retried by every incremental run; a day leaves the list once it materializes."""
 
-    updated_at: str | None
+    updated_at: TimestampText | None
     count: int
     unknown_regions: list[str]
     unknown_sources: list[str]

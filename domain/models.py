@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.local_time import TIMEZONE
+from domain.text_formats import DateText, TimestampText
 
 SCHEMA_VERSION = 1
 
@@ -30,7 +31,7 @@ class Units(BaseModel):
 class Interval(BaseModel):
     """One interval (30 min in `intervals`, 60 min in `hourly`); timestamp is its local start with offset."""
 
-    timestamp: str = Field(examples=["2024-03-31T03:00:00+02:00"])
+    timestamp: TimestampText = Field(examples=["2024-03-31T03:00:00+02:00"])
     production_mw: float | None  # sum of PRODUCTION_SOURCES present; null when none is present
     consumption_mw: float | None
     sources: SourceValues  # MW by source, production and balance sources (pompage, ech_physiques)
@@ -60,7 +61,7 @@ class DayDocument(BaseModel):
     key: str  # = date
     region_code: str
     region_name: str
-    date: str
+    date: DateText
     timezone: str = TIMEZONE
     interval_minutes: int = 30
     interval_count: int  # 48, or 46 / 50 on DST days
@@ -71,7 +72,7 @@ class DayDocument(BaseModel):
     totals: DayTotals
     nature: str  # éCO2mix data nature of the day's rows (e.g. "Données définitives")
     final: bool  # True when the day's data can no longer change (definitive data)
-    source_loaded_at: str  # max Gold loaded_at of the day's rows (UTC ISO)
+    source_loaded_at: TimestampText  # max Gold loaded_at of the day's rows (UTC ISO)
     methodology_version: str
     schema_version: int = SCHEMA_VERSION
     content_hash: str  # sha256 of the canonical JSON of every other field
@@ -80,8 +81,8 @@ class DayDocument(BaseModel):
 class DaySummary(BaseModel):
     """One day inside a month document: what the `granularity=day` API serves."""
 
-    date: str
-    timestamp: str  # local midnight with offset
+    date: DateText
+    timestamp: TimestampText  # local midnight with offset
     interval_count: int
     totals: DayTotals
     final: bool
@@ -102,7 +103,7 @@ class MonthDocument(BaseModel):
     consumption_mwh: float | None
     carbon_intensity_g_per_kwh: float | None
     final: bool
-    source_loaded_at: str
+    source_loaded_at: TimestampText
     methodology_version: str
     schema_version: int = SCHEMA_VERSION
     content_hash: str

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import re
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import backfills, docs, explorer, export, health, production, quarantine, regions
 from api.openapi import build_document, documented_routes
 
-# The same modules as function_app.API_MODULES (importing function_app would configure logging process-wide);
-# tests/integration/infra/test_function_metadata.py checks the served document against function_app's own functions.
-API_MODULES = (health, regions, production, export, backfills, quarantine, docs, explorer)
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _api_modules() -> tuple[ModuleType, ...]:
+    """function_app.API_MODULES, read from its source: importing function_app configures logging process-wide."""
+    tree = ast.parse((REPO / "function_app.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "API_MODULES" for t in node.targets):
+            assert isinstance(node.value, ast.Tuple)
+            return tuple(
+                importlib.import_module(f"api.{name.id}") for name in node.value.elts if isinstance(name, ast.Name)
+            )
+    raise AssertionError("function_app.py has no API_MODULES")
+
+
+API_MODULES = _api_modules()
 
 
 def openapi_document() -> dict[str, Any]:
@@ -38,7 +55,6 @@ def test_document_lists_exactly_the_http_functions() -> None:
 
 def test_openapi_module_imports_no_route_module() -> None:
     """The document takes the operations it is given: api/openapi.py names no route module."""
-    import ast
     import inspect
 
     from api import openapi
@@ -110,3 +126,40 @@ def test_document_is_valid_openapi_3_1() -> None:
     from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
     validate(openapi_document(), cls=OpenAPIV31SpecValidator)
+
+
+def test_info_has_an_ascii_title_and_the_data_licence() -> None:
+    info = openapi_document()["info"]
+    assert info["title"].isascii() and "eCO2mix" in info["title"]
+    assert info["license"]["name"].startswith("Licence Ouverte / Open Licence 2.0")
+    assert info["license"]["url"].startswith("https://") and "identifier" not in info["license"]  # one or other
+
+
+# Text fields named like a day or an instant; the ones listed here are neither (a zone name, a month, a status).
+_DATE_LIKE = re.compile(r"(^|_)(date|day|time|timestamp|at|seen|watermark|from|to)$")
+_NOT_DATES = {"timezone", "runtime_status"}
+
+
+def test_every_date_and_timestamp_field_carries_its_format() -> None:
+    missing: list[str] = []
+    for model, schema in openapi_document()["components"]["schemas"].items():
+        for name, prop in (schema.get("properties") or {}).items():
+            text = [b for b in prop.get("anyOf", [prop]) if b.get("type") == "string"]
+            dated = _DATE_LIKE.search(name) and name not in _NOT_DATES
+            if dated and text and not all(b.get("format") in ("date", "date-time") for b in text):
+                missing.append(f"{model}.{name}")
+    assert missing == []
+
+
+def test_redirects_document_their_target() -> None:
+    redirects = [
+        op["responses"]["302"]
+        for item in openapi_document()["paths"].values()
+        for method, op in item.items()
+        if not method.startswith("x-") and "302" in op["responses"]
+    ]
+    assert redirects  # the export operations
+    for response in redirects:
+        location = response["headers"]["Location"]
+        assert location["required"] and location["schema"] == {"type": "string", "format": "uri"}
+        assert "text/csv" in response["description"] and "application/vnd.apache.parquet" in response["description"]

@@ -146,7 +146,10 @@ def _date_schemas() -> list[dict[str, Any]]:
             for value in node:
                 walk(value)
 
-    walk(openapi_document())
+    # What a client sends: parameters and request bodies (response dates are the server's, unbounded).
+    document = openapi_document()
+    walk(document["paths"])
+    walk({name: schema for name, schema in document["components"]["schemas"].items() if name.endswith("Request")})
     return found
 
 
