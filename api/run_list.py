@@ -14,7 +14,7 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import urlencode
 
@@ -39,7 +39,6 @@ RUNTIME_STATUSES = (
 )
 DEFAULT_RUN_LIMIT = 50
 MAX_RUN_LIMIT = 100  # the extension's default page size
-DEFAULT_WINDOW = timedelta(days=30)  # "recent": created within this window unless created_from says otherwise
 MAX_CONTINUATION_CHARS = 4096
 _STATUS_LIST = rf"^({'|'.join(RUNTIME_STATUSES)})(,({'|'.join(RUNTIME_STATUSES)}))*$"
 _DURABLE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # the SDK's createdTimeFrom format
@@ -85,7 +84,7 @@ class RunListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     status: StatusList | None = Field(None, description="Runtime statuses to keep, comma-separated")
     kind: Literal["backfill", "incremental"] | None = Field(None, description="Only backfills, or only the timer's run")
-    created_from: AwareTimestamp | None = Field(None, description="Created at or after (default: 30 days ago)")
+    created_from: AwareTimestamp | None = Field(None, description="Created at or after")
     created_to: AwareTimestamp | None = Field(None, description="Created at or before")
     limit: int = Field(DEFAULT_RUN_LIMIT, ge=1, le=MAX_RUN_LIMIT, description="At most this many runs per page")
     continuation: str | None = Field(
@@ -190,10 +189,9 @@ def _bad_continuation() -> ApiError:
     )
 
 
-def instance_query(query: RunListQuery, now: datetime) -> InstanceQuery:
+def instance_query(query: RunListQuery) -> InstanceQuery:
     prefix = {"backfill": BACKFILL_INSTANCE_PREFIX, "incremental": INCREMENTAL_INSTANCE_ID, None: None}[query.kind]
-    created_from = query.created_from if query.created_from is not None else now - DEFAULT_WINDOW
-    return InstanceQuery(created_from, query.created_to, query.status or (), prefix, query.limit)
+    return InstanceQuery(query.created_from, query.created_to, query.status or (), prefix, query.limit)
 
 
 async def list_runs(
@@ -201,10 +199,9 @@ async def list_runs(
     query: RunListQuery,
     links_for: Callable[[str], dict[str, str]],
     list_url: str,
-    now: datetime | None = None,
 ) -> dict[str, Any]:
     """One page of runs, newest first within the page, with the link to the next page (None on the last)."""
-    durable_query = instance_query(query, now or datetime.now(UTC))
+    durable_query = instance_query(query)
     try:
         page = await lister.list_instances(durable_query, _decode(query.continuation))
     except ListingRefused:
@@ -225,14 +222,13 @@ async def list_runs(
         "items": items,
         "created_from": iso(durable_query.created_from),
         "continuation": continuation,
-        "next": None if continuation is None else _next_link(list_url, query, durable_query, continuation),
+        "next": None if continuation is None else _next_link(list_url, query, continuation),
     }
 
 
-def _next_link(list_url: str, query: RunListQuery, durable_query: InstanceQuery, continuation: str) -> str:
-    """The same query with the continuation; created_from pinned, so that the window does not slide."""
+def _next_link(list_url: str, query: RunListQuery, continuation: str) -> str:
+    """The same query with the continuation."""
     params: dict[str, Any] = query.model_dump(exclude_none=True, exclude={"continuation"})
-    params["created_from"] = durable_query.created_from
     fields = {
         k: ",".join(v) if isinstance(v, tuple) else iso(v) if isinstance(v, datetime) else v for k, v in params.items()
     }

@@ -137,7 +137,7 @@ class RunList(BaseModel):
     items than `limit`, even none, while more remain)."""
 
     items: list[BackfillStatus]
-    created_from: TimestampText = Field(description="The lower bound of creation time this listing applies (UTC)")
+    created_from: TimestampText | None = Field(description="The created_from this listing applies, if any")
     continuation: str | None = Field(description="Opaque; pass it as `continuation` for the next page")
     next: str | None = Field(description="The next page's URL; null on the last page")
 

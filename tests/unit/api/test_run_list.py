@@ -16,7 +16,6 @@ import pytest
 from api.http import ApiError
 from api.params import parse
 from api.run_list import (
-    DEFAULT_WINDOW,
     DurableHttpLister,
     InstancePage,
     InstanceQuery,
@@ -103,10 +102,10 @@ async def test_filters_reach_the_list_query_and_the_page_is_newest_first() -> No
             )
         }
     )
-    page = await list_runs(lister, query(status="Running,Completed", limit="10"), links, LIST_URL, NOW)
+    page = await list_runs(lister, query(status="Running,Completed", limit="10"), links, LIST_URL)
     sent, token = lister.calls[0]
     assert token is None and sent.statuses == ("Running", "Completed") and sent.top == 10 and sent.prefix is None
-    assert sent.created_from == NOW - DEFAULT_WINDOW and sent.created_to is None
+    assert sent.created_from is None and sent.created_to is None
     assert [item["id"] for item in page["items"]] == ["materialize-incremental", "backfill-0123456789abcdef"]
     incremental, backfill = page["items"]
     assert incremental["kind"] == "incremental" and incremental["output"] is None  # only a completed run's
@@ -120,7 +119,7 @@ async def test_filters_reach_the_list_query_and_the_page_is_newest_first() -> No
 )
 async def test_kind_becomes_the_instance_id_prefix(kind: str | None, prefix: str | None) -> None:
     lister = FakeLister({None: InstancePage([], None)})
-    await list_runs(lister, query(**({"kind": kind} if kind else {})), links, LIST_URL, NOW)
+    await list_runs(lister, query(**({"kind": kind} if kind else {})), links, LIST_URL)
     assert lister.calls[0][0].prefix == prefix
 
 
@@ -132,18 +131,18 @@ async def test_next_link_carries_the_query_the_pinned_window_and_the_store_token
             "store/token==": InstancePage([], None),
         }
     )
-    first = await list_runs(lister, query(kind="backfill", created_to=created_to, limit="1"), links, LIST_URL, NOW)
+    first = await list_runs(lister, query(kind="backfill", created_to=created_to, limit="1"), links, LIST_URL)
     url = urlsplit(first["next"])
     params = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == LIST_URL
     assert params["continuation"] == first["continuation"] and "=" not in first["continuation"]
     assert params["kind"] == "backfill" and params["limit"] == "1"
-    assert datetime.fromisoformat(params["created_from"]) == NOW - DEFAULT_WINDOW
+    assert "created_from" not in params
     assert datetime.fromisoformat(params["created_to"]) == datetime.fromisoformat(created_to)
     # Following it: the same filters, the store's own token back, and an empty last page.
-    second = await list_runs(lister, query(**params), links, LIST_URL, NOW + timedelta(hours=1))
-    assert lister.calls[1][1] == "store/token==" and lister.calls[1][0].created_from == NOW - DEFAULT_WINDOW
-    assert second == {"items": [], "created_from": params["created_from"], "continuation": None, "next": None}
+    second = await list_runs(lister, query(**params), links, LIST_URL)
+    assert lister.calls[1][1] == "store/token==" and lister.calls[1][0] == lister.calls[0][0]
+    assert second == {"items": [], "created_from": None, "continuation": None, "next": None}
 
 
 @pytest.mark.parametrize(
@@ -153,13 +152,13 @@ async def test_next_link_carries_the_query_the_pinned_window_and_the_store_token
 async def test_a_continuation_the_store_refuses_or_that_is_not_ours_is_400(continuation: str) -> None:
     lister = FakeLister({}, refuse=500)
     with pytest.raises(ApiError) as err:
-        await list_runs(lister, RunListQuery(continuation=continuation), links, LIST_URL, NOW)
+        await list_runs(lister, RunListQuery(continuation=continuation), links, LIST_URL)
     assert err.value.status == 400 and err.value.errors[0].parameter == "continuation"
 
 
 async def test_a_refusal_without_continuation_stays_an_error() -> None:
     with pytest.raises(ListingRefused):
-        await list_runs(FakeLister({}, refuse=500), RunListQuery(), links, LIST_URL, NOW)
+        await list_runs(FakeLister({}, refuse=500), RunListQuery(), links, LIST_URL)
 
 
 @pytest.fixture
