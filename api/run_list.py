@@ -175,9 +175,12 @@ def _decode(continuation: str | None) -> str | None:
     if continuation is None:
         return None
     try:
-        return base64.urlsafe_b64decode(continuation + "=" * (-len(continuation) % 4)).decode()
+        token = base64.urlsafe_b64decode(continuation + "=" * (-len(continuation) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _bad_continuation() from None
+    if not token.isprintable():  # it travels in a header: the store's tokens are printable ASCII
+        raise _bad_continuation()
+    return token
 
 
 def _bad_continuation() -> ApiError:

@@ -147,7 +147,8 @@ async def test_next_link_carries_the_query_the_pinned_window_and_the_store_token
 
 @pytest.mark.parametrize(
     "continuation",
-    ["A", base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("="), "c3RvcmU"],  # not base64, not text, refused
+    # not base64, not text, a control character (no header can carry it), refused by the store
+    ["A", base64.urlsafe_b64encode(b"\xff\xfe").decode().rstrip("="), "zYQNWt", "c3RvcmU"],
 )
 async def test_a_continuation_the_store_refuses_or_that_is_not_ours_is_400(continuation: str) -> None:
     lister = FakeLister({}, refuse=500)
