@@ -67,6 +67,23 @@ class MemoryDocuments:
         return None
 
 
+class CountingDocuments(MemoryDocuments):
+    """Counts the reads that return bodies (point reads and range queries), to show which path a read takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+        self.ranges: list[tuple[str, str]] = []
+
+    def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
+        self.gets += 1
+        return super().get(region_code, doc_id)
+
+    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
+        self.ranges.append((region_code, doc_type))
+        return super().query_range(region_code, doc_type, first_key, last_key)
+
+
 class MemoryFiles:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}

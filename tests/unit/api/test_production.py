@@ -20,23 +20,8 @@ from api.schemas import DayProductionItem, ProductionItem, ProductionPage
 from core.settings import Settings
 from domain.regions import REGIONS
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.fakes import MemoryDocuments
+from tests.fakes import CountingDocuments, MemoryDocuments
 from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
-
-
-class CountingDocuments(MemoryDocuments):
-    def __init__(self) -> None:
-        super().__init__()
-        self.gets = 0
-        self.ranges: list[tuple[str, str]] = []
-
-    def get(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
-        self.gets += 1
-        return super().get(region_code, doc_id)
-
-    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
-        self.ranges.append((region_code, doc_type))
-        return super().query_range(region_code, doc_type, first_key, last_key)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,7 +12,7 @@ from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.csv_export import DAY_COLUMNS, MONTH_COLUMNS
 from domain.parquet_export import NUMBER_COLUMNS
 from domain.regions import REGIONS
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.fakes import CountingDocuments, MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 # Region 11: 2024-03-30 (48), the spring DST day (46), 2024-04-01 (48); region 93: the autumn DST day (50).
 IDF_DAYS = ("2024-03-30", "2024-03-31", "2024-04-01")
@@ -29,18 +28,6 @@ def gold(eolien_0401: float = 100.0) -> MemoryGold:
     ]
     paca = gold_day_rows("2024-10-27", {"hydraulique": 300.0, "consommation": 400.0})
     return MemoryGold({"11": idf, "93": paca})
-
-
-class CountingDocuments(MemoryDocuments):
-    """Counts the reads that return bodies, to show which files are built from documents."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.body_reads = 0
-
-    def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
-        self.body_reads += 1
-        return super().query_range(region_code, doc_type, first_key, last_key)
 
 
 def materialize(source: MemoryGold, docs: MemoryDocuments, files: MemoryFiles, mode: str = "incremental") -> None:
@@ -162,11 +149,11 @@ def test_a_second_request_reuses_the_file_and_reads_no_body(stores: Stores) -> N
     exports = BulkExports(docs, files)
     specs = [ExportSpec("parquet", "2024", None), ExportSpec("csv", "2024", None), ExportSpec("csv", "2024-03", None)]
     first = [exports.file_for(s) for s in specs]
-    writes, reads = files.writes, docs.body_reads
+    writes, reads = files.writes, len(docs.ranges)
     assert [exports.file_for(s) for s in specs] == first
     assert files.writes == writes
     # Parquet: hashes only. The year CSV reads its (small) month documents again, one query per region.
-    assert docs.body_reads - reads == len(REGIONS)
+    assert len(docs.ranges) - reads == len(REGIONS)
 
 
 def test_new_data_is_a_new_version_built_from_the_unchanged_parts(
@@ -177,10 +164,10 @@ def test_new_data_is_a_new_version_built_from_the_unchanged_parts(
     year = ExportSpec("parquet", "2024", None)
     old_name = exports.file_for(year)
     materialize(gold(eolien_0401=55.5), docs, files, mode="backfill")  # Gold revised 2024-04-01 of region 11
-    reads = docs.body_reads
+    reads = len(docs.ranges)
     new_name = exports.file_for(year)
     assert new_name is not None and new_name != old_name
-    assert docs.body_reads - reads == 1  # only the month of the changed day is read from its documents
+    assert len(docs.ranges) - reads == 1  # only the month of the changed day is read from its documents
     frame = read_parquet(files.read(new_name) or b"")
     april = frame[(frame["region_code"] == "11") & (frame["date"] == pd.Timestamp("2024-04-01").date())]
     assert set(april["eolien_mw"]) == {55.5}
