@@ -152,17 +152,21 @@ BROKEN_BODIES = [
 ]
 
 
+def schema_errors(arm_schemas: ArmSchemas, parse_bicep: BicepParse, text: str) -> list[str]:
+    """The schema errors of the one resource declared in a Bicep text, over all its bodies."""
+    (resource,) = resource_bodies("-", parse_bicep(["-"], text)["-"]["template"])
+    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
+    assert located is not None
+    return [error for body in resource.bodies for error in errors_of(arm_schemas.validator(located), body)]
+
+
 @pytest.mark.parametrize(("body", "message"), BROKEN_BODIES)
 def test_validator_rejects_broken_bodies(
     arm_schemas: ArmSchemas, parse_bicep: BicepParse, body: str, message: str
 ) -> None:
     """The check can fail: a site with one broken property is reported with the schema's reason."""
     text = f"param name string\nresource site 'Microsoft.Web/sites@2024-04-01' = {{\n  name: name\n  {body}\n}}\n"
-    template = parse_bicep(["-"], text)["-"]["template"]
-    (resource,) = resource_bodies("-", template)
-    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
-    assert located is not None
-    errors = [error for body in resource.bodies for error in errors_of(arm_schemas.validator(located), body)]
+    errors = schema_errors(arm_schemas, parse_bicep, text)
     assert any(message in error for error in errors), errors
 
 
@@ -173,10 +177,7 @@ def test_validator_picks_the_branch_the_name_selects(arm_schemas: ArmSchemas, pa
         "resource webConfig 'Microsoft.Web/sites/config@2024-04-01' = {\n  parent: site\n  name: 'web'\n"
         "  properties: {\n    ipSecurityRestrictionsDefaultAction: 'Block'\n  }\n}\n"
     )
-    (resource,) = resource_bodies("-", parse_bicep(["-"], text)["-"]["template"])
-    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
-    assert located is not None
-    errors = errors_of(arm_schemas.validator(located), resource.bodies[0])
+    errors = schema_errors(arm_schemas, parse_bicep, text)
     assert errors == ["$.properties.ipSecurityRestrictionsDefaultAction: 'Block' is not one of ['Allow', 'Deny']"]
 
 
@@ -185,10 +186,7 @@ def test_validator_reports_missing_required(arm_schemas: ArmSchemas, parse_bicep
         "resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {\n  name: 'x'\n  properties: {\n"
         "    roleDefinitionId: 'r'\n  }\n}\n"
     )
-    (resource,) = resource_bodies("-", parse_bicep(["-"], text)["-"]["template"])
-    located = arm_schemas.locate(resource.type, resource.api_version, resource.scope)
-    assert located is not None
-    errors = errors_of(arm_schemas.validator(located), resource.bodies[0])
+    errors = schema_errors(arm_schemas, parse_bicep, text)
     assert any("'principalId' is a required property" in error for error in errors), errors
 
 
