@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from bench import wrk_client
 from bench.report import summary
-from bench.run import Bench, Options
+from bench.run import STAGES, Bench, Options
+from bench.shapes import SHAPES
 
 
 def _int_list(text: str) -> list[int]:
@@ -18,6 +20,17 @@ def _int_list(text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError("expected positive integers separated by commas, e.g. 1,3,10")
     return values
+
+
+def _choices(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        unknown = [v for v in values if v not in allowed]
+        if not values or unknown:
+            raise argparse.ArgumentTypeError(f"expected some of {','.join(allowed)} separated by commas")
+        return values
+
+    return parse
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -30,6 +43,16 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--out", type=Path, default=None, help="results JSON (default .bench/results.json)")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth runs")
     parser.add_argument("--no-load-test", action="store_true", help="skip the load test")
+    parser.add_argument(
+        "--only",
+        type=_choices(STAGES),
+        default=None,
+        help=f"run only these stages after the backfill and incremental ({','.join(STAGES)}); implies --no-growth. "
+        "E.g. --only floor,api --shapes point_read for the floor and point cells alone",
+    )
+    parser.add_argument(
+        "--shapes", type=_choices(tuple(SHAPES)), default=None, help=f"query shapes measured ({','.join(SHAPES)})"
+    )
     parser.add_argument("--rebuild-gold", action="store_true", help="rebuild the cached sample Gold databases")
     parser.add_argument("--keep-data", action="store_true", help="keep the DATA_DIRs under .bench/ for inspection")
     parser.add_argument(
@@ -56,6 +79,10 @@ def parse_args(argv: list[str]) -> Options:
     if args.out is not None:
         opts.out = args.out
     opts.skip_load_test = args.no_load_test
+    if args.only is not None:
+        opts.stages, opts.growth = frozenset(args.only), []
+    if args.shapes is not None:
+        opts.shapes = args.shapes
     if args.client == "wrk" and not wrk_client.available():
         parser.error("--client wrk: wrk is not on PATH")
     opts.client = ("wrk" if wrk_client.available() else "aiohttp") if args.client == "auto" else args.client

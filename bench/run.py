@@ -54,6 +54,16 @@ class Options:
     floor_rounds: int = 3
     floor_duration_s: float = 4.0
     inprocess_requests: int = 2000
+    # Stages after the backfill and the incremental (always run: they fill the stores); None = all of them.
+    stages: frozenset[str] | None = None
+    shapes: list[str] = field(default_factory=lambda: list(SHAPES))
+
+    def wants(self, stage: str) -> bool:
+        return self.stages is None or stage in self.stages
+
+
+# The stages `--only` may pick, in the order they run.
+STAGES = ("api", "floor", "inprocess", "ondemand", "paired", "load")
 
 
 def _git_commit() -> str | None:
@@ -171,52 +181,59 @@ class Bench:
             mat.update(inc)
             self.save()
 
-            self.stage(f"API latency over HTTP ({opts.client} client)")
-            self.results["api"] = api_cells(
-                host.base_url,
-                self.keys.reader,
-                span,
-                shapes=SHAPES,
-                concurrencies=opts.concurrencies,
-                duration_s=opts.duration_s,
-                max_requests=opts.max_requests,
-                client=opts.client,
-            )
-            self.save()
+            if opts.wants("api"):
+                self.stage(f"API latency over HTTP ({opts.client} client)")
+                self.results["api"] = api_cells(
+                    host.base_url,
+                    self.keys.reader,
+                    span,
+                    shapes=opts.shapes,
+                    concurrencies=opts.concurrencies,
+                    duration_s=opts.duration_s,
+                    max_requests=opts.max_requests,
+                    client=opts.client,
+                )
+                self.save()
 
-            self.stage("floor: one day document's bytes from a bare aiohttp handler, alternated with the API")
-            self.results["floor"] = floor_cells(
-                host.base_url,
-                self.keys.reader,
-                f"/v1/production/regional/{FLOOR_REGION}/{opts.last_year}-{FLOOR_DAY}",
-                concurrency=GROWTH_CONCURRENCY,
-                duration_s=opts.floor_duration_s,
-                rounds=opts.floor_rounds,
-                client=opts.client,
-            )
-            self.save()
+            if opts.wants("floor"):
+                self.stage("floor: one day document's bytes from a bare aiohttp handler, alternated with the API")
+                self.results["floor"] = floor_cells(
+                    host.base_url,
+                    self.keys.reader,
+                    f"/v1/production/regional/{FLOOR_REGION}/{opts.last_year}-{FLOOR_DAY}",
+                    concurrency=GROWTH_CONCURRENCY,
+                    duration_s=opts.floor_duration_s,
+                    rounds=opts.floor_rounds,
+                    client=opts.client,
+                )
+                self.save()
 
             mat["rss_after_reads_mib"] = host.rss_now_mib()  # every read cache filled by the cells above
             mat["rss_after_reads_main_mib"] = host.rss_now_mib(tree=False)  # the HTTP process alone
-            self.stage("CPU per request of each read HTTP function, called in process (a child process)")
-            self.results["inprocess_cpu"] = run_in_child(data_dir, opts.years, opts.last_year, opts.inprocess_requests)
-            self.save()
+            if opts.wants("inprocess"):
+                self.stage("CPU per request of each read HTTP function, called in process (a child process)")
+                self.results["inprocess_cpu"] = run_in_child(
+                    data_dir, opts.years, opts.last_year, opts.inprocess_requests
+                )
+                self.save()
 
-            self.stage("on-demand baseline: star join over Gold + pandas, in this process")
-            self.results["ondemand"] = ondemand_cells(
-                gold, span, shapes=SHAPES, iterations=opts.ondemand_iterations, max_seconds=opts.ondemand_max_s
-            )
-            self.save()
+            if opts.wants("ondemand"):
+                self.stage("on-demand baseline: star join over Gold + pandas, in this process")
+                self.results["ondemand"] = ondemand_cells(
+                    gold, span, shapes=opts.shapes, iterations=opts.ondemand_iterations, max_seconds=opts.ondemand_max_s
+                )
+                self.save()
 
-            self.stage("precomputed vs on-demand, paired: alternating blocks of each in one sequence")
-            paired = paired_ratios(
-                host.base_url, self.keys.reader, gold, span, shapes=SHAPES, rounds=opts.paired_rounds
-            )
-            self.results["paired"] = paired
-            self.results["ratios"] = {shape: paired[shape]["x_faster_p50"] for shape in SHAPES}
-            self.save()
+            if opts.wants("paired"):
+                self.stage("precomputed vs on-demand, paired: alternating blocks of each in one sequence")
+                paired = paired_ratios(
+                    host.base_url, self.keys.reader, gold, span, shapes=opts.shapes, rounds=opts.paired_rounds
+                )
+                self.results["paired"] = paired
+                self.results["ratios"] = {shape: paired[shape]["x_faster_p50"] for shape in opts.shapes}
+                self.save()
 
-            if not opts.skip_load_test:
+            if opts.wants("load") and not opts.skip_load_test:
                 self.stage(f"load test: {opts.load_seconds:.0f} s at c={opts.load_concurrency} during a backfill")
                 self.results["load_test"] = run_load_test(
                     host.base_url,
