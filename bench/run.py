@@ -79,7 +79,7 @@ def _git_commit() -> str | None:
 def _fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    return path
+    return path  # named with the pid: helpers sharing the checkout run benches side by side
 
 
 def _backfill_timeout(years: int) -> float:
@@ -160,7 +160,7 @@ class Bench:
         cached, build_s = cached_gold(
             opts.work_dir / "gold", opts.years, opts.last_year, opts.seed, rebuild=opts.rebuild_gold
         )
-        data_dir = _fresh_dir(opts.work_dir / f"run-{opts.years}y")
+        data_dir = _fresh_dir(opts.work_dir / f"run-{opts.years}y-{os.getpid()}")
         gold = copy_gold(cached, data_dir / "gold.sqlite")
         rows = fact_rows(gold)
         print(f"  {rows:,} fact rows (built in {build_s} s, 0 = cached)", flush=True)
@@ -263,7 +263,7 @@ class Bench:
         gold, build_s = cached_gold(opts.work_dir / "gold", years, opts.last_year, opts.seed, rebuild=opts.rebuild_gold)
         rows = fact_rows(gold)
         print(f"  {rows:,} fact rows (built in {build_s} s, 0 = cached)", flush=True)
-        data_dir = _fresh_dir(opts.work_dir / f"growth-{years}y")
+        data_dir = _fresh_dir(opts.work_dir / f"growth-{years}y-{os.getpid()}")
         point: dict[str, Any] = {"years": years, "fact_rows": rows, "gold_build_s": build_s}
         try:
             # Gold is only read here, so the cached file serves directly (GOLD_SQLITE_PATH).
