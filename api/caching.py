@@ -42,9 +42,8 @@ def etag(content_hash: str) -> str:
 
 def combined_etag(content_hashes: Iterable[str], variant: str) -> str:
     """ETag of a response built from several documents: a hash of their hashes and of the query."""
-    digest = hashlib.sha256(variant.encode())
-    for h in content_hashes:
-        digest.update(b"|" + h.encode())
+    # variant|h1|h2…, hashed in one call (one update per hash costs ~0.15 µs each, 31 for a month of days).
+    digest = hashlib.sha256("|".join([variant, *content_hashes]).encode())
     return etag(digest.hexdigest()[:32])
 
 

@@ -7,7 +7,7 @@ import gzip
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import orjson
 import pytest
@@ -15,10 +15,11 @@ import pytest
 from api.http import ApiError, respond, respond_inline
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE
-from api.reader import day_document, production_page
+from api.reader import canonical_params, canonical_query, day_document, production_page
 from api.schemas import DayProductionItem, ProductionItem, ProductionPage
 from core.settings import Settings
 from domain.regions import REGIONS
+from domain.sources import ALL_SOURCES
 from stores.documents_embedded import EmbeddedDocumentStore
 from tests.fakes import CountingDocuments, MemoryDocuments
 from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
@@ -33,9 +34,7 @@ def docs() -> CountingDocuments:
 
 def page(docs: MemoryDocuments, **params: str) -> dict[str, Any]:
     query = parse(RangeQuery, params)
-    body, _ = production_page(
-        docs, query, lambda p: "http://h/v1/production/regional?" + "&".join(f"{k}={v}" for k, v in p.items())
-    )
+    body, _ = production_page(docs, query, lambda query_string: "http://h/v1/production/regional?" + query_string)
     ProductionPage.model_validate(body)
     return body
 
@@ -289,3 +288,17 @@ def test_a_point_read_answers_the_stored_document_as_bytes(
     raw = resp.get_body()
     assert (resp.headers.get("Content-Encoding") == "gzip") is (accept == "gzip")
     assert (gzip.decompress(raw) if accept else raw) == orjson.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"granularity": "hour"},
+        {"region_code": "93", "granularity": "30min", "limit": "7", "offset": "49"},
+        *({"region_code": "11", "source_type": source, "granularity": "day"} for source in ALL_SOURCES),
+    ],
+)
+def test_the_canonical_query_is_the_urlencoded_canonical_parameters(params: dict[str, str]) -> None:
+    query = parse(RangeQuery, {"start_date": "2024-03-01", "end_date": "2024-03-31", **params})
+    for offset in (query.offset, query.offset + query.limit):
+        assert canonical_query(query, offset) == urlencode(canonical_params(query, offset))

@@ -11,18 +11,22 @@ import pytest
 
 from api.http import dumps
 from api.params import RangeQuery, parse
-from api.reader import production_page
-from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, page_of
+from api.reader import production_page, rendered_page
+from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, joined, page_of
 from tests.fakes import CountingDocuments, MemoryDocuments
 from tests.unit.api.conftest import make_day_doc, seed
 
 
 def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -> bytes:
+    """The page's bytes: joined from the cache with `rendered`, else dumped from the documents' items."""
     query = parse(RangeQuery, params)
-    page, _ = production_page(
-        docs, query, lambda p: "http://h/x?" + "&".join(f"{k}={v}" for k, v in p.items()), rendered
-    )
-    return dumps(page)
+    if rendered is not None:
+        return rendered_page(docs, query, page_url, rendered)[0]
+    return dumps(production_page(docs, query, page_url)[0])
+
+
+def page_url(query_string: str) -> str:
+    return "http://h/x?" + query_string
 
 
 @pytest.mark.parametrize(
@@ -129,10 +133,10 @@ def test_a_page_across_windows_has_exactly_the_items_of_the_slice(offset: int, l
     dated = RenderedRun.of(values[9:], ["2024-01-01", "2024-01-02", "2024-01-03"])
     runs = [RenderedRun.of(values[:3]), RenderedRun.of([]), RenderedRun.of(values[3:4]), RenderedRun.of(values[4:9])]
     windows = [run.window("2024-01-01", "2024-01-01") for run in runs] + [dated.window("2023-12-01", "2024-01-01")]
-    fragments, count, total = page_of(windows, offset, limit)
+    chunks, count, total = page_of(windows, offset, limit)
     expected = (values[:10])[offset : offset + limit]
-    assert total == 10 and count == len(expected)
-    assert orjson.loads(orjson.dumps(fragments)) == expected
+    assert total == 10 and count == len(expected) and all(len(chunk) for chunk in chunks)
+    assert orjson.loads(joined(b"[", chunks, b"]")) == expected
 
 
 @pytest.mark.parametrize(
@@ -143,3 +147,20 @@ def test_a_dated_run_windows_by_date(first: str, last: str, expected: tuple[int,
     run = RenderedRun.of([1, 2, 3], ["2024-01-01", "2024-01-02", "2024-01-03"])
     _, begin, end = run.window(first, last)
     assert (begin, end) == expected
+
+
+@pytest.mark.parametrize("chunks", [[], [b"1"], [b"1,2", memoryview(b"x3,4y")[1:4], b"5"]])
+def test_a_page_is_its_head_the_chunks_comma_separated_and_its_tail(chunks: list[bytes | memoryview]) -> None:
+    expected = [int(n) for chunk in chunks for n in bytes(chunk).split(b",")]
+    assert orjson.loads(joined(b'{"items":[', chunks, b"]}")) == {"items": expected}
+
+
+def test_get_many_is_get_of_each_key_and_keeps_them_recent() -> None:
+    rendered = RenderedItems(max_entries=3)
+    for n in range(3):
+        rendered.put(("doc", n), [n])
+    runs = rendered.get_many([("doc", 0), ("absent", 0), ("doc", 2)])
+    assert [run and orjson.loads(b"[" + run.blob + b"]") for run in runs] == [[0], None, [2]]
+    assert (rendered.hits, rendered.misses) == (2, 1)
+    rendered.put(("doc", 3), [3])  # evicts the least recent: doc 1, not doc 0 that get_many just used
+    assert list(rendered) == [("doc", 0), ("doc", 2), ("doc", 3)]
