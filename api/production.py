@@ -1,10 +1,13 @@
 """GET /v1/production/regional (range, paged) and GET /v1/production/regional/{region_code}/{date} (one day).
 
 The route parses, asks the reader (api/reader.py: the read strategies and the rendered cache) and replies.
-The triggers are async: with the embedded store a read runs on the event loop, with no thread-pool hop.
+The triggers are async: with the embedded store a read runs on the event loop, with no thread-pool hop; with
+Cosmos the read model runs on the loop too and awaits the aio client (no thread either).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -12,10 +15,11 @@ import azure.functions as func
 from api import caching, schemas
 from api.auth import Role
 from api.deps import stores
-from api.http import ALL_METHODS, Reply, RequestContext, Route, base_url, respond_inline
+from api.http import ALL_METHODS, Reply, RequestContext, Route, base_url, respond, respond_inline
 from api.openapi import Operation
 from api.params import DayPath, RangeQuery, parse
 from api.reader import ProductionReader
+from stores.bridge_aio import run_awaiting
 
 bp = df.Blueprint()
 
@@ -47,13 +51,27 @@ OPERATIONS = (
 READER = ProductionReader()
 
 
-def _inline() -> bool:
-    """Whether the documents store may be read on the event loop (the embedded one)."""
+def _documents_attribute(name: str) -> bool:
     try:
         documents = stores().documents
     except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
         return False
-    return bool(getattr(documents, "answers_inline", False))
+    return bool(getattr(documents, name, False))
+
+
+def _inline() -> bool:
+    """Whether the documents store may be read on the event loop (the embedded one)."""
+    return _documents_attribute("answers_inline")
+
+
+async def _respond(
+    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply]
+) -> func.HttpResponse:
+    """Embedded store: on the loop; a store with async clients (Cosmos aio): the read model on the loop, its
+    store calls awaited (stores.bridge_aio); any other: on a thread."""
+    if _documents_attribute("awaits_on_loop"):
+        return await run_awaiting(respond, req, route, handler)
+    return await respond_inline(req, route, handler, inline=_inline())
 
 
 def _range(ctx: RequestContext) -> Reply:
@@ -76,10 +94,10 @@ def _day(ctx: RequestContext) -> Reply:
 @bp.function_name(name=RANGE_ROUTE.function_name)
 @bp.route(route=RANGE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_range(req: func.HttpRequest) -> func.HttpResponse:
-    return await respond_inline(req, RANGE_ROUTE, _range, inline=_inline())
+    return await _respond(req, RANGE_ROUTE, _range)
 
 
 @bp.function_name(name=DAY_ROUTE.function_name)
 @bp.route(route=DAY_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_day(req: func.HttpRequest) -> func.HttpResponse:
-    return await respond_inline(req, DAY_ROUTE, _day, inline=_inline())
+    return await _respond(req, DAY_ROUTE, _day)

@@ -41,7 +41,12 @@ def build_documents(settings: Settings, caller: Caller = Caller.batch) -> Docume
     if settings.documents_backend == "cosmos":
         from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 
-        return CosmosDocumentStore(cosmos_container(settings, caller=caller))
+        container = cosmos_container(settings, caller=caller)
+        if caller is Caller.reads and settings.STORE_READS_ASYNC:  # the async triggers await the aio client
+            from stores.documents_cosmos_aio import awaiting_cosmos_store
+
+            return awaiting_cosmos_store(settings, container, caller)
+        return CosmosDocumentStore(container)
     from stores.documents_embedded import EmbeddedDocumentStore
 
     if caller is Caller.reads:  # a lock held elsewhere: StoreUnavailable within the read's timeout, not 10 s on
@@ -53,6 +58,10 @@ def build_files(settings: Settings, caller: Caller = Caller.batch) -> FileStore:
     if settings.files_backend == "blob":
         from stores.files_blob import blob_file_store
 
+        if caller is Caller.reads and settings.STORE_READS_ASYNC:
+            from stores.files_blob_aio import awaiting_blob_store
+
+            return awaiting_blob_store(settings)
         return blob_file_store(settings, caller)
     from stores.files_embedded import EmbeddedFileStore, load_signing_key
 
