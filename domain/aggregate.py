@@ -30,6 +30,7 @@ import calendar
 import copy
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -53,6 +54,29 @@ SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
 LOAD_FACTOR_SOURCES: Final[tuple[str, ...]] = PRODUCTION_SOURCES
 DEFINITIVE_NATURE: Final[str] = "Données définitives"
 _MW_COLUMNS: Final[list[str]] = [*SERIES_SOURCES, CONSUMPTION]
+# The numbers of an interval, in the order of HalfHours.values (and of the CSV's number cells).
+INTERVAL_VALUE_COLUMNS: Final[tuple[str, ...]] = (
+    "production_mw",
+    "consumption_mw",
+    *(f"sources.{s}" for s in SERIES_SOURCES),
+    *(f"facteur_charge.{s}" for s in LOAD_FACTOR_SOURCES),
+    "carbon_intensity_g_per_kwh",
+)
+_SOURCES_AT = slice(2, 2 + len(SERIES_SOURCES))
+_LOADS_AT = slice(_SOURCES_AT.stop, _SOURCES_AT.stop + len(LOAD_FACTOR_SOURCES))
+
+
+@dataclass(frozen=True, slots=True)
+class HalfHours:
+    """The half-hours of built day documents in arrays, as the documents hold them: what a renderer working
+    on arrays takes (domain.csv_export.render_day_csvs) instead of walking the documents' dicts.
+
+    Row i is the i-th half-hour of the days in date order; day j has counts[j] rows."""
+
+    dates: list[str]
+    counts: list[int]
+    timestamps: list[str]
+    values: np.ndarray  # float64, rows × INTERVAL_VALUE_COLUMNS, rounded to DECIMALS, NaN where null
 
 
 def _nature_key(nature: str) -> str:
@@ -106,23 +130,27 @@ def _region_name(region_code: str) -> str:
     return region.name
 
 
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Rounded to DECIMALS; `+ 0.0` turns a rounded -0.0 into 0.0."""
+    return np.round(values.astype("float64"), DECIMALS) + 0.0
+
+
 def _clean(values: np.ndarray) -> list[list[Any]]:
     """Rows of canonical JSON numbers: rounded to DECIMALS, integral values as int, NaN (or ±inf) as None.
 
-    These are the forms `domain.hashing` normalizes to, so the documents hash without a second walk;
-    `+ 0.0` turns a rounded -0.0 into 0.0.
+    These are the forms `domain.hashing` normalizes to, so the documents hash without a second walk.
     """
-    rounded = np.round(values.astype("float64"), DECIMALS) + 0.0
+    return _json_numbers(_rounded(values))
+
+
+def _json_numbers(rounded: np.ndarray) -> list[list[Any]]:
+    """`_clean` of values already `_rounded`."""
     missing = ~np.isfinite(rounded)
     integral = ~missing & (rounded == np.floor(rounded))
     out = rounded.astype(object)
     out[integral] = rounded[integral].astype(np.int64).astype(object)
     out[missing] = None
     return out.tolist()
-
-
-def _clean_column(values: pd.Series | np.ndarray) -> list[Any]:
-    return _clean(np.asarray(values, dtype="float64").reshape(1, -1))[0]
 
 
 def _gold_frame(rows: Sequence[GoldRow] | GoldColumns) -> pd.DataFrame:
@@ -174,29 +202,53 @@ def _series(frame_mw: pd.DataFrame, frame_tch: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _interval_dicts(
-    timestamps: list[str], mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]
-) -> list[dict[str, Any]]:
-    sources = _clean(mw[list(SERIES_SOURCES)].to_numpy())
-    loads = _clean(tch.to_numpy())
-    production = _clean_column(derived["production"])
-    consumption = _clean_column(derived["consumption"])
-    ci = _clean_column(derived["ci"])
+def _interval_values(mw: pd.DataFrame, tch: pd.DataFrame, derived: dict[str, Any]) -> np.ndarray:
+    """The rounded numbers of each interval, columns INTERVAL_VALUE_COLUMNS."""
+    return _rounded(
+        np.column_stack(
+            [
+                derived["production"].to_numpy(dtype="float64"),
+                derived["consumption"].to_numpy(dtype="float64"),
+                mw[list(SERIES_SOURCES)].to_numpy(dtype="float64"),
+                tch[list(LOAD_FACTOR_SOURCES)].to_numpy(dtype="float64"),
+                derived["ci"].to_numpy(dtype="float64"),
+            ]
+        )
+    )
+
+
+def _interval_dicts(timestamps: list[str], values: np.ndarray) -> list[dict[str, Any]]:
+    """The interval objects of the documents from `_interval_values` (key order is the stored JSON's)."""
     return [
         {
-            "timestamp": timestamps[i],
-            "production_mw": production[i],
-            "consumption_mw": consumption[i],
-            "sources": dict(zip(SERIES_SOURCES, sources[i], strict=True)),
-            "facteur_charge": dict(zip(LOAD_FACTOR_SOURCES, loads[i], strict=True)),
-            "carbon_intensity_g_per_kwh": ci[i],
+            "timestamp": stamp,
+            "production_mw": row[0],
+            "consumption_mw": row[1],
+            "sources": dict(zip(SERIES_SOURCES, row[_SOURCES_AT], strict=True)),
+            "facteur_charge": dict(zip(LOAD_FACTOR_SOURCES, row[_LOADS_AT], strict=True)),
+            "carbon_intensity_g_per_kwh": row[-1],
         }
-        for i in range(len(timestamps))
+        for stamp, row in zip(timestamps, _json_numbers(values), strict=True)
     ]
 
 
+def _offset_text(minutes: int) -> str:
+    """UTC offset as isoformat writes it: `+01:00`."""
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def _local_isoformat(index: pd.DatetimeIndex) -> list[str]:
-    return [t.isoformat() for t in index.tz_convert(PARIS)]
+    """`Timestamp.isoformat()` of each instant in Paris time (`2024-10-27T02:30:00+01:00`), vectorized: the
+    wall clock as numpy writes it, plus the offset of each instant (one text per distinct offset)."""
+    utc = index.tz_convert(UTC).tz_localize(None).to_numpy().astype("datetime64[s]")
+    wall = index.tz_convert(PARIS).tz_localize(None).to_numpy().astype("datetime64[s]")
+    offsets = (wall - utc).astype("timedelta64[m]").astype(np.int64)
+    codes, uniques = pd.factorize(offsets)
+    offset_texts = np.array([_offset_text(int(m)) for m in uniques], dtype=object)
+    stamps = np.datetime_as_string(wall, unit="s").astype(object) + offset_texts[codes]
+    result: list[str] = stamps.tolist()
+    return result
 
 
 def _pair_means(frame: pd.DataFrame) -> pd.DataFrame:
@@ -262,9 +314,14 @@ def _day_provenance(frame: pd.DataFrame, row_days: np.ndarray) -> dict[str, tupl
 
 def build_day_documents(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> list[dict[str, Any]]:
     """One DayDocument dict per local day present in `rows` (one region's Gold rows), in date order."""
+    return build_days(region_code, rows)[0]
+
+
+def build_days(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> tuple[list[dict[str, Any]], HalfHours]:
+    """`build_day_documents`, with the days' half-hours also in arrays (HalfHours)."""
     region_name = _region_name(region_code)
     if not len(rows):
-        return []
+        return [], HalfHours([], [], [], np.empty((0, len(INTERVAL_VALUE_COLUMNS))))
     frame = _gold_frame(rows)
     # Local day of each row, formatted once per distinct instant (rows repeat each instant per source).
     instant_codes, instants = pd.factorize(frame["instant"])
@@ -278,14 +335,17 @@ def build_day_documents(region_code: str, rows: Sequence[GoldRow] | GoldColumns)
 
     mw, tch = _wide(frame, index)
     derived = _series(mw, tch)
-    intervals = _interval_dicts(_local_isoformat(index), mw, tch, derived)
+    timestamps = _local_isoformat(index)
+    values = _interval_values(mw, tch, derived)
+    intervals = _interval_dicts(timestamps, values)
     has_data = (mw.notna().any(axis=1) | tch.notna().any(axis=1)).to_numpy()
 
     # Hours pair consecutive half-hours: each local day starts on a whole UTC hour (Paris offsets are
     # whole hours) and has an even number of half-hours, so pairs never straddle two hours or two days.
     hour_mw, hour_tch = _pair_means(mw), _pair_means(tch)
     hourly = _interval_dicts(
-        _local_isoformat(pd.DatetimeIndex(hour_mw.index)), hour_mw, hour_tch, _series(hour_mw, hour_tch)
+        _local_isoformat(pd.DatetimeIndex(hour_mw.index)),
+        _interval_values(hour_mw, hour_tch, _series(hour_mw, hour_tch)),
     )
 
     totals = _day_totals(slot_day_codes, mw, tch, derived)
@@ -321,7 +381,7 @@ def build_day_documents(region_code: str, rows: Sequence[GoldRow] | GoldColumns)
         documents.append(with_content_hash(doc, numbers_canonical=True))
         start += count
         hour_start += hour_count
-    return documents
+    return documents, HalfHours(days, counts, timestamps, values)
 
 
 # --- month rollup ---------------------------------------------------------------------------------------

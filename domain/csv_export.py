@@ -15,6 +15,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
+
 from domain.sources import BALANCE_SOURCES, PRODUCTION_SOURCES
 
 SEPARATOR: Final[str] = ";"
@@ -35,6 +37,8 @@ DAY_COLUMNS: Final[tuple[str, ...]] = (
     *(f"facteur_charge_{s}_pct" for s in PRODUCTION_SOURCES),
     "intensite_carbone_gCO2eq_par_kWh",
 )
+# The number cells of a day row, in DAY_COLUMNS order: what `render_day_csvs` takes as arrays.
+DAY_NUMBER_COLUMNS: Final[tuple[str, ...]] = DAY_COLUMNS[5:]
 MONTH_COLUMNS: Final[tuple[str, ...]] = (
     "code_region",
     "nom_region",
@@ -81,6 +85,34 @@ def format_number(value: Any) -> str:
     if text == "-0":  # a value that rounds to zero keeps no sign
         text = "0"
     return text.replace(".", ",")
+
+
+# Cells by table lookup (a fancy index and one string concatenation per number, in C): the whole part
+# below _WHOLE_TABLE, then the thousandths (",5" for 500, "" for 0). Larger magnitudes take format_number.
+_WHOLE_TABLE: Final[int] = 100_000
+_WHOLES: Final[np.ndarray] = np.array([str(n) for n in range(_WHOLE_TABLE)], dtype=object)
+_THOUSANDTHS: Final[np.ndarray] = np.array(
+    ["", *("," + f"{k:0{DECIMALS}d}".rstrip("0") for k in range(1, 10**DECIMALS))], dtype=object
+)
+
+
+def format_numbers(values: np.ndarray) -> np.ndarray:
+    """`format_number` of every element of a float array (an object array of str of the same shape; NaN is
+    the empty cell). The values must already be rounded to DECIMALS, as the documents hold them."""
+    values = np.asarray(values, dtype=np.float64)
+    present = ~np.isnan(values)
+    slow = present & ~(np.abs(values) < _WHOLE_TABLE - 1)  # large or infinite: one by one
+    fast = present & ~slow
+    scaled = np.rint(np.where(fast, values, 0.0) * 10**DECIMALS).astype(np.int64)
+    magnitude = np.abs(scaled)
+    text = _WHOLES[magnitude // 10**DECIMALS] + _THOUSANDTHS[magnitude % 10**DECIMALS]
+    negative = scaled < 0  # a value that rounds to 0 scales to 0: no "-0"
+    if negative.any():
+        text[negative] = "-" + text[negative]
+    text[~present] = ""
+    if slow.any():
+        text[slow] = [format_number(float(v)) for v in values[slow]]
+    return text
 
 
 def format_flag(value: bool) -> str:
@@ -167,6 +199,29 @@ def _month_rows(doc: Mapping[str, Any]) -> list[list[str]]:
 def render_day_csv(doc: Mapping[str, Any]) -> bytes:
     """The half-hour rows of a day document, one per interval of the day (46, 48 or 50)."""
     return _render(DAY_COLUMNS, _day_rows(doc))
+
+
+def render_day_csvs(
+    region_code: str, region_name: str, timestamps: Sequence[str], values: np.ndarray, counts: Sequence[int]
+) -> list[bytes]:
+    """`render_day_csv` of consecutive days of one region from their arrays, in one pass (byte for byte the
+    same files): `timestamps` and the rows of `values` (DAY_NUMBER_COLUMNS, rounded as the documents hold
+    them, NaN = null) are the days' half-hours in order, `counts[i]` of them for day i."""
+    if values.shape != (len(timestamps), len(DAY_NUMBER_COLUMNS)) or sum(counts) != len(timestamps):
+        raise ValueError("timestamps, values and counts do not describe the same half-hours")
+    prefix = f"{format_text(region_code)}{SEPARATOR}{format_text(region_name)}{SEPARATOR}"
+    cells = format_numbers(values).tolist()
+    lines = [
+        SEPARATOR.join((prefix + stamp, local_date(stamp), local_time(stamp), *row))
+        for stamp, row in zip(timestamps, cells, strict=True)
+    ]
+    header = BOM + (SEPARATOR.join(DAY_COLUMNS) + LINE_END).encode("utf-8")
+    files, start = [], 0
+    for count in counts:
+        body = lines[start : start + count]
+        files.append(header + ((LINE_END.join(body) + LINE_END).encode("utf-8") if body else b""))
+        start += count
+    return files
 
 
 def render_days_csv(docs: Iterable[Mapping[str, Any]]) -> bytes:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from domain.aggregate import build_day_documents, build_month_document
+from domain.aggregate import HalfHours, build_days, build_month_document
 from domain.change_feed import record_changes
 from domain.conditional_write import CsvFile, WriteOutcome, write_versioned
-from domain.csv_export import render_day_csv, render_month_csv
+from domain.csv_export import render_day_csv, render_day_csvs, render_month_csv
 from domain.naming import (
     CATALOG_DOC_ID,
     WATERMARK_DOC_ID,
@@ -106,13 +106,34 @@ def _newer_than_stored(doc: Document) -> Callable[[Document | None], Document | 
     return build
 
 
+class _DayCsvs:
+    """The CSV files of a batch's built days, rendered from their arrays in one pass on first use."""
+
+    def __init__(self, region: str, region_name: str, half_hours: HalfHours) -> None:
+        self._args = (region, region_name, half_hours)
+        self._by_date: dict[str, bytes] | None = None
+
+    def of(self, day: str) -> bytes:
+        if self._by_date is None:
+            region, name, hh = self._args
+            self._by_date = dict(
+                zip(hh.dates, render_day_csvs(region, name, hh.timestamps, hh.values, hh.counts), strict=True)
+            )
+        return self._by_date[day]
+
+
 def _write_day(
-    documents: DocumentStore, files: FileStore, region: str, doc: Document, known_hash: str | None
+    documents: DocumentStore, files: FileStore, region: str, doc: Document, known_hash: str | None, csvs: _DayCsvs
 ) -> WriteOutcome:
     file_name = day_file_name(region, doc["date"])
     if known_hash == doc["content_hash"] and files.exists(file_name):
         return WriteOutcome(False, False, doc, 0)  # unchanged: no versioned read
-    csv = CsvFile(file_name, render_day_csv)
+
+    def render(written: Document) -> bytes:
+        # Our own document: its file from the arrays it was built from; another run's (a lost race): its dicts.
+        return csvs.of(doc["date"]) if written is doc else render_day_csv(written)
+
+    csv = CsvFile(file_name, render)
     return write_versioned(
         documents, files, region, doc["id"], _newer_than_stored(doc), csv, likely_absent=known_hash is None
     )
@@ -169,12 +190,14 @@ def materialize_batch(
         for d, names in unknown.items()
         if d in wanted
     ]
-    day_docs = [d for d in build_day_documents(region, rows) if d["date"] in wanted and d["date"] not in unknown]
+    built, half_hours = build_days(region, rows)
+    day_docs = [d for d in built if d["date"] in wanted and d["date"] not in unknown]
+    csvs = _DayCsvs(region, REGIONS_BY_CODE[region].name, half_hours)
     known = documents.content_hashes(region, [d["id"] for d in day_docs])
     days_written = files_written = 0
     stored: list[Document] = []  # what the store holds after the writes: what the changes feed announces
     for doc in day_docs:
-        outcome = _write_day(documents, files, region, doc, known.get(doc["id"]))
+        outcome = _write_day(documents, files, region, doc, known.get(doc["id"]), csvs)
         days_written += outcome.written
         files_written += outcome.file_written
         stored += [outcome.stored] if outcome.stored is not None else []

@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.aggregate import build_day_documents, build_month_document
+from domain.aggregate import INTERVAL_VALUE_COLUMNS, build_day_documents, build_days, build_month_document
 from domain.csv_export import (
     DAY_COLUMNS,
+    DAY_NUMBER_COLUMNS,
     MONTH_COLUMNS,
     format_number,
+    format_numbers,
     format_text,
     render_day_csv,
+    render_day_csvs,
     render_days_csv,
     render_month_csv,
     render_months_csv,
@@ -151,6 +156,10 @@ def test_non_numbers_are_refused(value: Any, error: type[Exception]) -> None:
 
 
 def built_days() -> list[dict[str, Any]]:
+    return build_day_documents("93", dst_rows())
+
+
+def dst_rows() -> list[GoldRow]:
     # 2024-03-31: 46 half-hours; 2024-10-27: 50. Eolien present on odd slots only, no nucleaire at all.
     rows = []
     for day, first_utc, count in (
@@ -162,7 +171,7 @@ def built_days() -> list[dict[str, Any]]:
             stamp = (start + timedelta(minutes=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
             rows.append(GoldRow(stamp, day, "eolien", 10.0 if i % 2 else None, None, "2025-01-01T00:00:00Z", "x"))
             rows.append(GoldRow(stamp, day, "consommation", 100.0, None, "2025-01-01T00:00:00Z", "x"))
-    return build_day_documents("93", rows)
+    return rows
 
 
 @pytest.mark.parametrize(("index", "lines"), [(0, 46), (1, 50)])
@@ -230,3 +239,80 @@ def _fixed_form(value: float) -> str:
 )
 def test_the_fast_path_writes_what_the_rule_says(value: float) -> None:
     assert format_number(value) == _fixed_form(value)
+
+
+# --- the array renderer: the same bytes as the documents' renderer ---------------------------------------
+
+
+def random_rows(seed: int) -> list[GoldRow]:
+    """Three days around the autumn DST change with random values: negatives, > 100 000 MW (the one-by-one
+    path), integral values, nulls, and absent (source, half-hour) pairs."""
+    rng = np.random.default_rng(seed)
+    start = datetime.fromisoformat("2024-10-25T22:00:00+00:00")
+    sources = ("nucleaire", "eolien", "solaire", "pompage", "ech_physiques", "consommation")
+    rows = []
+    for i in range(48 + 50 + 48):
+        instant = start + timedelta(minutes=30 * i)
+        stamp = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+        day = instant.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d")
+        for source in sources:
+            draw = rng.random()
+            if draw < 0.1:
+                continue  # no row: null
+            value = None if draw < 0.2 else float(rng.choice([rng.normal(0, 3000), 150_000.25, 7.0, -0.0004]))
+            load = None if draw < 0.5 else round(float(rng.random() * 100), 4)
+            rows.append(GoldRow(stamp, day, source, value, load, "2025-01-01T00:00:00Z", "x"))
+    return rows
+
+
+@pytest.mark.parametrize("seed", [None, 0, 1, 2, 3], ids=lambda s: "DST days" if s is None else f"seed {s}")
+def test_the_array_renderer_writes_the_documents_files_byte_for_byte(seed: int | None) -> None:
+    docs, half_hours = build_days("93", random_rows(seed) if seed is not None else dst_rows())
+    files = render_day_csvs("93", docs[0]["region_name"], half_hours.timestamps, half_hours.values, half_hours.counts)
+    assert half_hours.dates == [d["date"] for d in docs] and len(files) == len(docs) >= 2
+    assert files == [render_day_csv(d) for d in docs]
+
+
+def test_the_array_renderer_takes_the_numbers_in_the_csv_column_order() -> None:
+    csv_names = [c.removesuffix("_MW").removesuffix("_pct") for c in DAY_NUMBER_COLUMNS]
+    renamed = {"production_totale": "production_mw", "consommation": "consumption_mw"}
+    renamed |= {"intensite_carbone_gCO2eq_par_kWh": "carbon_intensity_g_per_kwh"}
+    expected = [
+        renamed.get(n) or (f"facteur_charge.{n[15:]}" if n.startswith("facteur_charge_") else f"sources.{n}")
+        for n in csv_names
+    ]
+    assert list(INTERVAL_VALUE_COLUMNS) == expected
+
+
+def test_the_array_renderer_refuses_arrays_that_do_not_match() -> None:
+    with pytest.raises(ValueError, match="same half-hours"):
+        render_day_csvs("93", "x", ["2024-10-27T00:00:00+02:00"], np.zeros((1, 3)), [1])
+    with pytest.raises(ValueError, match="same half-hours"):
+        render_day_csvs("93", "x", ["2024-10-27T00:00:00+02:00"], np.zeros((1, len(DAY_NUMBER_COLUMNS))), [2])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(-1e300, 1e300),  # rounding a larger float overflows to inf (never a document's number)
+            st.floats(-2e5, 2e5),
+            st.integers(-(10**8), 10**8).map(lambda n: n / 1000),
+            st.sampled_from([0.0, -0.0, -0.0004, 99_998.9995, 99_999.0, 1e12, -1e16]),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_formatting_an_array_writes_what_format_number_writes(values: list[float | None]) -> None:
+    # The documents' numbers: rounded by numpy, as the aggregation rounds them.
+    rounded = np.round(np.array([np.nan if v is None else v for v in values], dtype=np.float64), 3) + 0.0
+    expected = [format_number(None if np.isnan(v) else float(v)) for v in rounded]
+    assert format_numbers(rounded).tolist() == expected
+    assert format_numbers(rounded.reshape(1, -1)).tolist() == [expected]
+
+
+def test_formatting_an_array_refuses_infinities() -> None:
+    with pytest.raises(ValueError, match="non-finite"):
+        format_numbers(np.array([1.0, np.inf]))
