@@ -72,8 +72,8 @@ def http_response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]
         return 200, [("Content-Type", "text/plain; charset=utf-8")], body
     if not isinstance(result, func.HttpResponse):
         raise TypeError(f"HTTP function returned {type(result).__name__}, expected HttpResponse")
-    headers: list[tuple[str, str]] = list(result.headers.to_wsgi_list())  # keeps repeated headers
-    if not any(k.lower() == "content-type" for k, _ in headers) and result.mimetype:
+    headers: list[tuple[str, str]] = list(result.headers)  # (name, value) pairs, repeated headers kept
+    if "content-type" not in result.headers and result.mimetype:  # werkzeug's lookup ignores case
         # As the worker's HttpResponseConverter: a charset only for text/* mimetypes.
         text = result.mimetype.startswith("text/") and result.charset
         headers.append(("Content-Type", result.mimetype + (f"; charset={result.charset}" if text else "")))

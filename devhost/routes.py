@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from urllib.parse import unquote
 
 # Constraint → regex for the value; unknown constraints match anything (they only narrow matching).
@@ -21,6 +22,7 @@ _CONSTRAINTS: dict[str, str] = {
 _PARAM = re.compile(r"\{([^{}]+)\}")
 # Precedence per segment kind, lower wins (ASP.NET: literal < constrained < plain < optional < catch-all).
 _LITERAL, _CONSTRAINED, _PLAIN, _OPTIONAL, _CATCHALL = 1, 2, 3, 4, 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,33 @@ def compile_route(template: str) -> RouteTemplate:
 def sort_by_precedence(templates: list[RouteTemplate]) -> list[RouteTemplate]:
     """Most specific first: compare segment kinds left to right, then longer templates first."""
     return sorted(templates, key=lambda t: (t.precedence, -len(t.precedence)))
+
+
+class RouteTable(Generic[T]):
+    """Templates in precedence order compiled into one alternation: a single regex run finds the first one
+    whose path matches (the same answer as trying each template in turn, ~15 of them per request before)."""
+
+    def __init__(self, entries: list[tuple[RouteTemplate, T]]) -> None:
+        self._targets: dict[str, tuple[RouteTemplate, T, list[tuple[str, str]]]] = {}
+        alternatives: list[str] = []
+        for index, (template, target) in enumerate(entries):
+            groups: list[tuple[str, str]] = []
+
+            def rename(m: re.Match[str], index: int = index, groups: list[tuple[str, str]] = groups) -> str:
+                groups.append((f"g{index}_{len(groups)}", m.group(1)))
+                return f"(?P<{groups[-1][0]}>"
+
+            # Each template's own groups renamed apart; the outer group names the template that matched.
+            pattern = re.sub(r"\(\?P<(\w+)>", rename, template.regex.pattern)
+            alternatives.append(f"(?P<r{index}>{pattern})")
+            self._targets[f"r{index}"] = (template, target, groups)
+        self._regex = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+    def first(self, path: str) -> tuple[T, dict[str, str]] | None:
+        """The first entry whose template matches `path`, with its decoded route values (as `match` gives)."""
+        m = self._regex.fullmatch(path.strip("/")) if self._regex is not None else None
+        if m is None or m.lastgroup is None:
+            return None
+        template, target, groups = self._targets[m.lastgroup]
+        values = {name: unquote(v) for group, name in groups if (v := m.group(group)) is not None}
+        return target, ({**template.defaults, **values} if template.defaults else values)
