@@ -7,6 +7,9 @@ so the answer is always a redirect and never the file itself.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -18,6 +21,7 @@ from api.openapi import Operation
 from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.naming import download_name
+from stores.bridge_aio import run_awaiting
 from stores.ports import DocumentStore, FileStore
 
 bp = df.Blueprint()
@@ -100,13 +104,34 @@ def _handle_parquet(ctx: RequestContext) -> Reply:
     return _redirect(ctx, "parquet")
 
 
+def _awaits(req: func.HttpRequest, route_format: Format | None) -> bool:
+    """Whether the redirect runs on the event loop, its Blob calls awaited (stores.bridge_aio): a region's
+    materialized day or month file with an async file store (a check, a read, a link). Any other file may be
+    built first (CPU for seconds): on a thread, as is any request that does not parse (the envelope answers it)."""
+    try:
+        if not getattr(stores().files, "awaits_on_loop", False):
+            return False
+        model = ParquetExportQuery if route_format == "parquet" else ExportQuery
+        return export_spec(parse(model, dict(req.params)), route_format).materialized_name() is not None
+    except Exception:
+        return False
+
+
+async def _respond(
+    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply], route_format: Format | None
+) -> func.HttpResponse:
+    if _awaits(req, route_format):
+        return await run_awaiting(respond, req, route, handler)
+    return await asyncio.to_thread(respond, req, route, handler)
+
+
 @bp.function_name(name=ROUTE.function_name)
 @bp.route(route=ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
-def export_csv(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(req, ROUTE, _handle)
+async def export_csv(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(req, ROUTE, _handle, None)
 
 
 @bp.function_name(name=PARQUET_ROUTE.function_name)
 @bp.route(route=PARQUET_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
-def export_parquet(req: func.HttpRequest) -> func.HttpResponse:
-    return respond(req, PARQUET_ROUTE, _handle_parquet)
+async def export_parquet(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(req, PARQUET_ROUTE, _handle_parquet, "parquet")

@@ -3,9 +3,10 @@
 Real connections throughout: the app's own store adapters (azure-cosmos, azure-storage-blob, pyodbc with the
 SQLite ODBC driver, else sqlite3) talk to the emulators through a FaultProxy each; Gold faults are injected
 as tests/faults/gold_faults.py says. Reads go through the API's envelope and route handlers in this process
-(`respond` with the real handler, as the Functions host calls it), with the worker's read stores.
+with the worker's read stores, both ways: `respond` with the real handler from a thread (the sync clients), and
+the async trigger itself on an event loop (the aio clients awaited there).
 
-A read cell passes when, with the fault on until cleared, the read answers 503 problem+json with a
+A read cell passes when, on both paths, with the fault on until cleared, the read answers 503 problem+json with a
 Retry-After within the read deadline, and, once cleared, answers again what it answered before the fault;
 with the fault on a single request only, the client's retry absorbs it (but for a Blob 429, see read_cell).
 A materialize cell passes when:
@@ -21,6 +22,7 @@ one lane never reaches another; the cells of one lane run one after the other.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -93,6 +95,8 @@ WINDOW_SECONDS = 0.5
 READ_MARGIN_SECONDS = 1.0
 DAY = ("11", "2024-03-31")  # a materialized day of SMALL_GOLD
 READER_KEY = "faults-reader-" + secrets.token_hex(8)
+# Each read cell tries the sync handler on this thread and the async trigger on an event loop.
+READ_PATHS = ("thread", "await")
 
 
 def _announcements_comparable(docs: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -361,14 +365,32 @@ class FaultLab:
         return call_policy(Settings(**SHORT_SETTINGS), Caller.reads).deadline_seconds + READ_MARGIN_SECONDS
 
     def read_cell(self, store: str, fault: str) -> Cell:
+        """The cell of one store's reads: the sync handler (sync client, as on a worker thread) and the async
+        trigger on an event loop (the aio client awaited on it) must both pass."""
         if store == "gold":
             return Cell(store, fault, "read", None, "the API never reads Gold")
+        problems: list[str] = []
+        details: list[str] = []
+        elapsed = 0.0
+        with asyncio.Runner() as runner:  # one loop for the lane's async reads: its aio client is built once
+            try:
+                for path in READ_PATHS:
+                    path_problems, detail, took = self._read_path_cell(store, fault, api_read(store, path, runner))
+                    problems += [f"{path}: {p}" for p in path_problems]
+                    details.append(f"{path}: {detail}")
+                    elapsed += took
+            finally:
+                runner.run(_close_async_clients(store))
+        return Cell(store, fault, "read", not problems, "; ".join(problems) or " | ".join(details), elapsed)
+
+    def _read_path_cell(
+        self, store: str, fault: str, read: Callable[[], func.HttpResponse]
+    ) -> tuple[list[str], str, float]:
         injector = self.lanes[(store, "read")].injector()
         assert isinstance(injector, FaultProxy)
-        read = api_read(store)
         before = read()
         if before.status_code not in (200, 302):
-            return Cell(store, fault, "read", False, f"no fault, yet {before.status_code}")
+            return [f"no fault, yet {before.status_code}"], "", 0.0
         injector.arm_until_cleared(fault)  # type: ignore[arg-type]
         started = time.monotonic()
         try:
@@ -404,7 +426,7 @@ class FaultLab:
             f"503 in {elapsed:.2f} s, Retry-After {during.headers.get('Retry-After')}; then {after.status_code}; "
             f"one faulted request: {single.status_code}"
         )
-        return Cell(store, fault, "read", not problems, "; ".join(problems) or detail, elapsed)
+        return problems, detail, elapsed
 
     # -- materializations ------------------------------------------------------------------------------
 
@@ -487,8 +509,11 @@ def _served(resp: func.HttpResponse) -> Any:
     return json.loads(resp.get_body())
 
 
-def api_read(store: str) -> Callable[[], func.HttpResponse]:
-    """The route that reads `store`: a day document (documents) or a day's CSV link (files)."""
+def api_read(store: str, path: str = "thread", runner: asyncio.Runner | None = None) -> Callable[[], func.HttpResponse]:
+    """The route that reads `store`: a day document (documents) or a day's CSV link (files).
+
+    `thread`: the sync handler in the envelope, called from this thread (the sync client, as a worker thread
+    runs it); `await`: the async trigger itself on `runner`'s loop (the aio client awaited there)."""
     from api import export, production
     from api.http import respond
 
@@ -498,18 +523,32 @@ def api_read(store: str) -> Callable[[], func.HttpResponse]:
         url = f"http://127.0.0.1/v1/production/regional/{region}/{day}"
         route_params = {"region_code": region, "date": day}
 
-        def read_day() -> func.HttpResponse:
-            req = func.HttpRequest("GET", url, headers=headers, route_params=route_params, body=b"")
-            return respond(req, production.DAY_ROUTE, production._day)
+        def request() -> func.HttpRequest:
+            return func.HttpRequest("GET", url, headers=headers, route_params=route_params, body=b"")
 
-        return read_day
-    params = {"region_code": region, "date": day}
+        route, handler, trigger = production.DAY_ROUTE, production._day, production.production_day
+    else:
+        params = {"region_code": region, "date": day}
 
-    def read_link() -> func.HttpResponse:
-        req = func.HttpRequest("GET", "http://127.0.0.1/v1/export/csv", headers=headers, params=params, body=b"")
-        return respond(req, export.ROUTE, export._handle)
+        def request() -> func.HttpRequest:
+            return func.HttpRequest("GET", "http://127.0.0.1/v1/export/csv", headers=headers, params=params, body=b"")
 
-    return read_link
+        route, handler, trigger = export.ROUTE, export._handle, export.export_csv
+    if path == "thread":
+        return lambda: respond(request(), route, handler)
+    assert runner is not None
+    return lambda: runner.run(trigger(request()))
+
+
+async def _close_async_clients(store: str) -> None:
+    """Close the aio client the read stores built on this loop (the next loop builds its own)."""
+    from stores.factory import get_read_stores
+
+    current = get_read_stores()
+    target = current.documents if store == "documents" else current.files
+    close = getattr(target, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def render_matrix(cells: list[Cell]) -> str:
