@@ -29,6 +29,11 @@ PROCESS_COUNT_SETTING = "FUNCTIONS_WORKER_PROCESS_COUNT"
 THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
 AZURE_DEFAULT_PROCESS_COUNT = 1  # the Functions host's default: one language worker process
 MAX_PROCESS_COUNT = 10  # the host's ceiling for the setting
+# devhost's own choice, not an Azure setting: the activity workers run at a lower CPU priority than the HTTP
+# process, so on a few cores a backfill's materialization yields to interactive reads (Azure keeps them apart
+# by scaling out instead). 0 runs them at the host's priority.
+NICE_SETTING = "DEVHOST_WORKER_NICE"
+DEFAULT_NICE = 10
 
 
 class ActivityError(Exception):
@@ -52,6 +57,18 @@ def worker_process_count(env: Mapping[str, str] | None = None, default: Any = No
         log.warning("%s=%r is not an integer: %s worker process", PROCESS_COUNT_SETTING, value, 1)
         count = AZURE_DEFAULT_PROCESS_COUNT
     return max(1, min(MAX_PROCESS_COUNT, count))
+
+
+def worker_nice(env: Mapping[str, str] | None = None) -> int:
+    """DEVHOST_WORKER_NICE: how much lower the worker processes' CPU priority is (0..19; unset: 10)."""
+    value = (os.environ if env is None else env).get(NICE_SETTING)
+    if value in (None, ""):
+        return DEFAULT_NICE
+    try:
+        return max(0, min(19, int(value)))
+    except ValueError:
+        log.warning("%s=%r is not an integer: nice %s", NICE_SETTING, value, DEFAULT_NICE)
+        return DEFAULT_NICE
 
 
 def worker_thread_count(env: Mapping[str, str] | None = None, default: Any = None) -> int | None:
@@ -81,12 +98,16 @@ class _Worker:
 class WorkerPool:
     """`processes` worker processes of `app_spec` with `threads` invocation threads each (None: Python's
     default pool size, as the worker's PYTHON_THREADPOOL_THREAD_COUNT); at most `max_in_flight` invocations
-    at a time over all of them (the Durable extension's maxConcurrentActivityFunctions)."""
+    at a time over all of them (the Durable extension's maxConcurrentActivityFunctions), each process `nice`
+    steps below the host's CPU priority (None: DEVHOST_WORKER_NICE)."""
 
-    def __init__(self, app_spec: str, processes: int, threads: int | None, *, max_in_flight: int) -> None:
+    def __init__(
+        self, app_spec: str, processes: int, threads: int | None, *, max_in_flight: int, nice: int | None = None
+    ) -> None:
         self.app_spec = app_spec
         self.processes = processes
         self.threads = threads
+        self.nice = worker_nice() if nice is None else nice
         self._workers: list[_Worker] = []
         self._slots = asyncio.Semaphore(max_in_flight)
         self._ids = itertools.count(1)
@@ -106,6 +127,7 @@ class WorkerPool:
             "--app",
             self.app_spec,
             *(["--threads", str(self.threads)] if self.threads else []),
+            *(["--nice", str(self.nice)] if self.nice else []),
             "--parent-pid",
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
@@ -115,7 +137,7 @@ class WorkerPool:
         self.started += 1
         worker = _Worker(process)
         worker.reader = asyncio.create_task(self._read(worker))
-        log.info("worker process %s started (%s threads)", process.pid, self.threads)
+        log.info("worker process %s started (%s threads, nice +%s)", process.pid, self.threads, self.nice)
         return worker
 
     async def _read(self, worker: _Worker) -> None:

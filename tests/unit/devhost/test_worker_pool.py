@@ -17,7 +17,14 @@ import pytest
 from devhost.clock import SimulatedClock
 from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex, read_max_concurrent_activities
-from devhost.worker_pool import ActivityError, WorkerExited, WorkerPool, worker_process_count, worker_thread_count
+from devhost.worker_pool import (
+    ActivityError,
+    WorkerExited,
+    WorkerPool,
+    worker_nice,
+    worker_process_count,
+    worker_thread_count,
+)
 from tests.fixtures.devhost_apps import worker_probe
 
 APP = "tests.fixtures.devhost_apps.worker_probe:app"
@@ -28,8 +35,10 @@ Pools = Callable[..., WorkerPool]
 async def make_pool() -> AsyncIterator[Pools]:
     pools: list[WorkerPool] = []
 
-    def factory(processes: int = 2, threads: int | None = 1, max_in_flight: int = 4) -> WorkerPool:
-        pool = WorkerPool(APP, processes, threads, max_in_flight=max_in_flight)
+    def factory(
+        processes: int = 2, threads: int | None = 1, max_in_flight: int = 4, nice: int | None = None
+    ) -> WorkerPool:
+        pool = WorkerPool(APP, processes, threads, max_in_flight=max_in_flight, nice=nice)
         pools.append(pool)
         return pool
 
@@ -145,6 +154,28 @@ def test_worker_process_count(env: dict[str, str], hook: str | None, expected: i
 )
 def test_worker_thread_count(env: dict[str, str], expected: int | None) -> None:
     assert worker_thread_count(env) == expected
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+async def test_worker_processes_run_nice_steps_below_the_host(make_pool: Pools, nice: int) -> None:
+    pool = make_pool(processes=1, nice=nice)
+    pid = await call(pool, "nap", 0)
+    assert isinstance(pid, int) and pid != os.getpid()
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, 10),
+        ({"DEVHOST_WORKER_NICE": "0"}, 0),
+        ({"DEVHOST_WORKER_NICE": "40"}, 19),
+        ({"DEVHOST_WORKER_NICE": "-5"}, 0),
+        ({"DEVHOST_WORKER_NICE": "low"}, 10),
+    ],
+)
+def test_worker_nice(env: dict[str, str], expected: int) -> None:
+    assert worker_nice(env) == expected
 
 
 async def test_the_engine_runs_a_fan_out_in_its_worker_processes(tmp_path: Path) -> None:
