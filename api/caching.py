@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Final (definitive) days never change: cache them for a year. Anything else may still be revised.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -72,9 +73,23 @@ def _content_tag(tag: str) -> str:
     return opaque.replace(GZIP_ETAG_SUFFIX + '"', '"') if opaque.endswith(GZIP_ETAG_SUFFIX + '"') else opaque
 
 
+# Accept-Encoding values seen: a client sends one of a few (its library's), parsed once. The client sets
+# them, so the cache is bounded by entries and long values are parsed every time instead.
+_ACCEPT_KEPT = 64
+_ACCEPT_KEPT_CHARS = 128
+
+
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """True when gzip (or *) is listed without q=0."""
-    for part in (accept_encoding or "").split(","):
+    if not accept_encoding:
+        return False
+    if len(accept_encoding) <= _ACCEPT_KEPT_CHARS:
+        return _accepts_gzip_kept(accept_encoding)
+    return _accepts_gzip(accept_encoding)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
         coding, *params = (p.strip() for p in part.split(";"))
         if coding.lower() not in ("gzip", "*"):
             continue
@@ -89,6 +104,9 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
         if q > 0:
             return True
     return False
+
+
+_accepts_gzip_kept = lru_cache(maxsize=_ACCEPT_KEPT)(_accepts_gzip)
 
 
 def compressible(content_type: str) -> bool:

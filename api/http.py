@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import azure.functions as func
@@ -22,7 +23,7 @@ from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from api.ratelimit import Decision, limiter_for
 from core.settings import Settings, get_settings
-from core.telemetry import log_context
+from core.telemetry import bind_log_context, log_context, reset_log_context
 from stores.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -163,10 +164,18 @@ def problem_response(error: ApiError, request_id: str) -> func.HttpResponse:
     return func.HttpResponse(dumps(body), status_code=error.status, headers=headers, mimetype=PROBLEM_CONTENT_TYPE)
 
 
+@lru_cache(maxsize=8)
+def _allowed_origins(setting: str) -> frozenset[str]:
+    # Keyed by the setting's text (a few values per worker), parsed once instead of on every request.
+    return frozenset(o.strip() for o in setting.split(",") if o.strip())
+
+
 def _cors_headers(req: func.HttpRequest, settings: Settings) -> dict[str, str]:
     origin = req.headers.get("Origin")
-    allowed = [o.strip() for o in settings.CORS_ALLOWED_ORIGINS.split(",") if o.strip()]
-    if not origin or not allowed or (origin not in allowed and "*" not in allowed):
+    if not origin:
+        return {}
+    allowed = _allowed_origins(settings.CORS_ALLOWED_ORIGINS)
+    if not allowed or (origin not in allowed and "*" not in allowed):
         return {}
     return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": _CORS_EXPOSED_HEADERS}
 
@@ -181,7 +190,9 @@ def _with_envelope(resp: func.HttpResponse, req: func.HttpRequest, settings: Set
 
 
 def _merge_vary(existing: str | None, name: str) -> str:
-    names = [v.strip() for v in (existing or "").split(",") if v.strip()]
+    if not existing:
+        return name
+    names = [v.strip() for v in existing.split(",") if v.strip()]
     return ", ".join([*names, name] if name not in names else names)
 
 
@@ -197,31 +208,30 @@ def _preflight(req: func.HttpRequest, route: Route, request_id: str, settings: S
     return func.HttpResponse(b"", status_code=204, headers=headers)
 
 
-def _start(req: func.HttpRequest, route: Route, settings: Settings) -> tuple[RequestContext, func.HttpResponse | None]:
-    """Request id, OPTIONS, 405, auth: the early answers before a handler runs."""
+def _start(req: func.HttpRequest, route: Route, settings: Settings) -> RequestContext | func.HttpResponse:
+    """Request id, OPTIONS, 405, auth: the handler's context, or the early answer before a handler runs."""
     request_id = request_id_for(req)
     method = req.method.upper()
-    ctx = RequestContext(request_id, method, None, settings, req)
     if method == "OPTIONS":
-        return ctx, _preflight(req, route, request_id, settings)
+        return _preflight(req, route, request_id, settings)
     effective = "GET" if method == "HEAD" else method
     if effective not in route.methods:
         allow = ", ".join(route.allowed())
         error = ApiError(405, f"{method} is not allowed on {route.path}; allowed: {allow}.", headers={"Allow": allow})
-        return ctx, problem_response(error, request_id)
+        return problem_response(error, request_id)
     required = route.methods[effective]
     if required is None:
-        return ctx, None
+        return RequestContext(request_id, method, None, settings, req)
     try:
         principal = authenticate(req.headers, settings)
         decision = _rate_decision(principal, settings)
         if decision is not None and not decision.allowed:
-            return ctx, problem_response(_too_many_requests(decision, principal), request_id)
+            return problem_response(_too_many_requests(decision, principal), request_id)
         authorize(principal, required)
     except AuthError as exc:
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
-        return ctx, problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
-    return RequestContext(request_id, method, principal, settings, req, decision), None
+        return problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
+    return RequestContext(request_id, method, principal, settings, req, decision)
 
 
 def _rate_decision(principal: Principal, settings: Settings) -> Decision | None:
@@ -312,14 +322,18 @@ def respond(
 ) -> func.HttpResponse:
     """Run a synchronous handler inside the envelope."""
     settings = settings or get_settings()
-    ctx, early = _start(req, route, settings)
-    if early is not None:
-        return _with_envelope(early, req, settings)
-    with log_context(request_id=ctx.request_id):  # every log line of the handler carries the request id
-        try:
-            resp = _finish(ctx, handler(ctx))
-        except Exception as exc:
-            resp = _failure(ctx, exc)
+    ctx = _start(req, route, settings)
+    if isinstance(ctx, func.HttpResponse):  # answered before the handler (OPTIONS, 405, 401/403/429)
+        return _with_envelope(ctx, req, settings)
+    # Every log line of the handler carries the request id (bound and reset directly: a `with` of the
+    # contextmanager costs as much again).
+    token = bind_log_context(request_id=ctx.request_id)
+    try:
+        resp = _finish(ctx, handler(ctx))
+    except Exception as exc:
+        resp = _failure(ctx, exc)
+    finally:
+        reset_log_context(token)
     return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
 
 
@@ -331,9 +345,9 @@ async def respond_async(
 ) -> func.HttpResponse:
     """Run an async handler (durable client routes) inside the envelope."""
     settings = settings or get_settings()
-    ctx, early = _start(req, route, settings)
-    if early is not None:
-        return _with_envelope(early, req, settings)
+    ctx = _start(req, route, settings)
+    if isinstance(ctx, func.HttpResponse):  # answered before the handler (OPTIONS, 405, 401/403/429)
+        return _with_envelope(ctx, req, settings)
     with log_context(request_id=ctx.request_id):
         try:
             resp = _finish(ctx, await handler(ctx))

@@ -44,10 +44,21 @@ def test_matches(header: str | None, matched: bool) -> None:
         ("gzip;q=0", False),
         ("gzip;q=x", False),
         ("br", False),
+        ("", False),
+        ("identity, " * 20 + "gzip", True),  # longer than the values kept: parsed each time, same answer
+        ("br, " * 40 + "gzip;q=0", False),
     ],
 )
 def test_accepts_gzip(accept: str, ok: bool) -> None:
     assert caching.accepts_gzip(accept) is ok
+    assert caching.accepts_gzip(accept) is ok  # the kept answer too
+
+
+def test_accept_encoding_values_a_client_varies_are_kept_bounded() -> None:
+    for n in range(500):
+        assert caching.accepts_gzip(f"gzip;q=0.{n % 9 + 1}, x-{n}") is True
+    info = caching._accepts_gzip_kept.cache_info()
+    assert info.maxsize is not None and info.currsize <= info.maxsize <= 64
 
 
 def test_gzip_is_deterministic_and_reversible() -> None:
