@@ -21,13 +21,12 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress
 from typing import Any
 
 import orjson
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: never blob against blob
 class RenderedRun:
     """Consecutive items of one document, serialized."""
 
@@ -130,11 +129,14 @@ class RenderedItems:
     def get_many(self, keys: Sequence[Hashable]) -> list[RenderedRun | None]:
         """`get` of each key, under one lock (a 31-day range asks for 31 runs)."""
         entries, recent = self._entries, self._entries.move_to_end
+        missed = 0
         with self._lock:
             runs = [entries.get(key) for key in keys]
-            for key in compress(keys, runs):  # the keys found
-                recent(key)
-            missed = runs.count(None)
+            for key, run in zip(keys, runs, strict=True):
+                if run is None:  # `is`: a run with no items is falsy, and == would compare blobs
+                    missed += 1
+                else:
+                    recent(key)
             self.hits += len(runs) - missed
             self.misses += missed
         return runs
