@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -343,3 +343,45 @@ def test_region_columns_hold_the_region_rows(reader: GoldReader, region: str, fi
 
 def test_region_columns_of_nothing_are_empty(reader: GoldReader) -> None:
     assert len(reader.region_columns("11", "2030-01-01", "2030-01-31")) == 0
+
+
+# --- the column reader: the row reader's facts, by ids named from the dimensions ---------------------------
+
+
+def test_column_reads_whose_first_rows_are_null_keep_their_values(tmp_path: Path) -> None:
+    start = minute_of("2024-01-01T00:00:00Z")
+    facts = [
+        (
+            "11",
+            f"{datetime.fromtimestamp((start + 30 * i) * 60, UTC):%Y-%m-%dT%H:%M:%SZ}",
+            "consommation",
+            None if i < 2500 else 100.0 + i,
+            None,
+            DEF,
+            L1,
+        )
+        for i in range(3000)
+    ]
+    facts.append(("11", facts[-1][1], "eolien", 1.5, 12.25, DEF, L2))
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=build_small_gold(tmp_path / "gold.sqlite", facts)))
+    rows = reader.region_rows("11", "2024-01-01", "2024-03-31")
+    assert len(rows) == 3001
+    lists = reader.region_columns("11", "2024-01-01", "2024-03-31").as_lists()
+    assert lists == GoldColumns.from_rows(rows).as_lists()
+    assert 12.25 in lists["facteur_charge"] and lists["valeur_mw"][0] is None and 2600.0 in lists["valeur_mw"]
+
+
+def test_column_reads_leave_out_facts_without_a_dimension_row_as_the_joins_do(small_gold: Path) -> None:
+    with sqlite3.connect(small_gold) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(  # a fact of an instant and one of a source the dimensions do not have
+            "INSERT INTO FACT_ENERGY_FLOW VALUES (?, ?, ?, 1.0, NULL, ?, ?), (?, ?, ?, 2.0, NULL, ?, ?)",
+            (
+                *(region_id("11"), minute_of("2024-03-31T00:15:00Z"), SOURCE_IDS["eolien"], DEF, L1),
+                *(region_id("11"), minute_of("2024-03-31T00:30:00Z"), 999, DEF, L1),
+            ),
+        )
+    reader = gold_reader(Settings(GOLD_SQLITE_PATH=small_gold))
+    rows = reader.region_rows("11", "2024-03-30", "2024-04-01")
+    assert len(rows) == 8
+    assert reader.region_columns("11", "2024-03-30", "2024-04-01").as_lists() == GoldColumns.from_rows(rows).as_lists()
