@@ -88,6 +88,15 @@ async def test_request_shaped_as_the_host_shapes_rpc_http(host: RunningHost, htt
     assert (payload["query"], payload["header"]) == ({"b": "z,"}, "a,b")
 
 
+async def test_the_function_gets_the_url_as_the_client_sent_it(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    """Scheme, Host, and the raw path and query (percent-escapes and all), as the host's RpcHttp.url."""
+    target = "/echo/2/a%20b%2Fc?x=%C3%A9&y=1+2&x="
+    async with http.get(yarl.URL(host.base_url + target, encoded=True)) as response:
+        payload = await response.json()
+    assert payload["url"] == host.base_url + target
+    assert payload["route"] == {"item": "2", "rest": "a b/c"}
+
+
 async def test_literal_route_and_plain_string_return(host: RunningHost, http: aiohttp.ClientSession) -> None:
     async with http.get(f"{host.base_url}/ECHO/literal") as response:
         assert (response.status, await response.text(), response.content_type) == (200, "literal", "text/plain")
