@@ -20,7 +20,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -33,6 +33,10 @@ class RenderedRun:
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
     dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
+    count: int = field(init=False)  # len(starts), held here: a page reads no other object of a whole run
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "count", len(self.starts))
 
     @classmethod
     def of(cls, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
@@ -47,7 +51,7 @@ class RenderedRun:
         return cls(b",".join(parts), starts, tuple(dates))
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.count
 
     @property
     def cost(self) -> int:
@@ -57,13 +61,13 @@ class RenderedRun:
     def window(self, first_date: str, last_date: str) -> RunWindow:
         """The items dated within [first_date, last_date] (the whole run when it has no dates)."""
         if not self.dates:
-            return self, 0, len(self)
+            return self, 0, self.count
         return self, bisect_left(self.dates, first_date), bisect_right(self.dates, last_date)
 
     def chunk(self, first: int, stop: int) -> Chunk:
         """Items [first, stop) as their JSON texts joined by ",": the blob itself when whole, else a view of it
         (no copy: the page's one join copies it)."""
-        if first == 0 and stop >= len(self.starts):  # the whole run (a day's intervals)
+        if first == 0 and stop >= self.count:  # the whole run (a day's intervals)
             return self.blob
         end = self.starts[stop] - 1 if stop < len(self.starts) else len(self.blob)
         return memoryview(self.blob)[self.starts[first] : end]
