@@ -124,9 +124,16 @@ class RequestContext:
     rate_limit: Decision | None = None  # the caller's bucket after this request (keyed routes)
 
 
+def request_header(req: func.HttpRequest, name: str) -> str | None:
+    """`req.headers.get(name)`, without the KeyError that the Functions headers mapping raises and catches
+    inside `get` for every absent header (~0.3 µs each; most requests lack most of the optional ones)."""
+    headers = req.headers
+    return headers[name] if name in headers else None  # noqa: SIM401 (get is what this avoids)
+
+
 def request_id_for(req: func.HttpRequest) -> str:
     """The caller's X-Request-ID when it is safe to echo, else a fresh one."""
-    incoming = req.headers.get(REQUEST_ID_HEADER, "")
+    incoming = request_header(req, REQUEST_ID_HEADER) or ""
     # 32 random hex digits, as uuid4().hex gives, for a third of its cost.
     return incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
 
@@ -171,7 +178,7 @@ def _allowed_origins(setting: str) -> frozenset[str]:
 
 
 def _cors_headers(req: func.HttpRequest, settings: Settings) -> dict[str, str]:
-    origin = req.headers.get("Origin")
+    origin = request_header(req, "Origin")
     if not origin:
         return {}
     allowed = _allowed_origins(settings.CORS_ALLOWED_ORIGINS)
@@ -273,10 +280,11 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
     gzipped = False
     if data and caching.compressible(reply.content_type):
         headers["Vary"] = _merge_vary(headers.get("Vary"), "Accept-Encoding")
-        gzipped = caching.accepts_gzip(ctx.req.headers.get("Accept-Encoding")) and len(data) > caching.GZIP_MIN_BYTES
+        accepted = caching.accepts_gzip(request_header(ctx.req, "Accept-Encoding"))
+        gzipped = accepted and len(data) > caching.GZIP_MIN_BYTES
     if reply.etag:
         headers["ETag"] = caching.gzip_etag(reply.etag) if gzipped else reply.etag
-        if reply.status == 200 and caching.matches(ctx.req.headers.get("If-None-Match"), reply.etag):
+        if reply.status == 200 and caching.matches(request_header(ctx.req, "If-None-Match"), reply.etag):
             return _not_modified(headers, reply.content_type)
     if gzipped:
         data = reply.gzip_body if reply.gzip_body is not None else caching.gzip_bytes(data)

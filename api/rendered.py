@@ -60,9 +60,10 @@ class RenderedRun:
 
     def window(self, first_date: str, last_date: str) -> RunWindow:
         """The items dated within [first_date, last_date] (the whole run when it has no dates)."""
-        if not self.dates:
+        dates = self.dates
+        if not dates or (first_date <= dates[0] and dates[-1] <= last_date):  # whole (a year's inner months)
             return self, 0, self.count
-        return self, bisect_left(self.dates, first_date), bisect_right(self.dates, last_date)
+        return self, bisect_left(dates, first_date), bisect_right(dates, last_date)
 
     def chunk(self, first: int, stop: int) -> Chunk:
         """Items [first, stop) as their JSON texts joined by ",": the blob itself when whole, else a view of it

@@ -15,7 +15,7 @@ import pytest
 
 from api import ratelimit
 from api.auth import Role
-from api.http import ApiError, ParameterError, Reply, RequestContext, Route, respond, respond_inline
+from api.http import ApiError, ParameterError, Reply, RequestContext, Route, request_header, respond, respond_inline
 from core.settings import Settings
 from core.telemetry import current_log_context
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
@@ -310,3 +310,13 @@ def test_unreachable_signing_keys_give_503_problem_with_retry_after(make_request
     body = assert_problem(resp, 503)
     assert int(resp.headers["Retry-After"]) > 0 and "WWW-Authenticate" not in resp.headers
     assert "retry after" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("If-None-Match", '"abc"'), ("if-none-match", '"abc"'), ("Origin", None)]
+)
+def test_request_header_is_the_headers_get_without_its_exception(
+    make_request: MakeRequest, name: str, expected: str | None
+) -> None:
+    req = make_request(headers={"If-None-Match": '"abc"'})
+    assert request_header(req, name) == expected == req.headers.get(name)
