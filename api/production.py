@@ -51,17 +51,13 @@ OPERATIONS = (
 READER = ProductionReader()
 
 
-def _documents_attribute(name: str) -> bool:
+def _documents_attributes(*names: str) -> list[bool]:
+    """The documents store's flags (one store lookup for all: this runs on every read)."""
     try:
         documents = stores().documents
     except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
-        return False
-    return bool(getattr(documents, name, False))
-
-
-def _inline() -> bool:
-    """Whether the documents store may be read on the event loop (the embedded one)."""
-    return _documents_attribute("answers_inline")
+        return [False] * len(names)
+    return [bool(getattr(documents, name, False)) for name in names]
 
 
 async def _respond(
@@ -69,9 +65,10 @@ async def _respond(
 ) -> func.HttpResponse:
     """Embedded store: on the loop; a store with async clients (Cosmos aio): the read model on the loop, its
     store calls awaited (stores.bridge_aio); any other: on a thread."""
-    if _documents_attribute("awaits_on_loop"):
+    awaits, inline = _documents_attributes("awaits_on_loop", "answers_inline")
+    if awaits:
         return await run_awaiting(respond, req, route, handler)
-    return await respond_inline(req, route, handler, inline=_inline())
+    return await respond_inline(req, route, handler, inline=inline)
 
 
 def _range(ctx: RequestContext) -> Reply:
