@@ -227,24 +227,39 @@ def _region_windows(
     pairs = documents.range_hashes(code, doc_type, first, last)
     variant = source_type or ""
     runs: list[Any] = rendered.get_many([f"{i}|{h}|{field}|{variant}" for i, h in pairs])  # as _run_key
-    for k, (_, h) in enumerate(pairs):
-        if not h:  # a document without a hash is never served from the cache
-            runs[k] = None
+    hashes = [h for _, h in pairs]
+    if "" in hashes:  # a document without a hash is never served from the cache
+        runs = [run if h else None for run, h in zip(runs, hashes, strict=True)]
+    if None in runs:  # (runs compare by identity: this is a scan in C)
+        runs, hashes = _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
+    if by_day:
+        return [run.window(start, end) for run in runs], hashes
+    return [(run, 0, run.count) for run in runs], hashes
+
+
+def _render_missing(
+    documents: DocumentStore,
+    code: str,
+    span: tuple[str, str, str],
+    pairs: list[tuple[str, str]],
+    runs: list[Any],
+    put: Callable[[Document, str], Any],
+) -> tuple[list[Any], list[str]]:
+    """The runs of the range's documents not in the cache, read and rendered; the runs and their hashes."""
     missing = [k for k, run in enumerate(runs) if run is None]
     # A few documents not cached (a range sliding over new days): point reads of those alone.
     fetched = [documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
     if fetched is not None and all(doc is not None for doc in fetched):
+        pairs = list(pairs)
         for k, doc in zip(missing, fetched, strict=True):
             assert doc is not None
             pairs[k] = (doc["id"], doc.get("content_hash", ""))  # its own hash: it may be newer than the list's
             runs[k] = put(doc, pairs[k][1])
-    elif missing:  # many missing (or one deleted meanwhile): the whole range in one query
-        docs = documents.query_range(code, doc_type, first, last)
+    else:  # many missing (or one deleted meanwhile): the whole range in one query
+        docs = documents.query_range(code, *span)
         pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
         runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
-    if by_day:
-        return [run.window(start, end) for run in runs], [h for _, h in pairs]
-    return [(run, 0, run.count) for run in runs], [h for _, h in pairs]
+    return runs, [h for _, h in pairs]
 
 
 def _page_head(query: RangeQuery, count: int, total: int, page_url: PageUrl) -> dict[str, Any]:

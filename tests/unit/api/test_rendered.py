@@ -171,3 +171,19 @@ def test_get_many_is_get_of_each_key_and_keeps_them_recent() -> None:
     assert (rendered.hits, rendered.misses) == (2, 1)
     rendered.put(("doc", 4), [4])  # evicts the least recent: doc 1, not doc 0 that get_many just used
     assert list(rendered) == [("doc", 3), ("doc", 0), ("doc", 2), ("doc", 4)]
+
+
+def test_a_document_without_a_content_hash_is_rendered_on_every_read_never_served_from_the_cache() -> None:
+    docs = CountingDocuments()
+    seed(docs, ["11"], ["2024-03"])
+    unhashed = {k: v for k, v in make_day_doc("11", "2024-03-10", mw={"eolien": 5.0}).items() if k != "content_hash"}
+    docs.upsert(unhashed)
+    rendered = RenderedItems()
+    query = {"region_code": "11", "start_date": "2024-03-01", "end_date": "2024-03-31", "granularity": "hour"}
+    plain = body(docs, None, **query)
+    assert body(docs, rendered, **query) == plain
+    reads = docs.gets + len(docs.ranges)
+    assert body(docs, rendered, **query) == plain
+    assert docs.gets + len(docs.ranges) == reads + 1  # that document's point read again, the others cached
+    docs.upsert({**unhashed, "hourly": unhashed["hourly"][:3]})  # changed without a hash: seen at once
+    assert orjson.loads(body(docs, rendered, **query))["total"] == orjson.loads(plain)["total"] - 21
