@@ -3,7 +3,8 @@ worker processes at the HTTP process's CPU priority and below it (DEVHOST_WORKER
 
 The store is materialized once (1 year × 12 regions); every cell starts devhost on its own copy of it with
 one niceness, runs the load test, and stops it: the read latencies and the backfill's duration side by side,
-so the machine's noise hits both settings alike.
+so the machine's noise hits both settings alike. `--identity-too` adds cells whose client asks for uncompressed
+answers: what gzip made per request (range answers) costs the server and the client on the same cores.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def materialized_store(root: Path, years: int) -> Path:
     return data_dir
 
 
-def load_cell(store: Path, root: Path, nice: int, seconds: float, concurrency: int, years: int) -> dict[str, Any]:
+def load_cell(
+    store: Path, root: Path, nice: int, seconds: float, concurrency: int, years: int, encoding: str | None = None
+) -> dict[str, Any]:
     data_dir = root / f"nice-{nice}"
     shutil.rmtree(data_dir, ignore_errors=True)
     shutil.copytree(store, data_dir)
@@ -62,9 +65,10 @@ def load_cell(store: Path, root: Path, nice: int, seconds: float, concurrency: i
             duration_s=seconds,
             concurrency=concurrency,
             backfill=BACKFILL,
+            accept_encoding=encoding,
         )
     shutil.rmtree(data_dir, ignore_errors=True)
-    return {"nice": nice, **{k: result[k] for k in _FIGURES}}
+    return {"nice": nice, "accept_encoding": encoding or "gzip", **{k: result[k] for k in _FIGURES}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,27 +78,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="load test duration per cell (default 30)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--years", type=int, default=1)
+    parser.add_argument(
+        "--identity-too",
+        action="store_true",
+        help="also cells whose client asks for uncompressed answers (Accept-Encoding: identity)",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / ".bench" / "load-priority.json")
     args = parser.parse_args(argv)
     cells: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-priority-", dir=REPO_ROOT / ".bench") as tmp:
         root = Path(tmp)
         store = materialized_store(root, args.years)
+        settings = [(nice, enc) for enc in ([None, "identity"] if args.identity_too else [None]) for nice in args.nice]
         for round_no in range(args.rounds):
-            for nice in args.nice:
-                cell = load_cell(store, root, nice, args.seconds, args.concurrency, args.years)
+            for nice, encoding in settings:
+                cell = load_cell(store, root, nice, args.seconds, args.concurrency, args.years, encoding)
                 cells.append({"round": round_no + 1, **cell})
                 print(json.dumps(cells[-1]), flush=True)
     summary = {
-        str(nice): {
-            name: median(c[name] for c in cells if c["nice"] == nice and c[name] is not None)
+        f"nice {nice}, {encoding or 'gzip'}": {
+            name: median(
+                c[name]
+                for c in cells
+                if (c["nice"], c["accept_encoding"]) == (nice, encoding or "gzip") and c[name] is not None
+            )
             for name in ("req_per_s", "p50_ms", "p99_ms", "backfill_seconds")
         }
-        for nice in args.nice
+        for nice, encoding in settings
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": " ".join(sys.argv), "cells": cells, "medians": summary}, indent=2))
-    print("medians by worker niceness:", json.dumps(summary))
+    print("medians by worker niceness and Accept-Encoding:", json.dumps(summary, indent=1))
     return 0
 
 

@@ -90,8 +90,12 @@ def run_load_test(
     concurrency: int,
     backfill: dict[str, Any],
     backfill_timeout: float = 900.0,
+    accept_encoding: str | None = None,
 ) -> dict[str, Any]:
-    """Reads at `concurrency` for `duration_s` while the backfill runs; errors, backfill outcome, doc counts."""
+    """Reads at `concurrency` for `duration_s` while the backfill runs; errors, backfill outcome, doc counts.
+
+    The client asks for gzip (aiohttp's default Accept-Encoding, as browsers do) unless `accept_encoding` says
+    otherwise ("identity": uncompressed answers, to see what compression costs both sides)."""
     before = document_counts(data_dir)
     catalog_before = requests.get(f"{base_url}/v1/regions", headers={"X-API-Key": keys.reader}, timeout=30).json()
     make_path, expect = _mixed_path(span)
@@ -107,10 +111,11 @@ def run_load_test(
     result: list[dict[str, Any]] = [{}]
     watcher = threading.Thread(target=watch, name="backfill-watch", daemon=True)
     watcher.start()
+    headers = {"X-API-Key": keys.reader, **({"Accept-Encoding": accept_encoding} if accept_encoding else {})}
     cell = asyncio.run(
         run_cell(
             base_url,
-            {"X-API-Key": keys.reader},
+            headers,
             make_path,
             concurrency,
             expect_status=expect,
@@ -129,6 +134,7 @@ def run_load_test(
         **summary,
         "error_kinds": dict(cell.errors),
         "concurrency": concurrency,
+        "accept_encoding": accept_encoding or "client default (gzip, deflate)",
         "backfill_request": backfill,
         "backfill_accepted": accepted,
         "backfill_status": _runtime_status(status),
