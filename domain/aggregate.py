@@ -153,13 +153,8 @@ def _json_numbers(rounded: np.ndarray) -> list[list[Any]]:
     return out.tolist()
 
 
-def _gold_frame(rows: Sequence[GoldRow] | GoldColumns) -> pd.DataFrame:
-    """Rows as a frame with a UTC `instant`, deduplicated (latest load wins) independently of input order."""
-    columns = rows if isinstance(rows, GoldColumns) else GoldColumns.from_rows(rows)
-    unknown = set(pd.unique(columns.source_name)) - set(ALL_SOURCES)
-    if unknown:
-        raise ValueError(f"unknown source names in Gold rows: {', '.join(sorted(map(str, unknown)))}")
-    frame = pd.DataFrame(
+def _frame(columns: GoldColumns) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "instant": pd.to_datetime(columns.minutes, unit="m", utc=True),
             "source_name": columns.source_name,
@@ -169,24 +164,59 @@ def _gold_frame(rows: Sequence[GoldRow] | GoldColumns) -> pd.DataFrame:
             "nature": columns.nature,
         }
     )
+
+
+def _unique_facts(columns: GoldColumns) -> tuple[GoldColumns, bool]:
+    """(the facts with one row per (instant, source), the latest load winning, independently of input order;
+    whether every instant is a half-hour start)."""
+    unknown = set(pd.unique(columns.source_name)) - set(ALL_SOURCES)
+    if unknown:
+        raise ValueError(f"unknown source names in Gold rows: {', '.join(sorted(map(str, unknown)))}")
     on_grid = bool((columns.minutes % INTERVAL_MINUTES == 0).all())
-    if on_grid and not frame.duplicated(["instant", "source_name"]).any():
-        return frame  # one row per (half-hour, source): every later step is independent of row order
+    source_codes, names = pd.factorize(columns.source_name)
+    keys = columns.minutes * len(names) + source_codes
+    if on_grid and len(np.unique(keys)) == len(keys):
+        return columns, True  # one row per (half-hour, source): every later step is independent of row order
     # Sorting on every column makes the kept row, and the order in which quarter-hours are averaged,
     # independent of the input order (shuffled rows → same document).
-    frame = frame.sort_values(
+    frame = _frame(columns).sort_values(
         ["instant", "source_name", "loaded_at", "nature", "valeur_mw", "facteur_charge"], kind="stable"
     )
-    return frame.drop_duplicates(["instant", "source_name"], keep="last")
+    kept = frame.drop_duplicates(["instant", "source_name"], keep="last").index.to_numpy()
+    return GoldColumns(*(getattr(columns, name)[kept] for name in GoldColumns.__slots__)), on_grid
 
 
-def _wide(frame: pd.DataFrame, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(MW, TCH) by half-hour × source on the calendar `index`; NaN where Gold has nothing."""
-    slot = frame["instant"].dt.floor(f"{INTERVAL_MINUTES}min")
-    grouped = frame.groupby([slot, frame["source_name"]], sort=True)[["valeur_mw", "facteur_charge"]].mean()
-    mw = grouped["valeur_mw"].unstack("source_name").reindex(index=index, columns=_MW_COLUMNS)
-    tch = grouped["facteur_charge"].unstack("source_name").reindex(index=index, columns=list(LOAD_FACTOR_SOURCES))
-    return mw.astype("float64"), tch.astype("float64")
+def _wide(columns: GoldColumns, on_grid: bool, index: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(MW, TCH) by half-hour × source on the calendar `index`; NaN where Gold has nothing.
+
+    Facts on the half-hour grid (one per half-hour and source) are placed in the arrays as they are; finer
+    ones are averaged into their half-hour."""
+    if not on_grid:
+        frame = _frame(columns)
+        slot = frame["instant"].dt.floor(f"{INTERVAL_MINUTES}min")
+        grouped = frame.groupby([slot, frame["source_name"]], sort=True)[["valeur_mw", "facteur_charge"]].mean()
+        mw = grouped["valeur_mw"].unstack("source_name").reindex(index=index, columns=_MW_COLUMNS)
+        tch = grouped["facteur_charge"].unstack("source_name").reindex(index=index, columns=list(LOAD_FACTOR_SOURCES))
+        # One block each, as below: pandas' grouped means sum a frame's columns differently depending on
+        # how its columns are split into blocks, so the layout is fixed, not left to unstack and reindex.
+        return (
+            pd.DataFrame(mw.to_numpy(dtype="float64"), index=index, columns=_MW_COLUMNS),
+            pd.DataFrame(tch.to_numpy(dtype="float64"), index=index, columns=list(LOAD_FACTOR_SOURCES)),
+        )
+    slots = np.searchsorted(index.as_unit("s").asi8 // 60, columns.minutes)
+    codes, names = pd.factorize(columns.source_name)
+    mw_values = np.full((len(index), len(_MW_COLUMNS)), np.nan)
+    tch_values = np.full((len(index), len(LOAD_FACTOR_SOURCES)), np.nan)
+    for code, name in enumerate(names):
+        rows = codes == code
+        if name in _MW_COLUMNS:
+            mw_values[slots[rows], _MW_COLUMNS.index(name)] = columns.valeur_mw[rows]
+        if name in LOAD_FACTOR_SOURCES:
+            tch_values[slots[rows], LOAD_FACTOR_SOURCES.index(name)] = columns.facteur_charge[rows]
+    return (
+        pd.DataFrame(mw_values, index=index, columns=_MW_COLUMNS),
+        pd.DataFrame(tch_values, index=index, columns=list(LOAD_FACTOR_SOURCES)),
+    )
 
 
 def _series(frame_mw: pd.DataFrame, frame_tch: pd.DataFrame) -> dict[str, Any]:
@@ -299,17 +329,29 @@ def _totals_dict(values: Mapping[str, float | None]) -> dict[str, Any]:
     }
 
 
-def _day_provenance(frame: pd.DataFrame, row_days: np.ndarray) -> dict[str, tuple[str, bool, str]]:
-    """By local day: (least final nature, every row definitive, max loaded_at)."""
-    nature_codes, uniques = pd.factorize(frame["nature"])
+def _day_provenance(columns: GoldColumns, row_days: np.ndarray, days: list[str]) -> list[tuple[str, bool, str]]:
+    """By local day (`row_days`: each fact's position in `days`): (least final nature, every row definitive,
+    max loaded_at)."""
+    nature_codes, uniques = pd.factorize(columns.nature)
     natures = sorted({canonical_nature(str(n)) for n in uniques}, key=lambda n: (nature_rank(n), n))
     order = np.array([natures.index(canonical_nature(str(n))) for n in uniques], dtype=np.int64)
-    worst = pd.Series(order[nature_codes], index=row_days).groupby(level=0).min()
-    loaded = frame["loaded_at"].set_axis(row_days).groupby(level=0).max()
-    return {
-        str(day): (natures[int(code)], nature_rank(natures[int(code)]) == _DEFINITIVE_RANK, str(loaded[day]))
-        for day, code in worst.items()
-    }
+    worst = np.full(len(days), len(natures), dtype=np.int64)
+    np.minimum.at(worst, row_days, order[nature_codes])
+    loaded_codes, loaded_uniques = pd.factorize(columns.loaded_at)
+    loads = sorted(str(v) for v in loaded_uniques)
+    rank = np.array([loads.index(str(v)) for v in loaded_uniques], dtype=np.int64)
+    latest = np.full(len(days), -1, dtype=np.int64)
+    np.maximum.at(latest, row_days, rank[loaded_codes])
+    return [
+        (natures[code], nature_rank(natures[code]) == _DEFINITIVE_RANK, loads[last])
+        for code, last in zip(worst.tolist(), latest.tolist(), strict=True)
+    ]
+
+
+def _paris_days(minutes: np.ndarray) -> np.ndarray:
+    """The Europe/Paris date (`YYYY-MM-DD`) of each UTC epoch minute."""
+    wall = pd.DatetimeIndex(pd.to_datetime(minutes, unit="m", utc=True)).tz_convert(PARIS).tz_localize(None)
+    return np.datetime_as_string(wall.to_numpy().astype("datetime64[D]"), unit="D").astype(object)
 
 
 def build_day_documents(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> list[dict[str, Any]]:
@@ -322,18 +364,19 @@ def build_days(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> tuple
     region_name = _region_name(region_code)
     if not len(rows):
         return [], HalfHours([], [], [], np.empty((0, len(INTERVAL_VALUE_COLUMNS))))
-    frame = _gold_frame(rows)
-    # Local day of each row, formatted once per distinct instant (rows repeat each instant per source).
-    instant_codes, instants = pd.factorize(frame["instant"])
-    instant_days = pd.DatetimeIndex(instants).tz_convert(PARIS).strftime("%Y-%m-%d").to_numpy(dtype=object)
-    row_days = instant_days[instant_codes]
-    days = sorted(set(instant_days))
+    columns, on_grid = _unique_facts(rows if isinstance(rows, GoldColumns) else GoldColumns.from_rows(rows))
+    # Local day of each row, formatted once per distinct instant (rows repeat each instant per source). The
+    # instants come sorted and a later instant never has an earlier local day: the days come in date order.
+    instants, instant_codes = np.unique(columns.minutes, return_inverse=True)
+    day_codes, unique_days = pd.factorize(_paris_days(instants))
+    row_days = day_codes[instant_codes]
+    days = [str(d) for d in unique_days]
     calendars = [day_instants(date.fromisoformat(d)) for d in days]
     index = calendars[0].append(calendars[1:]) if len(calendars) > 1 else calendars[0]
     counts = [len(c) for c in calendars]
     slot_day_codes = np.repeat(np.arange(len(days)), counts)
 
-    mw, tch = _wide(frame, index)
+    mw, tch = _wide(columns, on_grid, index)
     derived = _series(mw, tch)
     timestamps = _local_isoformat(index)
     values = _interval_values(mw, tch, derived)
@@ -350,13 +393,13 @@ def build_days(region_code: str, rows: Sequence[GoldRow] | GoldColumns) -> tuple
 
     totals = _day_totals(slot_day_codes, mw, tch, derived)
     totals_rows = _clean(totals.to_numpy())
-    provenance = _day_provenance(frame, row_days)
+    provenance = _day_provenance(columns, row_days, days)
 
     documents: list[dict[str, Any]] = []
     start = hour_start = 0
     for position, (day, count) in enumerate(zip(days, counts, strict=True)):
         hour_count = count // 2
-        nature, final, loaded_at = provenance[day]
+        nature, final, loaded_at = provenance[position]
         doc: dict[str, Any] = {
             "id": day_doc_id(region_code, day),
             "doc_type": "day",
