@@ -336,6 +336,17 @@ def test_shuffled_rows_with_reloads_and_quarter_hours_give_the_same_document(see
     assert canonical_json(only_day(shuffled, "84")) == canonical_json(only_day(rows, "84"))
 
 
+def test_rows_with_superseded_loads_give_the_document_of_the_latest_rows_alone() -> None:
+    # Unique half-hour rows take the direct path; adding older editions of some of them takes the sorting
+    # path: the same document either way, load-factor averages on .0005 ties included (2-decimal TCH values).
+    loads = [13.33, 15.0, 20.0, 15.83, 18.33, 20.0, 18.33, 22.5, 20.83, 23.33, 25.83, 29.17] * 4
+    latest = gold_rows("2024-01-12", {"eolien": 1200.5, "hydraulique": 300.0}, tch={"eolien": loads})
+    older = gold_rows("2024-01-12", {"eolien": 1.0}, tch={"eolien": 1.0}, loaded_at="2024-12-01T00:00:00.000000Z")
+    direct = only_day(latest, "84")
+    assert direct["totals"]["facteur_charge_avg"]["eolien"] == round(sum(loads) / len(loads), 3)
+    assert canonical_json(only_day([*older[:10], *latest], "84")) == canonical_json(direct)
+
+
 def test_built_documents_hash_alike_through_the_fast_and_the_full_number_walk() -> None:
     doc = only_day(mixed_day_rows(), "84")
     assert doc["content_hash"] == content_hash(doc) == content_hash(doc, numbers_canonical=True)
