@@ -219,6 +219,19 @@ _PARTITIONS_AROUND_FILTER = (
     "GROUP BY r.code_insee, t.date_locale ORDER BY r.code_insee, t.date_locale",
 )
 
+# Since a watermark: the same, grouped by expressions (`+ 0`) that the primary key's order cannot serve, so
+# SQLite finds the few facts loaded after the watermark through IX_FACT_loaded_at instead of scanning every
+# fact in key order to skip the sort (1-year sample: ~90 ms -> ~3 ms for a 1-day change; a change of every
+# fact costs ~2x the scan instead, once).
+_CHANGED_SINCE_SQL = (
+    "SELECT r.code_insee, t.date_locale, MAX(x.max_loaded_at) "
+    "FROM (SELECT id_region + 0 AS id_region, id_date + 0 AS id_date, MAX(loaded_at) AS max_loaded_at "
+    "FROM FACT_ENERGY_FLOW WHERE loaded_at > ? GROUP BY id_region + 0, id_date + 0) x "
+    "JOIN DIM_REGION r ON r.id_region = x.id_region "
+    "JOIN DIM_TIME t ON t.id_date = x.id_date "
+    "GROUP BY r.code_insee, t.date_locale ORDER BY r.code_insee, t.date_locale"
+)
+
 _ROWS_SQL = (
     "SELECT t.horodatage, t.date_locale, s.source_name, f.valeur_mw, f.facteur_charge, f.loaded_at, f.nature "
     "FROM FACT_ENERGY_FLOW f "
@@ -324,7 +337,7 @@ class GoldReader:
         """(region_code, local_day, max loaded_at) of partitions with a row loaded after `since` (all if None)."""
         if since is None:
             return self._partitions(self._query(_partitions_sql("")))
-        sql = _partitions_sql("WHERE loaded_at > ?")
+        sql = _CHANGED_SINCE_SQL
         return self._partitions(self._query(sql, [self._loaded_at_param(since)]))
 
     def _loaded_at_param(self, since: str) -> Any:
