@@ -8,7 +8,7 @@ import hmac
 import mimetypes
 import os
 import secrets
-import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +58,7 @@ class EmbeddedFileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._key = signing_key
         self._base_url = public_base_url.rstrip("/")
+        self._folders: set[Path] = set()  # folders known to exist: no mkdir per file
 
     def _path(self, name: str) -> Path:
         return self.root / check_name(name)
@@ -68,18 +69,34 @@ class EmbeddedFileStore:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return False
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Temp file in the same folder + os.replace: a reader sees the old bytes or the new, never a part.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        # Named by process and thread (no writer shares it): one open, no random names tried one by one.
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
+            fd = self._create(tmp)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
         return True
+
+    def _create(self, tmp: Path) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        if tmp.parent in self._folders:
+            try:
+                return os.open(tmp, flags, 0o600)
+            except FileNotFoundError:  # the folder was removed since: make it again
+                self._folders.discard(tmp.parent)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        self._folders.add(tmp.parent)
+        return os.open(tmp, flags, 0o600)
 
     def exists(self, name: str) -> bool:
         return self._path(name).is_file()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -154,3 +156,32 @@ def test_generated_signing_key_is_created_once_and_private(tmp_path: Path) -> No
     assert load_signing_key(None, tmp_path / "data") == first
     assert stat.S_IMODE((tmp_path / "data" / "files-signing.key").stat().st_mode) == 0o600
     assert load_signing_key(None, tmp_path / "elsewhere") != first
+
+
+def test_a_folder_removed_between_two_writes_is_made_again(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    shutil.rmtree((files.root / NAME).parent)
+    assert files.put(NAME, CSV, "text/csv") is True and files.read(NAME) == CSV
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
+    files: EmbeddedFileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files.put(NAME, CSV, "text/csv")
+
+    def disk_full(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        files.put(NAME, CSV + b"x", "text/csv")
+    assert files.read(NAME) == CSV
+    assert sorted(p.name for p in (files.root / NAME).parent.iterdir()) == [Path(NAME).name]
+
+
+def test_threads_writing_one_file_leave_one_whole_version(files: EmbeddedFileStore) -> None:
+    versions = [bytes([65 + i]) * 200_000 for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda data: [files.put(NAME, data, "text/csv") for _ in range(5)], versions))
+    assert files.read(NAME) in versions
+    assert sorted(p.name for p in (files.root / NAME).parent.iterdir()) == [Path(NAME).name]
