@@ -6,9 +6,13 @@ import asyncio
 import weakref
 from typing import Any
 
+import azure.functions as func
 import pytest
 
 from bench.inprocess import cpu_per_request
+
+
+REQUEST = func.HttpRequest("GET", "http://127.0.0.1/v1/health", body=b"")
 
 
 class Response:
@@ -33,7 +37,7 @@ def test_each_response_is_dropped_once_its_status_is_read(asynchronous: bool) ->
         await asyncio.sleep(0)
         return answer(request)
 
-    figures = cpu_per_request(answer_async if asynchronous else answer, [object()] * 50, 200)  # type: ignore[arg-type]
+    figures = cpu_per_request(answer_async if asynchronous else answer, [REQUEST] * 50, 200)
     assert figures["requests"] == 50 and figures["cpu_us_per_request"] >= 0
     assert len(made) == 100  # a warm pass, then the measured one
     assert most_alive == 0  # each dropped before the next request, as a server drops it once sent
@@ -41,4 +45,4 @@ def test_each_response_is_dropped_once_its_status_is_read(asynchronous: bool) ->
 
 def test_a_status_other_than_the_expected_one_fails_the_run() -> None:
     with pytest.raises(RuntimeError, match="expected 200"):
-        cpu_per_request(lambda request: Response(404), [object()] * 3, 200)  # type: ignore[arg-type]
+        cpu_per_request(lambda request: Response(404), [REQUEST] * 3, 200)
