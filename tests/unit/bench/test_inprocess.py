@@ -11,7 +11,6 @@ import pytest
 
 from bench.inprocess import cpu_per_request
 
-
 REQUEST = func.HttpRequest("GET", "http://127.0.0.1/v1/health", body=b"")
 
 
