@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import psutil
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from bench.devhost_process import DevHost, new_api_keys
 from bench.http_load import run_cell
@@ -36,6 +38,7 @@ REGION = "11"
 MONTH_DAYS = [f"2024-03-{d:02d}" for d in range(1, 32)]
 BACKFILL_TIMEOUT_S = 600.0
 MODES = ("sync", "async")  # STORE_READS_ASYNC false / true
+INSECURE_WARNING_IGNORED = "ignore::urllib3.exceptions.InsecureRequestWarning"
 
 
 def point_path(rng: random.Random) -> str:
@@ -132,6 +135,9 @@ def azure_backed_devhosts(workdir: Path, modes: tuple[str, ...] = MODES) -> Iter
                     **stores_env,
                     "GOLD_SQLITE_PATH": str(gold),
                     "STORE_READS_ASYNC": "true" if mode == "async" else "false",
+                    # urllib3 (the sync clients) warns on every unverified HTTPS request to the emulator: its
+                    # cost and stderr writes would be charged to the sync path alone.
+                    "PYTHONWARNINGS": INSECURE_WARNING_IGNORED,
                 }
                 host = DevHost(workdir / f"devhost-{mode}", keys, extra_env=env)
                 host.process.serve_args = ["--no-run-timers-at-start"]
@@ -206,14 +212,64 @@ def report(results: dict, concurrency: int) -> str:
     return "\n".join(lines)
 
 
+def inprocess_point_reads(workdir: Path, count: int = 300) -> dict[str, float]:
+    """CPU (this process, µs) of one point read through the read store, called three ways in one loop run:
+    the sync client on the calling thread, the aio client awaited by run_awaiting, the sync client via
+    asyncio.to_thread (what an async trigger did before). Tells the SDK's cost from the thread hop's."""
+    from core.settings import Settings
+    from stores.bridge_aio import run_awaiting
+    from stores.call_policy import Caller
+    from stores.documents_cosmos import cosmos_container
+    from stores.documents_cosmos_aio import awaiting_cosmos_store
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)  # as in the devhosts (see above)
+    with emulators(workdir) as emu:
+        settings = Settings(**emu.env("inprocess", "unused"))  # type: ignore[arg-type]
+        store = awaiting_cosmos_store(settings, cosmos_container(settings, caller=Caller.reads))
+        store.upsert({"id": "11:2024-03-31", "region_code": REGION, "doc_type": "day", "key": "2024-03-31"})
+        figures: dict[str, float] = {}
+
+        def timed(label: str, read: Callable[[], Any]) -> None:
+            started = time.process_time()
+            for _ in range(count):
+                read()
+            figures[label] = round((time.process_time() - started) / count * 1e6)
+
+        for _ in range(20):
+            store.get(REGION, "11:2024-03-31")
+        timed("sync client, same thread", lambda: store.get(REGION, "11:2024-03-31"))
+
+        async def on_loop() -> None:
+            for _ in range(20):
+                await run_awaiting(store.get, REGION, "11:2024-03-31")
+            for label, make in (
+                ("aio client, awaited", lambda: run_awaiting(store.get, REGION, "11:2024-03-31")),
+                ("sync client, to_thread", lambda: asyncio.to_thread(store.get, REGION, "11:2024-03-31")),
+            ):
+                started = time.process_time()
+                for _ in range(count):
+                    await make()
+                figures[label] = round((time.process_time() - started) / count * 1e6)
+            await store.aclose()
+
+        asyncio.run(on_loop())
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of one cell")
     parser.add_argument("--rounds", type=int, default=2, help="cells per mode and read kind (alternated)")
     parser.add_argument("--json", action="store_true", help="also print the raw summaries as JSON")
+    parser.add_argument("--inprocess-only", action="store_true", help="only the in-process CPU of a point read")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-azure-inprocess-") as tmp:
+        cpu = inprocess_point_reads(Path(tmp))
+    print("In process, CPU per Cosmos point read (µs): " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
+    if args.inprocess_only:
+        return 0
     with (
         tempfile.TemporaryDirectory(prefix="bench-azure-reads-") as tmp,
         azure_backed_devhosts(Path(tmp)) as (hosts, keys),
