@@ -37,14 +37,21 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from domain.carbon import KG_PER_TONNE, carbon_terms, intensity, intensity_from_totals
+from domain.carbon import KG_PER_TONNE, intensity_from_totals
 from domain.gold_columns import GoldColumns
 from domain.hashing import with_content_hash
 from domain.local_time import PARIS, TIMEZONE
 from domain.models import SCHEMA_VERSION, GoldRow, Units
 from domain.naming import day_doc_id, month_doc_id
 from domain.regions import REGIONS_BY_CODE
-from domain.sources import ALL_SOURCES, BALANCE_SOURCES, CONSUMPTION, METHODOLOGY_VERSION, PRODUCTION_SOURCES
+from domain.sources import (
+    ALL_SOURCES,
+    BALANCE_SOURCES,
+    CONSUMPTION,
+    EMISSION_FACTORS_G_PER_KWH,
+    METHODOLOGY_VERSION,
+    PRODUCTION_SOURCES,
+)
 
 INTERVAL_MINUTES: Final[int] = 30
 INTERVAL_HOURS: Final[float] = INTERVAL_MINUTES / 60
@@ -54,6 +61,7 @@ SERIES_SOURCES: Final[tuple[str, ...]] = (*PRODUCTION_SOURCES, *BALANCE_SOURCES)
 LOAD_FACTOR_SOURCES: Final[tuple[str, ...]] = PRODUCTION_SOURCES
 DEFINITIVE_NATURE: Final[str] = "Données définitives"
 _MW_COLUMNS: Final[list[str]] = [*SERIES_SOURCES, CONSUMPTION]
+_EMISSION_FACTORS: Final[np.ndarray] = np.array([EMISSION_FACTORS_G_PER_KWH[s] for s in PRODUCTION_SOURCES])
 # The numbers of an interval, in the order of HalfHours.values (and of the CSV's number cells).
 INTERVAL_VALUE_COLUMNS: Final[tuple[str, ...]] = (
     "production_mw",
@@ -219,16 +227,33 @@ def _wide(columns: GoldColumns, on_grid: bool, index: pd.DatetimeIndex) -> tuple
     )
 
 
+def _row_sums(values: np.ndarray) -> np.ndarray:
+    """Σ of each row's present values, NaN where none is: pandas' `sum(axis=1, min_count=1)`, in numpy."""
+    present = ~np.isnan(values)
+    sums = np.where(present, values, 0.0).sum(axis=1)
+    sums[~present.any(axis=1)] = np.nan
+    return sums
+
+
+def carbon_term_arrays(production_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`domain.carbon.carbon_terms` of an array whose columns are PRODUCTION_SOURCES (the same sums, without a
+    frame per call: the aggregation calls it twice per region-month)."""
+    clamped = np.clip(production_mw, 0.0, None)
+    return _row_sums(clamped * _EMISSION_FACTORS), _row_sums(clamped)
+
+
 def _series(frame_mw: pd.DataFrame, frame_tch: pd.DataFrame) -> dict[str, Any]:
     """Per-row derived values of a (MW, TCH) frame: production, consumption, carbon intensity."""
-    production = frame_mw[list(PRODUCTION_SOURCES)].sum(axis=1, min_count=1)
-    weighted, basis = carbon_terms(frame_mw[list(PRODUCTION_SOURCES)])
+    production_mw = frame_mw[list(PRODUCTION_SOURCES)].to_numpy(dtype="float64")
+    weighted, basis = carbon_term_arrays(production_mw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ci = np.where(basis > 0, weighted / basis, np.nan)
     return {
-        "production": production,
-        "consumption": frame_mw[CONSUMPTION],
-        "ci": intensity(weighted, basis),
-        "weighted": weighted,
-        "basis": basis,
+        "production": pd.Series(_row_sums(production_mw)),
+        "consumption": pd.Series(frame_mw[CONSUMPTION].to_numpy(dtype="float64")),
+        "ci": pd.Series(ci),
+        "weighted": pd.Series(weighted),
+        "basis": pd.Series(basis),
     }
 
 

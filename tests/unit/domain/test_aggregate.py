@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.aggregate import build_day_documents, build_month_document, interval_count, month_days
+from domain.aggregate import (
+    build_day_documents,
+    build_month_document,
+    carbon_term_arrays,
+    interval_count,
+    month_days,
+)
+from domain.carbon import carbon_terms
 from domain.hashing import canonical_json, content_hash
 from domain.models import DayDocument, GoldRow, MonthDocument
 from domain.sources import METHODOLOGY_VERSION, PRODUCTION_SOURCES
@@ -509,3 +517,17 @@ def test_real_hauts_de_france_months_reconcile_with_an_independent_sum() -> None
     assert (autumn["interval_count"], autumn["intervals_with_data"]) == (50, 48)
     assert autumn["intervals"][4]["timestamp"] == "2024-10-27T02:00:00+02:00"
     assert autumn["intervals"][4]["consumption_mw"] is None and autumn["hourly"][2]["production_mw"] is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_carbon_terms_in_arrays_are_the_carbon_modules_to_the_bit(seed: int) -> None:
+    # Negative values (clamped), missing values, rows with no production at all, integral and fractional.
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(100, 400, (300, len(PRODUCTION_SOURCES))), int(rng.integers(0, 4)))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[:5] = np.nan
+    frame = pd.DataFrame(values, columns=list(PRODUCTION_SOURCES))
+    weighted, basis = carbon_terms(frame)
+    got_weighted, got_basis = carbon_term_arrays(values)
+    assert np.array_equal(got_weighted, weighted.to_numpy(), equal_nan=True)
+    assert np.array_equal(got_basis, basis.to_numpy(), equal_nan=True)
