@@ -68,17 +68,19 @@ async def _respond(
     awaits, inline = _documents_attributes("awaits_on_loop", "answers_inline")
     if awaits:
         return await run_awaiting(respond, req, route, handler)
-    return await respond_inline(req, route, handler, inline=inline)
+    if inline:  # as respond_inline does, one coroutine less on the hot path
+        return respond(req, route, handler)
+    return await respond_inline(req, route, handler, inline=False)
 
 
 def _range(ctx: RequestContext) -> Reply:
-    query = parse(RangeQuery, dict(ctx.req.params))
+    query = parse(RangeQuery, ctx.req.params)
     body, tag = READER.page(stores().documents, query, base_url(ctx.req) + RANGE_ROUTE.path)
     return Reply(body, etag=tag, cache_control=caching.SHORT)
 
 
 def _day(ctx: RequestContext) -> Reply:
-    path = parse(DayPath, dict(ctx.req.route_params), what="path")
+    path = parse(DayPath, ctx.req.route_params, what="path")
     day = READER.day(stores().documents, path.region_code, path.date.isoformat())
     return Reply(
         day.body,
