@@ -8,13 +8,14 @@ document, so the next run sees a hash mismatch and writes both again; an unchang
 from __future__ import annotations
 
 import calendar
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from domain.aggregate import HalfHours, build_days, build_month_document
 from domain.change_feed import record_changes
-from domain.conditional_write import CsvFile, WriteOutcome, write_versioned
+from domain.conditional_write import CSV_CONTENT_TYPE, CsvFile, WriteOutcome, write_versioned
 from domain.csv_export import render_day_csv, render_day_csvs, render_month_csv
 from domain.naming import (
     CATALOG_DOC_ID,
@@ -34,6 +35,15 @@ from domain.quarantine import (
 )
 from domain.quarantine import summary as quarantine_summary
 from domain.regions import REGIONS, REGIONS_BY_CODE
+
+
+@runtime_checkable
+class TransactionalDocuments(Protocol):
+    """A document store that can make several writes one transaction (the embedded SQLite store): a batch's
+    day documents then commit at once instead of one commit each. Reads inside see the store as it is and
+    no other writer can slip in between a read and the write that follows it."""
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
 
 
 class Plan(TypedDict):
@@ -122,21 +132,44 @@ class _DayCsvs:
         return self._by_date[day]
 
 
-def _write_day(
-    documents: DocumentStore, files: FileStore, region: str, doc: Document, known_hash: str | None, csvs: _DayCsvs
-) -> WriteOutcome:
-    file_name = day_file_name(region, doc["date"])
-    if known_hash == doc["content_hash"] and files.exists(file_name):
-        return WriteOutcome(False, False, doc, 0)  # unchanged: no versioned read
+def _write_days(
+    documents: DocumentStore,
+    files: FileStore,
+    region: str,
+    day_docs: Sequence[Document],
+    known: dict[str, str],
+    csvs: _DayCsvs,
+) -> tuple[int, int, list[Document]]:
+    """Write a batch's day documents: (days written, files written, what the store holds for each day).
 
-    def render(written: Document) -> bytes:
-        # Our own document: its file from the arrays it was built from; another run's (a lost race): its dicts.
-        return csvs.of(doc["date"]) if written is doc else render_day_csv(written)
-
-    csv = CsvFile(file_name, render)
-    return write_versioned(
-        documents, files, region, doc["id"], _newer_than_stored(doc), csv, likely_absent=known_hash is None
-    )
+    Each file is put before its document (the document is the commit marker), then the documents are written
+    by compare-and-swap, in one transaction when the store has them; a day another run wrote from newer Gold
+    rows is kept, and its file put again from it after the commit."""
+    pending: list[Document] = []
+    files_written = 0
+    for doc in day_docs:
+        file_name = day_file_name(region, doc["date"])
+        if known.get(doc["id"]) == doc["content_hash"] and files.exists(file_name):
+            continue  # unchanged: no versioned read, no write
+        files_written += files.put(file_name, csvs.of(doc["date"]), CSV_CONTENT_TYPE)
+        pending.append(doc)
+    outcomes: dict[str, WriteOutcome] = {}
+    together = documents.transaction() if isinstance(documents, TransactionalDocuments) else contextlib.nullcontext()
+    with together:
+        for doc in pending:
+            build, absent = _newer_than_stored(doc), doc["id"] not in known
+            outcomes[doc["id"]] = write_versioned(documents, None, region, doc["id"], build, likely_absent=absent)
+    stored: list[Document] = []
+    for doc in day_docs:
+        outcome = outcomes.get(doc["id"])
+        if outcome is None:
+            stored.append(doc)
+            continue
+        kept = outcome.stored
+        if kept is not None and kept.get("content_hash") != doc["content_hash"]:  # another run's newer day
+            files_written += files.put(day_file_name(region, doc["date"]), render_day_csv(kept), CSV_CONTENT_TYPE)
+        stored += [kept] if kept is not None else []
+    return sum(o.written for o in outcomes.values()), files_written, stored
 
 
 def _write_month(
@@ -194,13 +227,8 @@ def materialize_batch(
     day_docs = [d for d in built if d["date"] in wanted and d["date"] not in unknown]
     csvs = _DayCsvs(region, REGIONS_BY_CODE[region].name, half_hours)
     known = documents.content_hashes(region, [d["id"] for d in day_docs])
-    days_written = files_written = 0
-    stored: list[Document] = []  # what the store holds after the writes: what the changes feed announces
-    for doc in day_docs:
-        outcome = _write_day(documents, files, region, doc, known.get(doc["id"]), csvs)
-        days_written += outcome.written
-        files_written += outcome.file_written
-        stored += [outcome.stored] if outcome.stored is not None else []
+    # `stored`: what the store holds after the writes, what the changes feed announces.
+    days_written, files_written, stored = _write_days(documents, files, region, day_docs, known, csvs)
     month_outcome = _write_month(documents, files, region, month, day_docs)
     files_written += month_outcome.file_written
     stored += [month_outcome.stored] if month_outcome.stored is not None else []

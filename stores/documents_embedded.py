@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
@@ -234,6 +236,29 @@ class EmbeddedDocumentStore:
     def upsert(self, doc: Document) -> None:
         self._connection().execute(_UPSERT, self._columns(doc))
         self._writes += 1
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """This thread's writes inside commit together (one commit for a batch's days, not one each); a read
+        inside sees the file as it is, and no other connection writes until the end (BEGIN IMMEDIATE).
+        Nested: part of the outer transaction. An exception rolls every write inside back."""
+        conn = self._connection()
+        if conn.in_transaction:
+            yield
+            return
+        with sqlite_faults_as_unavailable(STORE_NAME, on_broken=self.close):
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            with sqlite_faults_as_unavailable(STORE_NAME, on_broken=self.close):
+                conn.execute("COMMIT")
+        except BaseException:
+            # The first error is the one to raise: a rollback of a closed or already rolled-back connection
+            # only fails again (SQLite rolls back a connection that closes mid-transaction itself).
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise
 
     @_store_call
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:

@@ -12,8 +12,8 @@ import pytest
 from domain import materialization as mat
 from domain.aggregate import build_day_documents, build_month_document
 from domain.conditional_write import MAX_ATTEMPTS, ConcurrentWriteError, write_versioned
-from domain.csv_export import render_month_csv
-from domain.naming import CATALOG_DOC_ID, month_file_name
+from domain.csv_export import render_day_csv, render_month_csv
+from domain.naming import CATALOG_DOC_ID, day_file_name, month_file_name
 from domain.ports import SYSTEM_PARTITION
 from stores.documents_embedded import EmbeddedDocumentStore
 from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
@@ -73,6 +73,8 @@ def assert_consistent(docs: MemoryDocuments | EmbeddedDocumentStore, files: Memo
         assert month is not None
         assert month["content_hash"] == build_month_document(region, "2024-04", stored)["content_hash"]
         assert files.read(month_file_name(region, "2024-04")) == render_month_csv(month)
+        for day in stored:  # each day's file renders the day the store kept, whichever run wrote it
+            assert files.read(day_file_name(region, day["date"])) == render_day_csv(day)
 
 
 def test_a_backfill_that_read_older_gold_does_not_regress_a_newer_day() -> None:
@@ -161,3 +163,15 @@ def test_a_document_created_by_another_writer_after_it_was_seen_absent_is_not_ov
     outcome = write_versioned(docs, files, "11", newer["id"], mat._newer_than_stored(older), likely_absent=True)
     assert not outcome.written and outcome.attempts == 2
     assert docs.get("11", newer["id"]) == newer
+
+
+def test_a_batchs_days_are_written_in_one_transaction_of_the_embedded_store(tmp_path: Path) -> None:
+    docs, files, gold = EmbeddedDocumentStore(tmp_path / "documents.sqlite"), MemoryFiles(), gold_at(OLD)
+    statements: list[str] = []
+    docs._connection().set_trace_callback(statements.append)
+    run(gold, docs, files, {"mode": "incremental"})
+    begin, commit = statements.index("BEGIN IMMEDIATE"), statements.index("COMMIT")
+    day_writes = [s for s in statements if s.startswith("INSERT") and "'day'" in s]
+    assert len(day_writes) == len(DAYS) and all(s in statements[begin:commit] for s in day_writes)
+    assert statements.count("BEGIN IMMEDIATE") == 1  # one batch (one region-month): one transaction
+    assert_consistent(docs, files, gold)

@@ -156,3 +156,45 @@ def test_a_lock_held_elsewhere_is_store_unavailable_within_the_busy_timeout(tmp_
     finally:
         locker.close()
     assert store.get("11", doc["id"]) == doc
+
+
+def test_writes_in_a_transaction_are_seen_by_others_only_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"
+    store, other = EmbeddedDocumentStore(path), EmbeddedDocumentStore(path)
+    docs = [make_doc("11", f"2024-01-{d:02d}") for d in range(1, 4)]
+    with store.transaction():
+        for doc in docs:
+            assert store.replace_if(doc, None)
+        with store.transaction():  # nested: part of the outer one
+            store.upsert(make_doc("11", "2024-01-04"))
+        assert store.get("11", docs[0]["id"]) == docs[0]  # this thread reads its own writes
+        assert other.get("11", docs[0]["id"]) is None
+    assert [other.get("11", d["id"]) for d in docs] == docs and other.get("11", make_doc("11", "2024-01-04")["id"])
+
+
+def test_an_error_in_a_transaction_rolls_back_every_write_inside(store: EmbeddedDocumentStore) -> None:
+    kept, dropped = make_doc("11", "2024-01-01"), make_doc("11", "2024-01-02")
+    store.upsert(kept)
+    with pytest.raises(RuntimeError, match="mid-batch"), store.transaction():
+        store.upsert(dropped)
+        store.upsert({**kept, "value": 1})
+        raise RuntimeError("mid-batch")
+    assert store.get("11", dropped["id"]) is None and store.get("11", kept["id"]) == kept
+    store.upsert(dropped)  # the connection is usable again, outside any transaction
+    assert store.get("11", dropped["id"]) == dropped
+
+
+def test_a_transaction_behind_another_writer_is_unavailable_within_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"
+    store = EmbeddedDocumentStore(path, busy_timeout_seconds=0.2)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="SQLITE_BUSY"), store.transaction():
+            pass
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with store.transaction():
+        store.upsert(make_doc("11", "2024-01-01"))
+    assert store.get("11", make_doc("11", "2024-01-01")["id"]) is not None
