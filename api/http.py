@@ -112,6 +112,7 @@ class Reply:
     etag: str | None = None  # quoted
     cache_control: str | None = None
     gzip_body: bytes | None = None  # the gzip form of `body` (bytes), made beforehand: served as it is
+    gzip_make: Callable[[], bytes] | None = None  # else what makes it cheaper than compressing `body`
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,10 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
         if reply.status == 200 and caching.matches(request_header(ctx.req, "If-None-Match"), reply.etag):
             return _not_modified(headers, reply.content_type)
     if gzipped:
-        data = reply.gzip_body if reply.gzip_body is not None else caching.gzip_bytes(data)
+        if reply.gzip_body is not None:
+            data = reply.gzip_body
+        else:
+            data = reply.gzip_make() if reply.gzip_make is not None else caching.gzip_bytes(data)
         headers["Content-Encoding"] = "gzip"
     if ctx.method == "HEAD":
         data = b""

@@ -75,8 +75,8 @@ async def _respond(
 
 def _range(ctx: RequestContext) -> Reply:
     query = parse(RangeQuery, ctx.req.params)
-    body, tag = READER.page(stores().documents, query, base_url(ctx.req) + RANGE_ROUTE.path)
-    return Reply(body, etag=tag, cache_control=caching.SHORT)
+    body, tag, gzip_make = READER.page(stores().documents, query, base_url(ctx.req) + RANGE_ROUTE.path)
+    return Reply(body, etag=tag, cache_control=caching.SHORT, gzip_make=gzip_make)
 
 
 def _day(ctx: RequestContext) -> Reply:

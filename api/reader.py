@@ -15,6 +15,7 @@ parses, calls it and replies. Strategies:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, TypeGuard
 from urllib.parse import quote_plus
@@ -29,7 +30,7 @@ from api.params import (
     check_span,
     require_region,
 )
-from api.rendered import RenderedItems, RunWindow, joined, page_of
+from api.rendered import RenderedItems, RunWindow, chunks_of, gzipped, joined, page_of
 from domain.models import Units
 from domain.naming import day_doc_id
 from domain.ports import RenderedDocument, RenderedDocuments
@@ -300,19 +301,35 @@ def production_page(documents: DocumentStore, query: RangeQuery, page_url: PageU
     return {**_page_head(query, len(items), total, page_url), "items": items}, hashes
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page's bytes, the content hashes it used, and how to make its gzip form (only when a client asks)."""
+
+    body: bytes
+    hashes: list[str]
+    head: bytes
+    parts: list[RunWindow]
+
+    def gzipped(self) -> bytes:
+        return gzipped(self.head, self.parts, _PAGE_TAIL, self.body)
+
+
+_PAGE_TAIL = b"]}"
+
+
 def rendered_page(
     documents: DocumentStore, query: RangeQuery, page_url: PageUrl, rendered: RenderedItems
-) -> tuple[bytes, list[str]]:
+) -> RenderedPage:
     """`production_page` of one region as the bytes a client gets, from pre-serialized items: the head's JSON
     and the cached runs' bytes (sliced where the page or the dates cut a run) joined once."""
     assert query.region_code is not None
     require_region(query.region_code)
     check_range(query)
     windows, hashes = _region_windows(documents, query, query.region_code, rendered)
-    chunks, count, total = page_of(windows, query.offset, query.limit)
+    parts, count, total = page_of(windows, query.offset, query.limit)
     # orjson writes keys in order and no spaces: the head's text without its closing brace, then the items.
-    head = dumps(_page_head(query, count, total, page_url))
-    return joined(head[:-1] + b',"items":[', chunks, b"]}"), hashes
+    head = dumps(_page_head(query, count, total, page_url))[:-1] + b',"items":['
+    return RenderedPage(joined(head, chunks_of(parts), _PAGE_TAIL), hashes, head, parts)
 
 
 def _no_data(region_code: str, day: str) -> ApiError:
@@ -365,15 +382,18 @@ class ProductionReader:
     def day(self, documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
         return rendered_day(documents, region_code, day)
 
-    def page(self, documents: DocumentStore, query: RangeQuery, root_url: str) -> tuple[bytes, str]:
-        """One page of the range as JSON bytes, and its ETag (the documents' hashes and the canonical query)."""
+    def page(
+        self, documents: DocumentStore, query: RangeQuery, root_url: str
+    ) -> tuple[bytes, str, Callable[[], bytes] | None]:
+        """One page of the range as JSON bytes, its ETag (the documents' hashes and the canonical query), and
+        what makes its gzip form from the runs' deflate segments (None: compress the body)."""
 
         def page_url(query_string: str) -> str:
             return f"{root_url}?{query_string}"
 
+        etag_variant = canonical_query(query, query.offset)
         if query.region_code is not None:
-            body, hashes = rendered_page(documents, query, page_url, self.rendered)
-        else:
-            page, hashes = production_page(documents, query, page_url)
-            body = dumps(page)
-        return body, caching.combined_etag(hashes, canonical_query(query, query.offset))
+            page = rendered_page(documents, query, page_url, self.rendered)
+            return page.body, caching.combined_etag(page.hashes, etag_variant), page.gzipped
+        body, hashes = production_page(documents, query, page_url)
+        return dumps(body), caching.combined_etag(hashes, etag_variant), None

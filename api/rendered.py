@@ -15,7 +15,9 @@ dates, and a range takes its window of them at read time instead of caching each
 
 from __future__ import annotations
 
+import struct
 import threading
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
@@ -25,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from api.caching import GZIP_LEVEL
+
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared by identity: never blob against blob
 class RenderedRun:
@@ -33,6 +37,7 @@ class RenderedRun:
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
     dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
+    deflated: bytes = b""  # blob as a deflate segment (see `deflated`): the run's part of a page's gzip form
     count: int = field(init=False)  # len(starts), held here: a page reads no other object of a whole run
 
     def __post_init__(self) -> None:
@@ -48,7 +53,8 @@ class RenderedRun:
             position += len(text) + 1
         if dates and len(dates) != len(starts):
             raise ValueError("one date per item")
-        return cls(b",".join(parts), starts, tuple(dates))
+        blob = b",".join(parts)
+        return cls(blob, starts, tuple(dates), deflated(blob) if blob else b"")  # an empty run is on no page
 
     def __len__(self) -> int:
         return self.count
@@ -56,7 +62,8 @@ class RenderedRun:
     @property
     def cost(self) -> int:
         """What the entry holds, in bytes, with a fixed share for the objects themselves."""
-        return len(self.blob) + self.starts.itemsize * len(self.starts) + 64 * len(self.dates) + ENTRY_OVERHEAD
+        held = len(self.blob) + len(self.deflated) + self.starts.itemsize * len(self.starts)
+        return held + 64 * len(self.dates) + ENTRY_OVERHEAD
 
     def window(self, first_date: str, last_date: str) -> RunWindow:
         """The items dated within [first_date, last_date] (the whole run when it has no dates)."""
@@ -73,6 +80,12 @@ class RenderedRun:
         end = self.starts[stop] - 1 if stop < len(self.starts) else len(self.blob)
         return memoryview(self.blob)[self.starts[first] : end]
 
+    def deflated_chunk(self, first: int, stop: int) -> bytes:
+        """`chunk(first, stop)` as a deflate segment: kept for the whole run, compressed now for a part."""
+        if first == 0 and stop >= self.count:
+            return self.deflated
+        return deflated(self.chunk(first, stop))
+
 
 # Items [first, stop) of a run.
 RunWindow = tuple[RenderedRun, int, int]
@@ -82,22 +95,59 @@ Chunk = bytes | memoryview
 ENTRY_OVERHEAD = 512
 
 
-def page_of(windows: Sequence[RunWindow], offset: int, limit: int) -> tuple[list[Chunk], int, int]:
-    """Chunks of items [offset, offset + limit) across `windows` (none empty), their item count, and the total."""
+def page_of(windows: Sequence[RunWindow], offset: int, limit: int) -> tuple[list[RunWindow], int, int]:
+    """The parts of runs holding items [offset, offset + limit) across `windows` (none empty), their item count,
+    and the total."""
     total = sum(end - begin for _, begin, end in windows)
     if offset == 0 and total <= limit:  # the whole range on one page (the usual case): every window whole
-        return [run.chunk(begin, end) for run, begin, end in windows if begin < end], total, total
-    chunks: list[Chunk] = []
+        return [window for window in windows if window[1] < window[2]], total, total
+    parts: list[RunWindow] = []
     count = position = 0
     stop = offset + limit
     for run, begin, end in windows:
         size = end - begin
         first, last = max(offset - position, 0), min(stop - position, size)
         if first < last:
-            chunks.append(run.chunk(begin + first, begin + last))
+            parts.append((run, begin + first, begin + last))
             count += last - first
         position += size
-    return chunks, count, position
+    return parts, count, position
+
+
+def chunks_of(parts: Sequence[RunWindow]) -> list[Chunk]:
+    return [run.chunk(first, stop) for run, first, stop in parts]
+
+
+def deflated(data: Chunk) -> bytes:
+    """`data` as a raw deflate segment of its own: no reference outside itself and ending byte-aligned on a
+    sync flush, not final. Segments made apart, one after another, are one valid deflate stream."""
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _stored(data: bytes) -> bytes:
+    """`data` as stored (uncompressed) deflate blocks: a page's small head costs no compressor."""
+    blocks = [data[k : k + 0xFFFF] for k in range(0, len(data), 0xFFFF)] or [b""]
+    return b"".join(b"\x00" + struct.pack("<HH", len(b), len(b) ^ 0xFFFF) + b for b in blocks)
+
+
+# gzip member header: deflate, no name, mtime 0, XFL 4 (fastest level), OS unknown (as gzip.compress writes).
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x04\xff"
+_DEFLATED_COMMA = deflated(b",")
+_FINAL_BLOCK = b"\x03\x00"  # an empty final block: what zlib writes to finish an empty stream
+
+
+def gzipped(head: bytes, parts: Sequence[RunWindow], tail: bytes, body: bytes) -> bytes:
+    """The gzip form of `body` = head + the parts' items comma-separated + tail, from the runs' deflate
+    segments: only the CRC of the body and the parts that cut a run are computed (a 31-day page compressed
+    whole costs ~1.4 ms; its CRC ~0.15 ms)."""
+    segments = [_GZIP_HEADER, _stored(head)]
+    for k, (run, first, stop) in enumerate(parts):
+        if k:
+            segments.append(_DEFLATED_COMMA)
+        segments.append(run.deflated_chunk(first, stop))
+    segments += [_stored(tail), _FINAL_BLOCK, struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)]
+    return b"".join(segments)
 
 
 def joined(head: bytes, chunks: Sequence[Chunk], tail: bytes) -> bytes:

@@ -302,3 +302,31 @@ def test_the_canonical_query_is_the_urlencoded_canonical_parameters(params: dict
     query = parse(RangeQuery, {"start_date": "2024-03-01", "end_date": "2024-03-31", **params})
     for offset in (query.offset, query.offset + query.limit):
         assert canonical_query(query, offset) == urlencode(canonical_params(query, offset))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"region_code": "93", "limit": "1000"},  # one region, whole runs: the runs' deflate segments
+        {"region_code": "93", "limit": "50", "offset": "30"},  # cut runs
+        {"granularity": "day"},  # every region: the body compressed whole
+    ],
+)
+def test_a_range_answered_in_gzip_is_the_identity_answer_compressed(
+    fake_stores: FakeStores, make_request: MakeRequest, settings: Settings, params: dict[str, str]
+) -> None:
+    from api.production import _range
+
+    seed(fake_stores.documents, ["93", "11"], ["2024-07"])
+    query = {"start_date": "2024-07-01", "end_date": "2024-07-31", **params}
+
+    def get(accept: str | None) -> Any:
+        request = make_request(
+            "GET", RANGE_ROUTE.path, params=query, headers={"Accept-Encoding": accept} if accept else {}
+        )
+        return respond(request, RANGE_ROUTE, _range, settings)
+
+    plain, compressed = get(None), get("gzip")
+    assert compressed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert gzip.decompress(compressed.get_body()) == plain.get_body()
+    assert compressed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import random
+import struct
+import zlib
 from collections import Counter
 from datetime import date, timedelta
 
@@ -12,7 +15,7 @@ import pytest
 from api.http import dumps
 from api.params import RangeQuery, parse
 from api.reader import production_page, rendered_page
-from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, joined, page_of
+from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, chunks_of, gzipped, joined, page_of
 from tests.fakes import CountingDocuments, MemoryDocuments
 from tests.unit.api.conftest import make_day_doc, seed
 
@@ -21,7 +24,11 @@ def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -
     """The page's bytes: joined from the cache with `rendered`, else dumped from the documents' items."""
     query = parse(RangeQuery, params)
     if rendered is not None:
-        return rendered_page(docs, query, page_url, rendered)[0]
+        page = rendered_page(docs, query, page_url, rendered)
+        single_member = zlib.decompressobj(wbits=31)  # one gzip member: what every client decodes
+        assert single_member.decompress(page.gzipped()) == page.body and single_member.eof
+        assert not single_member.unused_data
+        return page.body
     return dumps(production_page(docs, query, page_url)[0])
 
 
@@ -133,10 +140,13 @@ def test_a_page_across_windows_has_exactly_the_items_of_the_slice(offset: int, l
     dated = RenderedRun.of(values[9:], ["2024-01-01", "2024-01-02", "2024-01-03"])
     runs = [RenderedRun.of(values[:3]), RenderedRun.of([]), RenderedRun.of(values[3:4]), RenderedRun.of(values[4:9])]
     windows = [run.window("2024-01-01", "2024-01-01") for run in runs] + [dated.window("2023-12-01", "2024-01-01")]
-    chunks, count, total = page_of(windows, offset, limit)
+    parts, count, total = page_of(windows, offset, limit)
     expected = (values[:10])[offset : offset + limit]
+    chunks = chunks_of(parts)
     assert total == 10 and count == len(expected) and all(len(chunk) for chunk in chunks)
-    assert orjson.loads(joined(b"[", chunks, b"]")) == expected
+    page = joined(b"[", chunks, b"]")
+    assert orjson.loads(page) == expected
+    assert gzip.decompress(gzipped(b"[", parts, b"]", page)) == page
 
 
 @pytest.mark.parametrize(
@@ -187,3 +197,14 @@ def test_a_document_without_a_content_hash_is_rendered_on_every_read_never_serve
     assert docs.gets + len(docs.ranges) == reads + 1  # that document's point read again, the others cached
     docs.upsert({**unhashed, "hourly": unhashed["hourly"][:3]})  # changed without a hash: seen at once
     assert orjson.loads(body(docs, rendered, **query))["total"] == orjson.loads(plain)["total"] - 21
+
+
+@pytest.mark.parametrize("head_size", [0, 10, 70_000])  # a head longer than one stored block (65,535 bytes)
+def test_a_gzip_page_made_of_segments_is_one_member_with_the_body_s_crc_and_size(head_size: int) -> None:
+    runs = [RenderedRun.of([{"v": n, "t": "é" * n}] * 40) for n in range(3)]
+    parts = [(runs[0], 0, 40), (runs[1], 5, 17), (runs[2], 0, 40)]  # whole, cut, whole
+    head = b"[" + b" " * head_size
+    body = joined(head, chunks_of(parts), b"]")
+    made = gzipped(head, parts, b"]", body)
+    assert gzip.decompress(made) == body and len(made) < len(body)
+    assert made[-8:] == struct.pack("<II", zlib.crc32(body), len(body))
