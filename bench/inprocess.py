@@ -39,6 +39,8 @@ FUNCTIONS = {
     "range_1y_daily": "production_range",
     "csv_export": "export_csv",
 }
+# Shapes measured a second time with `Accept-Encoding: gzip`, as browsers and HTTP libraries send it.
+GZIP_SHAPES = ("point_read", "range_31d_hourly", "range_1y_daily")
 
 
 def materialized_data_dir(years: int, last_year: int) -> Path:
@@ -64,12 +66,13 @@ def materialized_data_dir(years: int, last_year: int) -> Path:
     return data_dir
 
 
-def _request(path: str, key: str, route_params: dict[str, str]) -> func.HttpRequest:
+def _request(path: str, key: str, route_params: dict[str, str], *, gzip: bool = False) -> func.HttpRequest:
     parts = urlsplit(path)
+    headers = {"x-api-key": key, "host": "127.0.0.1:7071"} | ({"accept-encoding": "gzip"} if gzip else {})
     return func.HttpRequest(
         "GET",
         HOST + path,
-        headers={"x-api-key": key, "host": "127.0.0.1:7071"},
+        headers=headers,
         params=dict(parse_qsl(parts.query)),
         route_params=route_params,
         body=b"",
@@ -137,9 +140,11 @@ def measure(data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int 
         build, expect = SHAPES[shape]
         rng = random.Random(seed)
         paths = [build(rng, span).path for _ in range(requests)]
-        reqs = [_request(p, keys.reader, _route_params(shape, p)) for p in paths]
-        results[shape] = {"function": function_name, **cpu_per_request(functions[function_name], reqs, expect)}
-        print(f"  {shape:<17} {function_name:<17} {results[shape]}", flush=True)
+        for gzip in (False, True) if shape in GZIP_SHAPES else (False,):
+            reqs = [_request(p, keys.reader, _route_params(shape, p), gzip=gzip) for p in paths]
+            name = f"{shape}_gzip" if gzip else shape
+            results[name] = {"function": function_name, **cpu_per_request(functions[function_name], reqs, expect)}
+            print(f"  {name:<22} {function_name:<17} {results[name]}", flush=True)
     return results
 
 
