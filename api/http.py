@@ -287,14 +287,15 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
         headers["ETag"] = caching.gzip_etag(reply.etag) if gzipped else reply.etag
         if reply.status == 200 and caching.matches(request_header(ctx.req, "If-None-Match"), reply.etag):
             return _not_modified(headers, reply.content_type)
-    if gzipped:
+    if ctx.method == "HEAD":  # the GET's headers, no body: its gzip form is not made either
+        data = b""
+    elif gzipped:
         if reply.gzip_body is not None:
             data = reply.gzip_body
         else:
             data = reply.gzip_make() if reply.gzip_make is not None else caching.gzip_bytes(data)
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
-    if ctx.method == "HEAD":
-        data = b""
     if reply.status != 302 or data:
         headers["Content-Type"] = reply.content_type
     return func.HttpResponse(data, status_code=reply.status, headers=headers, mimetype=reply.content_type)

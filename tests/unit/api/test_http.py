@@ -219,6 +219,20 @@ def test_head_has_headers_but_no_body(make_request: MakeRequest, settings: Setti
     assert resp.status_code == 200 and resp.get_body() == b"" and resp.headers["ETag"] == '"abc"'
 
 
+def test_head_with_gzip_accepted_has_the_gzip_headers_and_makes_no_gzip_form(
+    make_request: MakeRequest, settings: Settings
+) -> None:
+    def unmade() -> bytes:
+        raise AssertionError("a HEAD answer's gzip form was made")
+
+    def large(ctx: RequestContext) -> Reply:
+        return Reply(b"[" + b"1," * 2000 + b"1]", etag='"abc"', gzip_make=unmade)
+
+    head = respond(make_request("HEAD", PUBLIC.path, headers={"Accept-Encoding": "gzip"}), PUBLIC, large, settings)
+    assert head.status_code == 200 and head.get_body() == b""
+    assert head.headers["Content-Encoding"] == "gzip" and head.headers["ETag"] == '"abc-gzip"'
+
+
 def test_operator_passes_operator_routes(make_request: MakeRequest, settings: Settings) -> None:
     assert respond(make_request("POST", ROUTE.path, key=OPERATOR_KEY), ROUTE, ok, settings).status_code == 200
 
