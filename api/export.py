@@ -104,24 +104,36 @@ def _handle_parquet(ctx: RequestContext) -> Reply:
     return _redirect(ctx, "parquet")
 
 
-def _awaits(req: func.HttpRequest, route_format: Format | None) -> bool:
-    """Whether the redirect runs on the event loop, its Blob calls awaited (stores.bridge_aio): a region's
-    materialized day or month file with an async file store (a check, a read, a link). Any other file may be
-    built first (CPU for seconds): on a thread, as is any request that does not parse (the envelope answers it)."""
+def _on_loop(req: func.HttpRequest, route_format: Format | None) -> str | None:
+    """Where the redirect runs when it can stay on the event loop: "await" (an async file store, its Blob calls
+    awaited through stores.bridge_aio) or "inline" (the embedded store: a local read and a signature), and only
+    for a region's materialized day or month file. Any other file may be built first (CPU for seconds): None, on
+    a thread, as is any request that does not parse (the envelope answers it)."""
     try:
-        if not getattr(stores().files, "awaits_on_loop", False):
-            return False
+        files = stores().files
+        mode = (
+            "await"
+            if getattr(files, "awaits_on_loop", False)
+            else "inline"
+            if getattr(files, "answers_inline", False)
+            else None
+        )
+        if mode is None:
+            return None
         model = ParquetExportQuery if route_format == "parquet" else ExportQuery
-        return export_spec(parse(model, dict(req.params)), route_format).materialized_name() is not None
+        return mode if export_spec(parse(model, dict(req.params)), route_format).materialized_name() else None
     except Exception:
-        return False
+        return None
 
 
 async def _respond(
     req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply], route_format: Format | None
 ) -> func.HttpResponse:
-    if _awaits(req, route_format):
+    mode = _on_loop(req, route_format)
+    if mode == "await":
         return await run_awaiting(respond, req, route, handler)
+    if mode == "inline":
+        return respond(req, route, handler)
     return await asyncio.to_thread(respond, req, route, handler)
 
 

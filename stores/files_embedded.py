@@ -51,6 +51,10 @@ def load_signing_key(configured: str | None, data_dir: Path) -> bytes:
 class EmbeddedFileStore:
     """FileStore over a local folder."""
 
+    # Reading a materialized file and signing its link is local work of microseconds: an async trigger may run
+    # it on its event loop rather than hop to a thread (as EmbeddedDocumentStore).
+    answers_inline = True
+
     def __init__(self, root: Path, signing_key: bytes, public_base_url: str) -> None:
         if not signing_key:
             raise ValueError("signing_key must not be empty")
