@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, export_link, export_spec
+from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, _on_loop, export_link, export_spec
 from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
 from core.settings import Settings
@@ -115,3 +115,37 @@ def test_the_parquet_route_refuses_what_it_cannot_serve(
 ) -> None:
     resp = respond(make_request("GET", PARQUET_ROUTE.path, params=params), PARQUET_ROUTE, _handle_parquet, settings)
     assert resp.status_code == 400 and resp.headers["Content-Type"].startswith("application/problem+json")
+
+
+class _InlineFiles(MemoryFiles):
+    answers_inline = True  # as the embedded file store
+
+
+class _AwaitingFiles(MemoryFiles):
+    awaits_on_loop = True  # as the Blob store with its aio client
+
+
+@pytest.mark.parametrize(
+    ("files_type", "params", "mode"),
+    [
+        (_InlineFiles, {"region_code": "32", "date": "2024-06-01"}, "inline"),
+        (_InlineFiles, {"region_code": "32", "month": "2024-06"}, "inline"),
+        (_InlineFiles, {"year": "2024"}, None),  # may be built first: on a thread
+        (_InlineFiles, {"month": "2024-06"}, None),
+        (_InlineFiles, {"region_code": "32"}, None),  # a 400, answered by the envelope on a thread
+        (_AwaitingFiles, {"region_code": "32", "date": "2024-06-01"}, "await"),
+        (_AwaitingFiles, {"year": "2024"}, None),
+        (MemoryFiles, {"region_code": "32", "date": "2024-06-01"}, None),
+    ],
+)
+def test_which_exports_stay_on_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+    make_request: MakeRequest,
+    documents: MemoryDocuments,
+    files_type: type[MemoryFiles],
+    params: dict[str, str],
+    mode: str | None,
+) -> None:
+    stores = FakeStores(documents, files_type())
+    monkeypatch.setattr("api.export.stores", lambda: stores)
+    assert _on_loop(make_request(path="/v1/export/csv", params=params), None) == mode
