@@ -43,6 +43,9 @@ class TransactionalDocuments(Protocol):
     day documents then commit at once instead of one commit each. Reads inside see the store as it is and
     no other writer can slip in between a read and the write that follows it."""
 
+    def prepare(self, docs: list[Document]) -> None:
+        """Serialize these documents ahead of their writes (outside the transaction's lock)."""
+
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
 
 
@@ -154,7 +157,10 @@ def _write_days(
         files_written += files.put(file_name, csvs.of(doc["date"]), CSV_CONTENT_TYPE)
         pending.append(doc)
     outcomes: dict[str, WriteOutcome] = {}
-    together = documents.transaction() if isinstance(documents, TransactionalDocuments) else contextlib.nullcontext()
+    together: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if isinstance(documents, TransactionalDocuments):
+        documents.prepare(pending)
+        together = documents.transaction()
     with together:
         for doc in pending:
             build, absent = _newer_than_stored(doc), doc["id"] not in known

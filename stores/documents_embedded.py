@@ -237,6 +237,17 @@ class EmbeddedDocumentStore:
         self._connection().execute(_UPSERT, self._columns(doc))
         self._writes += 1
 
+    def prepare(self, docs: list[Document]) -> None:
+        """Serialize (JSON, gzip) these documents now for this thread's next writes of them: done before a
+        transaction, the lock it holds covers only the statements. Kept until written or the transaction ends."""
+        prepared: dict[int, tuple[Document, Columns]] = self._local.__dict__.setdefault("prepared", {})
+        for doc in docs:
+            prepared[id(doc)] = (doc, self._columns(doc))  # the entry holds the document: its id stays unique
+
+    def _prepared_columns(self, doc: Document) -> Columns:
+        entry = self._local.__dict__.get("prepared", {}).pop(id(doc), None)
+        return entry[1] if entry is not None and entry[0] is doc else self._columns(doc)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """This thread's writes inside commit together (one commit for a batch's days, not one each); a read
@@ -246,9 +257,9 @@ class EmbeddedDocumentStore:
         if conn.in_transaction:
             yield
             return
-        with sqlite_faults_as_unavailable(STORE_NAME, on_broken=self.close):
-            conn.execute("BEGIN IMMEDIATE")
         try:
+            with sqlite_faults_as_unavailable(STORE_NAME, on_broken=self.close):
+                conn.execute("BEGIN IMMEDIATE")
             yield
             with sqlite_faults_as_unavailable(STORE_NAME, on_broken=self.close):
                 conn.execute("COMMIT")
@@ -259,6 +270,8 @@ class EmbeddedDocumentStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             raise
+        finally:
+            self._local.__dict__.pop("prepared", None)  # documents prepared and not written: not kept
 
     @_store_call
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
@@ -269,7 +282,7 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def replace_if(self, doc: Document, version: str | None) -> bool:
-        columns = self._columns(doc)
+        columns = self._prepared_columns(doc)
         if version is None:
             cursor = self._connection().execute(_CREATE_IF_ABSENT, columns)
         else:

@@ -198,3 +198,26 @@ def test_a_transaction_behind_another_writer_is_unavailable_within_the_busy_time
     with store.transaction():
         store.upsert(make_doc("11", "2024-01-01"))
     assert store.get("11", make_doc("11", "2024-01-01")["id"]) is not None
+
+
+def test_prepared_documents_are_written_as_prepared_and_not_kept_after_the_transaction(
+    store: EmbeddedDocumentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [make_doc("11", f"2024-02-{d:02d}") for d in range(1, 4)]
+    store.prepare(docs)
+    serialized: list[str] = []
+    columns = EmbeddedDocumentStore._columns
+
+    def counted(doc: dict[str, Any]) -> Any:
+        serialized.append(doc["id"])
+        return columns(doc)
+
+    monkeypatch.setattr(EmbeddedDocumentStore, "_columns", staticmethod(counted))
+    with store.transaction():
+        for doc in docs[:2]:
+            assert store.replace_if(doc, None)
+    assert serialized == []  # written from what prepare serialized
+    assert [store.get("11", d["id"]) for d in docs] == [*docs[:2], None]
+    assert "prepared" not in store._local.__dict__  # the third, never written, is not held
+    later = {**docs[2], "value": 2}  # another document object: serialized at its write, not from a stale entry
+    assert store.replace_if(later, None) and store.get("11", later["id"]) == later
