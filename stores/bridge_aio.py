@@ -10,13 +10,17 @@ one piece of code for both paths, and the async path adds no thread and no copy 
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import greenlet
 
 T = TypeVar("T")
+C = TypeVar("C")
+log = logging.getLogger(__name__)
 
 
 class _AwaitingGreenlet(greenlet.greenlet):
@@ -54,3 +58,27 @@ async def run_awaiting(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             sent = child.switch(value)
     result: T = sent
     return result
+
+
+class PerLoop(Generic[C]):
+    """One async client per event loop: an aio client is bound to the loop it was built on, so it is built on
+    first use on the running loop, and again when the loop changes (the old one is left to the GC)."""
+
+    def __init__(self, build: Callable[[], C], what: str) -> None:
+        self._build = build
+        self._what = what
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: C | None = None
+
+    def get(self) -> C:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            if self._client is not None:
+                log.info("the event loop changed: a new async %s client for this one", self._what)
+            self._client, self._loop = self._build(), loop
+        return self._client
+
+    def take(self) -> C | None:
+        """The client built so far (to close it on its loop), forgotten here."""
+        client, self._client, self._loop = self._client, None, None
+        return client

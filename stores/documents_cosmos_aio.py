@@ -13,7 +13,6 @@ changes, as it does between tests).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from core.settings import Settings
 from domain.ports import RenderedDocument
-from stores.bridge_aio import await_, in_awaiting
+from stores.bridge_aio import PerLoop, await_, in_awaiting
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
     _HASHES_QUERY,
@@ -38,8 +37,6 @@ from stores.documents_cosmos import (
     _unavailable,
 )
 from stores.ports import Document
-
-log = logging.getLogger(__name__)
 
 
 def async_cosmos_client(settings: Settings, caller: Caller = Caller.reads) -> tuple[AsyncCosmosClient, Any]:
@@ -175,23 +172,15 @@ class AwaitingCosmosStore(CosmosDocumentStore):
     def __init__(self, container: Any, open_reads: Callable[[], AsyncCosmosReads]) -> None:
         """`open_reads` builds the aio client (called on the loop that will use it)."""
         super().__init__(container)
-        self._open_reads = open_reads
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._async: AsyncCosmosReads | None = None
+        self._reads = PerLoop(open_reads, "Cosmos")
 
     def async_reads(self) -> AsyncCosmosReads:
         """The aio client of the running loop, built on first use there."""
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._loop is not loop:
-            if self._async is not None:  # bound to a loop that is gone or another one: left to the GC
-                log.info("the event loop changed: a new async Cosmos client for this one")
-            self._async = self._open_reads()
-            self._loop = loop
-        return self._async
+        return self._reads.get()
 
     async def aclose(self) -> None:
         """Close the async client (on its own loop), if one was built."""
-        reads, self._async, self._loop = self._async, None, None
+        reads = self._reads.take()
         if reads is not None:
             await reads.close()
 

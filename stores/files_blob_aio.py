@@ -10,9 +10,7 @@ loop (an aio client is bound to its loop), once per worker.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,7 +22,7 @@ from azure.storage.blob.aio import LinearRetry as AsyncLinearRetry
 
 from core.settings import Settings
 from stores.azure_faults import azure_faults_as_unavailable
-from stores.bridge_aio import await_, in_awaiting
+from stores.bridge_aio import PerLoop, await_, in_awaiting
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.file_names import attachment_disposition, check_name
 from stores.files_blob import (
@@ -38,8 +36,6 @@ from stores.files_blob import (
     blob_service,
     ensure_container,
 )
-
-log = logging.getLogger(__name__)
 
 
 def async_blob_client_options(policy: CallPolicy) -> dict[str, Any]:
@@ -135,21 +131,13 @@ class AwaitingBlobStore(BlobFileStore):
     ) -> None:
         """`open_reads` builds the aio client (called on the loop that will use it)."""
         super().__init__(service, container, account_key=account_key)
-        self._open_reads = open_reads
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._async: AsyncBlobReads | None = None
+        self._reads = PerLoop(open_reads, "Blob")
 
     def async_reads(self) -> AsyncBlobReads:
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._loop is not loop:
-            if self._async is not None:
-                log.info("the event loop changed: a new async Blob client for this one")
-            self._async = self._open_reads()
-            self._loop = loop
-        return self._async
+        return self._reads.get()
 
     async def aclose(self) -> None:
-        reads, self._async, self._loop = self._async, None, None
+        reads = self._reads.take()
         if reads is not None:
             await reads.close()
 

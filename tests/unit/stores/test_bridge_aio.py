@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from stores.bridge_aio import await_, in_awaiting, run_awaiting
+from stores.bridge_aio import PerLoop, await_, in_awaiting, run_awaiting
 
 REQUEST = contextvars.ContextVar("REQUEST", default="none")
 
@@ -101,3 +101,22 @@ def test_a_cancelled_request_ends_its_sync_code() -> None:
 
     asyncio.run(cancel_it())
     assert reached == []
+
+
+def test_per_loop_builds_one_client_per_event_loop() -> None:
+    built: list[object] = []
+
+    def build() -> object:
+        built.append(object())
+        return built[-1]
+
+    clients = PerLoop(build, "test")
+
+    async def twice() -> tuple[object, object]:
+        return clients.get(), clients.get()
+
+    first = asyncio.run(twice())
+    second = asyncio.run(twice())  # another loop: the first client is bound to a loop that is gone
+    assert first[0] is first[1] and second[0] is second[1] and first[0] is not second[0]
+    assert len(built) == 2
+    assert clients.take() is second[0] and clients.take() is None
