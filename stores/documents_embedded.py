@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, Generic, ParamSpec, TypeVar
 
 import orjson
 
@@ -104,24 +104,30 @@ def _store_call(
 _RENDERED_ROWS_BYTES = 96 * 1024 * 1024
 _RENDERED_ROWS_MAX = 8192
 _ROW_OVERHEAD = 256
+# Range hash answers kept per connection: their keys are dates a client chooses, so both bounds hold whatever
+# ranges it asks (about 64 bytes a pair: ~13 MB at most).
+_RANGE_HASHES_MAX = 1024
+_RANGE_HASHES_PAIRS = 200_000
+
+Stamp = tuple[int, int]
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-class _RenderedRows:
-    """One connection's recent point reads, valid while its stamp (the file's data_version as this connection
-    sees it, and the store's own write count) is unchanged: any commit clears them all. Bounded by bytes and
-    entries; absent documents are not kept, so ids a caller makes up cannot grow it."""
+class _Kept(Generic[_K, _V]):
+    """One connection's recent answers, valid while its stamp (the file's data_version as this connection
+    sees it, and the store's own write count) is unchanged: any commit clears them all. Bounded by a cost
+    (bytes, pairs...) and by entries, the least recently used going first."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.stamp: tuple[int, int] | None = None
-        self.entries: OrderedDict[tuple[str, str], RenderedDocument] = OrderedDict()
+    def __init__(self, max_cost: int, max_entries: int, cost: Callable[[_V], int]) -> None:
+        self.max_cost = max_cost
+        self.max_entries = max_entries
+        self.cost = cost
+        self.stamp: Stamp | None = None
+        self.entries: OrderedDict[_K, _V] = OrderedDict()
         self.size = 0
 
-    @staticmethod
-    def cost(doc: RenderedDocument) -> int:
-        return len(doc.body) + len(doc.gzip or b"") + _ROW_OVERHEAD
-
-    def lookup(self, stamp: tuple[int, int], key: tuple[str, str]) -> RenderedDocument | None:
+    def lookup(self, stamp: Stamp, key: _K) -> _V | None:
         if stamp != self.stamp:
             self.entries.clear()
             self.size, self.stamp = 0, stamp
@@ -131,16 +137,34 @@ class _RenderedRows:
             self.entries.move_to_end(key)
         return found
 
-    def keep(self, stamp: tuple[int, int], key: tuple[str, str], doc: RenderedDocument) -> None:
-        cost = self.cost(doc)
-        if stamp != self.stamp or cost > self.max_bytes:
+    def keep(self, stamp: Stamp, key: _K, value: _V) -> None:
+        cost = self.cost(value)
+        if stamp != self.stamp or cost > self.max_cost:
             return
         old = self.entries.pop(key, None)
         self.size += cost - (self.cost(old) if old is not None else 0)
-        self.entries[key] = doc
-        while self.size > self.max_bytes or len(self.entries) > _RENDERED_ROWS_MAX:
+        self.entries[key] = value
+        while self.size > self.max_cost or len(self.entries) > self.max_entries:
             _, evicted = self.entries.popitem(last=False)
             self.size -= self.cost(evicted)
+
+
+def _rendered_cost(doc: RenderedDocument) -> int:
+    return len(doc.body) + len(doc.gzip or b"") + _ROW_OVERHEAD
+
+
+def _rendered_rows(max_bytes: int) -> _Kept[tuple[str, str], RenderedDocument]:
+    """Point reads; absent documents are not kept, so ids a caller makes up cannot grow it."""
+    return _Kept(max_bytes, _RENDERED_ROWS_MAX, _rendered_cost)
+
+
+RangeKey = tuple[str, str, str, str]  # (region, doc_type, first_key, last_key)
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _range_hashes_kept(max_entries: int, max_pairs: int) -> _Kept[RangeKey, Pairs]:
+    # An empty answer costs one: kept too (a range with no data is asked as often), and counted.
+    return _Kept(max_pairs, max_entries, lambda pairs: max(1, len(pairs)))
 
 
 class EmbeddedDocumentStore:
@@ -156,11 +180,14 @@ class EmbeddedDocumentStore:
         path: Path,
         busy_timeout_seconds: float = _BUSY_TIMEOUT_MS / 1000,
         rendered_rows_bytes: int = _RENDERED_ROWS_BYTES,
+        range_hashes_max: int = _RANGE_HASHES_MAX,
+        range_hashes_pairs: int = _RANGE_HASHES_PAIRS,
     ) -> None:
         # The busy timeout bounds a wait on another connection's lock: short for the API's reads.
         self._busy_timeout_ms = max(1, int(busy_timeout_seconds * 1000))
         self.path = Path(path)
         self.rendered_rows_bytes = rendered_rows_bytes
+        self.range_hashes_max, self.range_hashes_pairs = range_hashes_max, range_hashes_pairs
         self._writes = 0  # this store's own writes: they do not change its own connection's data_version
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -200,7 +227,8 @@ class EmbeddedDocumentStore:
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps the file consistent
         local.conn = conn
         local.pid = os.getpid()
-        local.rows = _RenderedRows(self.rendered_rows_bytes)
+        local.rows = _rendered_rows(self.rendered_rows_bytes)
+        local.ranges = _range_hashes_kept(self.range_hashes_max, self.range_hashes_pairs)
         return conn
 
     @staticmethod
@@ -273,6 +301,11 @@ class EmbeddedDocumentStore:
         finally:
             self._local.__dict__.pop("prepared", None)  # documents prepared and not written: not kept
 
+    def _stamp(self, conn: sqlite3.Connection) -> Stamp:
+        """What this connection's kept answers are valid for: a commit by any other connection changes the
+        file's data_version; this store's own writes do not, so their count is part of it."""
+        return (conn.execute(_DATA_VERSION).fetchone()[0], self._writes)
+
     @_store_call
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         row = self._connection().execute(_GET_VERSIONED, (region_code, doc_id)).fetchone()
@@ -307,8 +340,8 @@ class EmbeddedDocumentStore:
         Kept per connection until the file changes: a repeated read costs one PRAGMA, not a B-tree walk
         and the copy of ~30 KB of overflow pages."""
         conn = self._connection()
-        rows: _RenderedRows = self._local.rows
-        stamp = (conn.execute(_DATA_VERSION).fetchone()[0], self._writes)
+        rows: _Kept[tuple[str, str], RenderedDocument] = self._local.rows
+        stamp = self._stamp(conn)
         key = (region_code, doc_id)
         found = rows.lookup(stamp, key)
         if found is not None:
@@ -330,8 +363,20 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
-        rows = self._connection().execute(_RANGE_HASHES, (region_code, doc_type, first_key, last_key)).fetchall()
-        return [(doc_id, content_hash or "") for doc_id, content_hash in rows]
+        """Kept per connection until the file changes: a warm range costs one PRAGMA, not an index walk.
+
+        Not kept inside a transaction: its own writes could still roll back, leaving the stamp unchanged."""
+        conn = self._connection()
+        key = (region_code, doc_type, first_key, last_key)
+        if conn.in_transaction:
+            return [(doc_id, content_hash or "") for doc_id, content_hash in conn.execute(_RANGE_HASHES, key)]
+        ranges: _Kept[RangeKey, Pairs] = self._local.ranges
+        stamp = self._stamp(conn)
+        found = ranges.lookup(stamp, key)
+        if found is None:
+            found = tuple((doc_id, content_hash or "") for doc_id, content_hash in conn.execute(_RANGE_HASHES, key))
+            ranges.keep(stamp, key, found)
+        return list(found)  # a list of its own: a caller changing it cannot change the kept answer
 
     @_store_call
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
