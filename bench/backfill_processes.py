@@ -39,6 +39,7 @@ class TreeCpu:
         self._interval = interval
         self._stop = threading.Event()
         self.samples: list[tuple[float, float]] = []
+        self.host_samples: list[tuple[float, float]] = []  # the root process alone (devhost's HTTP process)
         self._thread = threading.Thread(target=self._run, name="tree-cpu", daemon=True)
 
     def _run(self) -> None:
@@ -48,7 +49,9 @@ class TreeCpu:
                     with contextlib.suppress(psutil.Error):
                         times = proc.cpu_times()
                         self._seen[proc.pid] = times.user + times.system
-                self.samples.append((time.time(), sum(self._seen.values())))
+                now = time.time()
+                self.samples.append((now, sum(self._seen.values())))
+                self.host_samples.append((now, self._seen.get(self._root.pid, 0.0)))
             self._stop.wait(self._interval)
 
     def start(self) -> TreeCpu:
@@ -59,11 +62,12 @@ class TreeCpu:
         self._stop.set()
         self._thread.join(timeout=2)
 
-    def at(self, instant: float) -> float:
-        """CPU seconds at `instant` (the nearest sample at or after it)."""
-        times = [t for t, _ in self.samples]
-        i = min(bisect.bisect_left(times, instant), len(self.samples) - 1)
-        return self.samples[i][1]
+    def at(self, instant: float, *, host_only: bool = False) -> float:
+        """CPU seconds at `instant` (the nearest sample at or after it), of the tree or of the root alone."""
+        samples = self.host_samples if host_only else self.samples
+        times = [t for t, _ in samples]
+        i = min(bisect.bisect_left(times, instant), len(samples) - 1)
+        return samples[i][1]
 
 
 def _epoch(text: Any) -> float:
@@ -100,6 +104,8 @@ def run_once(gold: Path, processes: int, threads: int, activities: int | None) -
                 "backfill_s": round(seconds, 2),
                 "cpu_s": round(used, 1),
                 "cpu_percent": round(100 * used / seconds, 1) if seconds else None,
+                # devhost's own process (HTTP, scheduler, orchestrator replays); the rest is its worker processes
+                "host_cpu_s": round(cpu.at(updated, host_only=True) - cpu.at(created, host_only=True), 1),
                 "peak_rss_mib": host.rss.peak_mib if host.rss else None,
                 "days_written": (status.get("output") or {}).get("days_written"),
             }
