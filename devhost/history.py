@@ -31,6 +31,11 @@ def parse_time(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def played(ev: dict[str, Any]) -> dict[str, Any]:
+    """`ev` marked as played; the same object when it already is (the store then appends only new events)."""
+    return ev if ev.get("IsPlayed") is True else {**ev, "IsPlayed": True}
+
+
 def event(event_type: int, ts: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
     return {"EventType": event_type, "EventId": event_id, "IsPlayed": False, "Timestamp": iso(ts), **fields}
 

@@ -181,7 +181,7 @@ class Scheduler:
                 self.store.delete_work(conn, [r.id for r in rows])
             return
         version, now = inst.version, self.clock.now()
-        past = [{**e, "IsPlayed": True} for e in inst.history]
+        past = [h.played(e) for e in inst.history]
         full = [*past, h.event(h.ORCHESTRATOR_STARTED, now), *events]
         loop = asyncio.get_running_loop()
         started = time.perf_counter()

@@ -26,7 +26,7 @@ _COLUMNS = (
     "instance_id", "name", "execution_id", "status", "input", "output", "custom_status", "created", "updated",
     "parent", "history", "actions", "version",
 )  # fmt: skip
-_JSON_COLUMNS = ("parent", "history", "actions")
+_CACHED_COLUMNS = ("history", "actions")  # lists, parsed through the cache
 
 
 class Store:
@@ -38,6 +38,10 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA)
+        # (instance_id, column) -> the JSON text last read or written and its parsed list. An orchestration's
+        # history grows with every episode (a 10-year backfill: ~3,000 events, MBs of JSON) and every episode
+        # and status poll reads it: parsing it each time made the host's CPU grow with the square of the run.
+        self._parsed: dict[tuple[str, str], tuple[str, list[Any]]] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -52,12 +56,38 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
-    @staticmethod
-    def _instance(row: tuple[Any, ...]) -> Instance:
+    def _instance(self, row: tuple[Any, ...], *, cache: bool = True) -> Instance:
         values = dict(zip(_COLUMNS, row, strict=True))
-        for column in _JSON_COLUMNS:
-            values[column] = json.loads(values[column]) if values[column] else None
+        values["parent"] = json.loads(values["parent"]) if values["parent"] else None
+        for column in _CACHED_COLUMNS:
+            text = values[column]
+            values[column] = self._loads(values["instance_id"], column, text) if cache else json.loads(text)
         return Instance(**values)
+
+    def _loads(self, instance_id: str, column: str, text: str) -> list[Any]:
+        """The parsed list of `text`, reused when the text is the one last seen (checked whole, so a write by
+        another connection or a rolled-back put is parsed again). A new list: callers may append to it, never
+        change its events in place."""
+        cached = self._parsed.get((instance_id, column))
+        if cached is not None and cached[0] == text:
+            return list(cached[1])
+        parsed: list[Any] = json.loads(text)
+        self._parsed[(instance_id, column)] = (text, list(parsed))
+        return parsed
+
+    def _dumps(self, instance_id: str, column: str, items: list[Any]) -> str:
+        """JSON text of `items`; when they start with the very objects last read or written, only the new
+        tail is serialized and appended to that text (json.dumps' own separators: the same bytes)."""
+        cached = self._parsed.get((instance_id, column))
+        if cached is not None and cached[1] and len(items) > len(cached[1]):
+            text, known = cached
+            if all(a is b for a, b in zip(known, items, strict=False)):
+                text = text[:-1] + ", " + json.dumps(items[len(known) :])[1:]
+                self._parsed[(instance_id, column)] = (text, list(items))
+                return text
+        text = json.dumps(items)
+        self._parsed[(instance_id, column)] = (text, list(items))
+        return text
 
     def get(self, instance_id: str) -> Instance | None:
         sql = f"SELECT {','.join(_COLUMNS)} FROM instances WHERE instance_id = ?"  # noqa: S608 - fixed columns
@@ -95,7 +125,7 @@ class Store:
             params.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         where = " AND ".join(clauses)
         sql = f"SELECT {','.join(_COLUMNS)} FROM instances WHERE {where} ORDER BY created, instance_id LIMIT ?"  # noqa: S608 - fixed clauses
-        return [self._instance(r) for r in self.conn.execute(sql, (*params, top))]
+        return [self._instance(r, cache=False) for r in self.conn.execute(sql, (*params, top))]  # listings: no cache
 
     def put(self, conn: sqlite3.Connection, inst: Instance) -> None:
         conn.execute(
@@ -103,7 +133,8 @@ class Store:
             (
                 inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input, inst.output,
                 inst.custom_status, inst.created, inst.updated, json.dumps(inst.parent) if inst.parent else None,
-                json.dumps(inst.history), json.dumps(inst.actions), inst.version + 1,
+                self._dumps(inst.instance_id, "history", inst.history),
+                self._dumps(inst.instance_id, "actions", inst.actions), inst.version + 1,
             ),
         )  # fmt: skip
 
@@ -162,4 +193,6 @@ class Store:
 
     def delete_instance(self, conn: sqlite3.Connection, instance_id: str) -> int:
         conn.execute("DELETE FROM work WHERE instance_id = ?", (instance_id,))
+        for column in _CACHED_COLUMNS:
+            self._parsed.pop((instance_id, column), None)
         return conn.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount

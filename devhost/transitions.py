@@ -95,9 +95,7 @@ def apply_outcome(
     """Append the episode to the history, then schedule its new decisions or finish / continue as new."""
     scheduled = {e["EventId"] for e in full if e["EventType"] in h.SCHEDULING_EVENTS}
     fresh = [d for d in outcome.decisions or [] if d.event_id not in scheduled]
-    inst.history = [{**e, "IsPlayed": True} for e in full] + [
-        {**decision_event(d, now), "IsPlayed": True} for d in fresh
-    ]
+    inst.history = [h.played(e) for e in full] + [{**decision_event(d, now), "IsPlayed": True} for d in fresh]
     inst.history.append({**h.event(h.ORCHESTRATOR_COMPLETED, now), "IsPlayed": True})
     inst.actions = outcome.actions or inst.actions
     inst.custom_status = json_or_none(outcome.custom_status)

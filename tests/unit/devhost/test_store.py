@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +71,54 @@ def test_query_filters(store: Store, filters: dict[str, object], expected: list[
 def test_a_bad_time_filter_is_a_value_error(store: Store) -> None:
     with pytest.raises(ValueError):
         store.query(created_from="yesterday")
+
+
+def _stored_text(db: Store, instance_id: str) -> tuple[str, str]:
+    row = db.conn.execute("SELECT history, actions FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+    return row[0], row[1]
+
+
+def test_appended_events_are_stored_as_a_whole_serialization_would_store_them(store: Store) -> None:
+    for step in range(3):  # each episode: read, append, write (only the tail is serialized)
+        inst = store.get("q_3")
+        assert inst is not None
+        inst.history = [*inst.history, {"EventType": 4, "EventId": step, "Input": {"days": ["2024-01-01"]}}]
+        inst.actions = [*inst.actions, {"actionType": 1, "input": "é"}]
+        with store.transaction() as conn:
+            store.put(conn, inst)
+    history, actions = _stored_text(store, "q_3")
+    assert history == json.dumps(inst.history) and actions == json.dumps(inst.actions)
+    reread = store.get("q_3")
+    assert reread is not None and reread.history == inst.history and len(reread.history) == 4
+
+
+def test_a_rolled_back_write_or_another_connection_s_write_is_read_from_the_database(
+    store: Store, tmp_path: Path
+) -> None:
+    inst = store.get("q_3")
+    assert inst is not None
+    inst.history = [*inst.history, {"EventType": 4}]
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.put(conn, inst)
+        raise RuntimeError("rolled back")
+    after_rollback = store.get("q_3")
+    assert after_rollback is not None and after_rollback.history == [{"EventType": 0}]
+    other = Store(tmp_path / "devhost.sqlite")
+    try:
+        with other.transaction() as conn:
+            other.put(
+                conn,
+                dataclasses.replace(instance("q_3", "Running", "2024-05-03T12:00:00Z"), history=[{"EventType": 9}]),
+            )
+    finally:
+        other.close()
+    after_other = store.get("q_3")
+    assert after_other is not None and after_other.history == [{"EventType": 9}]
+
+
+def test_a_read_instance_can_be_appended_to_without_changing_the_next_read(store: Store) -> None:
+    first = store.get("q-1")
+    assert first is not None
+    first.history.append({"EventType": 5})  # as terminate does before its put
+    second = store.get("q-1")
+    assert second is not None and second.history == [{"EventType": 0}]
