@@ -139,10 +139,11 @@ class BulkExports:
         """A region's day or month CSV as the materialization wrote it; rendered again from its document when
         an older rendering wrote it (the materialization rewrites a file only when its document changes, so
         without this a file of a day that never changes again would keep its old columns)."""
-        data = self.files.read(name)
-        if data is None:
+        header = current_header(DAY_COLUMNS if spec.kind == "day" else MONTH_COLUMNS)
+        head = self.files.read_head(name, len(header))  # the header only: not a whole month's CSV per request
+        if head is None:
             return None
-        if data.startswith(current_header(DAY_COLUMNS if spec.kind == "day" else MONTH_COLUMNS)):
+        if head == header:
             return name
         assert spec.region_code is not None
         doc_id = (day_doc_id if spec.kind == "day" else month_doc_id)(spec.region_code, spec.period)

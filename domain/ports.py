@@ -78,6 +78,9 @@ class FileStore(Protocol):
 
     def read(self, name: str) -> bytes | None: ...
 
+    def read_head(self, name: str, size: int) -> bytes | None:
+        """The first `size` bytes (all of a shorter file); None when absent. `size` >= 1 (else ValueError)."""
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
         """A read-only link to this one file, valid `ttl_seconds`, served as an attachment."""
 

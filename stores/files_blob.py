@@ -36,6 +36,13 @@ DELEGATION_KEY_MARGIN = timedelta(seconds=MAX_TTL_SECONDS) + CLOCK_SKEW
 STORE_NAME = "files"
 
 
+def empty_head_on_unsatisfiable_range(exc: HttpResponseError) -> bytes:
+    """A range from byte 0 is unsatisfiable (416) only on an empty blob: its head is empty. Else: raise."""
+    if exc.status_code == 416:
+        return b""
+    raise exc
+
+
 class BlobFileStore:
     """FileStore over one Blob container. SAS with the account key only when it is configured (Azurite)."""
 
@@ -82,6 +89,19 @@ class BlobFileStore:
                 return self.container.get_blob_client(check_name(name)).download_blob().readall()
         except ResourceNotFoundError:
             return None
+
+    def read_head(self, name: str, size: int) -> bytes | None:
+        """One ranged GET (the SDK asks bytes 0..size-1; a shorter or empty blob answers what it holds)."""
+        blob = self.container.get_blob_client(check_name(name))
+        if size < 1:
+            raise ValueError("a head read needs size >= 1")
+        try:
+            with azure_faults_as_unavailable(STORE_NAME):
+                return blob.download_blob(offset=0, length=size).readall()
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            return empty_head_on_unsatisfiable_range(exc)
 
     def _user_delegation_key(self, now: datetime) -> UserDelegationKey:
         with self._delegation_lock:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings, UserDelegationKey
 from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 from azure.storage.blob.aio import LinearRetry as AsyncLinearRetry
@@ -34,6 +34,7 @@ from stores.files_blob import (
     account_key_of,
     blob_client_options,
     blob_service,
+    empty_head_on_unsatisfiable_range,
     ensure_container,
 )
 
@@ -81,6 +82,21 @@ class AsyncBlobReads:
                 return data
         except ResourceNotFoundError:
             return None
+
+    async def read_head(self, name: str, size: int) -> bytes | None:
+        """As BlobFileStore.read_head: one ranged GET."""
+        blob = self.container.get_blob_client(check_name(name))
+        if size < 1:
+            raise ValueError("a head read needs size >= 1")
+        try:
+            with azure_faults_as_unavailable(STORE_NAME):
+                download = await blob.download_blob(offset=0, length=size)
+                data: bytes = await download.readall()
+                return data
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            return empty_head_on_unsatisfiable_range(exc)
 
     async def put(self, name: str, data: bytes, content_type: str) -> bool:
         """As BlobFileStore.put: skipped when the blob's Content-MD5 is already that of `data`."""
@@ -155,6 +171,11 @@ class AwaitingBlobStore(BlobFileStore):
         if in_awaiting():
             return await_(self.async_reads().read(name))
         return super().read(name)
+
+    def read_head(self, name: str, size: int) -> bytes | None:
+        if in_awaiting():
+            return await_(self.async_reads().read_head(name, size))
+        return super().read_head(name, size)
 
     def _user_delegation_key(self, now: datetime) -> UserDelegationKey:
         if not in_awaiting():

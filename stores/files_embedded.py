@@ -111,6 +111,16 @@ class EmbeddedFileStore:
         except FileNotFoundError:
             return None
 
+    def read_head(self, name: str, size: int) -> bytes | None:
+        path = self._path(name)
+        if size < 1:
+            raise ValueError("a head read needs size >= 1")
+        try:
+            with path.open("rb") as file:
+                return file.read(size)
+        except FileNotFoundError:
+            return None
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str, now: float | None = None) -> str:
         check_name(name)
         ttl = max(1, min(int(ttl_seconds), MAX_TTL_SECONDS))

@@ -88,6 +88,7 @@ class MemoryFiles:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.writes = 0
+        self.bytes_read = 0  # by read and read_head: what a caller pulls from the store
 
     def put(self, name: str, data: bytes, content_type: str) -> bool:
         if self.files.get(name, (None, ""))[0] == data:
@@ -100,7 +101,16 @@ class MemoryFiles:
         return name in self.files
 
     def read(self, name: str) -> bytes | None:
-        return self.files[name][0] if name in self.files else None
+        data = self.files[name][0] if name in self.files else None
+        self.bytes_read += len(data or b"")
+        return data
+
+    def read_head(self, name: str, size: int) -> bytes | None:
+        if size < 1:
+            raise ValueError("a head read needs size >= 1")
+        data = self.files[name][0][:size] if name in self.files else None
+        self.bytes_read += len(data or b"")
+        return data
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
         return f"memory://{name}?ttl={ttl_seconds}&filename={download_name}"

@@ -59,6 +59,7 @@ def unsafe_names_are_refused_by_every_operation(store: FileStore, fetch: Fetch, 
     calls: list[Callable[[str], object]] = [
         lambda n: store.put(n, b"x", "text/plain"),
         store.read,
+        lambda n: store.read_head(n, 8),
         store.exists,
         lambda n: store.signed_url(n, 60, "x.csv"),
     ]
@@ -88,6 +89,17 @@ def link_serves_the_bytes_of_the_latest_put(store: FileStore, fetch: Fetch, pref
     assert fetch(url)[0] == CSV + b"2"
 
 
+def head_reads_the_first_bytes_only(store: FileStore, fetch: Fetch, prefix: str) -> None:
+    assert store.read_head(_name(prefix), 8) is None  # absent
+    store.put(_name(prefix), CSV, CSV_TYPE)
+    for size in (1, 8, len(CSV) - 1, len(CSV), len(CSV) + 100):  # within, exactly, past the end
+        assert store.read_head(_name(prefix), size) == CSV[:size]
+    store.put(_name(prefix, "empty.csv"), b"", CSV_TYPE)
+    assert store.read_head(_name(prefix, "empty.csv"), 8) == b""
+    with pytest.raises(ValueError):
+        store.read_head(_name(prefix), 0)
+
+
 def ping_succeeds(store: FileStore, fetch: Fetch, prefix: str) -> None:
     store.ping()
 
@@ -102,5 +114,6 @@ FILE_STORE_CASES: list[FileCase] = [
     link_downloads_the_bytes_as_an_attachment,
     link_carries_a_non_ascii_download_name,
     link_serves_the_bytes_of_the_latest_put,
+    head_reads_the_first_bytes_only,
     ping_succeeds,
 ]

@@ -208,6 +208,8 @@ def blob_store(azurite: Azurite) -> AwaitingBlobStore:
         ("exists", ("11/day/2099-01-01.csv",)),
         ("read", ("11/day/2024-03-31.csv",)),
         ("read", ("11/day/2099-01-01.csv",)),
+        ("read_head", ("11/day/2024-03-31.csv", 8)),
+        ("read_head", ("11/day/2099-01-01.csv", 8)),
         ("ping", ()),
     ],
 )
@@ -217,6 +219,11 @@ def test_blob_awaited_reads_equal_the_sync_ones(blob_store: AwaitingBlobStore, m
     assert awaited == sync
     if args and "2024" in args[0]:
         assert sync  # the blob is there: equal and non-empty
+
+
+def test_blob_awaited_head_of_an_empty_blob_is_empty(blob_store: AwaitingBlobStore) -> None:
+    blob_store.put("11/day/empty.csv", b"", CSV_TYPE)  # a ranged GET of it is refused (416): empty, not an error
+    assert both_ways(blob_store, "read_head", "11/day/empty.csv", 8) == (b"", b"")
 
 
 def test_blob_awaited_put_skips_identical_bytes_and_link_downloads(blob_store: AwaitingBlobStore) -> None:

@@ -184,6 +184,29 @@ def test_building_twice_writes_the_same_bytes(stores: Stores) -> None:
     assert fresh.read(name) == files.read(name)
 
 
+@pytest.mark.parametrize("spec", [ExportSpec("csv", "2024-03-31", "11"), ExportSpec("csv", "2024-03", "11")])
+def test_a_current_materialized_csv_is_found_by_its_header_alone(stores: Stores, spec: ExportSpec) -> None:
+    docs, files = stores
+    name = spec.materialized_name()
+    assert name is not None
+    whole = files.read(name)
+    assert whole is not None
+    header_size = whole.index(b"\r\n") + 2
+    files.bytes_read = 0
+    assert BulkExports(docs, files).file_for(spec) == name
+    assert files.bytes_read == header_size < len(whole)
+
+
+def test_a_materialized_csv_shorter_than_its_header_is_rendered_again(stores: Stores) -> None:
+    docs, files = stores
+    spec = ExportSpec("csv", "2024-03-31", "11")
+    name = spec.materialized_name()
+    assert name is not None
+    current = files.read(name)
+    files.put(name, b"\xef\xbb\xbf", "text/csv")  # cut short: its header is not the current one
+    assert BulkExports(docs, files).file_for(spec) == name and files.read(name) == current
+
+
 @pytest.mark.parametrize(
     ("spec", "doc_id"),
     [(ExportSpec("csv", "2024-03-31", "11"), "11:2024-03-31"), (ExportSpec("csv", "2024-03", "11"), "11:2024-03")],
