@@ -125,9 +125,8 @@ def _unchanged_by(inst: Instance, full: list[dict[str, Any]]) -> Outcome | None:
         return None
     if any(e["EventType"] in _RESUMING_EVENTS for e in new):
         return None
-    before = replay_actions(inst.instance_id, inst.actions, full[: len(inst.history)])
-    after = replay_actions(inst.instance_id, inst.actions, full)
-    if after.all_done or after.cursor != before.cursor:
+    after = replay_actions(inst.instance_id, inst.actions, full, mark=len(inst.history))  # one walk, not two
+    if after.all_done or after.cursor != after.cursor_at_mark:
         return None
     custom = json.loads(inst.custom_status) if inst.custom_status else None
     return Outcome(

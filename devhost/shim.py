@@ -54,6 +54,7 @@ class ShimResult:
     all_done: bool
     continue_as_new: dict[str, Any] | None
     cursor: int = 0  # index of the top-level action being awaited
+    cursor_at_mark: int | None = None  # the cursor once the first `mark` events were applied (when asked)
 
 
 def _build(action: dict[str, Any], parent: Node | None = None) -> Node:
@@ -202,17 +203,23 @@ class _Simulation:
         self.advance()
 
 
-def replay_actions(instance_id: str, actions: list[dict[str, Any]], events: list[dict[str, Any]]) -> ShimResult:
-    """Allocate ids for `actions` against the full history `events` (old and new, in order)."""
+def replay_actions(
+    instance_id: str, actions: list[dict[str, Any]], events: list[dict[str, Any]], *, mark: int | None = None
+) -> ShimResult:
+    """Allocate ids for `actions` against the full history `events` (old and new, in order). With `mark`,
+    also the cursor a walk of only `events[:mark]` ends on (the walk is sequential: the same state there)."""
     sim = _Simulation(instance_id, actions)
     for ev in events:
         if ev["EventType"] == h.ORCHESTRATOR_STARTED and sim.now_text is None:
             sim.now_text = ev["Timestamp"]
     sim.advance()
-    for ev in events:
+    cursor_at_mark = sim.cursor if mark == 0 else None
+    for index, ev in enumerate(events, 1):
         sim.apply(ev)
+        if index == mark:
+            cursor_at_mark = sim.cursor
     all_done = sim.cursor >= len(sim.top)
-    return ShimResult(sim.decisions, all_done, sim.can if all_done else None, sim.cursor)
+    return ShimResult(sim.decisions, all_done, sim.can if all_done else None, sim.cursor, cursor_at_mark)
 
 
 def action_signature(action: dict[str, Any]) -> tuple[Any, ...]:

@@ -87,3 +87,19 @@ def test_nondeterminism_compares_replayed_actions(
     old: list[dict[str, Any]], new: list[dict[str, Any]], differs: bool
 ) -> None:
     assert (find_nondeterminism(old, new) is not None) is differs
+
+
+def test_the_cursor_at_a_mark_is_the_cursor_of_a_walk_over_the_events_before_it() -> None:
+    actions = [activity("plan"), when_all(activity("a"), activity("b")), activity("commit")]
+    events = [
+        *started(),
+        h.task_completed(T0, 0, "1"),
+        h.event(h.ORCHESTRATOR_STARTED, T0),
+        h.task_completed(T0, 2, "1"),
+        h.task_completed(T0, 1, "1"),
+        h.event(h.ORCHESTRATOR_STARTED, T0),
+    ]
+    cursors = [replay_actions("i", actions, events[:mark]).cursor for mark in range(len(events) + 1)]
+    assert len(set(cursors)) == 3  # the history moves the cursor past the plan and past the fan-out
+    for mark, expected in enumerate(cursors):
+        assert replay_actions("i", actions, events, mark=mark).cursor_at_mark == expected
