@@ -79,10 +79,11 @@ class Store:
         """JSON text of `items`; when they start with the very objects last read or written, only the new
         tail is serialized and appended to that text (json.dumps' own separators: the same bytes)."""
         cached = self._parsed.get((instance_id, column))
-        if cached is not None and cached[1] and len(items) > len(cached[1]):
+        if cached is not None and cached[1] and len(items) >= len(cached[1]):
             text, known = cached
             if all(a is b for a, b in zip(known, items, strict=False)):
-                text = text[:-1] + ", " + json.dumps(items[len(known) :])[1:]
+                if len(items) > len(known):  # equal: unchanged (an episode that kept the actions)
+                    text = text[:-1] + ", " + json.dumps(items[len(known) :])[1:]
                 self._parsed[(instance_id, column)] = (text, list(items))
                 return text
         text = json.dumps(items)

@@ -83,7 +83,8 @@ def test_appended_events_are_stored_as_a_whole_serialization_would_store_them(st
         inst = store.get("q_3")
         assert inst is not None
         inst.history = [*inst.history, {"EventType": 4, "EventId": step, "Input": {"days": ["2024-01-01"]}}]
-        inst.actions = [*inst.actions, {"actionType": 1, "input": "é"}]
+        if step != 1:  # the middle episode keeps the actions (a skipped replay)
+            inst.actions = [*inst.actions, {"actionType": 1, "input": "é"}]
         with store.transaction() as conn:
             store.put(conn, inst)
     history, actions = _stored_text(store, "q_3")
