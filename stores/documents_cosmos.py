@@ -44,6 +44,15 @@ _IDS_PER_QUERY = 500
 STORE_NAME = "documents"
 
 
+def _hashes_parameters(region_code: str, doc_ids: list[str]) -> list[list[dict[str, Any]]]:
+    """The parameters of each content-hash query for `doc_ids` (unique, at most _IDS_PER_QUERY a query)."""
+    unique = list(dict.fromkeys(doc_ids))
+    return [
+        [{"name": "@r", "value": region_code}, {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]}]
+        for start in range(0, len(unique), _IDS_PER_QUERY)
+    ]
+
+
 def _range_parameters(region_code: str, doc_type: str, first_key: str, last_key: str) -> list[dict[str, Any]]:
     return [
         {"name": "@r", "value": region_code},
@@ -136,17 +145,11 @@ class CosmosDocumentStore:
             return [(item["id"], item.get("content_hash") or "") for item in items]
 
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
-        unique = list(dict.fromkeys(doc_ids))
         found: dict[str, str] = {}
         with _unavailable():
-            for start in range(0, len(unique), _IDS_PER_QUERY):
+            for parameters in _hashes_parameters(region_code, doc_ids):
                 items = self.container.query_items(
-                    query=_HASHES_QUERY,
-                    parameters=[
-                        {"name": "@r", "value": region_code},
-                        {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]},
-                    ],
-                    partition_key=region_code,
+                    query=_HASHES_QUERY, parameters=parameters, partition_key=region_code
                 )
                 for item in items:
                     if isinstance(item.get("content_hash"), str):

@@ -27,10 +27,10 @@ from stores.bridge_aio import PerLoop, await_, in_awaiting
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
     _HASHES_QUERY,
-    _IDS_PER_QUERY,
     _RANGE_HASHES_QUERY,
     _RANGE_QUERY,
     CosmosDocumentStore,
+    _hashes_parameters,
     _range_parameters,
     _retry_options,
     _strip,
@@ -133,17 +133,11 @@ class AsyncCosmosReads:
 
     async def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         await self._open()
-        unique = list(dict.fromkeys(doc_ids))
         found: dict[str, str] = {}
         with _unavailable():
-            for start in range(0, len(unique), _IDS_PER_QUERY):
+            for parameters in _hashes_parameters(region_code, doc_ids):
                 items = self.container.query_items(
-                    query=_HASHES_QUERY,
-                    parameters=[
-                        {"name": "@r", "value": region_code},
-                        {"name": "@ids", "value": unique[start : start + _IDS_PER_QUERY]},
-                    ],
-                    partition_key=region_code,
+                    query=_HASHES_QUERY, parameters=parameters, partition_key=region_code
                 )
                 async for item in items:
                     if isinstance(item.get("content_hash"), str):

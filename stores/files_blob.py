@@ -43,6 +43,16 @@ def empty_head_on_unsatisfiable_range(exc: HttpResponseError) -> bytes:
     raise exc
 
 
+def content_settings(name: str, content_type: str, md5: bytes) -> ContentSettings:
+    """A put's blob headers: its type, a download named after the file, and its Content-MD5 (the next put of
+    the same bytes compares with it and is skipped)."""
+    return ContentSettings(
+        content_type=content_type,
+        content_disposition=attachment_disposition(name.rsplit("/", 1)[-1]),
+        content_md5=bytearray(md5),
+    )
+
+
 class BlobFileStore:
     """FileStore over one Blob container. SAS with the account key only when it is configured (Azurite)."""
 
@@ -71,12 +81,7 @@ class BlobFileStore:
             existing = None
         if existing is not None and bytes(existing) == md5:
             return False
-        settings = ContentSettings(
-            content_type=content_type,
-            content_disposition=attachment_disposition(name.rsplit("/", 1)[-1]),
-            content_md5=bytearray(md5),  # stored as the blob's Content-MD5: the next put compares with it
-        )
-        blob.upload_blob(data, overwrite=True, content_settings=settings)
+        blob.upload_blob(data, overwrite=True, content_settings=content_settings(name, content_type, md5))
         return True
 
     def exists(self, name: str) -> bool:

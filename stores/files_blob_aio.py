@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.storage.blob import ContentSettings, UserDelegationKey
+from azure.storage.blob import UserDelegationKey
 from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 from azure.storage.blob.aio import LinearRetry as AsyncLinearRetry
 
@@ -24,7 +24,7 @@ from core.settings import Settings
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.bridge_aio import PerLoop, await_, in_awaiting
 from stores.call_policy import Caller, CallPolicy, call_policy
-from stores.file_names import attachment_disposition, check_name
+from stores.file_names import check_name
 from stores.files_blob import (
     CLOCK_SKEW,
     DELEGATION_KEY_LIFETIME,
@@ -34,6 +34,7 @@ from stores.files_blob import (
     account_key_of,
     blob_client_options,
     blob_service,
+    content_settings,
     empty_head_on_unsatisfiable_range,
     ensure_container,
 )
@@ -109,12 +110,7 @@ class AsyncBlobReads:
                 existing = None
             if existing is not None and bytes(existing) == md5:
                 return False
-            settings = ContentSettings(
-                content_type=content_type,
-                content_disposition=attachment_disposition(name.rsplit("/", 1)[-1]),
-                content_md5=bytearray(md5),
-            )
-            await blob.upload_blob(data, overwrite=True, content_settings=settings)
+            await blob.upload_blob(data, overwrite=True, content_settings=content_settings(name, content_type, md5))
         return True
 
     async def user_delegation_key(self, start: datetime, expiry: datetime) -> UserDelegationKey:
