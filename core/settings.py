@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     COSMOS_DATABASE: str = "eco2mix"
     COSMOS_CONTAINER: str = "aggregates"
     COSMOS_VERIFY_TLS: bool = True  # False only for the local emulator's self-signed certificate
+    # Embedded store, API reads: the file's first N MiB read through a memory map (0: by pread). Pages read stay
+    # in the OS page cache and count in the reading process's RSS: 256 MiB holds a year's store (~165 MB).
+    EMBEDDED_DOCUMENTS_MMAP_MIB: int = Field(default=256, ge=0, le=65536)
 
     # Files. Default: a folder under DATA_DIR with HMAC-signed links served by devhost. With
     # BLOB_CONNECTION_STRING (Azurite, account key) or BLOB_ACCOUNT_URL (managed identity): Blob Storage.

@@ -50,7 +50,11 @@ def build_documents(settings: Settings, caller: Caller = Caller.batch) -> Docume
     from stores.documents_embedded import EmbeddedDocumentStore
 
     if caller is Caller.reads:  # a lock held elsewhere: StoreUnavailable within the read's timeout, not 10 s on
-        return EmbeddedDocumentStore(documents_path(settings), call_policy(settings, caller).timeout_seconds)
+        return EmbeddedDocumentStore(
+            documents_path(settings),
+            call_policy(settings, caller).timeout_seconds,
+            mmap_bytes=settings.EMBEDDED_DOCUMENTS_MMAP_MIB * 2**20,
+        )
     return EmbeddedDocumentStore(documents_path(settings))
 
 

@@ -66,3 +66,21 @@ def test_embedded_documents_wait_on_a_lock_as_long_as_the_caller_allows(
     documents = get_stores(caller).documents
     assert isinstance(documents, EmbeddedDocumentStore)
     assert documents.busy_timeout_seconds == seconds
+
+
+# (caller, EMBEDDED_DOCUMENTS_MMAP_MIB or None for the default, bytes mapped): only the API's reads map the file.
+MMAP_CASES = [(Caller.reads, None, 256 * 2**20), (Caller.reads, "0", 0), (Caller.reads, "8", 8 * 2**20)]
+MMAP_CASES += [(Caller.batch, None, 0), (Caller.batch, "8", 0)]
+
+
+@pytest.mark.parametrize(("caller", "mib", "mapped"), MMAP_CASES)
+def test_embedded_documents_map_the_file_for_the_api_reads_only(
+    embedded_env: Path, monkeypatch: pytest.MonkeyPatch, caller: Caller, mib: str | None, mapped: int
+) -> None:
+    if mib is not None:
+        monkeypatch.setenv("EMBEDDED_DOCUMENTS_MMAP_MIB", mib)
+    reset_stores()
+    documents = get_stores(caller).documents
+    assert isinstance(documents, EmbeddedDocumentStore)
+    assert documents.mmap_bytes == mapped
+    assert documents._connection().execute("PRAGMA mmap_size").fetchone()[0] == mapped
