@@ -10,19 +10,22 @@ import azure.durable_functions as df
 
 from core.settings import get_settings
 from core.telemetry import log_context
-from domain import materialization
 from stores.factory import get_stores
 
 bp = df.Blueprint()
 
 # Activity inputs are annotated with plain `dict`: the Python worker rejects a subscripted generic
 # (`dict[str, Any]`) as a binding annotation and then loads no function of the app at all.
+# domain.materialization (pandas, numpy: ~100 MiB) is imported by the first activity, not at indexing: every
+# process that loads the app indexes these triggers, and the HTTP triggers' processes never run them.
 log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="request")
 def plan_materialization(request: dict) -> dict[str, Any]:
     with log_context(instance_id=request.get("instance_id")):
+        from domain import materialization
+
         stores = get_stores()
         plan = materialization.plan(stores.gold, stores.documents, request, get_settings().MATERIALIZE_BATCH_SIZE)
         log.info("planned %s partitions in %s batches (%s)", plan["partitions"], len(plan["batches"]), plan["mode"])
@@ -32,6 +35,8 @@ def plan_materialization(request: dict) -> dict[str, Any]:
 @bp.activity_trigger(input_name="batch")
 def materialize_batch(batch: dict) -> dict[str, Any]:
     with log_context(instance_id=batch.get("instance_id")):
+        from domain import materialization
+
         stores = get_stores()
         result = materialization.materialize_batch(stores.gold, stores.documents, stores.files, batch)  # type: ignore[arg-type]
         log.debug("materialized %s %s: %s days written", result["region_code"], result["month"], result["days_written"])
@@ -41,6 +46,8 @@ def materialize_batch(batch: dict) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
+        from domain import materialization
+
         summary = materialization.commit(
             get_stores().documents,
             payload["plan"],

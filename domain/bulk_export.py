@@ -32,8 +32,6 @@ from domain.csv_export import (
     render_months_csv,
 )
 from domain.naming import day_doc_id, day_file_name, month_doc_id, month_file_name
-from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
-from domain.parquet_export import concat_parquet, render_days_parquet
 from domain.ports import Document, DocumentStore, FileStore
 from domain.regions import REGIONS
 
@@ -209,6 +207,10 @@ class BulkExports:
         else:
             return self._parquet_from_documents(spec)
         built = [self._parquet(part, want_bytes=True, hashes=part_hashes) for part, part_hashes in parts]
+        # pyarrow and pandas (~90 MiB) loaded by the first Parquet build only, not by every process serving CSV
+        from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
+        from domain.parquet_export import concat_parquet
+
         data = concat_parquet([b.data for b in built if b is not None and b.data is not None])
         self.files.put(name, data, PARQUET_CONTENT_TYPE)
         return _Built(name, data)
@@ -227,6 +229,9 @@ class BulkExports:
             return None
         # The documents may have changed since the hashes were read: the file is named by what it holds.
         name = versioned_name(spec, version_of(spec, [[_hashes(d) for d in docs]]))
+        from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
+        from domain.parquet_export import render_days_parquet
+
         data = render_days_parquet(docs)
         self.files.put(name, data, PARQUET_CONTENT_TYPE)
         return _Built(name, data)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
-
-import numpy as np
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 from domain.sources import BALANCE_SOURCES, PRODUCTION_SOURCES
 
@@ -87,25 +86,38 @@ def format_number(value: Any) -> str:
     return text.replace(".", ",")
 
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # Cells by table lookup (a fancy index and one string concatenation per number, in C): the whole part
 # below _WHOLE_TABLE, then the thousandths (",5" for 500, "" for 0). Larger magnitudes take format_number.
 _WHOLE_TABLE: Final[int] = 100_000
-_WHOLES: Final[np.ndarray] = np.array([str(n) for n in range(_WHOLE_TABLE)], dtype=object)
-_THOUSANDTHS: Final[np.ndarray] = np.array(
-    ["", *("," + f"{k:0{DECIMALS}d}".rstrip("0") for k in range(1, 10**DECIMALS))], dtype=object
-)
+
+
+@cache
+def _cell_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(whole parts, thousandths): built by the first array rendering, so that the processes rendering
+    documents one by one (bulk exports over HTTP) import no numpy and hold no 100,000 strings (~7 MiB)."""
+    import numpy as np
+
+    wholes = np.array([str(n) for n in range(_WHOLE_TABLE)], dtype=object)
+    thousandths = np.array(["", *("," + f"{k:0{DECIMALS}d}".rstrip("0") for k in range(1, 10**DECIMALS))], dtype=object)
+    return wholes, thousandths
 
 
 def format_numbers(values: np.ndarray) -> np.ndarray:
     """`format_number` of every element of a float array (an object array of str of the same shape; NaN is
     the empty cell). The values must already be rounded to DECIMALS, as the documents hold them."""
+    import numpy as np
+
+    wholes, thousandths = _cell_tables()
     values = np.asarray(values, dtype=np.float64)
     present = ~np.isnan(values)
     slow = present & ~(np.abs(values) < _WHOLE_TABLE - 1)  # large or infinite: one by one
     fast = present & ~slow
     scaled = np.rint(np.where(fast, values, 0.0) * 10**DECIMALS).astype(np.int64)
     magnitude = np.abs(scaled)
-    text = _WHOLES[magnitude // 10**DECIMALS] + _THOUSANDTHS[magnitude % 10**DECIMALS]
+    text = wholes[magnitude // 10**DECIMALS] + thousandths[magnitude % 10**DECIMALS]
     negative = scaled < 0  # a value that rounds to 0 scales to 0: no "-0"
     if negative.any():
         text[negative] = "-" + text[negative]

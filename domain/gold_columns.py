@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from domain.models import GoldRow
 
@@ -51,6 +50,8 @@ class GoldColumns:
         """Columns of GoldRow tuples (tests and small callers); instants parsed from their text."""
         if not rows:
             return cls.empty()
+        import pandas as pd  # only here: the columns' readers give epoch minutes, no text to parse
+
         stamps, days, sources, values, loads, loaded_at, natures = zip(*rows, strict=True)
         instants = pd.to_datetime(pd.Index(stamps), format="ISO8601", utc=True)
         return cls(

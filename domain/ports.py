@@ -7,10 +7,12 @@ orchestrations, never back (tests/integration/test_import_layers.py checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
+
+if TYPE_CHECKING:  # numpy and pandas stay out of processes that only read documents (HTTP, orchestrators)
+    from domain.gold_columns import GoldColumns
 
 Document = dict[str, Any]
 

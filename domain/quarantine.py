@@ -10,12 +10,12 @@ record once they materialize (after a code or data fix).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import numpy as np
-
-from domain.gold_columns import GoldColumns
 from domain.sources import ALL_SOURCES
+
+if TYPE_CHECKING:  # the quarantine API reads the record only: numpy is the materialization's
+    from domain.gold_columns import GoldColumns
 
 QUARANTINE_DOC_ID = "quarantine"
 _KNOWN_SOURCES_LIST = list(ALL_SOURCES)
@@ -32,6 +32,8 @@ class QuarantinedDay(TypedDict):
 
 def split_unknown_sources(columns: GoldColumns) -> tuple[GoldColumns, dict[str, list[str]]]:
     """(facts of the days without an unknown source, {day: sorted unknown source names}) by `date_locale`."""
+    import numpy as np
+
     bad = ~np.isin(columns.source_name, _KNOWN_SOURCES_LIST)
     if not bad.any():
         return columns, {}

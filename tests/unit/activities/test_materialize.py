@@ -11,6 +11,7 @@ import pytest
 
 from activities import materialize as acts
 from core.telemetry import current_log_context
+from domain import materialization
 from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 
@@ -33,13 +34,13 @@ def test_activities_run_plan_batch_commit_and_log_with_the_instance_id(
     fake_stores: SimpleNamespace, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[dict[str, str]] = []
-    original = acts.materialization.materialize_batch
+    original = materialization.materialize_batch
 
     def spy(*args: Any) -> Any:
         seen.append(current_log_context())
         return original(*args)
 
-    monkeypatch.setattr(acts.materialization, "materialize_batch", spy)
+    monkeypatch.setattr(materialization, "materialize_batch", spy)  # the module the activity imports when it runs
     instance = {"instance_id": "materialize-incremental"}
     with caplog.at_level(logging.INFO, logger=acts.__name__):
         plan = user_function(acts.plan_materialization)({"mode": "incremental", **instance})
