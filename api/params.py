@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
@@ -187,6 +187,32 @@ def parse(model: type[M], values: Mapping[str, Any], what: str = "query") -> M:
         errors = parameter_errors(exc)
         names = ", ".join(sorted({e.parameter for e in errors}))
         raise ApiError(400, f"Invalid {what} parameters: {names}.", errors=errors, slug="invalid-parameters") from None
+
+
+class DayKey(NamedTuple):
+    """A point read's path: region code and day (YYYY-MM-DD)."""
+
+    region_code: str
+    day: str
+
+
+def parse_day_path(values: Mapping[str, Any]) -> DayKey:
+    """`parse(DayPath, values, what="path")`, as the day's key.
+
+    Valid values (every point read) are checked here as `_strict_date` checks them, without pydantic (~2 µs of
+    the read); anything else goes to `parse`, which gives the same 400 it always did."""
+    if len(values) == 2:
+        region_code, day = values.get("region_code"), values.get("date")
+        if type(region_code) is str and type(day) is str and _DATE.fullmatch(day):
+            try:
+                parsed = date.fromisoformat(day)
+            except ValueError:
+                parsed = None
+            if parsed is not None and EARLIEST_DAY <= parsed <= LATEST_DAY:
+                # fromisoformat takes only ASCII digits: the 10 characters matched are parsed.isoformat().
+                return DayKey(region_code, day)
+    path = parse(DayPath, values, what="path")
+    return DayKey(path.region_code, path.date.isoformat())
 
 
 def require_region(code: str | None, parameter: str = "region_code") -> None:

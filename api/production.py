@@ -17,7 +17,7 @@ from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, base_url, respond, respond_inline
 from api.openapi import Operation
-from api.params import DayPath, RangeQuery, parse
+from api.params import DayPath, RangeQuery, parse, parse_day_path
 from api.reader import ProductionReader
 from stores.bridge_aio import run_awaiting
 
@@ -80,8 +80,8 @@ def _range(ctx: RequestContext) -> Reply:
 
 
 def _day(ctx: RequestContext) -> Reply:
-    path = parse(DayPath, ctx.req.route_params, what="path")
-    day = READER.day(stores().documents, path.region_code, path.date.isoformat())
+    path = parse_day_path(ctx.req.route_params)
+    day = READER.day(stores().documents, path.region_code, path.day)
     return Reply(
         day.body,
         etag=caching.etag(day.content_hash or ""),

@@ -37,8 +37,12 @@ def bind_log_context(request_id: str | None = None, instance_id: str | None = No
     None values are ignored, so callers may pass what they have. Returns the token that
     `reset_log_context` takes to restore the previous context.
     """
+    current = _log_context.get()
+    if request_id is not None and instance_id is None and not fields and not current:
+        # Every HTTP request's case (a fresh context, one id): no merge to make.
+        return _log_context.set(MappingProxyType({"request_id": str(request_id)}))
     values = {"request_id": request_id, "instance_id": instance_id, **fields}
-    merged = {**_log_context.get(), **{key: str(value) for key, value in values.items() if value is not None}}
+    merged = {**current, **{key: str(value) for key, value in values.items() if value is not None}}
     return _log_context.set(MappingProxyType(merged))
 
 

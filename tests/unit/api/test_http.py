@@ -11,11 +11,23 @@ import re
 import threading
 from typing import Any
 
+import azure.functions as func
 import pytest
 
 from api import ratelimit
 from api.auth import Role
-from api.http import ApiError, ParameterError, Reply, RequestContext, Route, request_header, respond, respond_inline
+from api.http import (
+    ApiError,
+    ParameterError,
+    Reply,
+    RequestContext,
+    Route,
+    http_response,
+    new_request_id,
+    request_header,
+    respond,
+    respond_inline,
+)
 from core.settings import Settings
 from core.telemetry import current_log_context
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
@@ -111,6 +123,38 @@ def test_request_id_is_echoed_only_when_safe(
 def test_each_generated_request_id_is_new(make_request: MakeRequest, settings: Settings) -> None:
     ids = {respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings).headers["X-Request-ID"] for _ in range(5)}
     assert len(ids) == 5
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
+
+
+def test_generated_request_ids_are_32_hex_digits_and_unique() -> None:
+    ids = [new_request_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
+    # Random, not a counter: every hex digit position takes many values (a prefix + counter would not).
+    assert all(len({rid[i] for rid in ids[:200]}) > 8 for i in range(32))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Request-ID": "abc", "ETag": '"h"', "Vary": "Accept-Encoding", "Content-Type": "application/json"},
+        {"Retry-After": 5, "Allow": "GET"},  # not text: converted as HttpResponse converts it
+    ],
+)
+def test_http_response_equals_the_functions_response(headers: dict[str, Any]) -> None:
+    ours = http_response(b"{}", 201, headers, "application/json")
+    theirs = func.HttpResponse(b"{}", status_code=201, headers=headers, mimetype="application/json")
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert (ours.status_code, ours.mimetype, ours.get_body()) == (theirs.status_code, theirs.mimetype, b"{}")
+
+
+@pytest.mark.parametrize("value", ["a\r\nSet-Cookie: x=1", "a\nb", "a\rb"])
+def test_http_response_refuses_a_header_value_with_a_line_break_as_the_functions_response_does(value: str) -> None:
+    with pytest.raises(ValueError, match="newline"):
+        func.HttpResponse(b"", headers={"Location": value})
+    with pytest.raises(ValueError, match="newline"):
+        http_response(b"", 302, {"ETag": '"h"', "Location": value}, "application/json")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.http import ApiError
-from api.params import BackfillRequest, DayPath, ExportQuery, RangeQuery, check_span, parse, require_region
+from api.params import (
+    BackfillRequest,
+    DayPath,
+    ExportQuery,
+    RangeQuery,
+    check_span,
+    parse,
+    parse_day_path,
+    require_region,
+)
 
 GOOD = {"start_date": "2024-01-01", "end_date": "2024-01-31"}
 
@@ -178,3 +187,37 @@ def test_a_date_the_schema_allows_is_accepted_when_it_exists(text: str) -> None:
     except ValueError:
         return  # not a calendar date: format "date" excludes it too
     assert parse(DayPath, {"region_code": "11", "date": text}, what="path").date.isoformat() == text
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"region_code": "11", "date": "2024-03-31"},
+        {"region_code": "99", "date": "2000-01-01"},  # an unknown region is the reader's 404, not a 400
+        {"region_code": "11", "date": "2099-12-31"},
+        {"region_code": "11", "date": "1999-12-31"},
+        {"region_code": "11", "date": "2100-01-01"},
+        {"region_code": "11", "date": "2024-02-30"},
+        {"region_code": "11", "date": "2024-3-31"},
+        {"region_code": "11", "date": "20240331"},
+        {"region_code": "11", "date": "2024-03-31T00:00"},
+        {"region_code": "11", "date": "\u0662\u0660\u0662\u0664-\u0660\u0663-\u0663\u0661"},  # Arabic-Indic digits
+        {"region_code": "11", "date": ""},
+        {"region_code": "11"},
+        {"date": "2024-03-31"},
+        {"region_code": "11", "date": "2024-03-31", "extra": "x"},
+        {"region_code": 11, "date": "2024-03-31"},
+        {"region_code": "11", "date": date(2024, 3, 31)},
+    ],
+)
+def test_parse_day_path_answers_as_the_day_path_model(values: dict[str, Any]) -> None:
+    """The fast path of valid values and the model give the same key, and the same 400 otherwise."""
+    try:
+        model = parse(DayPath, values, what="path")
+    except ApiError as exc:
+        with pytest.raises(ApiError) as err:
+            parse_day_path(values)
+        assert (err.value.status, err.value.detail, err.value.errors) == (exc.status, exc.detail, exc.errors)
+        return
+    key = parse_day_path(values)
+    assert (key.region_code, key.day) == (model.region_code, model.date.isoformat())

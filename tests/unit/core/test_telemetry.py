@@ -72,6 +72,24 @@ def test_bind_and_reset_log_context() -> None:
     assert current_log_context() == before
 
 
+@pytest.mark.parametrize(
+    ("outer", "request_id", "expected"),
+    [
+        ({}, "req-2", {"request_id": "req-2"}),  # a fresh context: the envelope's case on every request
+        ({"instance_id": "backfill-x"}, "req-2", {"instance_id": "backfill-x", "request_id": "req-2"}),
+        ({"request_id": "outer"}, "req-2", {"request_id": "req-2"}),
+    ],
+)
+def test_binding_a_request_id_keeps_what_is_bound_around_it(
+    outer: dict[str, str], request_id: str, expected: dict[str, str]
+) -> None:
+    with log_context(**outer):
+        token = bind_log_context(request_id=request_id)
+        assert current_log_context() == expected
+        reset_log_context(token)
+        assert current_log_context() == outer
+
+
 def test_log_context_block_restores_previous_context() -> None:
     with log_context(request_id="outer"):
         with log_context(request_id="inner", instance_id="backfill-x"):
