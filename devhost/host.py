@@ -20,7 +20,7 @@ from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex
 from devhost.instance import Instance
 from devhost.protocol_errors import ProblemAppRunner
-from devhost.server import HostState, build_web_app, problem, reset_sdk_session
+from devhost.server import HostState, build_web_app, front_door, problem, reset_sdk_session
 from devhost.timer_triggers import run_timer
 from devhost.webhook_guard import system_key as stored_system_key
 from devhost.worker_pool import WorkerPool
@@ -85,7 +85,9 @@ async def start_host(
     hooks = hooks or AppHooks()
     key = system_key or stored_system_key(data_dir)
     state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}", hooks=hooks, system_key=key)
-    runner = ProblemAppRunner(build_web_app(state), problem_of=partial(problem, hooks), access_log=None)
+    runner = ProblemAppRunner(
+        build_web_app(state), problem_of=partial(problem, hooks), front=front_door, access_log=None
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     engine.start()

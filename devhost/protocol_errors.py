@@ -8,7 +8,7 @@ aiohttp answers a request line or header it cannot parse before any route or mid
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +17,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 ProblemOf = Callable[[int, str, str], web.Response]  # (status, title, detail) -> problem+json response
+Front = Callable[[web.Application], Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 _DETAILS = {
     400: "The request line or a header could not be parsed as HTTP/1.1.",
@@ -61,14 +62,17 @@ class ProblemServer(web.Server):
 class ProblemAppRunner(web.AppRunner):
     """web.AppRunner whose connections answer unparseable requests as problem+json."""
 
-    def __init__(self, app: web.Application, *, problem_of: ProblemOf, **kwargs: Any) -> None:
+    def __init__(
+        self, app: web.Application, *, problem_of: ProblemOf, front: Front | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(app, **kwargs)
         self._problem_of = problem_of
+        self._front = front  # what handles each request in place of the app's own handler, built after startup
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()  # the app's startup, freeze and handler arguments, as aiohttp does
         return ProblemServer(
-            plain.request_handler,
+            plain.request_handler if self._front is None else self._front(self.app),
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             loop=asyncio.get_running_loop(),
