@@ -233,6 +233,9 @@ class Bench:
                 )
                 self.results["paired"] = paired
                 self.results["ratios"] = {shape: paired[shape]["x_faster_p50"] for shape in opts.shapes}
+                # The paired reads are cold ones (random days): what they leave in the HTTP process (kept rows,
+                # pages of the store's memory map) shows here.
+                mat["rss_after_paired_main_mib"] = host.rss_now_mib(tree=False)
                 self.save()
 
             if opts.wants("load") and not opts.skip_load_test:
