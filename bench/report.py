@@ -54,6 +54,15 @@ def _floor(results: dict[str, Any]) -> str:
         ],
         ["  p99 API / bare aiohttp", f"{floor.get('api_p99_ms')} / {floor.get('floor_p99_ms')} ms", ""],
     ]
+    for shape, cells in (results.get("floor_ranges") or {}).items():
+        rows.append(
+            [
+                f"{shape} c={cells.get('concurrency')} ({cells.get('body_bytes')} B): API / bare aiohttp",
+                f"{cells.get('api_req_per_s')} / {cells.get('floor_req_per_s')} req/s",
+                cells.get("api_to_floor"),
+            ]
+        )
+        rows.append(["  p99 API / bare aiohttp", f"{cells.get('api_p99_ms')} / {cells.get('floor_p99_ms')} ms", ""])
     for shape, figures in cpu.items():
         label = f"CPU per request in process: {shape}"
         rows.append([label, figures.get("cpu_us_per_request"), f"µs ({figures.get('function')})"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ GROWTH_SHAPES = ("point_read", "range_31d_hourly")
 GROWTH_CONCURRENCY = 16
 INCREMENTAL_REGION, INCREMENTAL_DAY = "84", "06-15"  # a summer day of the last year
 FLOOR_REGION, FLOOR_DAY = "11", "03-31"  # the issue's document (a spring DST day in 2024)
+FLOOR_RANGE_SHAPES, FLOOR_SEED = ("range_31d_hourly", "range_1y_daily"), 11
 
 
 @dataclass
@@ -198,7 +200,7 @@ class Bench:
                 self.save()
 
             if opts.wants("floor"):
-                self.stage("floor: one day document's bytes from a bare aiohttp handler, alternated with the API")
+                self.stage("floor: one answer's bytes from a bare aiohttp handler, alternated with the API")
                 self.results["floor"] = floor_cells(
                     host.base_url,
                     self.keys.reader,
@@ -208,6 +210,20 @@ class Bench:
                     rounds=opts.floor_rounds,
                     client=opts.client,
                 )
+                # The range pages' bytes too: what bare aiohttp makes of ~0.1-0.3 MB answers bounds their p99.
+                self.results["floor_ranges"] = {
+                    shape: floor_cells(
+                        host.base_url,
+                        self.keys.reader,
+                        SHAPES[shape][0](random.Random(FLOOR_SEED), span).path,
+                        concurrency=GROWTH_CONCURRENCY,
+                        duration_s=opts.floor_duration_s,
+                        rounds=opts.floor_rounds,
+                        client=opts.client,
+                    )
+                    for shape in opts.shapes
+                    if shape in FLOOR_RANGE_SHAPES
+                }
                 self.save()
 
             mat["rss_after_reads_mib"] = host.rss_now_mib()  # every read cache filled by the cells above
