@@ -24,6 +24,7 @@ def cache_control(final: bool) -> str:
     return IMMUTABLE if final else SHORT
 
 
+@lru_cache(maxsize=32)  # the policies are this module's constants: a few (policy, caller) pairs
 def for_caller(policy: str, authenticated: bool) -> str:
     """A response that needed a credential may be kept by the caller's own cache only.
 

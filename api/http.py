@@ -224,11 +224,12 @@ def _cors_headers(req: func.HttpRequest, settings: Settings) -> dict[str, str]:
 
 
 def _with_envelope(resp: func.HttpResponse, req: func.HttpRequest, settings: Settings) -> func.HttpResponse:
+    if not settings.CORS_ALLOWED_ORIGINS.strip():  # no origin allowed: no CORS header, no Vary: Origin
+        return resp
     cors = _cors_headers(req, settings)
     for name, value in cors.items():
         resp.headers[name] = value
-    if settings.CORS_ALLOWED_ORIGINS.strip():
-        resp.headers["Vary"] = _merge_vary(resp.headers.get("Vary"), "Origin")
+    resp.headers["Vary"] = _merge_vary(resp.headers.get("Vary"), "Origin")
     return resp
 
 

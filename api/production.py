@@ -57,7 +57,16 @@ def _documents_attributes(*names: str) -> list[bool]:
         documents = stores().documents
     except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
         return [False] * len(names)
-    return [bool(getattr(documents, name, False)) for name in names]
+    # A store's flags are fixed when it is built: read once per store object (the last one seen).
+    global _last_flags
+    last_documents, last_names, flags = _last_flags
+    if documents is not last_documents or names != last_names:
+        flags = [bool(getattr(documents, name, False)) for name in names]
+        _last_flags = (documents, names, flags)
+    return list(flags)
+
+
+_last_flags: tuple[object, tuple[str, ...], list[bool]] = (None, (), [])
 
 
 async def _respond(
