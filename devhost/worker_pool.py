@@ -5,6 +5,9 @@ fan-out of CPU-bound activities uses every core instead of sharing one GIL. A wo
 invocations it was running (the orchestration's retry policy decides) and a new one is started for the next.
 At shutdown, invocations still running when the grace ends are cancelled, not failed: their work rows stay
 and run again at the next start (at-least-once, as in Azure).
+After DEVHOST_WORKER_IDLE_SECONDS without any invocation the workers are sent end of input (they exit as at
+shutdown, having nothing to finish) and the next activity starts new ones: a worker that has run the
+materialization holds its data libraries and their arenas (~150-250 MiB) for nothing between runs.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ MAX_PROCESS_COUNT = 10  # the host's ceiling for the setting
 # by scaling out instead). 0 runs them at the host's priority.
 NICE_SETTING = "DEVHOST_WORKER_NICE"
 DEFAULT_NICE = 10
+# devhost's own choice too: the Functions host keeps its language workers as long as the instance lives, but on
+# one machine the memory of idle workers is the user's. Restarting costs ~1-2 s of one core (the app's import,
+# then the data libraries at the first activity) once per burst of activities, far less than a fan-out's work;
+# a retry delay (5 s) or a gap between waves is well under the default. 0 keeps them for the pool's life.
+IDLE_SETTING = "DEVHOST_WORKER_IDLE_SECONDS"
+DEFAULT_IDLE_SECONDS = 60.0
 
 
 class ActivityError(Exception):
@@ -71,6 +80,19 @@ def worker_nice(env: Mapping[str, str] | None = None) -> int:
         return DEFAULT_NICE
 
 
+def worker_idle_seconds(env: Mapping[str, str] | None = None) -> float:
+    """DEVHOST_WORKER_IDLE_SECONDS: how long the worker processes may stay without an invocation before they
+    are stopped (unset: 60; 0 or less: never)."""
+    value = (os.environ if env is None else env).get(IDLE_SETTING)
+    if value in (None, ""):
+        return DEFAULT_IDLE_SECONDS
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        log.warning("%s=%r is not a number: %s s", IDLE_SETTING, value, DEFAULT_IDLE_SECONDS)
+        return DEFAULT_IDLE_SECONDS
+
+
 def worker_thread_count(env: Mapping[str, str] | None = None, default: Any = None) -> int | None:
     """PYTHON_THREADPOOL_THREAD_COUNT; None (Python's default pool size, as the worker on 3.9+) when unset."""
     value = app_setting(THREAD_COUNT_SETTING, env, default)
@@ -99,25 +121,46 @@ class WorkerPool:
     """`processes` worker processes of `app_spec` with `threads` invocation threads each (None: Python's
     default pool size, as the worker's PYTHON_THREADPOOL_THREAD_COUNT); at most `max_in_flight` invocations
     at a time over all of them (the Durable extension's maxConcurrentActivityFunctions), each process `nice`
-    steps below the host's CPU priority (None: DEVHOST_WORKER_NICE)."""
+    steps below the host's CPU priority (None: DEVHOST_WORKER_NICE), all of them stopped after `idle_seconds`
+    without an invocation (None: DEVHOST_WORKER_IDLE_SECONDS; 0: never)."""
 
     def __init__(
-        self, app_spec: str, processes: int, threads: int | None, *, max_in_flight: int, nice: int | None = None
+        self,
+        app_spec: str,
+        processes: int,
+        threads: int | None,
+        *,
+        max_in_flight: int,
+        nice: int | None = None,
+        idle_seconds: float | None = None,
     ) -> None:
         self.app_spec = app_spec
         self.processes = processes
         self.threads = threads
         self.nice = worker_nice() if nice is None else nice
+        self.idle_seconds = worker_idle_seconds() if idle_seconds is None else idle_seconds
         self._workers: list[_Worker] = []
+        self._retiring: set[_Worker] = set()  # sent end of input while idle, not yet exited
+        self._spawning = asyncio.Lock()  # one burst of calls after idle starts `processes` workers, not one each
         self._slots = asyncio.Semaphore(max_in_flight)
         self._ids = itertools.count(1)
         self._closing = False
+        self._calls = 0  # run() calls in progress, queued for a slot included: the pool is idle at 0 only
+        self._idle_timer: asyncio.TimerHandle | None = None
         self.started = 0  # processes started over the pool's life (replacements included)
+        self.retired = 0  # processes stopped for being idle
 
     async def start(self) -> None:
         """Start every worker process now, as the host does at start (the app's import is not on a call's path)."""
-        while len(self._workers) < self.processes:
-            self._workers.append(await self._spawn())
+        await self._fill()
+        if self._calls == 0:
+            self._arm_idle_timer()
+
+    async def _fill(self) -> None:
+        async with self._spawning:
+            self._workers = [w for w in self._workers if w.alive]
+            while len(self._workers) < self.processes:  # at start, after idle, or in place of the ones that died
+                self._workers.append(await self._spawn())
 
     async def _spawn(self) -> _Worker:
         process = await asyncio.create_subprocess_exec(
@@ -178,6 +221,7 @@ class WorkerPool:
             else:
                 future.set_exception(WorkerExited(reason))
         worker.pending.clear()
+        self._retiring.discard(worker)
         if worker in self._workers:
             self._workers.remove(worker)
             if not self._closing:
@@ -185,33 +229,62 @@ class WorkerPool:
 
     async def run(self, name: str, input_json: str | None) -> str | None:
         """Run the activity `name` in a worker process; its JSON output text. Raises ActivityError."""
-        async with self._slots:
-            if self._closing:
-                raise asyncio.CancelledError()
-            worker = await self._least_busy()
-            call_id = next(self._ids)
-            future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-            worker.pending[call_id] = future
-            stdin = worker.process.stdin
-            assert stdin is not None
-            try:
-                stdin.write(encode_frame({"id": call_id, "name": name, "input": input_json}))
-                await stdin.drain()
-            except (ConnectionError, RuntimeError) as exc:
-                worker.pending.pop(call_id, None)
-                raise WorkerExited(f"the worker process {worker.process.pid} is gone: {exc}") from exc
-            return await future
+        self._calls += 1  # before any await: from here the idle timer cannot stop a worker this call may get
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        try:
+            async with self._slots:
+                if self._closing:
+                    raise asyncio.CancelledError()
+                worker = await self._least_busy()
+                call_id = next(self._ids)
+                future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+                worker.pending[call_id] = future
+                stdin = worker.process.stdin
+                assert stdin is not None
+                try:
+                    stdin.write(encode_frame({"id": call_id, "name": name, "input": input_json}))
+                    await stdin.drain()
+                except (ConnectionError, RuntimeError) as exc:
+                    worker.pending.pop(call_id, None)
+                    raise WorkerExited(f"the worker process {worker.process.pid} is gone: {exc}") from exc
+                return await future
+        finally:
+            self._calls -= 1
+            if self._calls == 0:
+                self._arm_idle_timer()
 
     async def _least_busy(self) -> _Worker:
-        self._workers = [w for w in self._workers if w.alive]
-        while len(self._workers) < self.processes:  # replace the ones that died
-            self._workers.append(await self._spawn())
+        if len([w for w in self._workers if w.alive]) < self.processes:
+            await self._fill()
         return min(self._workers, key=lambda w: len(w.pending))
+
+    def _arm_idle_timer(self) -> None:
+        if self.idle_seconds > 0 and not self._closing and self._idle_timer is None:
+            self._idle_timer = asyncio.get_running_loop().call_later(self.idle_seconds, self._retire_idle)
+
+    def _retire_idle(self) -> None:
+        """The idle timer: no call in progress since it was armed (a call cancels it), so no worker has an
+        invocation of ours to run; end of input makes each exit as at shutdown. The next call starts new ones."""
+        self._idle_timer = None
+        if self._calls or self._closing or not self._workers:
+            return
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            self._retiring.add(worker)
+            if worker.process.stdin is not None and not worker.process.stdin.is_closing():
+                worker.process.stdin.close()
+        self.retired += len(workers)
+        log.info("%s worker process(es) stopped after %s s without an activity", len(workers), self.idle_seconds)
 
     async def stop(self, grace_seconds: float) -> None:
         """No new invocations; running ones get `grace_seconds`, then their processes are killed."""
         self._closing = True
-        workers = list(self._workers)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        workers = [*self._workers, *self._retiring]
         for worker in workers:  # end of input: the worker finishes what it runs, then exits
             if worker.process.stdin is not None and not worker.process.stdin.is_closing():
                 worker.process.stdin.close()
