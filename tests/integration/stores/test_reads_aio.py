@@ -38,7 +38,7 @@ pytestmark = [
 DAYS = [f"2024-03-{d:02d}" for d in range(25, 32)]
 
 
-def cosmos_settings(endpoint: str, key: str, database: str = "aio", **extra: Any) -> Settings:
+def cosmos_settings(endpoint: str, key: str, *, database: str = "aio", **extra: Any) -> Settings:
     return Settings(
         COSMOS_ENDPOINT=endpoint,
         COSMOS_KEY=key,
@@ -92,7 +92,11 @@ def cosmos_proxy(cosmos_server: CosmosServer) -> Iterator[FaultProxy]:
         proxy.stop()
 
 
-FAST = {"STORE_READ_TIMEOUT_SECONDS": 0.5, "STORE_READ_ATTEMPTS": 2, "STORE_READ_THROTTLE_WAIT_SECONDS": 1}
+FAST: dict[str, Any] = {
+    "STORE_READ_TIMEOUT_SECONDS": 0.5,
+    "STORE_READ_ATTEMPTS": 2,
+    "STORE_READ_THROTTLE_WAIT_SECONDS": 1,
+}
 
 
 READS: list[tuple[str, Callable[[str], tuple[Any, ...]]]] = [
@@ -254,6 +258,12 @@ class AsyncUnsignedEntraToken:
         return UnsignedEntraToken().get_token(*scopes, **kwargs)
 
     async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> AsyncUnsignedEntraToken:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
         return None
 
 
