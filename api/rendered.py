@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from zlib_ng import zlib_ng
 
 from api.caching import GZIP_LEVEL
 
@@ -140,13 +141,14 @@ _FINAL_BLOCK = b"\x03\x00"  # an empty final block: what zlib writes to finish a
 def gzipped(head: bytes, parts: Sequence[RunWindow], tail: bytes, body: bytes) -> bytes:
     """The gzip form of `body` = head + the parts' items comma-separated + tail, from the runs' deflate
     segments: only the CRC of the body and the parts that cut a run are computed (a 31-day page compressed
-    whole costs ~1.4 ms; its CRC ~0.15 ms)."""
+    whole costs ~1.4 ms). The CRC is zlib-ng's (the same CRC-32, with the CPU's carry-less multiply): the
+    stdlib's took ~125 µs for a ~326 KB page, zlib-ng's ~8 µs."""
     segments = [_GZIP_HEADER, _stored(head)]
     for k, (run, first, stop) in enumerate(parts):
         if k:
             segments.append(_DEFLATED_COMMA)
         segments.append(run.deflated_chunk(first, stop))
-    segments += [_stored(tail), _FINAL_BLOCK, struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)]
+    segments += [_stored(tail), _FINAL_BLOCK, struct.pack("<II", zlib_ng.crc32(body), len(body) & 0xFFFFFFFF)]
     return b"".join(segments)
 
 
