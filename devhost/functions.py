@@ -36,6 +36,10 @@ class FunctionInfo:
     client_binding: str | None = None  # durableClient parameter name, when present
     parameters: frozenset[str] = field(default_factory=frozenset)
     has_return: bool = False  # a "$return" or implicit output binding: else returning a value fails the call
+    is_async: bool = field(init=False)  # awaited on the loop (as the worker does), else run on a thread
+
+    def __post_init__(self) -> None:
+        self.is_async = inspect.iscoroutinefunction(self.user_function)  # once, not on every call
 
 
 def app_setting(

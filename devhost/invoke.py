@@ -34,7 +34,7 @@ async def invoke(info: FunctionInfo, kwargs: dict[str, Any], executor: Executor 
     if "context" in info.parameters and "context" not in kwargs:
         kwargs["context"] = InvocationContext(function_name=info.name)
     fn = info.user_function
-    if inspect.iscoroutinefunction(fn):
+    if info.is_async:
         return returned(info, await fn(**kwargs))
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(executor, lambda: fn(**kwargs))

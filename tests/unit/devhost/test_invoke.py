@@ -1,8 +1,11 @@
-"""Invocation as the worker does it: a value returned with no return binding fails the call."""
+"""Invocation as the worker does it: async functions on the loop, sync ones on its thread pool; a value
+returned with no return binding fails the call."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -51,3 +54,19 @@ async def test_a_value_with_nowhere_to_go_fails_the_invocation(
             await invoke(info, {"timer": object()})
     else:
         assert await invoke(info, {"timer": object()}) == value
+
+
+async def test_async_functions_run_on_the_loop_and_sync_ones_on_the_executor() -> None:
+    loop_thread = threading.get_ident()
+
+    def sync_body(timer: object) -> int:
+        return threading.get_ident()
+
+    async def async_body(timer: object) -> int:
+        return threading.get_ident()
+
+    ran_on = {}
+    for name, body in (("sync", sync_body), ("async", async_body)):
+        info = FunctionInfo(name=name, trigger_type="t", trigger_name="timer", user_function=body, has_return=True)
+        ran_on[name] = await invoke(info, {"timer": object()}, ThreadPoolExecutor(1))
+    assert ran_on["async"] == loop_thread and ran_on["sync"] != loop_thread
