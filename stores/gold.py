@@ -14,17 +14,18 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
-
 from core.settings import Settings
-from domain.gold_columns import GoldColumns
+from domain.local_time import TIMEZONE
 from domain.models import GoldRow
 from stores.errors import StoreUnavailable
-from stores.gold_schema import TIMEZONE
+
+if TYPE_CHECKING:  # numpy and pandas come with the column read: every process builds a reader, few read columns
+    import numpy as np
+
+    from domain.gold_columns import GoldColumns
 
 SQL_COPT_SS_ACCESS_TOKEN = 1256  # msodbcsql pre-connect attribute: an Entra ID access token
 AZURE_SQL_SCOPE = "https://database.windows.net/.default"
@@ -256,12 +257,17 @@ _SOURCE_NAMES_SQL = "SELECT id_source, source_name FROM DIM_SOURCE"
 
 def _distinct_mapped(values: Sequence[Any], to_text: Callable[[Any], str]) -> np.ndarray:
     """`to_text` of each value, computed once per distinct value (days, load times and natures repeat)."""
+    import numpy as np
+    import pandas as pd
+
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
     return np.array([to_text(u) for u in uniques] or [""], dtype=object)[codes]
 
 
 def _named(ids: np.ndarray, dimension: Sequence[Any], to_text: Callable[[Any], str]) -> tuple[np.ndarray, np.ndarray]:
     """(text of each id, whether the dimension has it) from a dimension's (id, value) rows."""
+    import numpy as np
+
     if not dimension:
         return np.full(len(ids), "", dtype=object), np.zeros(len(ids), dtype=bool)
     known = np.array([int(i) for i, _ in dimension], dtype=np.int64)
@@ -386,6 +392,10 @@ class GoldReader:
         The facts come with their dimension ids; the days and source names are read after them (an import
         writes dimensions before facts, so every id read is there) and given per distinct id. A fact whose
         id has no dimension row is left out, as the joins of `region_rows` leave it out."""
+        import numpy as np
+
+        from domain.gold_columns import GoldColumns
+
         start, end = local_day_bounds(first_day, last_day)
         rows = self._query(_FACT_COLUMNS_SQL, [region_code, start, end])
         if not rows:
