@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any, TypeGuard
 from urllib.parse import quote_plus
 
@@ -30,7 +31,17 @@ from api.params import (
     check_span,
     require_region,
 )
-from api.rendered import RenderedItems, RunWindow, chunks_of, gzipped, joined, page_of
+from api.rendered import (
+    RenderedItems,
+    RenderedRun,
+    RunWindow,
+    chunks_of,
+    gzipped,
+    joined,
+    page_of,
+    whole,
+    whole_runs_page,
+)
 from domain.models import Units
 from domain.naming import day_doc_id
 from domain.ports import RenderedDocument, RenderedDocuments
@@ -199,43 +210,49 @@ def _planned_page(
     return rows, total, hashes
 
 
-def _run_key(doc_id: str, content_hash: str, field: str, source_type: str) -> str:
-    """The rendered cache's key of one document's items: one string (a lookup compares one object, where a
-    tuple of four costs a cache miss per element on a cold cache)."""
-    return f"{doc_id}|{content_hash}|{field}|{source_type}"
+def _space(field: str, source_type: str | None) -> str:
+    """The rendered cache's space of a document's items: the field and source type they show (enums)."""
+    return f"{field}|{source_type or ''}"
 
 
-def _region_windows(
+_HASH = itemgetter(1)
+
+
+def _region_runs(
     documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
-) -> tuple[list[RunWindow], list[str]]:
-    """Every item of one region's range, pre-serialized: the store gives the range's current content hashes
-    (no bodies); documents are read and rendered only when one of them is not cached. Day documents for
-    interval granularities; for granularity=day, month documents rendered whole (every day, with its date)
-    and windowed to the range, so the cache key never holds the request's own dates."""
+) -> tuple[list[RenderedRun], list[RunWindow] | None, list[str]]:
+    """Every item of one region's range, pre-serialized: the runs, their windows of the range (None: every
+    run whole) and the documents' hashes. The store gives the range's current content hashes (no bodies);
+    documents are read and rendered only when one of them is not cached. Day documents for interval
+    granularities; for granularity=day, month documents rendered whole (every day, with its date) and
+    windowed to the range, so the cache key never holds the request's own dates."""
     start, end = query.start_date.isoformat(), query.end_date.isoformat()
     by_day = query.granularity == "day"
     doc_type, first, last = ("month", start[:7], end[:7]) if by_day else ("day", start, end)
     field = "days" if by_day else _INTERVAL_FIELD[query.granularity]
     source_type = query.source_type
+    space = _space(field, source_type)
 
-    def put(doc: Document, content_hash: str) -> Any:
-        key = _run_key(doc["id"], content_hash, field, source_type or "")
+    def put(doc: Document, content_hash: str) -> RenderedRun:
         if by_day:
             days = sorted(doc.get("days", []), key=lambda d: str(d["date"]))
-            return rendered.put(key, [day_item(doc, d, source_type) for d in days], [d["date"] for d in days])
-        return rendered.put(key, [interval_item(doc, iv, source_type) for iv in doc.get(field, [])])
+            items, dates = [day_item(doc, d, source_type) for d in days], [d["date"] for d in days]
+        else:
+            items, dates = [interval_item(doc, iv, source_type) for iv in doc.get(field, [])], []
+        if not content_hash:  # nothing to key it by: rendered for this read alone
+            return RenderedRun.of(items, dates)
+        return rendered.put(space, content_hash, items, dates)
 
     pairs = documents.range_hashes(code, doc_type, first, last)
-    variant = source_type or ""
-    runs: list[Any] = rendered.get_many([f"{i}|{h}|{field}|{variant}" for i, h in pairs])  # as _run_key
-    hashes = [h for _, h in pairs]
+    hashes: list[str] = list(map(_HASH, pairs))
+    runs: list[Any] = rendered.get_many(space, hashes)
     if "" in hashes:  # a document without a hash is never served from the cache
         runs = [run if h else None for run, h in zip(runs, hashes, strict=True)]
     if None in runs:  # (runs compare by identity: this is a scan in C)
         runs, hashes = _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
     if by_day:
-        return [run.window(start, end) for run in runs], hashes
-    return [(run, 0, run.count) for run in runs], hashes
+        return runs, [run.window(start, end) for run in runs], hashes
+    return runs, None, hashes
 
 
 def _render_missing(
@@ -244,8 +261,8 @@ def _render_missing(
     span: tuple[str, str, str],
     pairs: list[tuple[str, str]],
     runs: list[Any],
-    put: Callable[[Document, str], Any],
-) -> tuple[list[Any], list[str]]:
+    put: Callable[[Document, str], RenderedRun],
+) -> tuple[list[RenderedRun], list[str]]:
     """The runs of the range's documents not in the cache, read and rendered; the runs and their hashes."""
     missing = [k for k, run in enumerate(runs) if run is None]
     # A few documents not cached (a range sliding over new days): point reads of those alone.
@@ -263,8 +280,12 @@ def _render_missing(
     return runs, [h for _, h in pairs]
 
 
-def _page_head(query: RangeQuery, count: int, total: int, page_url: PageUrl) -> dict[str, Any]:
-    """The page without its items (which come last)."""
+def _page_head(
+    query: RangeQuery, count: int, total: int, page_url: PageUrl, self_query: str | None = None
+) -> dict[str, Any]:
+    """The page without its items (which come last); `self_query` is its canonical query when known."""
+    if self_query is None:
+        self_query = canonical_query(query, query.offset)
     next_offset = query.offset + query.limit
     next_url = page_url(canonical_query(query, next_offset)) if next_offset < total else None
     return {
@@ -279,7 +300,7 @@ def _page_head(query: RangeQuery, count: int, total: int, page_url: PageUrl) -> 
         "count": count,
         "total": total,
         "next": next_url,
-        "links": {"self": page_url(canonical_query(query, query.offset)), "next": next_url},
+        "links": {"self": page_url(self_query), "next": next_url},
     }
 
 
@@ -308,28 +329,40 @@ class RenderedPage:
     body: bytes
     hashes: list[str]
     head: bytes
-    parts: list[RunWindow]
+    parts: list[RunWindow] | None  # None: every run whole
+    runs: list[RenderedRun]
 
     def gzipped(self) -> bytes:
-        return gzipped(self.head, self.parts, _PAGE_TAIL, self.body)
+        return gzipped(self.head, whole(self.runs) if self.parts is None else self.parts, _PAGE_TAIL, self.body)
 
 
 _PAGE_TAIL = b"]}"
 
 
 def rendered_page(
-    documents: DocumentStore, query: RangeQuery, page_url: PageUrl, rendered: RenderedItems
+    documents: DocumentStore,
+    query: RangeQuery,
+    page_url: PageUrl,
+    rendered: RenderedItems,
+    self_query: str | None = None,
 ) -> RenderedPage:
     """`production_page` of one region as the bytes a client gets, from pre-serialized items: the head's JSON
     and the cached runs' bytes (sliced where the page or the dates cut a run) joined once."""
     assert query.region_code is not None
     require_region(query.region_code)
     check_range(query)
-    windows, hashes = _region_windows(documents, query, query.region_code, rendered)
-    parts, count, total = page_of(windows, query.offset, query.limit)
+    runs, windows, hashes = _region_runs(documents, query, query.region_code, rendered)
+    found = whole_runs_page(runs, query.offset, query.limit) if windows is None else None
+    parts: list[RunWindow] | None = None
+    if found is not None:  # every run whole: their blobs as they are
+        chunks, count = found
+        total = count
+    else:
+        parts, count, total = page_of(whole(runs) if windows is None else windows, query.offset, query.limit)
+        chunks = chunks_of(parts)
     # orjson writes keys in order and no spaces: the head's text without its closing brace, then the items.
-    head = dumps(_page_head(query, count, total, page_url))[:-1] + b',"items":['
-    return RenderedPage(joined(head, chunks_of(parts), _PAGE_TAIL), hashes, head, parts)
+    head = dumps(_page_head(query, count, total, page_url, self_query))[:-1] + b',"items":['
+    return RenderedPage(joined(head, chunks, _PAGE_TAIL), hashes, head, parts, runs)
 
 
 def _no_data(region_code: str, day: str) -> ApiError:
@@ -393,7 +426,7 @@ class ProductionReader:
 
         etag_variant = canonical_query(query, query.offset)
         if query.region_code is not None:
-            page = rendered_page(documents, query, page_url, self.rendered)
+            page = rendered_page(documents, query, page_url, self.rendered, etag_variant)
             return page.body, caching.combined_etag(page.hashes, etag_variant), page.gzipped
         body, hashes = production_page(documents, query, page_url)
         return dumps(body), caching.combined_etag(hashes, etag_variant), None

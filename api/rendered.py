@@ -1,15 +1,15 @@
 """Pre-serialized API items of unchanged documents: a bounded, process-wide LRU.
 
 A 31-day hourly answer otherwise parses 31 whole day documents (their half-hourly data included) on every
-request. Keyed by the document's id *and content hash*, an entry can never be stale: a re-materialized day
-has a new hash, so the reader (which asks the store for the range's current hashes first) misses and renders
-it again. One entry is one bytes object (the items' JSON, comma-separated) plus the item offsets: a few
-large, long-lived allocations rather than thousands of small ones, which would pin the allocator's arenas
-(RSS grew ~10x over the cached bytes when each item was its own object).
+request. Keyed by the document's content hash (a sha256 of every field, its id included), an entry can never
+be stale: a re-materialized day has a new hash, so the reader (which asks the store for the range's current
+hashes first) misses and renders it again. One entry is one bytes object (the items' JSON, comma-separated)
+plus the item offsets: a few large, long-lived allocations rather than thousands of small ones, which would
+pin the allocator's arenas (RSS grew ~10x over the cached bytes when each item was its own object).
 
 The cache is bounded by entries as well as bytes, and every entry is charged a fixed overhead on top of its
-JSON: an empty run is not free. Its keys come from what the store holds (document id and hash) and from
-enums (field, source type), never from free request values: a month's run holds all its days with their
+JSON: an empty run is not free. Its keys come from what the store holds (the hash) and from enums (field,
+source type: the key's space), never from free request values: a month's run holds all its days with their
 dates, and a range takes its window of them at read time instead of caching each clipping.
 """
 
@@ -21,8 +21,9 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -31,18 +32,19 @@ from zlib_ng import zlib_ng
 from api.caching import GZIP_LEVEL
 
 
-@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: never blob against blob
+@dataclass(slots=True, eq=False)  # compared by identity: never blob against blob
 class RenderedRun:
-    """Consecutive items of one document, serialized."""
+    """Consecutive items of one document, serialized. Only `stamp` changes once made (the cache's own)."""
 
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
     dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
     deflated: bytes = b""  # blob as a deflate segment (see `deflated`): the run's part of a page's gzip form
     count: int = field(init=False)  # len(starts), held here: a page reads no other object of a whole run
+    stamp: int = field(default=0, init=False)  # RenderedItems' recency stamp, written under its lock
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "count", len(self.starts))
+        self.count = len(self.starts)
 
     @classmethod
     def of(cls, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
@@ -119,6 +121,27 @@ def chunks_of(parts: Sequence[RunWindow]) -> list[Chunk]:
     return [run.chunk(first, stop) for run, first, stop in parts]
 
 
+_BLOB = attrgetter("blob")
+_COUNT = attrgetter("count")
+
+
+def whole_runs_page(runs: Sequence[RenderedRun], offset: int, limit: int) -> tuple[list[Chunk], int] | None:
+    """The chunks and item count of a page holding every run whole (the usual case: the whole range on its
+    first page), each run's blob as it is; None when the page cuts a run. (`page_of` and `chunks_of` give the
+    same, at a Python step per run where this takes C loops.)"""
+    counts = list(map(_COUNT, runs))
+    total = sum(counts)
+    if offset or total > limit:
+        return None
+    blobs: list[Chunk] = list(map(_BLOB, runs))
+    return (blobs if 0 not in counts else [blob for blob in blobs if blob]), total
+
+
+def whole(runs: Sequence[RenderedRun]) -> list[RunWindow]:
+    """Each run with items, whole."""
+    return [(run, 0, run.count) for run in runs if run.count]
+
+
 def deflated(data: Chunk) -> bytes:
     """`data` as a raw deflate segment of its own: no reference outside itself and ending byte-aligned on a
     sync flush, not final. Segments made apart, one after another, are one valid deflate stream."""
@@ -164,64 +187,75 @@ def joined(head: bytes, chunks: Sequence[Chunk], tail: bytes) -> bytes:
 
 
 class RenderedItems:
+    """Runs by space (a field and source type: enums) and content hash, least recently used evicted first.
+
+    A lookup is one dict probe by the store's hash string (its hash already computed, no key string built);
+    recency is kept by stamps: a hit moves its entry to the young end only when it has fallen into the older
+    half of the order, so most hits write nothing, and a hit entry outlives the next (n - 1) // 2 entries put
+    in a cache of n (an approximate LRU at a fraction of a move per hit)."""
+
     def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_entries: int = 20_000) -> None:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, RenderedRun] = OrderedDict()
+        self._spaces: dict[str, dict[str, RenderedRun]] = {}
+        self._order: OrderedDict[tuple[str, str], RenderedRun] = OrderedDict()  # least recently moved first
+        self._tick = 0  # stamps given (puts and moves): an entry's age in moves is the tick minus its stamp
         self._size = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> RenderedRun | None:
-        with self._lock:
-            run = self._entries.get(key)
-            if run is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return run
+    def get(self, space: str, content_hash: str) -> RenderedRun | None:
+        return self.get_many(space, [content_hash])[0]
 
-    def get_many(self, keys: Sequence[Hashable]) -> list[RenderedRun | None]:
-        """`get` of each key, under one lock (a 31-day range asks for 31 runs)."""
-        entries, recent = self._entries, self._entries.move_to_end
-        missed = 0
+    def get_many(self, space: str, content_hashes: Sequence[str]) -> list[RenderedRun | None]:
+        """`get` of each hash, under one lock (a 31-day range asks for 31 runs)."""
         with self._lock:
-            runs = [entries.get(key) for key in keys]
-            for key, run in zip(keys, runs, strict=True):
-                if run is None:  # `is`: a run with no items is falsy, and == would compare blobs
-                    missed += 1
-                else:
-                    recent(key)
+            found = self._spaces.get(space)
+            if found is None:
+                self.misses += len(content_hashes)
+                return [None] * len(content_hashes)
+            runs = [found.get(h) for h in content_hashes]
+            missed = runs.count(None)  # `is` first: a run is never compared by value (eq=False)
             self.hits += len(runs) - missed
             self.misses += missed
+            old = self._tick - (len(self._order) >> 1)
+            for content_hash, run in zip(content_hashes, runs, strict=True):
+                if run is not None and run.stamp < old:
+                    self._tick += 1
+                    run.stamp = self._tick
+                    self._order.move_to_end((space, content_hash))
         return runs
 
-    def put(self, key: Hashable, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
+    def put(self, space: str, content_hash: str, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
         """Serialize `items` once and keep them (unless bigger than the whole cache)."""
         run = RenderedRun.of(items, dates)
         if run.cost > self.max_bytes:
             return run
+        key = (space, content_hash)
         with self._lock:
-            old = self._entries.pop(key, None)
+            old = self._order.pop(key, None)
             if old is not None:
                 self._size -= old.cost
-            self._entries[key] = run
+            self._tick += 1
+            run.stamp = self._tick
+            self._order[key] = run
+            self._spaces.setdefault(space, {})[content_hash] = run
             self._size += run.cost
-            while self._size > self.max_bytes or len(self._entries) > self.max_entries:
-                _, evicted = self._entries.popitem(last=False)
+            while self._size > self.max_bytes or len(self._order) > self.max_entries:
+                (evicted_space, evicted_hash), evicted = self._order.popitem(last=False)
+                del self._spaces[evicted_space][evicted_hash]
                 self._size -= evicted.cost
         return run
 
-    def __iter__(self) -> Iterator[Hashable]:
-        """The keys held, least recent first (a snapshot)."""
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        """The (space, content hash) keys held, least recently moved first (a snapshot)."""
         with self._lock:
-            return iter(list(self._entries))
+            return iter(list(self._order))
 
     @property
     def size_bytes(self) -> int:
         return self._size
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)

@@ -81,11 +81,11 @@ def test_cache_stays_within_its_byte_budget_and_evicts_least_recent() -> None:
     rendered = RenderedItems(max_bytes=10_000)
     item = {"v": "x" * 900}  # ~900 bytes serialized, plus the entry's fixed overhead
     for n in range(30):
-        rendered.put(("doc", n), [item])
+        rendered.put("doc", f"h{n}", [item])
     assert rendered.size_bytes <= 10_000 and len(rendered) < 30
-    assert rendered.get(("doc", 0)) is None and rendered.get(("doc", 29)) is not None
-    big = rendered.put(("big", 0), [item] * 20)  # larger than the budget: served, not kept
-    assert len(big) == 20 and rendered.get(("big", 0)) is None
+    assert rendered.get("doc", "h0") is None and rendered.get("doc", "h29") is not None
+    big = rendered.put("big", "h0", [item] * 20)  # larger than the budget: served, not kept
+    assert len(big) == 20 and rendered.get("big", "h0") is None
 
 
 @pytest.mark.parametrize(("max_bytes", "max_entries", "kept"), [(10**9, 50, 50), (50 * ENTRY_OVERHEAD, 10**6, 50)])
@@ -94,9 +94,9 @@ def test_empty_runs_are_not_free_the_cache_is_bounded_by_entries_and_bytes(
 ) -> None:
     rendered = RenderedItems(max_bytes=max_bytes, max_entries=max_entries)
     for n in range(1_000):
-        rendered.put(("empty", n), [])
+        rendered.put("empty", f"h{n}", [])
     assert len(rendered) == kept and rendered.size_bytes == kept * ENTRY_OVERHEAD
-    assert rendered.get(("empty", 999)) is not None and rendered.get(("empty", 0)) is None
+    assert rendered.get("empty", "h999") is not None and rendered.get("empty", "h0") is None
 
 
 def test_ranges_a_reader_varies_at_will_share_the_entries_of_their_documents() -> None:
@@ -116,7 +116,7 @@ def test_ranges_a_reader_varies_at_will_share_the_entries_of_their_documents() -
         page = orjson.loads(body(docs, rendered, granularity=granularity, **query, **extra))
         assert page == orjson.loads(body(docs, None, granularity=granularity, **query, **extra))
     days = sum(1 for d in docs.docs.values() if d["doc_type"] == "day")
-    fields = Counter(str(key).split("|")[2] for key in rendered)
+    fields = Counter(space.split("|")[0] for space, _ in rendered)
     assert fields["days"] <= len(months) and fields["hourly"] <= days and fields["intervals"] <= days
 
 
@@ -175,12 +175,36 @@ def test_a_page_is_its_head_the_chunks_comma_separated_and_its_tail(chunks: list
 def test_get_many_is_get_of_each_key_and_keeps_them_recent() -> None:
     rendered = RenderedItems(max_entries=4)
     for n in range(4):
-        rendered.put(("doc", n), [n] * (n > 0))  # doc 0 is an empty run (no items): found all the same
-    runs = rendered.get_many([("doc", 0), ("absent", 0), ("doc", 2)])
+        rendered.put("doc", f"h{n}", [n] * (n > 0))  # h0 is an empty run (no items): found all the same
+    runs = rendered.get_many("doc", ["h0", "absent", "h2"])
     assert [None if run is None else orjson.loads(b"[" + run.blob + b"]") for run in runs] == [[], None, [2]]
-    assert (rendered.hits, rendered.misses) == (2, 1)
-    rendered.put(("doc", 4), [4])  # evicts the least recent: doc 1, not doc 0 that get_many just used
-    assert list(rendered) == [("doc", 3), ("doc", 0), ("doc", 2), ("doc", 4)]
+    assert rendered.get_many("other", ["h0"]) == [None]  # another space (field, source type): its own keys
+    assert (rendered.hits, rendered.misses) == (2, 2)
+    rendered.put("doc", "h4", [4])  # evicts the least recent: h1, not h0 that get_many just used
+    # h0 was in the older half, so it moved to the young end; h2 was in the young half, so it stayed.
+    assert list(rendered) == [("doc", "h2"), ("doc", "h3"), ("doc", "h0"), ("doc", "h4")]
+
+
+@pytest.mark.parametrize("size", [3, 4, 10, 101])
+def test_an_entry_hit_outlives_half_the_cache_s_entries_put_after_it(size: int) -> None:
+    """The approximate LRU's promise: whatever the order before, a hit entry outlives the next (size - 1) // 2
+    entries put (a hit in the older half moves it to the young end; one in the young half needs no move)."""
+    rendered = RenderedItems(max_entries=size)
+    rng = random.Random(size)
+    for n in range(size):
+        rendered.put("doc", f"h{n}", [n])
+    for _ in range(5 * size):  # hits and puts in random order, so that stamps and order differ
+        if rng.random() < 0.5:
+            rendered.get("doc", f"h{rng.randrange(size)}")
+        else:
+            rendered.put("doc", f"x{rng.randrange(10**9)}", [0])
+    held = [content_hash for _, content_hash in rendered]
+    hit = rng.choice(held)
+    assert rendered.get("doc", hit) is not None
+    for n in range((size - 1) // 2):
+        rendered.put("doc", f"new{n}", [n])
+        assert ("doc", hit) in list(rendered)  # (listing the keys moves none of them)
+    assert len(rendered) == size
 
 
 def test_a_document_without_a_content_hash_is_rendered_on_every_read_never_served_from_the_cache() -> None:
