@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import os
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -145,12 +146,21 @@ def request_id_for(req: func.HttpRequest) -> str:
     return new_request_id()
 
 
-def new_request_id() -> str:
-    """32 random hex digits, as uuid4().hex gives.
+# Request ids drawn ahead: one os.urandom call per _IDS_DRAWN ids instead of one per request. deque's
+# popleft and extend are atomic (sync triggers run on the worker's threads); a forked child draws its own.
+_IDS_DRAWN = 256
+_drawn_ids: deque[str] = deque()
+os.register_at_fork(after_in_child=_drawn_ids.clear)
 
-    From the process's Mersenne Twister (seeded from os.urandom, reseeded in a forked child), not one
-    os.urandom syscall per request: an id that joins log lines needs to be unique, not a secret."""
-    return f"{random.getrandbits(128):032x}"
+
+def new_request_id() -> str:
+    """32 hex digits from the OS's random source, as uuid4().hex gives (unique and unguessable)."""
+    try:
+        return _drawn_ids.popleft()
+    except IndexError:
+        digits = os.urandom(16 * _IDS_DRAWN).hex()
+        _drawn_ids.extend([digits[i : i + 32] for i in range(32, len(digits), 32)])
+        return digits[:32]
 
 
 def problem_body(
@@ -372,7 +382,9 @@ def respond(
     """Run a synchronous handler inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    if isinstance(ctx, func.HttpResponse):  # answered before the handler (OPTIONS, 405, 401/403/429)
+    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
+    # Functions response goes through its ABC's Python-level check.
+    if not isinstance(ctx, RequestContext):
         return _with_envelope(ctx, req, settings)
     # Every log line of the handler carries the request id (bound and reset directly: a `with` of the
     # contextmanager costs as much again).
@@ -395,7 +407,9 @@ async def respond_async(
     """Run an async handler (durable client routes) inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    if isinstance(ctx, func.HttpResponse):  # answered before the handler (OPTIONS, 405, 401/403/429)
+    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
+    # Functions response goes through its ABC's Python-level check.
+    if not isinstance(ctx, RequestContext):
         return _with_envelope(ctx, req, settings)
     with log_context(request_id=ctx.request_id):
         try:

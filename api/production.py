@@ -89,8 +89,8 @@ def _range(ctx: RequestContext) -> Reply:
 
 
 def _day(ctx: RequestContext) -> Reply:
-    path = parse_day_path(ctx.req.route_params)
-    day = READER.day(stores().documents, path.region_code, path.day)
+    region_code, day_text = parse_day_path(ctx.req.route_params)
+    day = READER.day(stores().documents, region_code, day_text)
     return Reply(
         day.body,
         etag=caching.etag(day.content_hash or ""),

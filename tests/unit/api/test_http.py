@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from typing import Any
@@ -132,6 +133,22 @@ def test_generated_request_ids_are_32_hex_digits_and_unique() -> None:
     assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
     # Random, not a counter: every hex digit position takes many values (a prefix + counter would not).
     assert all(len({rid[i] for rid in ids[:200]}) > 8 for i in range(32))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_draws_request_ids_of_its_own() -> None:
+    new_request_id()  # the parent holds ids drawn ahead
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports through the pipe)
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    childs = os.read(read, 64).decode()
+    os.close(read)
+    parents = {new_request_id() for _ in range(300)}  # past the ids drawn ahead
+    assert re.fullmatch(r"[0-9a-f]{32}", childs) and childs not in parents
 
 
 @pytest.mark.parametrize(

@@ -219,5 +219,4 @@ def test_parse_day_path_answers_as_the_day_path_model(values: dict[str, Any]) ->
             parse_day_path(values)
         assert (err.value.status, err.value.detail, err.value.errors) == (exc.status, exc.detail, exc.errors)
         return
-    key = parse_day_path(values)
-    assert (key.region_code, key.day) == (model.region_code, model.date.isoformat())
+    assert parse_day_path(values) == (model.region_code, model.date.isoformat())
