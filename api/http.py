@@ -332,7 +332,7 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
     if reply.etag:
         headers["ETag"] = caching.gzip_etag(reply.etag) if gzipped else reply.etag
         if reply.status == 200 and caching.matches(request_header(ctx.req, "If-None-Match"), reply.etag):
-            return _not_modified(headers, reply.content_type)
+            return _not_modified(headers, reply.content_type, ctx.rate_limit)
     if ctx.method == "HEAD":  # the GET's headers, no body: its gzip form is not made either
         data = b""
     elif gzipped:
@@ -344,16 +344,20 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
         headers["Content-Encoding"] = "gzip"
     if reply.status != 302 or data:
         headers["Content-Type"] = reply.content_type
+    if ctx.rate_limit is not None:  # as `_with_rate_limit` sets them, put in with the others
+        headers.update(ctx.rate_limit.headers())
     return http_response(data, reply.status, headers, reply.content_type)
 
 
-def _not_modified(headers: dict[str, str], content_type: str) -> func.HttpResponse:
+def _not_modified(headers: dict[str, str], content_type: str, rate_limit: Decision | None) -> func.HttpResponse:
     """304 with the 200's Cache-Control, ETag and Vary (RFC 9110 §15.4.5), and no representation headers.
 
     The Functions worker gives every response a Content-Type from its mimetype (text/plain by default), and
     a cache may copy a 304's headers onto its stored 200: so the 304 names the stored 200's own type."""
     kept = {k: v for k, v in headers.items() if k not in ("Content-Encoding", "Content-Length")}
     kept["Content-Type"] = content_type
+    if rate_limit is not None:
+        kept.update(rate_limit.headers())
     return http_response(b"", 304, kept, content_type)
 
 
@@ -390,12 +394,12 @@ def respond(
     # contextmanager costs as much again).
     token = bind_log_context(request_id=ctx.request_id)
     try:
-        resp = _finish(ctx, handler(ctx))
+        resp = _finish(ctx, handler(ctx))  # with the RateLimit headers
     except Exception as exc:
-        resp = _failure(ctx, exc)
+        resp = _with_rate_limit(_failure(ctx, exc), ctx)
     finally:
         reset_log_context(token)
-    return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
+    return _with_envelope(resp, req, settings)
 
 
 async def respond_async(
@@ -413,10 +417,10 @@ async def respond_async(
         return _with_envelope(ctx, req, settings)
     with log_context(request_id=ctx.request_id):
         try:
-            resp = _finish(ctx, await handler(ctx))
+            resp = _finish(ctx, await handler(ctx))  # with the RateLimit headers
         except Exception as exc:
-            resp = _failure(ctx, exc)
-    return _with_envelope(_with_rate_limit(resp, ctx), req, settings)
+            resp = _with_rate_limit(_failure(ctx, exc), ctx)
+    return _with_envelope(resp, req, settings)
 
 
 async def respond_inline(

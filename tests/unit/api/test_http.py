@@ -27,6 +27,7 @@ from api.http import (
     new_request_id,
     request_header,
     respond,
+    respond_async,
     respond_inline,
 )
 from core.settings import Settings
@@ -366,6 +367,31 @@ def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeR
     # Public routes are not limited.
     public = respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings)
     assert public.status_code == 200 and "RateLimit" not in public.headers
+
+
+@pytest.mark.parametrize(
+    ("handler", "if_none_match", "status"), [(ok, None, 200), (ok, '"abc"', 304), (bad, None, 400), (boom, None, 500)]
+)
+@pytest.mark.parametrize("sync", [True, False])
+def test_every_answer_to_a_keyed_request_carries_the_ratelimit_headers_once(
+    make_request: MakeRequest, handler: Any, if_none_match: str | None, status: int, sync: bool
+) -> None:
+    settings = Settings(API_KEYS=f"reader:{hashlib.sha256(b'rl-key').hexdigest()}", RATE_LIMIT_REQUESTS=5)
+    ratelimit._limiters.clear()
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
+    req = make_request("GET", ROUTE.path, key="rl-key", headers=headers)
+    if sync:
+        resp = respond(req, ROUTE, handler, settings)
+    else:
+
+        async def async_handler(ctx: RequestContext) -> Reply:
+            return handler(ctx)
+
+        resp = asyncio.run(respond_async(req, ROUTE, async_handler, settings))
+    names = [name.lower() for name, _ in resp.headers.items()]
+    assert resp.status_code == status
+    assert names.count("ratelimit") == names.count("ratelimit-policy") == 1
+    assert resp.headers["RateLimit"].startswith('"credential";r=4;')
 
 
 def test_unreachable_signing_keys_give_503_problem_with_retry_after(make_request: MakeRequest) -> None:
