@@ -19,6 +19,7 @@ LOCAL_ONLY: dict[str, str] = {
     "GOLD_ODBC_CONNECTION_STRING": "tests (SQLite ODBC driver) or SQL logins; Azure uses the managed identity",
     "COSMOS_KEY": "emulator key; the Cosmos DB account has local (key) auth disabled",
     "COSMOS_VERIFY_TLS": "false only for the emulator's self-signed certificate; the default (true) is right",
+    "EMBEDDED_DOCUMENTS_MMAP_MIB": "embedded document store (devhost); Azure reads Cosmos DB",
     "BLOB_CONNECTION_STRING": "Azurite account key; the storage account has shared keys disabled",
     "FILES_SIGNING_KEY": "embedded file store (HMAC links served by devhost); Azure uses user-delegation SAS",
     "PUBLIC_BASE_URL": "base URL of devhost's embedded download links",
