@@ -34,14 +34,14 @@ from api.caching import GZIP_LEVEL
 
 @dataclass(slots=True, eq=False)  # compared by identity: never blob against blob
 class RenderedRun:
-    """Consecutive items of one document, serialized. Only `stamp` changes once made (the cache's own)."""
+    """Consecutive items of one document, serialized. Only `used` changes once made (the cache's own)."""
 
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
     dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
     deflated: bytes = b""  # blob as a deflate segment (see `deflated`): the run's part of a page's gzip form
     count: int = field(init=False)  # len(starts), held here: a page reads no other object of a whole run
-    stamp: int = field(default=0, init=False)  # RenderedItems' recency stamp, written under its lock
+    used: bool = field(default=False, init=False)  # hit since the cache's clock hand last passed it
 
     def __post_init__(self) -> None:
         self.count = len(self.starts)
@@ -124,7 +124,7 @@ def chunks_of(parts: Sequence[RunWindow]) -> list[Chunk]:
 
 _BLOB = attrgetter("blob")
 _COUNT = attrgetter("count")
-_STAMP = attrgetter("stamp")
+_USED = attrgetter("used")
 
 
 def whole_runs_page(runs: Sequence[RenderedRun], offset: int, limit: int) -> tuple[list[Chunk], int] | None:
@@ -193,19 +193,19 @@ def joined(head: bytes, chunks: Sequence[Chunk], tail: bytes) -> bytes:
 
 
 class RenderedItems:
-    """Runs by space (a field and source type: enums) and content hash, least recently used evicted first.
+    """Runs by space (a field and source type: enums) and content hash, evicted oldest first with a second
+    chance for those hit since (CLOCK, an approximation of least recently used).
 
     A lookup is one dict probe by the store's hash string (its hash already computed, no key string built);
-    recency is kept by stamps: a hit moves its entry to the young end only when it has fallen into the older
-    half of the order, so most hits write nothing, and a hit entry outlives the next (n - 1) // 2 entries put
-    in a cache of n (an approximate LRU at a fraction of a move per hit)."""
+    a hit only sets its run's `used` flag (one C scan finds them all set in the usual case), where moving
+    each hit entry to the young end of an ordered dict cost a second, cold, lookup per run. Eviction, on
+    a put, takes the oldest entry: one hit since it was last passed goes to the young end, flag cleared."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_entries: int = 20_000) -> None:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self._spaces: dict[str, dict[str, RenderedRun]] = {}
-        self._order: OrderedDict[tuple[str, str], RenderedRun] = OrderedDict()  # least recently moved first
-        self._tick = 0  # stamps given (puts and moves): an entry's age in moves is the tick minus its stamp
+        self._order: OrderedDict[tuple[str, str], RenderedRun] = OrderedDict()  # oldest (put or passed) first
         self._size = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -225,14 +225,10 @@ class RenderedItems:
             missed = runs.count(None)  # `is` first: a run is never compared by value (eq=False)
             self.hits += len(runs) - missed
             self.misses += missed
-            old = self._tick - (len(self._order) >> 1)
-            if not missed and min(map(_STAMP, runs), default=old) >= old:  # all young: nothing moves (a C scan)
-                return runs
-            for content_hash, run in zip(content_hashes, runs, strict=True):
-                if run is not None and run.stamp < old:
-                    self._tick += 1
-                    run.stamp = self._tick
-                    self._order.move_to_end((space, content_hash))
+            if missed or not all(map(_USED, runs)):  # (all set already: nothing to write)
+                for run in runs:
+                    if run is not None:
+                        run.used = True
         return runs
 
     def put(self, space: str, content_hash: str, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
@@ -245,19 +241,21 @@ class RenderedItems:
             old = self._order.pop(key, None)
             if old is not None:
                 self._size -= old.cost
-            self._tick += 1
-            run.stamp = self._tick
             self._order[key] = run
             self._spaces.setdefault(space, {})[content_hash] = run
             self._size += run.cost
             while self._size > self.max_bytes or len(self._order) > self.max_entries:
-                (evicted_space, evicted_hash), evicted = self._order.popitem(last=False)
-                del self._spaces[evicted_space][evicted_hash]
-                self._size -= evicted.cost
+                oldest_key, oldest = self._order.popitem(last=False)
+                if self._order and (oldest.used or oldest is run):  # a second chance (the new run: never first)
+                    oldest.used = False
+                    self._order[oldest_key] = oldest
+                    continue
+                del self._spaces[oldest_key[0]][oldest_key[1]]
+                self._size -= oldest.cost
         return run
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        """The (space, content hash) keys held, least recently moved first (a snapshot)."""
+        """The (space, content hash) keys held, oldest (put or passed by eviction) first (a snapshot)."""
         with self._lock:
             return iter(list(self._order))
 
