@@ -45,6 +45,7 @@ def _incremental(host: DevHost, cpu: TreeCpu, gold: Path, day: str, previous: st
         "wall_s": round(seconds, 3),
         "tree_cpu_s": round(cpu.at(time.time()) - cpu.at(started_wall), 2),
         "workers_after": len(_workers(host)),
+        "days_written": (status.get("output") or {}).get("days_written"),  # 1: the run did materialize the day
         "created": status.get("createdTime"),
     }
 
