@@ -94,7 +94,7 @@ class RenderedRun:
 RunWindow = tuple[RenderedRun, int, int]
 # Serialized items, comma-separated: a run's blob or a view of part of it.
 Chunk = bytes | memoryview
-# Charged per entry besides its bytes: the run, its key tuple and the dict slot (~ what CPython allocates).
+# Charged per entry besides its bytes: the run, its key tuple and its two dict slots (~ what CPython allocates).
 ENTRY_OVERHEAD = 512
 
 
