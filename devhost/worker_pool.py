@@ -2,11 +2,11 @@
 
 As the Functions host with FUNCTIONS_WORKER_PROCESS_COUNT > 1: every process imports the app itself, so a
 fan-out of CPU-bound activities uses every core instead of sharing one GIL. A worker that dies fails the
-invocations it was running (the orchestration's retry policy decides) and a new one is started for the next.
+invocations it was running (the orchestration's retry policy decides); a new one starts when activities need it.
 At shutdown, invocations still running when the grace ends are cancelled, not failed: their work rows stay
 and run again at the next start (at-least-once, as in Azure).
 After DEVHOST_WORKER_IDLE_SECONDS without any invocation the workers are sent end of input (they exit as at
-shutdown, having nothing to finish) and the next activity starts new ones: a worker that has run the
+shutdown, having nothing to finish) and new ones start as activities need them: a worker that has run the
 materialization holds its data libraries and their arenas (~150-250 MiB) for nothing between runs.
 """
 
@@ -141,7 +141,7 @@ class WorkerPool:
         self.idle_seconds = worker_idle_seconds() if idle_seconds is None else idle_seconds
         self._workers: list[_Worker] = []
         self._retiring: set[_Worker] = set()  # sent end of input while idle, not yet exited
-        self._spawning = asyncio.Lock()  # one burst of calls after idle starts `processes` workers, not one each
+        self._spawning = asyncio.Lock()  # a burst of calls after idle starts at most `processes`, not one each
         self._slots = asyncio.Semaphore(max_in_flight)
         self._ids = itertools.count(1)
         self._closing = False
@@ -159,7 +159,7 @@ class WorkerPool:
     async def _fill(self) -> None:
         async with self._spawning:
             self._workers = [w for w in self._workers if w.alive]
-            while len(self._workers) < self.processes:  # at start, after idle, or in place of the ones that died
+            while len(self._workers) < self.processes:
                 self._workers.append(await self._spawn())
 
     async def _spawn(self) -> _Worker:
@@ -256,9 +256,24 @@ class WorkerPool:
                 self._arm_idle_timer()
 
     async def _least_busy(self) -> _Worker:
-        if len([w for w in self._workers if w.alive]) < self.processes:
-            await self._fill()
-        return min(self._workers, key=lambda w: len(w.pending))
+        """The alive worker with the fewest invocations; a new one when every worker is busy and there are
+        fewer than `processes` (after idle, or in place of one that died): a lone activity after idle, as the
+        timer's incremental run, starts one process, a fan-out starts them all."""
+        worker = self._pick()
+        if worker is None or (worker.pending and self._alive() < self.processes):
+            async with self._spawning:  # the callers that waited here see the worker it started busy
+                worker = self._pick()
+                if worker is None or (worker.pending and self._alive() < self.processes):
+                    self._workers = [w for w in self._workers if w.alive]
+                    worker = await self._spawn()
+                    self._workers.append(worker)
+        return worker
+
+    def _pick(self) -> _Worker | None:
+        return min((w for w in self._workers if w.alive), key=lambda w: len(w.pending), default=None)
+
+    def _alive(self) -> int:
+        return sum(1 for w in self._workers if w.alive)
 
     def _arm_idle_timer(self) -> None:
         if self.idle_seconds > 0 and not self._closing and self._idle_timer is None:

@@ -261,6 +261,16 @@ async def test_an_invocation_right_after_the_idle_stop_runs_once_on_a_new_worker
     assert len({r["client"] for r in after}) == 1 and pool.started == 2  # type: ignore[index]
 
 
+async def test_a_lone_activity_after_idle_starts_one_process_a_fan_out_the_rest(make_pool: Pools) -> None:
+    pool = make_pool(processes=2, idle_seconds=0.3)
+    await pool.start()
+    await wait_until(lambda: pool.retired == 2)
+    lone = {await call(pool, "nap", 0) for _ in range(3)}  # one after the other: one worker is enough
+    assert len(lone) == 1 and pool.started == 3
+    spread = await asyncio.gather(*(call(pool, "burn", 100) for _ in range(6)))
+    assert len({r["pid"] for r in spread}) == 2 and pool.started == 4  # type: ignore[index]
+
+
 async def test_idle_zero_keeps_the_workers_for_the_pools_life(make_pool: Pools) -> None:
     pool = make_pool(processes=1, idle_seconds=0)
     await pool.start()
