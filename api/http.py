@@ -24,7 +24,7 @@ from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from api.ratelimit import Decision, limiter_for
 from core.settings import Settings, get_settings
-from core.telemetry import bind_log_context, log_context, reset_log_context
+from core.telemetry import bind_log_context, reset_log_context
 from stores.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # Every method is routed to our functions so that a wrong one gets our 405 problem, not the host's page.
 ALL_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_ORIGIN = re.compile(r"^(https?://[^/]+)")  # scheme and authority of a request's URL
 _CORS_ALLOWED_HEADERS = "Accept, Accept-Encoding, Authorization, Content-Type, If-None-Match, X-API-Key, X-Request-ID"
 _CORS_EXPOSED_HEADERS = (
     "Content-Disposition, Content-Encoding, ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-ID"
@@ -415,11 +416,13 @@ async def respond_async(
     # Functions response goes through its ABC's Python-level check.
     if not isinstance(ctx, RequestContext):
         return _with_envelope(ctx, req, settings)
-    with log_context(request_id=ctx.request_id):
-        try:
-            resp = _finish(ctx, await handler(ctx))  # with the RateLimit headers
-        except Exception as exc:
-            resp = _with_rate_limit(_failure(ctx, exc), ctx)
+    token = bind_log_context(request_id=ctx.request_id)  # as in `respond`
+    try:
+        resp = _finish(ctx, await handler(ctx))  # with the RateLimit headers
+    except Exception as exc:
+        resp = _with_rate_limit(_failure(ctx, exc), ctx)
+    finally:
+        reset_log_context(token)
     return _with_envelope(resp, req, settings)
 
 
@@ -440,5 +443,5 @@ async def respond_inline(
 
 def base_url(req: func.HttpRequest) -> str:
     """Scheme and authority of the request, for absolute links."""
-    match = re.match(r"^(https?://[^/]+)", req.url)
+    match = _ORIGIN.match(req.url)
     return match.group(1) if match else ""

@@ -23,6 +23,7 @@ from api.http import (
     Reply,
     RequestContext,
     Route,
+    base_url,
     http_response,
     new_request_id,
     request_header,
@@ -299,19 +300,46 @@ def test_operator_passes_operator_routes(make_request: MakeRequest, settings: Se
     assert respond(make_request("POST", ROUTE.path, key=OPERATOR_KEY), ROUTE, ok, settings).status_code == 200
 
 
+@pytest.mark.parametrize("fails", [False, True])
+@pytest.mark.parametrize("sync", [True, False])
 def test_handler_logs_carry_the_request_id_and_the_binding_ends_with_the_request(
-    make_request: MakeRequest, settings: Settings
+    make_request: MakeRequest, settings: Settings, sync: bool, fails: bool
 ) -> None:
     seen: dict[str, str] = {}
 
     def handler(ctx: RequestContext) -> Reply:
         seen.update(current_log_context())
+        if fails:
+            raise ApiError(400, "no")
         return Reply({"ok": True})
 
-    resp = respond(make_request(headers={"X-Request-ID": "trace-77"}), PUBLIC, handler, settings)
+    async def async_handler(ctx: RequestContext) -> Reply:
+        return handler(ctx)
+
+    req = make_request(headers={"X-Request-ID": "trace-77"})
+    if sync:
+        resp = respond(req, PUBLIC, handler, settings)
+    else:
+        resp = asyncio.run(respond_async(req, PUBLIC, async_handler, settings))
+    assert resp.status_code == (400 if fails else 200)
     assert resp.headers["X-Request-ID"] == "trace-77"
     assert seen.get("request_id") == "trace-77"
     assert "request_id" not in current_log_context()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:7071/v1/production/regional?x=1", "http://127.0.0.1:7071"),
+        ("https://api.example.org/v1/regions", "https://api.example.org"),
+        ("https://api.example.org", "https://api.example.org"),
+        ("ftp://api.example.org/v1", ""),
+        ("/v1/regions", ""),
+    ],
+)
+def test_base_url_is_the_scheme_and_authority(url: str, expected: str) -> None:
+    req = func.HttpRequest("GET", url, body=b"")
+    assert base_url(req) == expected
 
 
 @pytest.mark.parametrize(
