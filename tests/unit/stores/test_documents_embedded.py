@@ -221,3 +221,49 @@ def test_prepared_documents_are_written_as_prepared_and_not_kept_after_the_trans
     assert "prepared" not in store._local.__dict__  # the third, never written, is not held
     later = {**docs[2], "value": 2}  # another document object: serialized at its write, not from a stale entry
     assert store.replace_if(later, None) and store.get("11", later["id"]) == later
+
+
+_WITHOUT_ROWID = (
+    "CREATE TABLE documents (region_code TEXT NOT NULL, id TEXT NOT NULL, doc_type TEXT, key TEXT, "
+    "content_hash TEXT, body TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, body_gzip BLOB, final INTEGER, "
+    "PRIMARY KEY (region_code, id)) WITHOUT ROWID"
+)
+
+
+def test_a_without_rowid_file_is_moved_once_to_a_rowid_table_with_every_row_as_it_was(tmp_path: Path) -> None:
+    """Files of earlier versions kept each row inside its key; opening one moves its rows to a rowid table (one
+    transaction; stores opened at once on the file all find it done), bodies, gzip forms and versions kept."""
+    path = tmp_path / "documents.sqlite"
+    docs = [make_doc(region, f"2024-01-{d:02d}", final=d % 2 == 0) for region in ("11", "84") for d in range(1, 11)]
+    conn = sqlite3.connect(path)
+    conn.execute(_WITHOUT_ROWID)
+    for doc in docs:
+        conn.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)", EmbeddedDocumentStore._columns(doc))
+    conn.execute("UPDATE documents SET version = 3 WHERE id = '84:2024-01-05'")
+    conn.commit()
+    before = {row[0]: row[1:] for row in conn.execute("SELECT id, body, body_gzip, final, version FROM documents")}
+    conn.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stores = list(pool.map(lambda _: EmbeddedDocumentStore(path), range(4)))
+
+    conn = sqlite3.connect(path)
+    (table_sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'documents'").fetchone()
+    after = {row[0]: row[1:] for row in conn.execute("SELECT id, body, body_gzip, final, version FROM documents")}
+    indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert "WITHOUT ROWID" not in table_sql.upper()
+    assert after == before and len(after) == len(docs)
+    assert "ix_documents_range_hashes" in indexes
+    store = stores[-1]
+    assert store.get_versioned("84", "84:2024-01-05")[1] == "3"
+    assert [d["key"] for d in store.query_range("11", "day", "2024-01-03", "2024-01-05")] == [
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05",
+    ]
+    rendered = store.get_rendered("11", "11:2024-01-02")
+    assert rendered is not None and rendered.final is True
+    assert rendered.body == before["11:2024-01-02"][0].encode() and rendered.gzip == before["11:2024-01-02"][1]
+    store.upsert(make_doc("11", "2024-01-02", version=2))  # and it is written to as any store
+    assert store.get("11", "11:2024-01-02") == make_doc("11", "2024-01-02", version=2)
