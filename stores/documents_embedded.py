@@ -19,7 +19,7 @@ import orjson
 
 from domain.ports import RenderedDocument
 from stores.ports import Document
-from stores.sqlite_faults import sqlite_faults_as_unavailable
+from stores.sqlite_faults import as_unavailable, sqlite_faults_as_unavailable
 
 # A rowid table: its B-tree's interior cells hold only rowids and the key's index holds only the key, so a lookup
 # reads the pages of its own row alone. Files before (WITHOUT ROWID) kept each ~30 KB row inside its key, and every
@@ -100,8 +100,11 @@ def _store_call(
 
     @wraps(method)
     def call(store: EmbeddedDocumentStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with sqlite_faults_as_unavailable(STORE_NAME, on_broken=store.close):
+        # try/except, not the context manager: this wraps every read (~0.03 µs instead of ~0.7 µs).
+        try:
             return method(store, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise as_unavailable(exc, STORE_NAME, on_broken=store.close) from exc
 
     return call
 

@@ -33,15 +33,23 @@ def primary_code(exc: sqlite3.Error) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
+def as_unavailable(
+    exc: sqlite3.OperationalError, store: str, on_broken: Callable[[], None] | None = None
+) -> StoreUnavailable:
+    """The StoreUnavailable that a transient `exc` stands for (`on_broken` drops a broken connection first);
+    any other failure is raised again as it is."""
+    code = primary_code(exc)
+    if code not in TRANSIENT_CODES:
+        raise exc
+    if code in RECONNECT_CODES and on_broken is not None:
+        on_broken()
+    return StoreUnavailable(store, getattr(exc, "sqlite_errorname", None) or str(exc))
+
+
 @contextmanager
 def sqlite_faults_as_unavailable(store: str, on_broken: Callable[[], None] | None = None) -> Iterator[None]:
     """Turn a transient sqlite3.OperationalError into StoreUnavailable; `on_broken` drops a broken connection."""
     try:
         yield
     except sqlite3.OperationalError as exc:
-        code = primary_code(exc)
-        if code not in TRANSIENT_CODES:
-            raise
-        if code in RECONNECT_CODES and on_broken is not None:
-            on_broken()
-        raise StoreUnavailable(store, getattr(exc, "sqlite_errorname", None) or str(exc)) from exc
+        raise as_unavailable(exc, store, on_broken) from exc
