@@ -83,7 +83,7 @@ bench: .venv/.stamp bench-deps
 # Post-deploy check of a running instance through its public API: make smoke URL=https://... KEY=<reader key>
 smoke: .venv/.stamp
 	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<base url> KEY=<reader API key>"; exit 2; }
-	$(PY) -m ops.smoke --url "$(URL)" --key "$(KEY)"
+	$(PY) -m ops.smoke --url="$(URL)" --key="$(KEY)"
 
 clean:
 	rm -rf .data .bench .conformance .pytest_cache .mypy_cache .ruff_cache

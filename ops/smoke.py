@@ -161,12 +161,17 @@ async def run_checks(base_url: str, key: str, timeout: float = TIMEOUT_SECONDS) 
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ops.smoke", description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="base URL of the deployment, e.g. https://<app>.azurewebsites.net")
-    parser.add_argument("--key", required=True, help="a reader API key")
+    # A generated key begins with "-" one time in 64: `--key -abc` reads as an option, `--key=-abc` does not.
+    parser.add_argument("--key", required=True, help="a reader API key (as --key=KEY when it begins with -)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds per request")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     results = asyncio.run(run_checks(args.url, args.key, args.timeout))
     for result in results:
         print(result.line(), flush=True)

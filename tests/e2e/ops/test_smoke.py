@@ -16,7 +16,8 @@ CHECKS = ["health", "openapi", "regions", "point", "range", "csv"]
 
 
 def run_smoke(url: str, key: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "ops.smoke", "--url", url, "--key", key, "--timeout", "20"]
+    # `--key=`: a generated key begins with "-" one time in 64, and `--key -abc` reads as an option.
+    command = [sys.executable, "-m", "ops.smoke", f"--url={url}", f"--key={key}", "--timeout", "20"]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ops.smoke import CSV_BOM, run_checks
+from ops.smoke import CSV_BOM, parse_args, run_checks
 
 GOOD_CSV = CSV_BOM + "Région;Date;Heure\nIle-de-France;2024-05-14;00:00\n".encode()
 Serve = Callable[[web.Application], Awaitable[str]]
@@ -92,3 +92,8 @@ async def test_a_broken_part_fails_its_check_only(serve: Serve, broken: dict[str
     results = await run_checks(url, "key")
     assert {r.name for r in results if not r.ok} == failing
     assert all(r.line().startswith("FAIL" if r.name in failing else "ok") for r in results)
+
+
+@pytest.mark.parametrize("key", ["-ocC0SgtwSY4LlcHoUauFuGRSdkgd5i1", "-", "plain_key"])
+def test_a_key_that_begins_with_a_dash_is_read_whole_as_documented(key: str) -> None:
+    assert parse_args(["--url=http://127.0.0.1:1", f"--key={key}"]).key == key
