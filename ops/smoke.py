@@ -1,4 +1,4 @@
-"""Post-deploy smoke check through the public API: `python -m ops.smoke --url URL --key KEY`.
+"""Post-deploy smoke check through the public API: `python -m ops.smoke --url URL --key=KEY`.
 
 Checks, in order: health, the OpenAPI document, the region catalog (to find a materialized day), one point
 read, one range, one CSV download followed through its signed link. One line per check; exit 1 on any failure.
