@@ -238,14 +238,10 @@ class EmbeddedDocumentStore:
             # A reader that meets another process's move past its short busy timeout answers 503, as any lock.
             with sqlite_faults_as_unavailable(STORE_NAME):
                 _move_to_a_rowid_table(conn)
+        # Every file before the rowid table was WITHOUT ROWID, so the move above also gives an older file the
+        # columns it lacks (version 1; no gzip form or finality: rendered on demand): no ALTER is left to make.
         for statement in _SCHEMA:
             conn.execute(statement)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(documents)")}
-        if "version" not in columns:  # a store written before versions existed
-            conn.execute("ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
-        for added in ("body_gzip BLOB", "final INTEGER"):  # rows written before stay NULL: rendered on demand
-            if added.split()[0] not in columns:
-                conn.execute(f"ALTER TABLE documents ADD COLUMN {added}")
 
     @property
     def busy_timeout_seconds(self) -> float:

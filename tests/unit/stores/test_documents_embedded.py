@@ -267,3 +267,23 @@ def test_a_without_rowid_file_is_moved_once_to_a_rowid_table_with_every_row_as_i
     assert rendered.body == before["11:2024-01-02"][0].encode() and rendered.gzip == before["11:2024-01-02"][1]
     store.upsert(make_doc("11", "2024-01-02", version=2))  # and it is written to as any store
     assert store.get("11", "11:2024-01-02") == make_doc("11", "2024-01-02", version=2)
+
+
+def test_a_file_written_before_versions_is_moved_with_version_one(tmp_path: Path) -> None:
+    path = tmp_path / "documents.sqlite"
+    doc = make_doc("84", "2024-01-01")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE documents (region_code TEXT NOT NULL, id TEXT NOT NULL, doc_type TEXT, key TEXT, "
+        "content_hash TEXT, body TEXT NOT NULL, PRIMARY KEY (region_code, id)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+        ("84", doc["id"], "day", doc["key"], doc["content_hash"], orjson.dumps(doc).decode()),
+    )
+    conn.commit()
+    conn.close()
+    store = EmbeddedDocumentStore(path)
+    assert store.get_versioned("84", doc["id"]) == (doc, "1")
+    assert store.replace_if(make_doc("84", "2024-01-01", version=2), "1")
+    assert store.get_versioned("84", doc["id"])[1] == "2"
