@@ -7,7 +7,6 @@ so the answer is always a redirect and never the file itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import azure.durable_functions as df
@@ -16,12 +15,21 @@ import azure.functions as func
 from api import caching
 from api.auth import Role
 from api.deps import stores
-from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
+from api.http import (
+    ALL_METHODS,
+    ApiError,
+    ParameterError,
+    Placement,
+    Reply,
+    RequestContext,
+    Route,
+    placement_of,
+    respond_placed,
+)
 from api.openapi import Operation
 from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.naming import download_name
-from stores.bridge_aio import run_awaiting
 from stores.ports import DocumentStore, FileStore
 
 bp = df.Blueprint()
@@ -104,24 +112,17 @@ def _handle_parquet(ctx: RequestContext) -> Reply:
     return _redirect(ctx, "parquet")
 
 
-def _on_loop(req: func.HttpRequest, route_format: Format | None) -> str | None:
-    """Where the redirect runs when it can stay on the event loop: "await" (an async file store, its Blob calls
-    awaited through stores.bridge_aio) or "inline" (the embedded store: a local read and a signature), and only
-    for a region's materialized day or month file. Any other file may be built first (CPU for seconds): None, on
-    a thread, as is any request that does not parse (the envelope answers it)."""
+def _on_loop(req: func.HttpRequest, route_format: Format | None) -> Placement | None:
+    """Where the redirect runs when it can stay on the event loop (`placement_of` the file store: "await" for an
+    async file store, "inline" for the embedded one), and only for a region's materialized day or month file. Any
+    other file may be built first (CPU for seconds): None, on a thread, as is any request that does not parse
+    (the envelope answers it)."""
     try:
-        files = stores().files
-        mode = (
-            "await"
-            if getattr(files, "awaits_on_loop", False)
-            else "inline"
-            if getattr(files, "answers_inline", False)
-            else None
-        )
-        if mode is None:
+        placement = placement_of(stores().files)
+        if placement == "thread":
             return None
         model = ParquetExportQuery if route_format == "parquet" else ExportQuery
-        return mode if export_spec(parse(model, dict(req.params)), route_format).materialized_name() else None
+        return placement if export_spec(parse(model, dict(req.params)), route_format).materialized_name() else None
     except Exception:
         return None
 
@@ -129,12 +130,7 @@ def _on_loop(req: func.HttpRequest, route_format: Format | None) -> str | None:
 async def _respond(
     req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply], route_format: Format | None
 ) -> func.HttpResponse:
-    mode = _on_loop(req, route_format)
-    if mode == "await":
-        return await run_awaiting(respond, req, route, handler)
-    if mode == "inline":
-        return respond(req, route, handler)
-    return await asyncio.to_thread(respond, req, route, handler)
+    return await respond_placed(req, route, handler, _on_loop(req, route_format) or "thread")
 
 
 @bp.function_name(name=ROUTE.function_name)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import azure.functions as func
 import orjson
@@ -25,6 +25,7 @@ from api.auth import AuthError, Principal, Role, authenticate, authorize, www_au
 from api.ratelimit import Decision, limiter_for
 from core.settings import Settings, get_settings
 from core.telemetry import bind_log_context, reset_log_context
+from stores.bridge_aio import run_awaiting
 from stores.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -426,18 +427,31 @@ async def respond_async(
     return _with_envelope(resp, req, settings)
 
 
-async def respond_inline(
+# Where an async trigger runs its synchronous handler, after the store it reads (`placement_of`): "inline" on the
+# event loop (a local store answers in microseconds: no hop to the worker's thread pool); "await" on the loop with
+# the store's calls awaited through its aio client (stores.bridge_aio); "thread" on a thread, as the worker runs a
+# sync trigger.
+Placement = Literal["inline", "await", "thread"]
+
+
+def placement_of(store: object) -> Placement:
+    if getattr(store, "awaits_on_loop", False):
+        return "await"
+    return "inline" if getattr(store, "answers_inline", False) else "thread"
+
+
+async def respond_placed(
     req: func.HttpRequest,
     route: Route,
     handler: Callable[[RequestContext], Reply],
-    *,
-    inline: bool,
+    placement: Placement,
     settings: Settings | None = None,
 ) -> func.HttpResponse:
-    """Run a synchronous handler from an async trigger: on the event loop when `inline` (its store answers
-    in microseconds: no hop to the worker's thread pool), else on a thread, as the worker runs a sync trigger."""
-    if inline:
+    """Run a synchronous handler inside the envelope from an async trigger, where `placement` says."""
+    if placement == "inline":
         return respond(req, route, handler, settings)
+    if placement == "await":
+        return await run_awaiting(respond, req, route, handler, settings)
     return await asyncio.to_thread(respond, req, route, handler, settings)
 
 

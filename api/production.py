@@ -15,11 +15,19 @@ import azure.functions as func
 from api import caching, schemas
 from api.auth import Role
 from api.deps import stores
-from api.http import ALL_METHODS, Reply, RequestContext, Route, base_url, respond, respond_inline
+from api.http import (
+    ALL_METHODS,
+    Placement,
+    Reply,
+    RequestContext,
+    Route,
+    base_url,
+    placement_of,
+    respond_placed,
+)
 from api.openapi import Operation
 from api.params import DayPath, RangeQuery, parse, parse_day_path
 from api.reader import ProductionReader
-from stores.bridge_aio import run_awaiting
 
 bp = df.Blueprint()
 
@@ -51,22 +59,22 @@ OPERATIONS = (
 READER = ProductionReader()
 
 
-def _documents_attributes(*names: str) -> list[bool]:
-    """The documents store's flags (one store lookup for all: this runs on every read)."""
+def _documents_placement() -> Placement:
+    """Where a read runs, after the documents store (`placement_of`): read once per store object (the last one
+    seen), as its flags are fixed when it is built and this runs on every read."""
+    global _last_placement
     try:
         documents = stores().documents
     except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
-        return [False] * len(names)
-    # A store's flags are fixed when it is built: read once per store object (the last one seen).
-    global _last_flags
-    last_documents, last_names, flags = _last_flags
-    if documents is not last_documents or names != last_names:
-        flags = [bool(getattr(documents, name, False)) for name in names]
-        _last_flags = (documents, names, flags)
-    return list(flags)
+        return "thread"
+    last_documents, placement = _last_placement
+    if documents is not last_documents:
+        placement = placement_of(documents)
+        _last_placement = (documents, placement)
+    return placement
 
 
-_last_flags: tuple[object, tuple[str, ...], list[bool]] = (None, (), [])
+_last_placement: tuple[object, Placement] = (None, "thread")
 
 
 async def _respond(
@@ -74,12 +82,7 @@ async def _respond(
 ) -> func.HttpResponse:
     """Embedded store: on the loop; a store with async clients (Cosmos aio): the read model on the loop, its
     store calls awaited (stores.bridge_aio); any other: on a thread."""
-    awaits, inline = _documents_attributes("awaits_on_loop", "answers_inline")
-    if awaits:
-        return await run_awaiting(respond, req, route, handler)
-    if inline:  # as respond_inline does, one coroutine less on the hot path
-        return respond(req, route, handler)
-    return await respond_inline(req, route, handler, inline=False)
+    return await respond_placed(req, route, handler, _documents_placement())
 
 
 def _range(ctx: RequestContext) -> Reply:

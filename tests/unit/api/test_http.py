@@ -29,7 +29,7 @@ from api.http import (
     request_header,
     respond,
     respond_async,
-    respond_inline,
+    respond_placed,
 )
 from core.settings import Settings
 from core.telemetry import current_log_context
@@ -233,7 +233,7 @@ def test_a_gzip_form_made_beforehand_is_served_as_it_is(make_request: MakeReques
 
 
 @pytest.mark.parametrize("inline", [True, False])
-def test_respond_inline_runs_on_the_loop_or_on_a_thread_with_the_same_answer(
+def test_respond_placed_runs_on_the_loop_or_on_a_thread_with_the_same_answer(
     make_request: MakeRequest, settings: Settings, inline: bool
 ) -> None:
     threads: list[int] = []
@@ -244,7 +244,7 @@ def test_respond_inline_runs_on_the_loop_or_on_a_thread_with_the_same_answer(
 
     async def call() -> tuple[Any, int]:
         req = make_request("GET", PUBLIC.path, headers={"X-Request-ID": "r-1"})
-        resp = await respond_inline(req, PUBLIC, handler, inline=inline, settings=settings)
+        resp = await respond_placed(req, PUBLIC, handler, "inline" if inline else "thread", settings)
         return resp, threading.get_ident()
 
     resp, loop_thread = asyncio.run(call())

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import orjson
 import pytest
 
-from api.http import ApiError, respond, respond_inline
+from api.http import ApiError, Placement, respond, respond_placed
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE
 from api.reader import canonical_params, canonical_query, day_document, production_page
@@ -284,7 +284,8 @@ def test_a_point_read_answers_the_stored_document_as_bytes(
         route_params={"region_code": "11", "date": "2024-03-31"},
         headers=headers,
     )
-    resp = asyncio.run(respond_inline(req, DAY_ROUTE, production._day, inline=backend == "embedded", settings=settings))
+    placement: Placement = "inline" if backend == "embedded" else "thread"
+    resp = asyncio.run(respond_placed(req, DAY_ROUTE, production._day, placement, settings))
     raw = resp.get_body()
     assert (resp.headers.get("Content-Encoding") == "gzip") is (accept == "gzip")
     assert (gzip.decompress(raw) if accept else raw) == orjson.dumps(doc)
