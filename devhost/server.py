@@ -18,7 +18,7 @@ from devhost import durable_api
 from devhost.app_hooks import AppHooks
 from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex, FunctionInfo
-from devhost.invoke import build_http_request, http_response_parts, invoke
+from devhost.invoke import build_http_request, http_response_parts, invocation
 from devhost.routes import RouteTable
 
 log = logging.getLogger("devhost.server")
@@ -104,7 +104,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         if info.client_binding:
             kwargs[info.client_binding] = durable_api.client_binding(state.base_url, system_key=state.system_key)
         try:
-            result = await invoke(info, kwargs, executor)
+            result = await invocation(info, kwargs, executor)
             status, headers, body = http_response_parts(result)
         except Exception:
             log.exception("function %s failed", info.name)
@@ -140,11 +140,12 @@ def front_door(app: web.Application) -> Handler:
         claimed.add(first)
     whole_way = app._handle
 
-    async def handle(request: web.Request) -> web.StreamResponse:
+    def handle(request: web.Request) -> Awaitable[web.StreamResponse]:
+        # aiohttp awaits what this returns: the chosen handler's coroutine itself, no coroutine around it.
         first = request.raw_path[1:].split("/", 1)[0].split("?", 1)[0]
         if first in claimed or "Expect" in request.headers or not _PLAIN_SEGMENT.fullmatch(first):
-            return await whole_way(request)
-        return await functions(request)
+            return whole_way(request)
+        return functions(request)
 
     return handle
 

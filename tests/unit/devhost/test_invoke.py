@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from devhost.functions import FunctionInfo
-from devhost.invoke import invoke
+from devhost.invoke import InvocationContext, invocation, invoke
+
+CALLS = pytest.mark.parametrize("call", [invoke, invocation], ids=["invoke", "invocation"])
 
 
 def _sync(value: Any) -> Callable[..., Any]:
@@ -28,6 +30,7 @@ def _async(value: Any) -> Callable[..., Any]:
     return body
 
 
+@CALLS
 @pytest.mark.parametrize("make_body", [_sync, _async], ids=["sync", "async"])
 @pytest.mark.parametrize(
     ("has_return", "value", "fails"),
@@ -40,7 +43,7 @@ def _async(value: Any) -> Callable[..., Any]:
     ],
 )
 async def test_a_value_with_nowhere_to_go_fails_the_invocation(
-    make_body: Callable[[Any], Callable[..., Any]], has_return: bool, value: Any, fails: bool
+    call: Callable[..., Any], make_body: Callable[[Any], Callable[..., Any]], has_return: bool, value: Any, fails: bool
 ) -> None:
     info = FunctionInfo(
         name="tick",
@@ -51,12 +54,13 @@ async def test_a_value_with_nowhere_to_go_fails_the_invocation(
     )
     if fails:
         with pytest.raises(RuntimeError, match=r"^function 'tick' without a \$return bindingreturned a non-None"):
-            await invoke(info, {"timer": object()})
+            await call(info, {"timer": object()})
     else:
-        assert await invoke(info, {"timer": object()}) == value
+        assert await call(info, {"timer": object()}) == value
 
 
-async def test_async_functions_run_on_the_loop_and_sync_ones_on_the_executor() -> None:
+@CALLS
+async def test_async_functions_run_on_the_loop_and_sync_ones_on_the_executor(call: Callable[..., Any]) -> None:
     loop_thread = threading.get_ident()
 
     def sync_body(timer: object) -> int:
@@ -68,5 +72,35 @@ async def test_async_functions_run_on_the_loop_and_sync_ones_on_the_executor() -
     ran_on = {}
     for name, body in (("sync", sync_body), ("async", async_body)):
         info = FunctionInfo(name=name, trigger_type="t", trigger_name="timer", user_function=body, has_return=True)
-        ran_on[name] = await invoke(info, {"timer": object()}, ThreadPoolExecutor(1))
+        ran_on[name] = await call(info, {"timer": object()}, ThreadPoolExecutor(1))
     assert ran_on["async"] == loop_thread and ran_on["sync"] != loop_thread
+
+
+async def test_an_async_function_with_its_return_binding_is_awaited_as_it_is() -> None:
+    """No coroutine around it (one less on every HTTP request); anything else goes through `invoke`."""
+
+    async def handler(req: object) -> str:
+        return "reply"
+
+    info = FunctionInfo(
+        name="h", trigger_type="httpTrigger", trigger_name="req", user_function=handler, has_return=True
+    )
+    awaited = invocation(info, {"req": object()})
+    assert getattr(awaited, "cr_code", None) is handler.__code__
+    assert await awaited == "reply"
+
+
+@CALLS
+async def test_a_function_with_a_context_parameter_gets_one(call: Callable[..., Any]) -> None:
+    async def handler(req: object, context: InvocationContext) -> str:
+        return context.function_name
+
+    info = FunctionInfo(
+        name="h",
+        trigger_type="httpTrigger",
+        trigger_name="req",
+        user_function=handler,
+        parameters=frozenset({"req", "context"}),
+        has_return=True,
+    )
+    assert await call(info, {"req": object()}) == "h"
