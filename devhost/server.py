@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from aiohttp.helpers import must_be_empty_body
 from aiohttp.web_urldispatcher import AbstractRoute
 
 from devhost import durable_api
@@ -109,8 +110,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
         except Exception:
             log.exception("function %s failed", info.name)
             return problem_of(500, "Internal Server Error", f"The function {info.name} failed; see the devhost log.")
-        # aiohttp builds its one multidict from the list (repeated headers kept); the body bytes go as they are.
-        return web.Response(status=status, body=body, headers=headers)
+        return await reply(request, status, headers, body)
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.add_routes(durable_api.build_routes(state.engine.client, state.system_key))
@@ -119,6 +119,25 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
     app[FUNCTIONS] = app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app.on_cleanup.append(lambda _app: _shutdown_executor(executor))
     return app
+
+
+# Below Python 3.12.9 aiohttp joins the header block and the body into one new bytes object before it writes them
+# (transport.writelines copies too): a copy of the whole body, ~60 µs for a 215 KB range page on a slow core. From
+# this size on, the headers are sent first and the body is handed to the transport as it is: one send more, one
+# copy of the body less.
+SEPARATE_BODY_BYTES = 64 * 1024
+
+
+async def reply(request: web.Request, status: int, headers: list[tuple[str, str]], body: bytes) -> web.StreamResponse:
+    """The function's answer: aiohttp builds its one multidict from the list (repeated headers kept)."""
+    if len(body) < SEPARATE_BODY_BYTES or must_be_empty_body(request.method, status):
+        return web.Response(status=status, body=body, headers=headers)
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = len(body)
+    await response.prepare(request)  # a StreamResponse sends its headers at once
+    await response.write(body)
+    await response.write_eof()
+    return response
 
 
 def front_door(app: web.Application) -> Handler:
