@@ -8,6 +8,7 @@ so the answer is always a redirect and never the file itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -95,9 +96,19 @@ def export_link(documents: DocumentStore, files: FileStore, spec: ExportSpec, tt
     return files.signed_url(name, ttl_seconds, download_name(name))
 
 
-def _redirect(ctx: RequestContext, route_format: Format | None) -> Reply:
+def _spec_of(req: func.HttpRequest, route_format: Format | None) -> ExportSpec:
     model = ParquetExportQuery if route_format == "parquet" else ExportQuery
-    spec = export_spec(parse(model, dict(ctx.req.params)), route_format)
+    return export_spec(parse(model, dict(req.params)), route_format)
+
+
+def _parsed(req: func.HttpRequest, route_format: Format | None) -> ExportSpec | None:
+    try:
+        return _spec_of(req, route_format)
+    except Exception:  # the handler parses it again inside the envelope, which answers its 400 after the key check
+        return None
+
+
+def _redirect(ctx: RequestContext, spec: ExportSpec) -> Reply:
     current = stores()
     url = export_link(current.documents, current.files, spec, ctx.settings.DOWNLOAD_TTL_SECONDS)
     # The link expires: neither the redirect nor its target may be cached past that.
@@ -105,32 +116,32 @@ def _redirect(ctx: RequestContext, route_format: Format | None) -> Reply:
 
 
 def _handle(ctx: RequestContext) -> Reply:
-    return _redirect(ctx, None)
+    return _redirect(ctx, _spec_of(ctx.req, None))
 
 
 def _handle_parquet(ctx: RequestContext) -> Reply:
-    return _redirect(ctx, "parquet")
+    return _redirect(ctx, _spec_of(ctx.req, "parquet"))
 
 
-def _on_loop(req: func.HttpRequest, route_format: Format | None) -> Placement | None:
-    """Where the redirect runs when it can stay on the event loop (`placement_of` the file store: "await" for an
-    async file store, "inline" for the embedded one), and only for a region's materialized day or month file. Any
-    other file may be built first (CPU for seconds): None, on a thread, as is any request that does not parse
-    (the envelope answers it)."""
+def _on_loop(spec: ExportSpec | None) -> Placement:
+    """Where the redirect runs: on the event loop (`placement_of` the file store: "await" for an async file store,
+    "inline" for the embedded one) only for a region's materialized day or month file. Any other file may be built
+    first (CPU for seconds): on a thread, as is a query that does not parse (the envelope answers it)."""
+    if spec is None or not spec.materialized_name():
+        return "thread"
     try:
-        placement = placement_of(stores().files)
-        if placement == "thread":
-            return None
-        model = ParquetExportQuery if route_format == "parquet" else ExportQuery
-        return placement if export_spec(parse(model, dict(req.params)), route_format).materialized_name() else None
-    except Exception:
-        return None
+        return placement_of(stores().files)
+    except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
+        return "thread"
 
 
 async def _respond(
     req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply], route_format: Format | None
 ) -> func.HttpResponse:
-    return await respond_placed(req, route, handler, _on_loop(req, route_format) or "thread")
+    spec = _parsed(req, route_format)  # parsed once, for the placement and the handler
+    if spec is None:
+        return await respond_placed(req, route, handler, "thread")
+    return await respond_placed(req, route, partial(_redirect, spec=spec), _on_loop(spec))
 
 
 @bp.function_name(name=ROUTE.function_name)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
 
-from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, _on_loop, export_link, export_spec
+import api.export as export_module
+from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, _on_loop, _parsed, export_link, export_spec
 from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
 from core.settings import Settings
@@ -130,12 +132,12 @@ class _AwaitingFiles(MemoryFiles):
     [
         (_InlineFiles, {"region_code": "32", "date": "2024-06-01"}, "inline"),
         (_InlineFiles, {"region_code": "32", "month": "2024-06"}, "inline"),
-        (_InlineFiles, {"year": "2024"}, None),  # may be built first: on a thread
-        (_InlineFiles, {"month": "2024-06"}, None),
-        (_InlineFiles, {"region_code": "32"}, None),  # a 400, answered by the envelope on a thread
+        (_InlineFiles, {"year": "2024"}, "thread"),  # may be built first
+        (_InlineFiles, {"month": "2024-06"}, "thread"),
+        (_InlineFiles, {"region_code": "32"}, "thread"),  # a 400, answered by the envelope
         (_AwaitingFiles, {"region_code": "32", "date": "2024-06-01"}, "await"),
-        (_AwaitingFiles, {"year": "2024"}, None),
-        (MemoryFiles, {"region_code": "32", "date": "2024-06-01"}, None),
+        (_AwaitingFiles, {"year": "2024"}, "thread"),
+        (MemoryFiles, {"region_code": "32", "date": "2024-06-01"}, "thread"),
     ],
 )
 def test_which_exports_stay_on_the_event_loop(
@@ -144,8 +146,35 @@ def test_which_exports_stay_on_the_event_loop(
     documents: MemoryDocuments,
     files_type: type[MemoryFiles],
     params: dict[str, str],
-    mode: str | None,
+    mode: str,
 ) -> None:
     stores = FakeStores(documents, files_type())
     monkeypatch.setattr("api.export.stores", lambda: stores)
-    assert _on_loop(make_request(path="/v1/export/csv", params=params), None) == mode
+    assert _on_loop(_parsed(make_request(path="/v1/export/csv", params=params), None)) == mode
+
+
+async def test_the_query_is_parsed_once_per_request(
+    monkeypatch: pytest.MonkeyPatch, make_request: MakeRequest, documents: MemoryDocuments, settings: Settings
+) -> None:
+    """The placement and the handler share the parsed query (a query that does not parse is parsed again
+    inside the envelope, for its 400)."""
+    files = _InlineFiles()
+    files.put("32/2024/eco2mix_32_2024-06.csv", b"\xef\xbb\xbfa;b\n", "text/csv")
+    stores = FakeStores(documents, files)
+    monkeypatch.setattr("api.export.stores", lambda: stores)
+    monkeypatch.setattr("api.http.get_settings", lambda: settings)
+    parsed: list[object] = []
+    real_parse = export_module.parse
+
+    def counting_parse(model: Any, values: Any, what: str = "query") -> Any:
+        parsed.append(values)
+        return real_parse(model, values, what)
+
+    monkeypatch.setattr("api.export.parse", counting_parse)
+    for params, status, parses in (
+        ({"region_code": "32", "month": "2024-06"}, 302, 1),
+        ({"region_code": "32", "month": "June"}, 400, 2),
+    ):
+        parsed.clear()
+        resp = await export_module.export_csv(make_request("GET", ROUTE.path, params=params))
+        assert (resp.status_code, len(parsed)) == (status, parses)
