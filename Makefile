@@ -49,7 +49,7 @@ lint: .venv/.stamp
 	$(PY) -m ruff format --check .
 
 typecheck: .venv/.stamp
-	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost devhost_hooks.py ops
+	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost devhost_hooks.py ops bench tests
 
 test: setup .venv-checkov/.stamp lint typecheck
 	$(PY) -m pytest

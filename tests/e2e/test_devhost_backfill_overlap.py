@@ -27,7 +27,7 @@ def test_overlapping_backfill_is_409_while_one_runs(
                       MATERIALIZE_SCHEDULE="0 0 0 1 1 *")  # fmt: skip
     host = launch_devhost(data_dir=data_dir, env=env, serve_args=NO_TIMER)
 
-    def post(body: dict[str, object]) -> requests.Response:
+    def post(body: dict[str, str | list[str]]) -> requests.Response:
         url = f"{host.base_url}/v1/admin/backfills"
         return requests.post(url, json=body, headers={"X-API-Key": key}, timeout=30)
 

@@ -33,16 +33,16 @@ if not browser.available():
     pytest.skip("browser tests: no /usr/bin/chromium + chromedriver (apt-get install chromium chromium-driver)",
                 allow_module_level=True)  # fmt: skip
 
-from selenium.webdriver.common.by import By  # noqa: E402  (only with a browser to drive)
+from selenium.webdriver import Chrome  # noqa: E402  (only with a browser to drive)
+from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 class Explorer:
     """The browser on devhost's explorer, plus the API read directly for the expected values."""
 
-    def __init__(self, driver: WebDriver, base_url: str, key: str, downloads: Path) -> None:
+    def __init__(self, driver: Chrome, base_url: str, key: str, downloads: Path) -> None:
         self.driver = driver
         self.base_url = base_url
         self.key = key
@@ -108,6 +108,7 @@ def explorer(devhost: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     downloads = tmp_path_factory.mktemp("downloads")
     driver = browser.chromium(downloads)
     try:
+        assert isinstance(driver, Chrome)  # typed as the remote WebDriver, which has no get_log
         base_url, key = devhost
         page = Explorer(driver, base_url, key, downloads)
         driver.get(f"{base_url}/explorer")
@@ -176,7 +177,8 @@ def test_a_missing_interval_is_a_gap_not_a_zero(explorer: Explorer) -> None:
         if meta.endswith(":area"):
             assert area["x"].count(None) == 2 and not hole_x & set(area["x"]), meta
     rows = explorer.driver.find_elements(By.CSS_SELECTOR, "#data-table tbody tr")
-    assert "missing" in rows[holes[0]].get_attribute("textContent")
+    text = rows[holes[0]].get_attribute("textContent")
+    assert text is not None and "missing" in text
     assert explorer.console_errors() == []
     explorer.screenshot("gap-region-11-2024-06-12")
 

@@ -132,7 +132,7 @@ def no_kept_keys(monkeypatch: pytest.MonkeyPatch) -> dict[Any, Any]:
 def test_a_kept_key_answers_as_the_first_lookup_did(
     no_kept_keys: dict[Any, Any], configured: str, presented: str, outcome: Role | int
 ) -> None:
-    answers = []
+    answers: list[tuple[Role | int, str, str]] = []
     for _ in range(2):
         try:
             principal = key_principal(presented, configured)

@@ -332,23 +332,25 @@ async def test_an_overlapping_backfill_is_409_naming_the_running_one(second: dic
 
 async def test_of_two_overlapping_starts_at_once_the_later_created_yields() -> None:
     """Both passed the check before either existed: the one created later terminates itself and gets 409."""
-    client = FakeDurableClient()
+
+    class RacingClient(FakeDurableClient):
+        async def start_new(
+            self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
+        ) -> str:
+            if len(self.started) == 0:  # the rival's start lands first, between our check and our start
+                rival_input = {
+                    "mode": "backfill",
+                    "start_date": "2024-01-15",
+                    "end_date": "2024-02-15",
+                    "region_codes": None,
+                }
+                rival_id = instance_id_for("2024-01-15", "2024-02-15", None)
+                await super().start_new(orchestration_function_name, rival_id, rival_input)
+                self.set(rival_id, createdTime="2020-01-01T00:00:00+00:00")
+            return await super().start_new(orchestration_function_name, instance_id, client_input)
+
+    client = RacingClient()
     rival = request(start_date="2024-01-15", end_date="2024-02-15")
-    start_new = client.start_new
-
-    async def racing_start_new(name: str, instance_id: str | None = None, client_input: Any = None) -> str:
-        if len(client.started) == 0:  # the rival's start lands first, between our check and our start
-            rival_input = {
-                "mode": "backfill",
-                "start_date": "2024-01-15",
-                "end_date": "2024-02-15",
-                "region_codes": None,
-            }
-            await start_new(name, instance_id_for("2024-01-15", "2024-02-15", None), rival_input)
-            client.set(instance_id_for("2024-01-15", "2024-02-15", None), createdTime="2020-01-01T00:00:00+00:00")
-        return await start_new(name, instance_id, client_input)
-
-    client.start_new = racing_start_new  # type: ignore[method-assign]
     with pytest.raises(ApiError) as caught:
         await start_backfill(client, request(), links)
     rival_id = instance_id_for(rival.start_date.isoformat(), rival.end_date.isoformat(), None)

@@ -153,13 +153,13 @@ async def test_next_link_carries_the_query_the_pinned_window_and_the_store_token
 async def test_a_continuation_the_store_refuses_or_that_is_not_ours_is_400(continuation: str) -> None:
     lister = FakeLister({}, refuse=500)
     with pytest.raises(ApiError) as err:
-        await list_runs(lister, RunListQuery(continuation=continuation), links, LIST_URL)
+        await list_runs(lister, RunListQuery.model_validate({"continuation": continuation}), links, LIST_URL)
     assert err.value.status == 400 and err.value.errors[0].parameter == "continuation"
 
 
 async def test_a_refusal_without_continuation_stays_an_error() -> None:
     with pytest.raises(ListingRefused):
-        await list_runs(FakeLister({}, refuse=500), RunListQuery(), links, LIST_URL)
+        await list_runs(FakeLister({}, refuse=500), RunListQuery.model_validate({}), links, LIST_URL)
 
 
 @pytest.fixture

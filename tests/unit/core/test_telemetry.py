@@ -187,7 +187,7 @@ def test_existing_plain_handler_switches_to_json(isolated_logging: logging.Logge
     assert line["request_id"] == "req-7"
 
 
-class WorkerLoggingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class WorkerLoggingHandler(logging.StreamHandler):
     """Stands for the handler the worker's dispatcher adds to the root logger (same module name)."""
 
 

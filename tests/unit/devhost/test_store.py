@@ -87,6 +87,7 @@ def test_appended_events_are_stored_as_a_whole_serialization_would_store_them(st
             inst.actions = [*inst.actions, {"actionType": 1, "input": "é"}]
         with store.transaction() as conn:
             store.put(conn, inst)
+    assert inst is not None  # the loop ran: mypy cannot tell
     history, actions = _stored_text(store, "q_3")
     assert history == json.dumps(inst.history) and actions == json.dumps(inst.actions)
     reread = store.get("q_3")

@@ -44,7 +44,7 @@ class Interleaved(MemoryDocuments):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hook: tuple[Callable[[dict[str, Any]], bool], Callable[[], None]] | None = None
+        self.hook: tuple[Callable[[dict[str, Any]], bool], Callable[[], object]] | None = None
 
     def replace_if(self, doc: dict[str, Any], version: str | None) -> bool:
         if self.hook is not None and self.hook[0](doc):
@@ -157,7 +157,13 @@ def test_a_document_created_by_another_writer_after_it_was_seen_absent_is_not_ov
     """The first attempt of a write that saw no document creates it without reading; if another run created
     it in between, the create fails and the write falls back to read, compare and swap."""
     docs, files = MemoryDocuments(), MemoryFiles()
-    newer = {"id": "11:2024-04-02", "region_code": "11", "source_loaded_at": NEW, "content_hash": "n", "x": 1}
+    newer: dict[str, Any] = {
+        "id": "11:2024-04-02",
+        "region_code": "11",
+        "source_loaded_at": NEW,
+        "content_hash": "n",
+        "x": 1,
+    }
     older = {**newer, "source_loaded_at": OLD, "content_hash": "o"}
     docs.upsert(newer)  # created after the older writer saw it absent
     outcome = write_versioned(docs, files, "11", newer["id"], mat._newer_than_stored(older), likely_absent=True)

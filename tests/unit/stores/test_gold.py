@@ -31,9 +31,12 @@ L1 = "2025-01-01T00:00:00.000000Z"
 L2 = "2025-02-01T12:00:00.123456Z"
 DEF = "Données définitives"
 
-# (region, UTC instant, source, MW, load factor, nature, loaded_at): a spring day in Île-de-France and an
-# autumn day in Auvergne-Rhône-Alpes, with rows just outside the local days to catch UTC/local mix-ups.
-SMALL_GOLD: list[tuple[str, str, str, float | None, float | None, str, str]] = [
+# (region, UTC instant, source, MW, load factor, nature, loaded_at): one fact of a small Gold DB.
+Fact = tuple[str, str, str, float | None, float | None, str, str]
+
+# A spring day in Île-de-France and an autumn day in Auvergne-Rhône-Alpes, with rows just outside the local
+# days to catch UTC/local mix-ups.
+SMALL_GOLD: list[Fact] = [
     ("11", "2024-03-30T22:30:00Z", "consommation", 9000.0, None, DEF, L1),  # local 03-30 23:30
     ("11", "2024-03-30T23:00:00Z", "consommation", 8900.0, None, DEF, L1),  # local 03-31 00:00
     ("11", "2024-03-30T23:00:00Z", "eolien", 12.0, 9.5, DEF, L1),
@@ -52,7 +55,7 @@ def minute_of(iso_utc: str) -> int:
     return int(datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).timestamp()) // 60
 
 
-def build_small_gold(path: Path, facts: list[tuple[str, str, str, float | None, float | None, str, str]]) -> Path:
+def build_small_gold(path: Path, facts: list[Fact]) -> Path:
     """The one factory of small Gold DBs for reader tests (sqlite3 here, pyodbc in the integration tests)."""
     conn = sqlite3.connect(path)
     create_schema(conn)
@@ -351,7 +354,7 @@ def test_region_columns_of_nothing_are_empty(reader: GoldReader) -> None:
 
 def test_column_reads_whose_first_rows_are_null_keep_their_values(tmp_path: Path) -> None:
     start = minute_of("2024-01-01T00:00:00Z")
-    facts = [
+    facts: list[Fact] = [
         (
             "11",
             f"{datetime.fromtimestamp((start + 30 * i) * 60, UTC):%Y-%m-%dT%H:%M:%SZ}",
