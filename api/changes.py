@@ -38,7 +38,7 @@ class ChangesQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     since: str | None = Field(
-        None,
+        default=None,
         pattern=change_feed.CURSOR_PATTERN,
         description="A cursor this feed handed out (`cursor`, or inside `next`); from the first change when omitted",
     )
@@ -50,8 +50,8 @@ class ChangeItem(BaseModel):
 
     region: str = Field(examples=["11"])
     kind: Literal["day", "month"]
-    date: dt.date | None = Field(None, description="The local day (kind day)")
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (kind month)")
+    date: dt.date | None = Field(default=None, description="The local day (kind day)")
+    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (kind month)")
     content_hash: str
     nature: str | None = Field(description="éCO2mix data nature of the day's rows; null for a month (mixed)")
     final: bool = Field(description="Definitive data: will not change again")

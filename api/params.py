@@ -106,10 +106,10 @@ class RangeQuery(BaseModel):
     """GET /v1/production/regional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region_code: QueryRegionCode | None = Field(None, description="INSEE region code; all regions when omitted")
+    region_code: QueryRegionCode | None = Field(default=None, description="INSEE region code; all regions when omitted")
     start_date: IsoDate = Field(description="First local day (Europe/Paris), inclusive")
     end_date: IsoDate = Field(description="Last local day, inclusive")
-    source_type: SourceType | None = Field(None, description="Keep only this source in sources/facteur_charge")
+    source_type: SourceType | None = Field(default=None, description="Keep only this source in sources/facteur_charge")
     granularity: Granularity = Field("hour", description="30min and hour: ≤ 31 days; day: ≤ 366 days")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Items to skip")
@@ -130,13 +130,15 @@ class ExportQuery(BaseModel):
     region_code: QueryRegionCode | None = Field(
         None, description="INSEE region code; all regions in one file when omitted"
     )
-    date: IsoDate | None = Field(None, description="One day's file (exclusive with month and year)")
+    date: IsoDate | None = Field(default=None, description="One day's file (exclusive with month and year)")
     month: IsoMonth | None = Field(
         None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date and year)"
     )
-    year: IsoYear | None = Field(None, description="One year's file, YYYY, e.g. 2024 (exclusive with date and month)")
+    year: IsoYear | None = Field(
+        default=None, description="One year's file, YYYY, e.g. 2024 (exclusive with date and month)"
+    )
     format: ExportFormat | None = Field(
-        None,
+        default=None,
         description="csv (Excel-FR: UTF-8 BOM, `;`, decimal comma) or parquet (one row per interval, typed columns, "
         "timestamps in Europe/Paris); csv when omitted on /v1/export/csv, parquet on /v1/export/parquet",
     )
@@ -145,7 +147,7 @@ class ExportQuery(BaseModel):
 class ParquetExportQuery(ExportQuery):
     """GET /v1/export/parquet: the parameters of /v1/export/csv; `format`, when given, can only be parquet."""
 
-    format: Literal["parquet"] | None = Field(None, description="parquet (the only format of this route)")
+    format: Literal["parquet"] | None = Field(default=None, description="parquet (the only format of this route)")
 
 
 class BackfillRequest(BaseModel):

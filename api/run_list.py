@@ -82,13 +82,15 @@ class RunListQuery(BaseModel):
     """GET /v1/admin/backfills."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    status: StatusList | None = Field(None, description="Runtime statuses to keep, comma-separated")
-    kind: Literal["backfill", "incremental"] | None = Field(None, description="Only backfills, or only the timer's run")
-    created_from: AwareTimestamp | None = Field(None, description="Created at or after")
-    created_to: AwareTimestamp | None = Field(None, description="Created at or before")
+    status: StatusList | None = Field(default=None, description="Runtime statuses to keep, comma-separated")
+    kind: Literal["backfill", "incremental"] | None = Field(
+        default=None, description="Only backfills, or only the timer's run"
+    )
+    created_from: AwareTimestamp | None = Field(default=None, description="Created at or after")
+    created_to: AwareTimestamp | None = Field(default=None, description="Created at or before")
     limit: int = Field(DEFAULT_RUN_LIMIT, ge=1, le=MAX_RUN_LIMIT, description="At most this many runs per page")
     continuation: str | None = Field(
-        None,
+        default=None,
         max_length=MAX_CONTINUATION_CHARS,
         pattern=r"^[A-Za-z0-9_-]+$",
         description="Opaque: the `continuation` of the previous page (its `next` link carries it)",

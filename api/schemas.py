@@ -121,13 +121,13 @@ class BackfillStatus(BaseModel):
     """A materialization run: a backfill, or the scheduled incremental run (id `materialize-incremental`)."""
 
     id: str
-    kind: Literal["backfill", "incremental"] | None = Field(None, description="What started the run")
+    kind: Literal["backfill", "incremental"] | None = Field(default=None, description="What started the run")
     runtime_status: str | None = Field(description="Pending, Running, Completed, Failed, Terminated, …")
     created_time: TimestampText | None
     last_updated_time: TimestampText | None
     request: dict[str, Any] | None = Field(description="start_date, end_date, region_codes")
     progress: dict[str, Any] | None = Field(description="From the orchestration: done, total, stage, …")
-    output: Any = Field(None, description="Summary when Completed")
+    output: Any = Field(default=None, description="Summary when Completed")
     already_running: bool = Field(False, description="True when POST returned an existing run")
     links: BackfillLinks
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver import Chrome
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -26,7 +26,7 @@ def available() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists()
 
 
-def chromium(downloads: Path | None = None) -> WebDriver:
+def chromium(downloads: Path | None = None) -> Chrome:
     """A new headless chromium; console messages kept for `get_log("browser")`; downloads saved to `downloads`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -108,7 +108,6 @@ def explorer(devhost: tuple[str, str], tmp_path_factory: pytest.TempPathFactory)
     downloads = tmp_path_factory.mktemp("downloads")
     driver = browser.chromium(downloads)
     try:
-        assert isinstance(driver, Chrome)  # typed as the remote WebDriver, which has no get_log
         base_url, key = devhost
         page = Explorer(driver, base_url, key, downloads)
         driver.get(f"{base_url}/explorer")
