@@ -109,16 +109,20 @@ def floor_cells(
     rounds: int = 3,
     client: str = "aiohttp",
 ) -> dict[str, Any]:
-    """Alternating API and floor cells of `path`'s bytes; medians of each side and the API/floor ratio."""
+    """Alternating API and floor cells of `path`'s bytes; medians of each side, and the API/floor ratio as the
+    median of each round's own ratio (the two cells of a round are adjacent in time, so a machine that slows
+    down over the run moves both alike). Rounds alternate which side goes first, so neither always follows the
+    other's load."""
     body = fetch(api_base_url, path, key)
     api: list[dict[str, Any]] = []
     floor: list[dict[str, Any]] = []
     with FloorServer(body) as server:
         _cell(server.base_url, key, path, concurrency, 1.0, client)  # warm-up of both sides
         _cell(api_base_url, key, path, concurrency, 1.0, client)
-        for _ in range(rounds):
-            api.append(_cell(api_base_url, key, path, concurrency, duration_s, client))
-            floor.append(_cell(server.base_url, key, path, concurrency, duration_s, client))
+        for round_number in range(rounds):
+            sides = [(api, api_base_url), (floor, server.base_url)]
+            for cells, base_url in sides if round_number % 2 == 0 else sides[::-1]:
+                cells.append(_cell(base_url, key, path, concurrency, duration_s, client))
             print(
                 f"  floor c={concurrency} API {api[-1]['req_per_s']} req/s p99 {api[-1]['p99_ms']} ms | "
                 f"bare aiohttp {floor[-1]['req_per_s']} req/s p99 {floor[-1]['p99_ms']} ms",
@@ -129,6 +133,7 @@ def floor_cells(
         return round(median(c[name] for c in cells), 3)
 
     api_rps, floor_rps = med(api, "req_per_s"), med(floor, "req_per_s")
+    per_round = [a["req_per_s"] / f["req_per_s"] for a, f in zip(api, floor, strict=True) if f["req_per_s"]]
     return {
         "path": path,
         "body_bytes": len(body),
@@ -138,7 +143,9 @@ def floor_cells(
         "floor_req_per_s": floor_rps,
         "api_p99_ms": med(api, "p99_ms"),
         "floor_p99_ms": med(floor, "p99_ms"),
-        "api_to_floor": round(api_rps / floor_rps, 3) if floor_rps else None,
+        "api_to_floor": round(median(per_round), 3) if per_round else None,
+        "api_to_floor_per_round": [round(r, 3) for r in per_round],
+        "api_to_floor_of_medians": round(api_rps / floor_rps, 3) if floor_rps else None,
         "errors": sum(c["errors"] for c in api + floor),
         "cells": {"api": api, "floor": floor},
     }

@@ -54,7 +54,7 @@ class Options:
     keep_data: bool = False
     skip_load_test: bool = False
     client: str = "aiohttp"  # or "wrk" (when on PATH) for the latency cells
-    floor_rounds: int = 3
+    floor_rounds: int = 5  # rounds of (API, floor) cells: the ratio is the median of the rounds' own
     floor_duration_s: float = 4.0
     inprocess_requests: int = 2000
     # Stages after the backfill and the incremental (always run: they fill the stores); None = all of them.
