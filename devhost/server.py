@@ -134,9 +134,12 @@ async def reply(request: web.Request, status: int, headers: list[tuple[str, str]
         return web.Response(status=status, body=body, headers=headers)
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = len(body)
-    await response.prepare(request)  # a StreamResponse sends its headers at once
-    await response.write(body)
-    await response.write_eof()
+    try:
+        await response.prepare(request)  # a StreamResponse sends its headers at once
+        await response.write(body)
+        await response.write_eof()
+    except ConnectionError:  # the client left mid-answer: aiohttp ignores it when it finishes the response
+        pass  # (raised from here, it was an error with a traceback in the log)
     return response
 
 

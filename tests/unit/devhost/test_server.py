@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +98,32 @@ async def test_a_body_of_any_size_arrives_whole_with_its_headers(
             assert int(response.headers["Content-Length"]) == len(raw)
             assert response.headers.getall("Set-Cookie") == ["a=1", "b=2"]
             assert json.loads(raw)["body"] == text
+
+
+async def test_a_client_that_leaves_mid_body_is_no_error(
+    host: RunningHost, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A large answer whose client resets the connection before reading it all: no error in the log (as aiohttp
+    treats a small answer), and the host answers the next client."""
+    loop = asyncio.get_running_loop()
+    body = b"x" * 8_000_000  # more than the kernel buffers of a client that reads nothing
+    request = (
+        f"PUT /echo/7 HTTP/1.1\r\nHost: {host.base_url.split('//')[1]}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    address = (host.base_url.split("//")[1].split(":")[0], int(host.base_url.rsplit(":", 1)[1]))
+    with caplog.at_level(logging.ERROR):
+        for _ in range(5):
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the answer cannot all be sent at once
+                sock.setblocking(False)
+                await loop.sock_connect(sock, address)
+                await loop.sock_sendall(sock, request)
+                assert (await loop.sock_recv(sock, 12)).startswith(b"HTTP/1.1 200")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+            await asyncio.sleep(0.05)
+        async with http.put(host.base_url + "/echo/7", data=b"after") as response:
+            assert response.status == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_request_shaped_as_the_host_shapes_rpc_http(host: RunningHost, http: aiohttp.ClientSession) -> None:
