@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     copy_gold(cached, data_dir / "gold.sqlite")
     keys = new_api_keys()
     try:
-        with DevHost(data_dir, keys, extra_env={"MATERIALIZE_SCHEDULE": "0 0 0 1 1 *"}) as host:
+        with DevHost(data_dir, keys) as host:
             host.wait_ready()
             t0 = time.perf_counter()
             run = host.process.wait_for("materialize-incremental", 1800)
