@@ -7,6 +7,8 @@ Cosmos the read model runs on the loop too and awaits the aio client (no thread 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -21,7 +23,6 @@ from api.http import (
     Route,
     base_url,
     placement_of,
-    respond,
     respond_placed,
 )
 from api.openapi import Operation
@@ -76,6 +77,14 @@ def _documents_placement() -> Placement:
 _last_placement: tuple[object, Placement] = (None, "thread")
 
 
+async def _respond(
+    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply]
+) -> func.HttpResponse:
+    """Embedded store: on the loop; a store with async clients (Cosmos aio): the read model on the loop, its
+    store calls awaited (stores.bridge_aio); any other: on a thread."""
+    return await respond_placed(req, route, handler, _documents_placement())
+
+
 def _range(ctx: RequestContext) -> Reply:
     query = parse(RangeQuery, ctx.req.params)
     body, tag, gzip_make = READER.page(stores().documents, query, base_url(ctx.req) + RANGE_ROUTE.path)
@@ -96,16 +105,10 @@ def _day(ctx: RequestContext) -> Reply:
 @bp.function_name(name=RANGE_ROUTE.function_name)
 @bp.route(route=RANGE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_range(req: func.HttpRequest) -> func.HttpResponse:
-    placement = _documents_placement()
-    if placement == "inline":  # (as respond_placed does, without its coroutine: every read of the embedded store)
-        return respond(req, RANGE_ROUTE, _range)
-    return await respond_placed(req, RANGE_ROUTE, _range, placement)
+    return await _respond(req, RANGE_ROUTE, _range)
 
 
 @bp.function_name(name=DAY_ROUTE.function_name)
 @bp.route(route=DAY_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_day(req: func.HttpRequest) -> func.HttpResponse:
-    placement = _documents_placement()
-    if placement == "inline":
-        return respond(req, DAY_ROUTE, _day)
-    return await respond_placed(req, DAY_ROUTE, _day, placement)
+    return await _respond(req, DAY_ROUTE, _day)
