@@ -128,11 +128,11 @@ class ExportQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     region_code: QueryRegionCode | None = Field(
-        None, description="INSEE region code; all regions in one file when omitted"
+        default=None, description="INSEE region code; all regions in one file when omitted"
     )
     date: IsoDate | None = Field(default=None, description="One day's file (exclusive with month and year)")
     month: IsoMonth | None = Field(
-        None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date and year)"
+        default=None, description="One month's file, YYYY-MM, e.g. 2024-06 (exclusive with date and year)"
     )
     year: IsoYear | None = Field(
         default=None, description="One year's file, YYYY, e.g. 2024 (exclusive with date and month)"
@@ -157,7 +157,7 @@ class BackfillRequest(BaseModel):
     start_date: IsoDate
     end_date: IsoDate
     region_codes: list[RegionCode] | None = Field(
-        None, max_length=len(REGION_CODES) * 2, description="All when omitted"
+        default=None, max_length=len(REGION_CODES) * 2, description="All when omitted"
     )
 
 
