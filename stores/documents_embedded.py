@@ -267,7 +267,7 @@ class EmbeddedDocumentStore:
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps the file consistent
         if self.mmap_bytes:
             # Reads of the file's first mmap_bytes from the OS page cache in place, not by pread into SQLite's
-            # own 2 MB cache: a cold point read walks a key's overflow pages, ~90 -> ~40 µs (README read path).
+            # own 2 MB cache: a cold point read walks a key's overflow pages, ~90 -> ~40 µs (docs/performance.md).
             # The pages touched count in the process's RSS (shared, reclaimable). Caveat: an I/O error on a mapped
             # page (disk failure, file truncated by another program) is a SIGBUS that ends the process, not a 503.
             conn.execute(f"PRAGMA mmap_size={int(self.mmap_bytes)}")
