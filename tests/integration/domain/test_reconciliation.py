@@ -3,7 +3,6 @@ independent SQL sum over Gold (Σ valeur_mw × 0.5 h per local day and source)."
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from domain.sources import CONSUMPTION
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.files_embedded import EmbeddedFileStore
 from stores.gold import GoldReader
-from stores.gold_import import Eco2mixFormatError, import_files
+from tests.real_eco2mix import ECO2MIX, REAL_FILES, RealGold
 
-ECO2MIX = Path(os.environ.get("ECO2MIX_DATA_DIR", Path(__file__).resolve().parents[3].parent / "shared/data/eco2mix"))
-REGIONAL_FILES = sorted(
-    p
-    for sub in ("odre_regional", "rte_regional", "rte_regional_modified")
-    for p in (ECO2MIX / sub).glob("*/*")
-    if p.suffix in {".csv", ".xls"}
-)
+REGIONAL_FILES = [p for p in REAL_FILES if p.parts[-3] in ("odre_regional", "rte_regional", "rte_regional_modified")]
 
 pytestmark = [
     pytest.mark.integration,
@@ -43,15 +36,14 @@ GROUP BY r.code_insee, t.date_locale, s.source_name
 
 
 @pytest.fixture(scope="module")
-def materialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EmbeddedDocumentStore]:
+def materialized(real_gold: RealGold, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EmbeddedDocumentStore]:
+    """The session's import of every real file (each imported on its own), materialized; Gold is only read."""
+    rejected = [err for path, err in real_gold.results.items() if path in REGIONAL_FILES and isinstance(err, str)]
+    if rejected:
+        pytest.fail(f"real file rejected: {rejected[0]}")
     root = tmp_path_factory.mktemp("reconcile")
-    gold_path = root / "gold.sqlite"
-    for path in REGIONAL_FILES:  # one at a time: a rejected file must not stop the others
-        try:
-            import_files(gold_path, [path])
-        except Eco2mixFormatError as err:
-            pytest.fail(f"real file rejected: {err}")
-    gold = GoldReader(lambda: sqlite3.connect(gold_path))
+    gold_path = real_gold.db
+    gold = GoldReader(lambda: sqlite3.connect(f"{gold_path.as_uri()}?mode=ro", uri=True))
     documents = EmbeddedDocumentStore(root / "documents.sqlite")
     files = EmbeddedFileStore(root / "files", b"k" * 32, "http://127.0.0.1:7071")
     plan = materialization.plan(gold, documents, {"mode": "incremental"}, parallelism=8)
@@ -63,7 +55,7 @@ def materialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Embedd
 
 def test_every_region_day_reconciles_with_gold(materialized: tuple[Path, EmbeddedDocumentStore]) -> None:
     gold_path, documents = materialized
-    with sqlite3.connect(gold_path) as conn:
+    with sqlite3.connect(f"{gold_path.as_uri()}?mode=ro", uri=True) as conn:
         sums = conn.execute(SQL_DAY_ENERGY).fetchall()
     days = {(region, day) for region, day, *_ in sums}
     assert len(days) > 4_500  # 13 region-years of annual files + real-time excerpts

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,16 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.settings import Settings
-from domain.eco2mix_files import Eco2mixFormatError, NationalFileError, parse_eco2mix
+from domain.eco2mix_files import Eco2mixFormatError, parse_eco2mix
 from stores import gold_import
 from stores.gold import gold_reader
 from stores.gold_import import ImportReport, import_files, write_parsed
 from stores.gold_schema import create_schema
+from tests.real_eco2mix import REAL_FILES, RealGold
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
 ODRE = FIXTURES / "odre_cons_def_hdf_dst.csv"
 ODRE_FACTS = 18 * 9
-REAL_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "eco2mix"
 T1 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
@@ -148,7 +147,6 @@ REGION_BY_NAME_PART = {
     "cons-def": "32",
     "regional-tr": "93",
 }
-REAL_FILES = sorted(p for p in REAL_DATA.rglob("*") if p.is_file() and p.suffix != ".md") if REAL_DATA.is_dir() else []
 
 
 def _expected_region(path: Path) -> str | None:
@@ -163,33 +161,13 @@ def _data_lines(path: Path) -> int:
     return len(lines) - 1 - sum(ln.startswith(b"RTE ne pourra") for ln in lines)
 
 
-@pytest.fixture(scope="module")
-def real_import(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Path, ImportReport | str]]:
-    if not REAL_FILES:
-        pytest.skip(f"no real éCO2mix files under {REAL_DATA}")
-    db = tmp_path_factory.mktemp("real") / "gold.sqlite"
-    results: dict[Path, ImportReport | str] = {}
-    for path in REAL_FILES:
-        started = time.perf_counter()
-        try:
-            [report] = import_files(db, [path])
-        except NationalFileError as exc:
-            results[path] = str(exc)
-            continue
-        results[path] = report
-        print(
-            f"\n{path.name}: {report.rows_read} rows read, {report.facts_written} facts written, "
-            f"{path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.2f} s"
-        )
-    return db, results
+# `real_gold` (tests/conftest.py): every real file imported once per session, each on its own, into one Gold DB.
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", REAL_FILES, ids=[p.name for p in REAL_FILES])
-def test_every_real_file_imports_or_is_rejected_as_national(
-    real_import: tuple[Path, dict[Path, ImportReport | str]], path: Path
-) -> None:
-    result = real_import[1][path]
+def test_every_real_file_imports_or_is_rejected_as_national(real_gold: RealGold, path: Path) -> None:
+    result = real_gold.results[path]
     region = _expected_region(path)
     if region is None:
         assert isinstance(result, str) and "national file, no region" in result
@@ -201,8 +179,8 @@ def test_every_real_file_imports_or_is_rejected_as_national(
 
 
 @pytest.mark.slow
-def test_imported_real_rows_balance_within_30_mw(real_import: tuple[Path, dict[Path, ImportReport | str]]) -> None:
-    conn = sqlite3.connect(real_import[0])
+def test_imported_real_rows_balance_within_30_mw(real_gold: RealGold) -> None:
+    conn = sqlite3.connect(f"{real_gold.db.as_uri()}?mode=ro", uri=True)
     try:
         checked, worst = conn.execute(
             "SELECT COUNT(*), MAX(ABS(residual)) FROM ("
@@ -219,9 +197,9 @@ def test_imported_real_rows_balance_within_30_mw(real_import: tuple[Path, dict[P
 
 
 @pytest.mark.slow
-def test_reimporting_a_real_file_changes_nothing(real_import: tuple[Path, dict[Path, ImportReport | str]]) -> None:
-    db, results = real_import
-    path = max((p for p, r in results.items() if isinstance(r, ImportReport)), key=lambda p: p.stat().st_size)
+def test_reimporting_a_real_file_changes_nothing(real_gold: RealGold, tmp_path: Path) -> None:
+    db = real_gold.copy_of(tmp_path / "gold.sqlite")  # the session's DB stays as imported
+    path = max((p for p, r in real_gold.results.items() if isinstance(r, ImportReport)), key=lambda p: p.stat().st_size)
     [again] = import_files(db, [path])
     assert (again.facts_written, again.facts_updated) == (0, 0)
     assert again.facts_unchanged > 100_000
