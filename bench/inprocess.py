@@ -4,6 +4,9 @@ No server, no client: the function app's own triggers are called with a `func.Ht
 would build it, on a DATA_DIR materialized here from the sample Gold (cached under .bench/). What is
 measured is process CPU time (user + system) per request over a warm pass of random requests of each shape,
 so a busy machine slows the run but hardly moves the figure. In Azure this is the CPU billed per request.
+The production shapes come first; then every other GET function that needs no Durable client (the backfill
+routes do), one kind of request each (`OTHER_READS`). Sync functions are called directly: the worker's
+thread-pool hop is not in their figure.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,7 +32,7 @@ import azure.functions as func
 
 from bench.devhost_process import ApiKeys, new_api_keys
 from bench.gold_data import cached_gold, copy_gold
-from bench.shapes import SHAPES, Span
+from bench.shapes import SHAPES, Span, point_read
 
 WORK_DIR = Path(".bench")
 HOST = "http://127.0.0.1:7071"
@@ -41,6 +45,68 @@ FUNCTIONS = {
 }
 # Shapes measured a second time with `Accept-Encoding: gzip`, as browsers and HTTP libraries send it.
 GZIP_SHAPES = ("point_read", "range_31d_hourly", "range_1y_daily")
+
+
+def _day_route_params(path: str) -> dict[str, str]:
+    """`{region_code}/{date}` of a path that names a region-day (a point read, its revisions)."""
+    region_code, day = path.removesuffix("/revisions").rsplit("/", 2)[-2:]
+    return {"region_code": region_code, "date": day}
+
+
+def _asset_route_params(path: str) -> dict[str, str]:
+    return {"asset": path.rsplit("/", 1)[1]}
+
+
+def _no_route_params(path: str) -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class OtherRead:
+    """A GET function outside the production shapes: its requests' path (random where it names a region-day)
+    and route parameters, the role of the key it sends, whether it accepts gzip, the status every request must
+    get, and at most how many requests (a multi-MB script)."""
+
+    function: str
+    path: Callable[[random.Random, Span], str]
+    route_params: Callable[[str], dict[str, str]] = _no_route_params
+    operator: bool = False
+    gzip: bool = False
+    expect: int = 200
+    max_requests: int | None = None
+
+
+def _fixed(path: str) -> Callable[[random.Random, Span], str]:
+    return lambda rng, span: path
+
+
+def _revisions_path(rng: random.Random, span: Span) -> str:
+    return point_read(rng, span).path + "/revisions"
+
+
+def _parquet_month_path(rng: random.Random, span: Span) -> str:
+    query = point_read(rng, span)
+    return f"/v1/export/parquet?region_code={query.region_code}&month={query.first_day.isoformat()[:7]}"
+
+
+OTHER_READS: dict[str, OtherRead] = {
+    "regions": OtherRead("list_regions", _fixed("/v1/regions")),
+    "changes_page": OtherRead("list_changes", _fixed("/v1/changes?limit=100")),
+    "day_revisions": OtherRead("production_day_revisions", _revisions_path, _day_route_params),
+    "parquet_export": OtherRead("export_parquet", _parquet_month_path, expect=302),
+    "quarantine": OtherRead("quarantine", _fixed("/v1/admin/quarantine"), operator=True),
+    "health": OtherRead("health", _fixed("/v1/health")),
+    "openapi_document": OtherRead("openapi_json", _fixed("/v1/openapi.json")),
+    "openapi_document_gzip": OtherRead("openapi_json", _fixed("/v1/openapi.json"), gzip=True),
+    "docs_page": OtherRead("docs_page", _fixed("/v1/docs")),
+    "docs_script_gzip": OtherRead(
+        "docs_asset", _fixed("/v1/docs/assets/swagger-ui-bundle.js"), _asset_route_params, gzip=True, max_requests=50
+    ),
+    "explorer_page": OtherRead("explorer_page", _fixed("/explorer")),
+    "explorer_script_gzip": OtherRead(
+        "explorer_asset", _fixed("/explorer/assets/plotly.min.js"), _asset_route_params, gzip=True, max_requests=50
+    ),
+}
 
 
 def materialized_data_dir(years: int, last_year: int) -> Path:
@@ -80,10 +146,7 @@ def _request(path: str, key: str, route_params: dict[str, str], *, gzip: bool = 
 
 
 def _route_params(shape: str, path: str) -> dict[str, str]:
-    if shape != "point_read":
-        return {}
-    region_code, day = path.rsplit("/", 2)[-2:]
-    return {"region_code": region_code, "date": day}
+    return _day_route_params(path) if shape == "point_read" else {}
 
 
 def _cpu() -> float:
@@ -124,8 +187,11 @@ def cpu_per_request(
     }
 
 
-def measure(data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int = 5) -> dict[str, dict[str, Any]]:
-    """CPU per request of each shape, on the app's own trigger functions."""
+def measure(
+    data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int = 5, *, with_others: bool = True
+) -> dict[str, dict[str, Any]]:
+    """CPU per request of each shape, then of each of `OTHER_READS` (unless not `with_others`), on the app's own
+    trigger functions."""
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ["API_KEYS"] = keys.env_value
     os.environ["RATE_LIMIT_REQUESTS"] = "0"
@@ -145,6 +211,15 @@ def measure(data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int 
             name = f"{shape}_gzip" if gzip else shape
             results[name] = {"function": function_name, **cpu_per_request(functions[function_name], reqs, expect)}
             print(f"  {name:<22} {function_name:<17} {results[name]}", flush=True)
+    if not with_others:
+        return results
+    for name, other in OTHER_READS.items():
+        rng = random.Random(seed)
+        key = keys.operator if other.operator else keys.reader
+        paths = [other.path(rng, span) for _ in range(min(requests, other.max_requests or requests))]
+        reqs = [_request(p, key, other.route_params(p), gzip=other.gzip) for p in paths]
+        results[name] = {"function": other.function, **cpu_per_request(functions[other.function], reqs, other.expect)}
+        print(f"  {name:<22} {other.function:<17} {results[name]}", flush=True)
     return results
 
 
@@ -155,9 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests per shape (default 2000)")
     parser.add_argument("--data-dir", type=Path, help="an already materialized DATA_DIR (python -m bench's run)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--shapes-only", action="store_true", help="only the production shapes, not OTHER_READS")
     args = parser.parse_args(argv)
     data_dir = args.data_dir or materialized_data_dir(args.years, args.last_year)
-    results = measure(data_dir, new_api_keys(), Span.of_years(args.years, args.last_year), args.requests)
+    span = Span.of_years(args.years, args.last_year)
+    results = measure(data_dir, new_api_keys(), span, args.requests, with_others=not args.shapes_only)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -48,7 +48,9 @@ def measure(tree: Path, requests: int) -> dict[str, dict[str, Any]]:
     """One pass of bench.inprocess in a child whose imports resolve to `tree`'s code."""
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         out = Path(tmp) / "cpu.json"
+        # The production shapes alone: an older tree may not have the other functions.
         argv = [sys.executable, "-m", "bench.inprocess", "--requests", str(requests), "--json", str(out)]
+        argv.append("--shapes-only")
         subprocess.run(argv, cwd=tree, check=True, timeout=1800, stdout=subprocess.DEVNULL)
         figures: dict[str, dict[str, Any]] = json.loads(out.read_text())
     return figures
