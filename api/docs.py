@@ -20,12 +20,11 @@ from api.assets import (
     JS,
     PAGE_SECURITY_HEADERS,
     Asset,
-    asset_bytes,
-    asset_etag,
+    asset_reply,
     content_security_policy,
-    lookup,
+    page_reply,
 )
-from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
+from api.http import ALL_METHODS, Reply, RequestContext, Route, dumps, respond
 from api.openapi import STRING, Operation, build_document, content
 
 bp = df.Blueprint()
@@ -57,6 +56,7 @@ OPERATIONS = (
         "GET",
         "getOpenApi",
         "This OpenAPI document",
+        conditional=True,  # the document carries an ETag: If-None-Match gives 304
         extra_responses={"200": content("OpenAPI 3.1 document", application_json={"type": "object"})},
     ),
     Operation(
@@ -81,16 +81,20 @@ CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 class _Published:
-    """The operations the composition root publishes; the document is built once per worker, on first read."""
+    """The operations the composition root publishes. The document, its JSON and ETag are made once per worker
+    at the first read, the gzip form at the first read that accepts it (per request, the ~66 KB document cost
+    ~0.1 ms to serialize and ~0.35 ms more to compress)."""
 
     operations: tuple[Operation, ...] = ()
     document: dict[str, Any] | None = None
+    answer: tuple[bytes, str] | None = None  # the document's JSON and its ETag, set together
+    gzip: bytes | None = None
 
 
 def publish(operations: Iterable[Operation]) -> None:
     """Serve the document of these operations (function_app.py passes every route module's `OPERATIONS`)."""
     _Published.operations = tuple(operations)
-    _Published.document = None
+    _Published.document, _Published.answer, _Published.gzip = None, None, None
 
 
 def published_document() -> dict[str, Any]:
@@ -99,25 +103,31 @@ def published_document() -> dict[str, Any]:
     return _Published.document
 
 
+def _answer() -> tuple[bytes, str]:
+    answer = _Published.answer
+    if answer is None:
+        body = dumps(published_document())
+        answer = _Published.answer = (body, caching.bytes_etag(body))
+    return answer
+
+
+def _published_gzip() -> bytes:
+    if _Published.gzip is None:
+        _Published.gzip = caching.gzip_bytes(_answer()[0], caching.KEPT_GZIP_LEVEL)
+    return _Published.gzip
+
+
 def _openapi(ctx: RequestContext) -> Reply:
-    return Reply(published_document(), cache_control=caching.SHORT)
+    body, tag = _answer()
+    return Reply(body, etag=tag, cache_control=caching.SHORT, gzip_make=_published_gzip)
 
 
 def _page(ctx: RequestContext) -> Reply:
-    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **PAGE_SECURITY_HEADERS}
-    return Reply(asset_bytes(PAGE), content_type=PAGE.content_type, headers=headers, cache_control=caching.SHORT)
+    return page_reply(PAGE, {"Content-Security-Policy": CONTENT_SECURITY_POLICY, **PAGE_SECURITY_HEADERS})
 
 
 def _asset(ctx: RequestContext) -> Reply:
-    asset = lookup(ASSETS, ctx.req.route_params.get("asset", ""))
-    headers = {"X-Content-Type-Options": "nosniff"}
-    return Reply(
-        asset_bytes(asset),
-        content_type=asset.content_type,
-        headers=headers,
-        etag=asset_etag(asset),
-        cache_control=caching.SHORT,
-    )
+    return asset_reply(ASSETS, ctx.req.route_params.get("asset", ""))
 
 
 @bp.function_name(name=OPENAPI_ROUTE.function_name)

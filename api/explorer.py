@@ -14,17 +14,15 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
-from api import caching
 from api.assets import (
     CSS,
     HTML,
     JS,
     PAGE_SECURITY_HEADERS,
     Asset,
-    asset_bytes,
-    asset_etag,
+    asset_reply,
     content_security_policy,
-    lookup,
+    page_reply,
 )
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import STRING, Operation, content
@@ -97,20 +95,11 @@ def page_policy(settings: Settings) -> str:
 
 
 def _page(ctx: RequestContext) -> Reply:
-    headers = {"Content-Security-Policy": page_policy(ctx.settings), **PAGE_SECURITY_HEADERS}
-    return Reply(asset_bytes(PAGE), content_type=PAGE.content_type, headers=headers, cache_control=caching.SHORT)
+    return page_reply(PAGE, {"Content-Security-Policy": page_policy(ctx.settings), **PAGE_SECURITY_HEADERS})
 
 
 def _asset(ctx: RequestContext) -> Reply:
-    asset = lookup(ASSETS, ctx.req.route_params.get("asset", ""))
-    headers = {"X-Content-Type-Options": "nosniff"}
-    return Reply(
-        asset_bytes(asset),
-        content_type=asset.content_type,
-        headers=headers,
-        etag=asset_etag(asset),
-        cache_control=caching.SHORT,
-    )
+    return asset_reply(ASSETS, ctx.req.route_params.get("asset", ""))
 
 
 @bp.function_name(name=PAGE_ROUTE.function_name)

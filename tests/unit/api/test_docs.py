@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 
+import azure.functions as func
+import orjson
 import pytest
 
-from api.docs import ASSET_ROUTE, ASSETS, DOCS_ROUTE, _asset, _page
+from api import docs
+from api.docs import ASSET_ROUTE, ASSETS, DOCS_ROUTE, OPENAPI_ROUTE, _asset, _openapi, _page
 from api.http import respond
 from core.settings import Settings
 from tests.unit.api.conftest import MakeRequest
@@ -47,3 +52,29 @@ def test_initializer_uses_the_served_document_and_stores_no_key() -> None:
 
     script = asset_bytes(ASSETS["docs.js"]).decode()
     assert 'url: "/v1/openapi.json"' in script and "persistAuthorization" not in script
+
+
+def test_the_openapi_answer_is_made_once_with_an_etag_and_a_kept_gzip_form(
+    make_request: MakeRequest, settings: Settings
+) -> None:
+    def get(**headers: str) -> func.HttpResponse:
+        req = make_request("GET", OPENAPI_ROUTE.path, headers=headers, key=None)
+        return respond(req, OPENAPI_ROUTE, _openapi, settings)
+
+    published = docs._Published.operations
+    try:
+        docs.publish(docs.OPERATIONS)  # this module's operations: a small document, made anew
+        plain = get()
+        kept = docs._Published.answer
+        zipped, zipped_again = get(**{"Accept-Encoding": "gzip"}), get(**{"Accept-Encoding": "gzip"})
+        assert docs._Published.answer is kept  # not serialized again
+        assert orjson.loads(plain.get_body()) == docs.published_document()
+        assert gzip.decompress(zipped.get_body()) == plain.get_body()
+        assert zipped.get_body() == zipped_again.get_body() and zipped.headers["Content-Encoding"] == "gzip"
+        assert plain.headers["ETag"] == f'"{hashlib.sha256(plain.get_body()).hexdigest()[:32]}"'
+        assert get(**{"If-None-Match": plain.headers["ETag"]}).status_code == 304
+        assert get(**{"If-None-Match": zipped.headers["ETag"]}).status_code == 304
+        docs.publish(docs.OPERATIONS[:1])  # published again: a new document, a new ETag
+        assert get().headers["ETag"] != plain.headers["ETag"]
+    finally:
+        docs.publish(published)
