@@ -167,7 +167,7 @@ class Eco2mixHooks(AppHooks):
                 cors["Access-Control-Allow-Headers"] = ", ".join(asked)
             return web.Response(status=200, headers=cors)
 
-        async def answer(request: web.Request) -> web.Response:
+        async def answer(request: web.Request) -> web.StreamResponse:
             name = request.match_info["name"]
             store = _embedded_files()
             if store is None:
@@ -183,7 +183,9 @@ class Eco2mixHooks(AppHooks):
                 "Content-Type": store.media_type(name),  # CSV or Parquet, as Blob Storage would say
                 "Content-Disposition": f'attachment; filename="{safe}"',
             }
-            return web.Response(body=path.read_bytes(), headers=headers)
+            # As Blob Storage serves a blob: ETag and Last-Modified, conditional requests, byte ranges (206);
+            # the file goes out by sendfile, never read whole into memory (a year's bulk CSV is tens of MB).
+            return web.FileResponse(path, headers=headers)
 
         return [web.get("/_files/{name:.+}", download), web.options("/_files/{name:.+}", preflight)]
 

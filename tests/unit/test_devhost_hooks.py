@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -14,6 +16,7 @@ import devhost_hooks
 from bench.devhost_process import ApiKeys
 from devhost.app_hooks import load_hooks
 from devhost.cli import build_parser
+from stores.files_embedded import EmbeddedFileStore
 
 
 def test_the_default_hooks_module_is_this_apps() -> None:
@@ -73,9 +76,12 @@ def test_download_origins_follow_the_exports_blob_rule(configured: str, expected
     assert devhost_hooks.files_cors_origins(configured, "http://127.0.0.1:7071") == expected
 
 
-@pytest.fixture
-async def files_client(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestClient[Any, Any]]:
-    monkeypatch.setattr(devhost_hooks, "_embedded_files", lambda: None)  # downloads answer 404
+@asynccontextmanager
+async def _hooks_client(
+    monkeypatch: pytest.MonkeyPatch, files: EmbeddedFileStore | None
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """The hooks' routes on a test server, downloading from `files` (None: downloads answer 404)."""
+    monkeypatch.setattr(devhost_hooks, "_embedded_files", lambda: files)
     monkeypatch.setattr(
         devhost_hooks,
         "_allowed_origins",
@@ -86,6 +92,38 @@ async def files_client(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestCli
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     async with client:
         yield client
+
+
+@pytest.fixture
+async def files_client(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestClient[Any, Any]]:
+    async with _hooks_client(monkeypatch, None) as client:
+        yield client
+
+
+async def test_a_download_is_served_as_blob_storage_serves_a_blob(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = EmbeddedFileStore(tmp_path / "files", b"k" * 32, "http://self")
+    data = bytes(range(256)) * 4096  # 1 MiB: a bulk file's size class
+    store.put("all/2024/eco2mix_all_2024.csv", data, "text/csv")
+    link = urlsplit(store.signed_url("all/2024/eco2mix_all_2024.csv", 60, "eco2mix_all_2024.csv"))
+    path = f"{link.path}?{link.query}"
+    async with _hooks_client(monkeypatch, store) as client:
+        async with client.get(path, headers={"Origin": "https://app.example"}) as whole:
+            assert whole.status == 200 and await whole.read() == data
+            assert whole.headers["Content-Type"] == "text/csv; charset=utf-8"
+            assert whole.headers["Content-Disposition"] == 'attachment; filename="eco2mix_all_2024.csv"'
+            assert whole.headers["Access-Control-Allow-Origin"] == "https://app.example"
+            assert whole.headers["Accept-Ranges"] == "bytes" and "Content-Encoding" not in whole.headers
+            etag, modified = whole.headers["ETag"], whole.headers["Last-Modified"]
+        async with client.get(path, headers={"Range": "bytes=1000-1999"}) as part:  # a resumed download
+            assert part.status == 206 and await part.read() == data[1000:2000]
+            assert part.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+        for condition in ({"If-None-Match": etag}, {"If-Modified-Since": modified}):
+            async with client.get(path, headers=condition) as same:
+                assert same.status == 304 and await same.read() == b""
+        async with client.head(path) as head:
+            assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
 
 
 @pytest.mark.parametrize(
