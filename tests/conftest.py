@@ -1,12 +1,30 @@
-"""Fixtures shared across the test tree."""
+"""Fixtures shared across the test tree, and how pytest-xdist splits the suite (tests/xdist_groups.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.real_eco2mix import ECO2MIX, REAL_FILES, RealGold, import_real_files
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the files of one shared session fixture on one worker (tests/xdist_groups.py)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from tests.xdist_groups import SharedFixtureScheduling
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: its controller grouped the files by their text
+        from tests.xdist_groups import check_groups
+
+        check_groups(config.rootpath, items)
 
 
 @pytest.fixture(scope="session")
