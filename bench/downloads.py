@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from bench.devhost_process import free_port
 from stores.files_embedded import EmbeddedFileStore
 
 NAME = "all/2024/eco2mix_all_2024.csv"
@@ -31,15 +32,16 @@ KEY = b"k" * 32
 SIDES = ("naive", "devhost")
 
 
-def _store(root: Path, port: int) -> EmbeddedFileStore:
-    return EmbeddedFileStore(root, KEY, f"http://127.0.0.1:{port}")
+def _store(root: Path) -> EmbeddedFileStore:
+    # Signed links are checked on their path and query alone: the base URL plays no part here.
+    return EmbeddedFileStore(root, KEY, "http://127.0.0.1")
 
 
 def serve(side: str, root: Path, port: int) -> None:
     """The server process: devhost's download routes, plus /stats (CPU seconds, peak and current RSS)."""
     import devhost_hooks
 
-    store = _store(root, port)
+    store = _store(root)
     setattr(devhost_hooks, "_embedded_files", lambda: store)  # noqa: B010 (what devhost's settings would give)
     setattr(devhost_hooks, "_allowed_origins", lambda: ())  # noqa: B010
     if side == "naive":  # the answer before: read whole, copied into the response
@@ -77,15 +79,16 @@ async def _stats(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
     raise RuntimeError("the download server did not start")
 
 
-async def one_side(side: str, root: Path, port: int, downloads: int, size: int) -> dict[str, float]:
-    """Start the server of `side`, download the file `downloads` times, and stop it."""
+async def one_side(side: str, root: Path, downloads: int, size: int) -> dict[str, float]:
+    """Start the server of `side` on a free port, download the file `downloads` times, and stop it."""
+    port = free_port()
     argv = [sys.executable, "-m", "bench.downloads", "--serve", side, str(root), str(port)]
     server = subprocess.Popen(argv)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
             before = await _stats(session, base)
-            link = urlsplit(_store(root, port).signed_url(NAME, 600, Path(NAME).name))
+            link = urlsplit(_store(root).signed_url(NAME, 600, Path(NAME).name))
             for _ in range(downloads):
                 received = 0
                 async with session.get(f"{base}{link.path}?{link.query}") as response:
@@ -106,15 +109,15 @@ async def one_side(side: str, root: Path, port: int, downloads: int, size: int) 
     }
 
 
-async def measure(mib: int, downloads: int, rounds: int, port: int) -> dict[str, Any]:
+async def measure(mib: int, downloads: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-downloads-") as tmp:
         root = Path(tmp)
         size = mib * 1024 * 1024
-        _store(root, port).put(NAME, os.urandom(size), "text/csv")
+        _store(root).put(NAME, os.urandom(size), "text/csv")
         runs: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
         for k in range(rounds):
             for side in SIDES if k % 2 == 0 else SIDES[::-1]:
-                runs[side].append(await one_side(side, root, port, downloads, size))
+                runs[side].append(await one_side(side, root, downloads, size))
                 print(f"  round {k + 1} {side:<8} {runs[side][-1]}", flush=True)
     return {
         side: {
@@ -131,14 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mib", type=int, default=40, help="size of the file (default 40 MiB)")
     parser.add_argument("--downloads", type=int, default=10, help="downloads per side and round (default 10)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--port", type=int, default=18571)
     parser.add_argument("--serve", nargs=3, metavar=("SIDE", "ROOT", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         side, root, port = args.serve
         serve(side, Path(root), int(port))
         return 0
-    figures = asyncio.run(measure(args.mib, args.downloads, args.rounds, args.port))
+    figures = asyncio.run(measure(args.mib, args.downloads, args.rounds))
     print(f"{'side':<8} {'CPU ms/download':>15} {'peak RSS MiB':>12} {'RSS before MiB':>14}")
     for side, row in figures.items():
         print(f"{side:<8} {row['cpu_ms_per_download']:>15} {row['peak_rss_mib']:>12} {row['rss_before_mib']:>14}")
