@@ -1,5 +1,5 @@
 """Every setting the code reads (core.settings.Settings) is deployed by the Bicep app settings or is
-local-only for a stated reason, and is documented in README's Configuration section."""
+local-only for a stated reason, and is documented in docs/configuration.md."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ HOST_SETTINGS: dict[str, str] = {
     "DURABLE_TASK_HUB": "host.json durableTask.hubName",
 }
 
-README_CONFIGURATION = re.compile(r"^## Configuration\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+CONFIGURATION_SECTION = re.compile(r"^## Configuration\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
 
 
 def _resolve(template: dict[str, Any], value: Any) -> Any:
@@ -63,9 +63,9 @@ def deployed_settings(bicep_templates: dict[Path, dict[str, Any]], main_template
     return set(main_settings) | set(identity_settings)
 
 
-def readme_configuration() -> str:
-    match = README_CONFIGURATION.search((REPO / "README.md").read_text(encoding="utf-8"))
-    assert match, "README.md has no '## Configuration' section"
+def documented_configuration() -> str:
+    match = CONFIGURATION_SECTION.search((REPO / "docs" / "configuration.md").read_text(encoding="utf-8"))
+    assert match, "docs/configuration.md has no '## Configuration' section"
     return match.group(1)
 
 
@@ -91,14 +91,14 @@ def test_host_json_placeholders_are_deployed(deployed_settings: set[str]) -> Non
 
 
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))
-def test_setting_is_documented_in_readme(name: str) -> None:
+def test_setting_is_documented(name: str) -> None:
     """One line per setting: `- `NAME`: meaning. Default ...`."""
-    assert re.search(rf"^- `{re.escape(name)}`: .+ Default ", readme_configuration(), re.MULTILINE), name
+    assert re.search(rf"^- `{re.escape(name)}`: .+ Default ", documented_configuration(), re.MULTILINE), name
 
 
 @pytest.mark.parametrize("name", sorted(HOST_SETTINGS))
-def test_host_setting_is_documented_in_readme(name: str) -> None:
-    assert re.search(rf"^- `{re.escape(name)}`: ", readme_configuration(), re.MULTILINE), name
+def test_host_setting_is_documented(name: str) -> None:
+    assert re.search(rf"^- `{re.escape(name)}`: ", documented_configuration(), re.MULTILINE), name
 
 
 # Knobs whose Bicep default must be the code's default, so Azure and local runs behave alike.

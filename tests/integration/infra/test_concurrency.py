@@ -31,8 +31,8 @@ def test_one_wave_fits_far_below_the_instance_limit(bicep_templates: dict[Path, 
     assert params["instanceMemoryMB"]["default"] == 2048  # the size host.json's activity limit is chosen for
 
 
-def test_readme_states_the_limits_it_explains() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_performance_doc_states_the_limits_it_explains() -> None:
+    doc = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
     durable = durable_task()
-    assert f"maxConcurrentActivityFunctions` {durable['maxConcurrentActivityFunctions']}" in readme
-    assert f"maxConcurrentOrchestratorFunctions` {durable['maxConcurrentOrchestratorFunctions']}" in readme
+    assert f"maxConcurrentActivityFunctions` {durable['maxConcurrentActivityFunctions']}" in doc
+    assert f"maxConcurrentOrchestratorFunctions` {durable['maxConcurrentOrchestratorFunctions']}" in doc

@@ -1,4 +1,4 @@
-"""The functions of function_app (names, triggers, routes, methods, schedule) match README and OpenAPI."""
+"""The functions of function_app (names, triggers, routes, methods, schedule) match docs/api.md and OpenAPI."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tests.integration.infra.conftest import REPO
 
 DUMP = Path(__file__).with_name("function_metadata_dump.py")
-README_TABLE_ROW = re.compile(r"^\| `([A-Za-z0-9_]+)` \| (\w+) \| `?([^|`]*)`? \| ([A-Z, ]*) \|$", re.MULTILINE)
+TABLE_ROW = re.compile(r"^\| `([A-Za-z0-9_]+)` \| (\w+) \| `?([^|`]*)`? \| ([A-Z, ]*) \|$", re.MULTILINE)
 ROUTES_SECTION = re.compile(r"^### Functions and routes\n(.*?)(?=^#|\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -43,11 +43,11 @@ def functions(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def readme_rows() -> dict[str, tuple[str, str, list[str]]]:
-    """README's "Functions and routes" table: name -> (trigger, route or schedule, documented methods)."""
-    match = ROUTES_SECTION.search((REPO / "README.md").read_text(encoding="utf-8"))
-    assert match, "README.md has no '### Functions and routes' table"
-    rows = README_TABLE_ROW.findall(match.group(1))
+def doc_rows() -> dict[str, tuple[str, str, list[str]]]:
+    """docs/api.md's "Functions and routes" table: name -> (trigger, route or schedule, documented methods)."""
+    match = ROUTES_SECTION.search((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
+    assert match, "docs/api.md has no '### Functions and routes' table"
+    rows = TABLE_ROW.findall(match.group(1))
     assert rows, "the '### Functions and routes' table has no row"
     return {
         name: (trigger, target.strip(), [m.strip() for m in methods.split(",") if m.strip()])
@@ -55,14 +55,14 @@ def readme_rows() -> dict[str, tuple[str, str, list[str]]]:
     }
 
 
-def test_readme_lists_every_function(functions: dict[str, dict[str, Any]], readme_rows: dict[str, Any]) -> None:
-    assert set(readme_rows) == set(functions)
+def test_docs_lists_every_function(functions: dict[str, dict[str, Any]], doc_rows: dict[str, Any]) -> None:
+    assert set(doc_rows) == set(functions)
 
 
-def test_readme_trigger_route_and_schedule(
-    functions: dict[str, dict[str, Any]], readme_rows: dict[str, tuple[str, str, list[str]]]
+def test_docs_trigger_route_and_schedule(
+    functions: dict[str, dict[str, Any]], doc_rows: dict[str, tuple[str, str, list[str]]]
 ) -> None:
-    for name, (trigger, target, _methods) in readme_rows.items():
+    for name, (trigger, target, _methods) in doc_rows.items():
         function = functions[name]
         assert trigger == function["trigger"], name
         if function["trigger"] == "httpTrigger":
@@ -78,13 +78,13 @@ def test_timer_schedule_comes_from_the_app_setting(functions: dict[str, dict[str
     assert [timer["schedule"] for timer in timers] == ["%MATERIALIZE_SCHEDULE%"]
 
 
-def test_readme_methods_are_the_documented_ones(
+def test_docs_methods_are_the_documented_ones(
     metadata: dict[str, Any],
     functions: dict[str, dict[str, Any]],
-    readme_rows: dict[str, tuple[str, str, list[str]]],
+    doc_rows: dict[str, tuple[str, str, list[str]]],
 ) -> None:
     documented = {path["function"]: path["methods"] for path in metadata["openapi"].values()}
-    for name, (_trigger, _target, methods) in readme_rows.items():
+    for name, (_trigger, _target, methods) in doc_rows.items():
         function = functions[name]
         if function["trigger"] != "httpTrigger":
             assert methods == [], name
