@@ -145,8 +145,10 @@ class Calendar:
     slot_of_day: np.ndarray  # local half-hour of day, 0 … 47 (the repeated autumn hour reuses 02:00/02:30)
 
 
+@lru_cache(maxsize=8)  # the variables of one region share it: building it costs more than a backtest
 def calendar_for(start_minute: int, count: int) -> Calendar:
-    """Keys of `count` slots from `start_minute`; local time from the tz database, so DST days are natural."""
+    """Keys of `count` slots from `start_minute`; local time from the tz database, so DST days are natural.
+    The arrays are read-only: the calendar is cached."""
     instants = [datetime.fromtimestamp((start_minute + SLOT_MINUTES * i) * 60, UTC) for i in range(0, count)]
     cells = np.empty(count, dtype=np.int64)
     day_cells = np.empty(count, dtype=np.int64)
@@ -164,6 +166,8 @@ def calendar_for(start_minute: int, count: int) -> Calendar:
         slots[i] = slot
         day_cells[i] = kind * SLOTS_PER_DAY + slot
         cells[i] = ((local.month - 1) * 3 + kind) * SLOTS_PER_DAY + slot
+    for array in (cells, day_cells, slots):
+        array.flags.writeable = False
     return Calendar(cells, day_cells, slots)
 
 
@@ -364,7 +368,8 @@ def run_models(
 ) -> dict[str, np.ndarray]:
     """Each model's forecasts (len(origins) × horizon) from `origins`, each reading only the slots before it."""
     origins = np.asarray(origins, dtype=np.int64)
-    calendar = calendar_for(series.start_minute, int(origins.max(initial=0)) + horizon)
+    # One length per series (not per set of origins), so that a backtest and the issue share the cached calendar.
+    calendar = calendar_for(series.start_minute, max(len(series.values), int(origins.max(initial=0))) + horizon)
     return {m.id: m.predict(series.values, origins, horizon, calendar, exogenous) for m in models}
 
 
