@@ -298,6 +298,17 @@ def _rate_decision(principal: Principal, settings: Settings) -> Decision | None:
     return limiter.check(f"{principal.method}:{principal.subject}")
 
 
+def charge_more(ctx: RequestContext, tokens: int) -> None:
+    """Take `tokens` more from the caller's bucket for a request dearer than one (an export build): 429 when the
+    bucket does not hold them, so nothing dear is started."""
+    if ctx.principal is None or ctx.settings.RATE_LIMIT_REQUESTS == 0 or tokens < 1:
+        return
+    limiter = limiter_for(ctx.settings.RATE_LIMIT_REQUESTS, ctx.settings.RATE_LIMIT_WINDOW_SECONDS)
+    decision = limiter.check(f"{ctx.principal.method}:{ctx.principal.subject}", tokens)
+    if not decision.allowed:
+        raise _too_many_requests(decision, ctx.principal)
+
+
 def _too_many_requests(decision: Decision, principal: Principal) -> ApiError:
     log.warning("rate limited caller=%s:%s", principal.method, principal.subject)
     detail = (

@@ -21,18 +21,19 @@ MAX_TRACKED_CALLERS = 10_000  # idle buckets beyond this are dropped (a dropped 
 
 @dataclass
 class TokenBucket:
-    """`capacity` tokens, refilled continuously at `rate` per second; one request takes one token."""
+    """`capacity` tokens, refilled continuously at `rate` per second; a request takes `cost` tokens (one unless it
+    is dearer: an export build, api.export)."""
 
     capacity: float
     rate: float
     tokens: float
     updated: float
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, cost: float = 1) -> bool:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             return True
         return False
 
@@ -77,17 +78,20 @@ class RateLimiter:
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, caller: str) -> Decision:
+    def check(self, caller: str, cost: int = 1) -> Decision:
+        """Take `cost` tokens from the caller's bucket (all or none; a cost above the limit takes the whole bucket,
+        so a dear request stays possible whatever the setting)."""
+        cost = max(1, min(cost, self.limit))
         now = self._clock()
         with self._lock:
             bucket = self._buckets.pop(caller, None) or TokenBucket(self.limit, self._rate, self.limit, now)
             self._buckets[caller] = bucket  # most recently used last
             while len(self._buckets) > self._max_callers:
                 self._buckets.popitem(last=False)
-            allowed = bucket.take(now)
+            allowed = bucket.take(now, cost)
             remaining = math.floor(bucket.tokens)
             reset = math.ceil(bucket.seconds_until(self.limit))
-            retry_after = 0 if allowed else max(1, math.ceil(bucket.seconds_until(1)))
+            retry_after = 0 if allowed else max(1, math.ceil(bucket.seconds_until(cost)))
         return Decision(allowed, self.limit, self.window_seconds, remaining, reset, retry_after)
 
     def __len__(self) -> int:

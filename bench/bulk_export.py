@@ -6,6 +6,11 @@ and Parquet, on a cold file store; then asks for them again (warm: the version c
 the file exists); then changes one region-day in Gold, runs the incremental materialization and rebuilds the
 all-regions Parquet year (one month part is read from documents, the rest concatenated). Times are wall
 seconds of one run on this machine: compare them with each other, not across machines.
+
+`--concurrent N`: exports under load, over real HTTP. A devhost on the sample Gold materializes at start; then N
+identical requests for the unbuilt all-regions year (`--format`) go at once while one client polls a day's
+point read. Printed: each request's status and wall time, the versioned files written, the CPU seconds of
+devhost's process tree over the burst, its peak RSS during it and its RSS 5 s after, and the point reads' p95.
 """
 
 from __future__ import annotations
@@ -13,10 +18,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import requests
+
+from bench import durable
+from bench.backfill_processes import TreeCpu
+from bench.devhost_process import DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold, touch_day
 from bench.table import render
 from core.settings import Settings
@@ -47,10 +60,91 @@ def _timed(exports: BulkExports, spec: ExportSpec) -> tuple[str, float]:
     return name, time.perf_counter() - started
 
 
+def _point_reads(base_url: str, key: str, path: str, stop: threading.Event) -> list[float]:
+    """Wall ms of point reads of one day, back to back until `stop` (what other callers see meanwhile)."""
+    latencies: list[float] = []
+    with requests.Session() as session:
+        while not stop.is_set():
+            started = time.perf_counter()
+            session.get(base_url + path, headers={"X-API-Key": key}, timeout=60)
+            latencies.append((time.perf_counter() - started) * 1000)
+            stop.wait(0.05)
+    return latencies
+
+
+def _bulk_files(data_dir: Path) -> list[Path]:
+    return sorted(p for p in (data_dir / "files" / "bulk").rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def concurrent(year: int, count: int, fmt: str) -> int:
+    """`count` identical requests for the all-regions year at once, on a devhost over the sample Gold."""
+    cached, _ = cached_gold(WORK_DIR / "gold", 1, year, seed=7)
+    data_dir = WORK_DIR / f"bulk-concurrent-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    copy_gold(cached, data_dir / "gold.sqlite")
+    keys = new_api_keys()
+    print(f"{os.cpu_count()} CPUs, load {os.getloadavg()}", flush=True)
+    try:
+        with DevHost(data_dir, keys) as host:
+            assert host.process.process is not None and host.rss is not None
+            host.wait_ready()
+            durable.wait_completed(host.base_url, timeout=1800, poll=0.2)
+            time.sleep(2)  # the workers' last writes; then the tree idles
+            cpu = TreeCpu(host.process.process.pid).start()
+            rss_before = host.rss_now_mib()
+            host.rss.reset()
+            stop = threading.Event()
+            with ThreadPoolExecutor(count + 1) as pool:
+                day = f"/v1/production/regional/32/{year}-06-15"
+                reads = pool.submit(_point_reads, host.base_url, keys.reader, day, stop)
+
+                def one(_: int) -> tuple[int, float, str]:
+                    started = time.perf_counter()
+                    resp = requests.get(
+                        f"{host.base_url}/v1/export/csv",
+                        params={"year": str(year), "format": fmt},
+                        headers={"X-API-Key": keys.reader},
+                        allow_redirects=False,
+                        timeout=900,
+                    )
+                    location = resp.headers.get("Location", "").split("?")[0]
+                    return resp.status_code, time.perf_counter() - started, location or resp.text[:120]
+
+                burst_wall, burst = time.time(), time.perf_counter()
+                answers = list(pool.map(one, range(count)))
+                burst_s = time.perf_counter() - burst
+                stop.set()
+                latencies = reads.result()
+            time.sleep(0.3)  # one more CPU sample after the end
+            cpu_s = cpu.at(time.time()) - cpu.at(burst_wall)
+            peak = host.rss.peak_mib
+            time.sleep(5)
+            rss_after = host.rss_now_mib()
+            cpu.stop()
+            for status, seconds, where in answers:
+                print(f"  {status} in {seconds:.1f} s -> {where.rsplit('/_files/', 1)[-1]}")
+            files = _bulk_files(data_dir)
+            p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else float("nan")
+            print(
+                f"{count} x /v1/export/csv?year={year}&format={fmt}: burst {burst_s:.1f} s, tree CPU {cpu_s:.1f} s, "
+                f"RSS {rss_before} MiB before, peak {peak} MiB, {rss_after} MiB 5 s after; "
+                f"{len(files)} files under bulk/ ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB); "
+                f"{len(latencies)} point reads meanwhile, p95 {p95:.0f} ms",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bulk_export", description=__doc__)
     parser.add_argument("--year", type=int, default=2024)
+    parser.add_argument("--concurrent", type=int, default=0, help="N identical requests over HTTP (0: the table)")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="parquet", help="of --concurrent")
     args = parser.parse_args(argv)
+    if args.concurrent:
+        return concurrent(args.year, args.concurrent, args.format)
     year = str(args.year)
 
     cached, _ = cached_gold(WORK_DIR / "gold", 1, args.year, seed=7)

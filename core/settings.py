@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     RATE_LIMIT_REQUESTS: int = Field(default=1200, ge=0, le=1_000_000)
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1, le=86400)
 
+    # Bulk exports built on request (api/export.py): one build per file at a time, identical requests wait for it
+    # up to EXPORT_BUILD_WAIT_SECONDS, at most EXPORT_MAX_CONCURRENT_BUILDS builds per instance (a year of every
+    # region is seconds of CPU and ~100 MiB); beyond either: 503 + Retry-After EXPORT_RETRY_AFTER_SECONDS. A build
+    # takes EXPORT_BUILD_RATE_COST tokens of the caller's rate limit (a redirect to a built file takes one).
+    EXPORT_MAX_CONCURRENT_BUILDS: int = Field(default=2, ge=1, le=64)
+    EXPORT_BUILD_WAIT_SECONDS: float = Field(default=60.0, ge=0, le=600)
+    EXPORT_RETRY_AFTER_SECONDS: int = Field(default=10, ge=1, le=3600)
+    EXPORT_BUILD_RATE_COST: int = Field(default=60, ge=1, le=1_000_000)
+
     # Materialization.
     MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"
     MATERIALIZE_BATCH_SIZE: int = Field(default=24, ge=1, le=500)

@@ -11,15 +11,20 @@ file: `FileStore.put` publishes whole files only (temp file + rename, or one com
 Parquet files are built from smaller Parquet files, each cached the same way: a region-month from its
 day documents, a region-year from its twelve region-months, all regions from each region's file. A day
 changed by the materialization rebuilds its month's file from ~30 documents, and the rest by concatenation.
+
+Under load (`BuildGate`): identical requests for a file not built yet share one build (single flight per
+versioned name), and a process runs at most so many builds at a time; the API answers the rest 503.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from domain.conditional_write import CSV_CONTENT_TYPE
 from domain.csv_export import (
@@ -110,6 +115,72 @@ def _hashes(doc: Document) -> tuple[str, str]:
     return str(doc["id"]), str(doc.get("content_hash", ""))
 
 
+T = TypeVar("T")
+
+
+class BuildInFlight(Exception):
+    """Another caller is building this very file: wait on `future` (the build's result, or its exception)."""
+
+    def __init__(self, name: str, future: Future[str | None]) -> None:
+        super().__init__(f"{name} is being built")
+        self.name = name
+        self.future = future
+
+
+class BuildsBusy(Exception):
+    """The process already runs its maximum of builds."""
+
+
+class BuildGate:
+    """Single flight per versioned file name and a cap on builds at a time, for one process.
+
+    A flight is a concurrent.futures.Future: a thread waits on it with `result(timeout)`, a coroutine awaits it
+    through `asyncio.wrap_future` (no thread held while it waits), so the gate serves both kinds of caller. The
+    caller that finds no flight builds on its own thread; the others get BuildInFlight and wait.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[str, Future[str | None]] = {}
+        self.started = 0  # builds started over the gate's life (what a test or the bench counts)
+
+    @property
+    def running(self) -> int:
+        return len(self._flights)
+
+    def run(
+        self,
+        name: str,
+        build: Callable[[], str | None],
+        max_builds: int,
+        before: Callable[[], None] | None = None,
+    ) -> str | None:
+        """`build()` unless `name` is being built (BuildInFlight) or `max_builds` are running (BuildsBusy).
+        `before` runs once this caller is to build, before the build counts (it may refuse by raising)."""
+        with self._lock:
+            if (flight := self._flights.get(name)) is not None:
+                raise BuildInFlight(name, flight)
+            if len(self._flights) >= max_builds:
+                raise BuildsBusy(f"{len(self._flights)} export builds running (at most {max_builds})")
+            if before is not None:
+                before()
+            future: Future[str | None] = Future()
+            future.set_running_or_notify_cancel()  # a waiter that gives up cannot cancel the others' result
+            self._flights[name] = future
+            self.started += 1
+        try:
+            result = build()
+        except BaseException as exc:
+            future.set_exception(exc)  # the waiters fail as the builder does (a store fault: their 503 too)
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._flights[name]
+
+
 @dataclass(frozen=True, slots=True)
 class _Built:
     name: str
@@ -119,9 +190,32 @@ class _Built:
 class BulkExports:
     """Finds or builds export files over the two ports the materialization writes to."""
 
-    def __init__(self, documents: DocumentStore, files: FileStore) -> None:
+    def __init__(
+        self,
+        documents: DocumentStore,
+        files: FileStore,
+        gate: BuildGate | None = None,
+        max_builds: int = 1,
+        before_build: Callable[[], None] | None = None,
+    ) -> None:
+        """`gate`: the process's single flight (None: build at once, as the bench and the tests of files do);
+        `max_builds` the gate's cap; `before_build` runs before this caller builds (the API charges it then)."""
         self.documents = documents
         self.files = files
+        self.gate = gate
+        self.max_builds = max_builds
+        self.before_build = before_build
+
+    def _build_once(self, name: str, build: Callable[[], str | None]) -> str | None:
+        """The requested file built through the gate: only the file asked for is gated, not the parts it is
+        made of (a build holding the only slot must still build its parts)."""
+        if self.gate is None:
+            return build()
+
+        def unless_built() -> str | None:  # a flight that ended just before this one began may have put it
+            return name if self.files.exists(name) else build()
+
+        return self.gate.run(name, unless_built, self.max_builds, self.before_build)
 
     def file_for(self, spec: ExportSpec) -> str | None:
         """Name of the file of `spec`, built first when needed; None when there is no data for it."""
@@ -180,9 +274,14 @@ class BulkExports:
             return None
         # Versioned by the documents actually read: the file named V holds exactly the content of V.
         name = versioned_name(spec, version_of(spec, [[_hashes(d) for d in docs]]))
-        if not self.files.exists(name):
+        if self.files.exists(name):
+            return name
+
+        def build() -> str:
             self.files.put(name, render(docs), CSV_CONTENT_TYPE)
-        return name
+            return name
+
+        return self._build_once(name, build)
 
     # --- Parquet: interval rows, built from cached smaller files -----------------------------------------
 
@@ -196,22 +295,35 @@ class BulkExports:
         # Named by the hashes read now; a day rewritten while the parts are built makes a file a little newer
         # than its name says (never older, never partial), and the next request builds the newer version.
         name = versioned_name(spec, version_of(spec, [hashes]))
-        if not want_bytes and self.files.exists(name):
-            return _Built(name, None)
-        if want_bytes and (cached := self.files.read(name)) is not None:
+        if not want_bytes:  # the file asked for: its name only, never its bytes held by the flight
+            if self.files.exists(name):
+                return _Built(name, None)
+
+            def build() -> str | None:
+                built = self._build_parquet(spec, name, hashes)
+                return built.name if built else None
+
+            built_name = self._build_once(name, build)
+            return _Built(built_name, None) if built_name else None
+        if (cached := self.files.read(name)) is not None:
             return _Built(name, cached)
+        return self._build_parquet(spec, name, hashes)
+
+    def _build_parquet(self, spec: ExportSpec, name: str, hashes: Hashes) -> _Built | None:
         if spec.region_code is None:
             parts = _split(hashes, lambda region, _: ExportSpec("parquet", spec.period, region))
         elif spec.kind == "year":
             parts = _split(hashes, lambda region, day: ExportSpec("parquet", day[:7], region))
         else:
             return self._parquet_from_documents(spec)
-        built = [self._parquet(part, want_bytes=True, hashes=part_hashes) for part, part_hashes in parts]
         # pyarrow and pandas (~90 MiB) loaded by the first Parquet build only, not by every process serving CSV
         from domain.parquet_export import CONTENT_TYPE as PARQUET_CONTENT_TYPE
         from domain.parquet_export import concat_parquet
 
-        data = concat_parquet([b.data for b in built if b is not None and b.data is not None])
+        # A generator: each part is built (or read) when the concatenation reaches it and dropped after, so a
+        # build holds one part's bytes at a time, not all 12 (or 144) of them.
+        datas = (b.data for part, ph in parts if (b := self._parquet(part, want_bytes=True, hashes=ph)) and b.data)
+        data = concat_parquet(datas)
         self.files.put(name, data, PARQUET_CONTENT_TYPE)
         return _Built(name, data)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final
 
@@ -107,7 +107,14 @@ def render_days_parquet(day_docs: Iterable[Mapping[str, Any]]) -> bytes:
     return to_parquet(interval_table(day_docs))
 
 
-def concat_parquet(parts: Sequence[bytes]) -> bytes:
-    """One file holding the rows of `parts` (files of this schema) in the order given."""
-    tables = [pq.read_table(io.BytesIO(part)).cast(SCHEMA) for part in parts]
-    return to_parquet(pa.concat_tables(tables) if tables else SCHEMA.empty_table())
+def concat_parquet(parts: Iterable[bytes]) -> bytes:
+    """One file holding the rows of `parts` (files of this schema) in the order given.
+
+    Streamed: each part is read and written as the file's next row group(s), then dropped, so a year of every
+    region never sits whole in memory as a table (concat_tables held every part's table, then the copy written).
+    The same parts still give the same bytes."""
+    sink = io.BytesIO()
+    with pq.ParquetWriter(sink, SCHEMA, compression=COMPRESSION) as writer:
+        for part in parts:
+            writer.write_table(pq.read_table(io.BytesIO(part)).cast(SCHEMA))
+    return sink.getvalue()

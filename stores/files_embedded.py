@@ -20,6 +20,15 @@ from stores.file_names import check_name
 MAX_TTL_SECONDS = 900
 SIGNING_KEY_FILE = "files-signing.key"
 
+# Versioned export files (domain.bulk_export: bulk/<scope>/<period>/<version>/<file>). In Azure the exports
+# container's lifecycle rule 'expire-bulk-export-versions' (infra/bicep/core/exports-storage.bicep) deletes blobs
+# under bulk/ 30 days after their last write; this store does the same, and sooner drops a version once a newer
+# one of the same file has existed longer than any link (links to a version are signed only while it is the
+# newest), so a reader polling during a backfill does not leave a 5 MB file per poll on disk.
+VERSIONED_PREFIX = "bulk/"
+VERSIONS_EXPIRE_SECONDS = 30 * 86400  # the rule's daysAfterModificationGreaterThan: 30
+SWEEP_EVERY_SECONDS = 3600  # the 30-day sweep of bulk/, at most this often (Azure runs its rule once a day)
+
 
 def _signature(key: bytes, name: str, expires: int, filename: str) -> str:
     message = f"{name}|{expires}|{filename}".encode()
@@ -63,6 +72,7 @@ class EmbeddedFileStore:
         self._key = signing_key
         self._base_url = public_base_url.rstrip("/")
         self._folders: set[Path] = set()  # folders known to exist: no mkdir per file
+        self._swept = 0.0  # last 30-day sweep of bulk/ (monotonic seconds; 0: not yet)
 
     def _path(self, name: str) -> Path:
         return self.root / check_name(name)
@@ -89,6 +99,45 @@ class EmbeddedFileStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        if name.startswith(VERSIONED_PREFIX):
+            self.prune_versions(path)
+            if time.monotonic() - self._swept > SWEEP_EVERY_SECONDS or not self._swept:
+                self._swept = time.monotonic()
+                self.sweep_expired()
+        return True
+
+    def prune_versions(self, path: Path, now: float | None = None) -> int:
+        """Delete the superseded versions of the versioned file at `path`: of the versions written more than
+        MAX_TTL_SECONDS ago, all but the newest (a link to an older one has expired: it was signed while that
+        one was the newest). Returns how many were deleted."""
+        cutoff = (time.time() if now is None else now) - MAX_TTL_SECONDS
+        aged: list[tuple[float, Path]] = []
+        for version in path.parent.parent.glob(f"*/{path.name}"):
+            with contextlib.suppress(FileNotFoundError):
+                if (mtime := version.stat().st_mtime) <= cutoff:
+                    aged.append((mtime, version))
+        aged.sort()
+        return sum(self._delete(version) for _, version in aged[:-1])
+
+    def sweep_expired(self, now: float | None = None) -> int:
+        """Delete every file under bulk/ last written more than 30 days ago (the lifecycle rule); a current version
+        deleted so is built again by its next request, as in Azure."""
+        cutoff = (time.time() if now is None else now) - VERSIONS_EXPIRE_SECONDS
+        deleted = 0
+        for version in list((self.root / VERSIONED_PREFIX).rglob("*")):  # listed first: deleting empties folders
+            with contextlib.suppress(FileNotFoundError):
+                if version.is_file() and not version.name.startswith(".") and version.stat().st_mtime <= cutoff:
+                    deleted += self._delete(version)
+        return deleted
+
+    @staticmethod
+    def _delete(path: Path) -> bool:
+        try:
+            path.unlink()
+        except FileNotFoundError:  # another process pruned it first
+            return False
+        with contextlib.suppress(OSError):  # its version folder, when now empty (not empty: left)
+            path.parent.rmdir()
         return True
 
     def _create(self, tmp: Path) -> int:

@@ -60,3 +60,14 @@ def test_idle_callers_beyond_the_cap_are_forgotten() -> None:
         limiter.check(caller)
     assert len(limiter) == 3
     assert limiter.check("a").allowed  # its bucket was dropped, so it starts full
+
+
+def test_a_dear_request_takes_its_cost_or_nothing() -> None:
+    """An export build takes several tokens at once; refused, it takes none, and says when its cost is back."""
+    limiter = RateLimiter(limit=10, window_seconds=10, clock=Clock())  # one token a second
+    assert limiter.check("key:a", cost=6).remaining == 4
+    refused = limiter.check("key:a", cost=6)
+    assert (refused.allowed, refused.remaining, refused.retry_after_seconds) == (False, 4, 2)
+    assert limiter.check("key:a").remaining == 3  # the refused cost took nothing
+    assert limiter.check("key:b", cost=50).allowed  # above the limit: the whole bucket, never impossible
+    assert not limiter.check("key:b").allowed

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -185,3 +186,30 @@ def test_threads_writing_one_file_leave_one_whole_version(files: EmbeddedFileSto
         list(pool.map(lambda data: [files.put(NAME, data, "text/csv") for _ in range(5)], versions))
     assert files.read(NAME) in versions
     assert sorted(p.name for p in (files.root / NAME).parent.iterdir()) == [Path(NAME).name]
+
+
+def test_superseded_export_versions_are_pruned(files: EmbeddedFileStore) -> None:
+    """As the exports container's lifecycle rule: a version superseded longer than a link lives is deleted at the
+    next write of that file; one whose newer version is younger, or the newest, stays; the materialized files are
+    never touched; bulk/ files 30 days old go (infra/bicep/core/exports-storage.bicep)."""
+    now = time.time()
+
+    def version(name: str, age_seconds: float) -> Path:
+        files.put(name, name.encode(), "application/vnd.apache.parquet")
+        path = files.root / name
+        os.utime(path, (now - age_seconds, now - age_seconds))
+        return path
+
+    old = version("bulk/all/2024/v1/eco2mix_all_2024.parquet", 3 * MAX_TTL_SECONDS)
+    superseded = version("bulk/all/2024/v2/eco2mix_all_2024.parquet", 2 * MAX_TTL_SECONDS)
+    recent = version("bulk/all/2024/v3/eco2mix_all_2024.parquet", 60)  # v2's links may still be live
+    other_file = version("bulk/all/2024/v0/eco2mix_all_2024.csv", 4 * MAX_TTL_SECONDS)  # another file: its own
+    materialized = files.root / NAME
+    files.put(NAME, CSV, "text/csv")
+    os.utime(materialized, (now - 40 * 86400, now - 40 * 86400))
+    newest = version("bulk/all/2024/v4/eco2mix_all_2024.parquet", 0)  # the write that prunes
+    assert not old.exists() and not old.parent.exists()
+    assert superseded.exists() and recent.exists() and newest.exists() and other_file.exists()
+    assert files.sweep_expired(now + 30 * 86400 - 3 * MAX_TTL_SECONDS) == 1  # 30 days after its write: the csv
+    assert not other_file.exists() and materialized.exists()
+    assert files.read(NAME) == CSV
