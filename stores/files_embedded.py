@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import mimetypes
@@ -10,11 +11,31 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from stores.errors import StoreUnavailable
 from stores.file_names import check_name
+
+STORE_NAME = "files"
+# Disk conditions that freeing space or a later retry may cure: the API answers 503 + Retry-After (as a Blob
+# fault), not a 500. A missing file (ENOENT) or a bug (EISDIR, EACCES on a wrong root) passes through.
+TRANSIENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EAGAIN, errno.EMFILE, errno.ENFILE, errno.EBUSY}
+)
+
+
+@contextlib.contextmanager
+def disk_faults_as_unavailable(store: str = STORE_NAME) -> Iterator[None]:
+    """Turn a full, failing or read-only disk into StoreUnavailable; any other OSError passes through."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in TRANSIENT_ERRNOS:
+            raise
+        raise StoreUnavailable(store, errno.errorcode.get(exc.errno, str(exc.errno))) from exc
+
 
 # Same ceiling as the Blob SAS links: a leaked link is short-lived.
 MAX_TTL_SECONDS = 900
@@ -70,6 +91,10 @@ class EmbeddedFileStore:
     def put(self, name: str, data: bytes, content_type: str) -> bool:
         # content_type is not stored: the extension gives it back (media_type).
         path = self._path(name)
+        with disk_faults_as_unavailable():
+            return self._put(path, data)
+
+    def _put(self, path: Path, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return False
@@ -106,8 +131,10 @@ class EmbeddedFileStore:
         return self._path(name).is_file()
 
     def read(self, name: str) -> bytes | None:
+        path = self._path(name)
         try:
-            return self._path(name).read_bytes()
+            with disk_faults_as_unavailable():
+                return path.read_bytes()
         except FileNotFoundError:
             return None
 
@@ -116,7 +143,7 @@ class EmbeddedFileStore:
         if size < 1:
             raise ValueError("a head read needs size >= 1")
         try:
-            with path.open("rb") as file:
+            with disk_faults_as_unavailable(), path.open("rb") as file:
                 return file.read(size)
         except FileNotFoundError:
             return None
