@@ -37,6 +37,9 @@ def disk_faults_as_unavailable(store: str = STORE_NAME) -> Iterator[None]:
         raise StoreUnavailable(store, errno.errorcode.get(exc.errno, str(exc.errno))) from exc
 
 
+# Exports are served through signed links only: their files (0600) and folders are the owner's alone, whatever
+# the umask (a shared machine's other users would read them straight off the disk).
+PRIVATE_DIR_MODE = 0o700
 # Same ceiling as the Blob SAS links: a leaked link is short-lived.
 MAX_TTL_SECONDS = 900
 SIGNING_KEY_FILE = "files-signing.key"
@@ -69,6 +72,18 @@ def load_signing_key(configured: str | None, data_dir: Path) -> bytes:
     raise RuntimeError(f"empty signing key file: {path}")
 
 
+def _private_dirs(folder: Path) -> None:
+    """Make `folder` and its missing parents with PRIVATE_DIR_MODE (Path.mkdir(parents=True) gives the parents
+    it makes the umask's default mode)."""
+    missing = []
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+
+
 class EmbeddedFileStore:
     """FileStore over a local folder."""
 
@@ -80,7 +95,7 @@ class EmbeddedFileStore:
         if not signing_key:
             raise ValueError("signing_key must not be empty")
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         self._key = signing_key
         self._base_url = public_base_url.rstrip("/")
         self._folders: set[Path] = set()  # folders known to exist: no mkdir per file
@@ -123,7 +138,7 @@ class EmbeddedFileStore:
                 return os.open(tmp, flags, 0o600)
             except FileNotFoundError:  # the folder was removed since: make it again
                 self._folders.discard(tmp.parent)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(tmp.parent)
         self._folders.add(tmp.parent)
         return os.open(tmp, flags, 0o600)
 

@@ -230,3 +230,16 @@ def test_full_disk_mapping_leaves_a_missing_file_and_a_bug_alone(files: Embedded
     (files.root / "11").mkdir()
     with pytest.raises(IsADirectoryError):  # EISDIR: not a disk condition, not a 503
         files.read_head("11", 3)
+
+
+def test_devhost_data_files_and_folders_are_not_world_readable(tmp_path: Path) -> None:
+    """Under the common umask 022, the store's files are 0600 and every folder it makes 0700."""
+    previous = os.umask(0o022)
+    try:
+        files = EmbeddedFileStore(tmp_path / "data" / "files", b"k" * 32, "http://127.0.0.1:7071")
+        files.put(NAME, CSV, "text/csv")
+    finally:
+        os.umask(previous)
+    made = [tmp_path / "data" / "files", files.root / "11", files.root / "11" / "2024"]
+    assert [oct(stat.S_IMODE(p.stat().st_mode)) for p in made] == [oct(0o700)] * 3
+    assert stat.S_IMODE((files.root / NAME).stat().st_mode) == 0o600
