@@ -450,6 +450,7 @@ module rbac 'app/rbac.bicep' = {
     exportsStorageAccountName: exportsStorage.outputs.name
     exportsContainerName: exportsContainerName
     cosmosAccountName: cosmos.outputs.name
+    cosmosDatabaseName: cosmosDatabaseName
     appInsightsName: monitoring.outputs.name
     identityPrincipalId: apiIdentity.outputs.principalId
     developerPrincipalId: principalId
