@@ -144,7 +144,10 @@ KeyResolver = Callable[[str, Settings], Any]  # (token, settings) → verificati
 
 def resolve_signing_key(token: str, settings: Settings) -> Any:
     kid = jwt.get_unverified_header(token).get("kid")
-    return jwks_cache(jwks_url(settings), float(settings.AUTH_JWKS_CACHE_SECONDS)).key(kid)
+    cache = jwks_cache(
+        jwks_url(settings), float(settings.AUTH_JWKS_CACHE_SECONDS), float(settings.AUTH_JWKS_STALE_GRACE_SECONDS)
+    )
+    return cache.key(kid)
 
 
 def bearer_principal(token: str, settings: Settings, resolve_key: KeyResolver = resolve_signing_key) -> Principal:

@@ -72,7 +72,8 @@ OPERATIONS = (
         "DELETE",
         "deleteBackfill",
         "Delete a backfill: terminate it when still running, then purge its record (404 afterwards; the data it "
-        "materialized stays). 409 with Retry-After when a running backfill has not ended yet: repeat the DELETE.",
+        "materialized stays). 409 with Retry-After when a running backfill has not ended yet: repeat the DELETE. "
+        "409 for the scheduled incremental run (materialize-incremental): its history is not the operator's to purge.",
         path=BackfillPath,
         ok_status=204,
         errors=(404, 409),
@@ -243,7 +244,15 @@ async def delete_backfill(
     client: OrchestrationClient, instance_id: str, wait_seconds: float = TERMINATE_WAIT_SECONDS
 ) -> str:
     """Terminate the run if active, then purge it; its last runtime status. 404 unknown; 409 + Retry-After
-    when an active run has not ended within `wait_seconds` (the termination goes on; repeat the DELETE)."""
+    when an active run has not ended within `wait_seconds` (the termination goes on; repeat the DELETE).
+    409 for the scheduled incremental run: terminating it would stop the schedule's run midway, and purging
+    it would lose the record `GET /v1/admin/backfills` and the run status show of the last scheduled run."""
+    if run_kind(instance_id) == "incremental":
+        raise ApiError(
+            409,
+            f"{instance_id} is the scheduled incremental run, not a backfill: it cannot be terminated or deleted.",
+            slug="scheduled-run",
+        )
     status = await _required(client, instance_id)
     runtime = runtime_status(status)
     if runtime in _ACTIVE:

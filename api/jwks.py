@@ -4,10 +4,16 @@ PyJWKClient(cache_keys=True) keeps a key for the life of the worker (a key rotat
 it fetches under a lock held by every caller, so an unreachable JWKS made the n-th request wait n × timeout.
 Here the set expires after `ttl`; one fetch is in flight at a time and the others wait for *its* outcome; a
 failed fetch is remembered for `retry_after` seconds, during which callers are answered at once.
+
+The fetch runs on a thread of its own, never the caller's: a caller on an event loop (an async trigger's
+envelope) is answered at once, never made to wait for the network. It gets the last good key while a refresh
+is in flight, else JwksUnavailable(1). When fetches fail, the last good set keeps verifying for `grace` seconds
+past its expiry, so a JWKS outage does not turn every bearer request into a 503 at the TTL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -50,12 +56,14 @@ class JwksCache:
         timeout: float = FETCH_TIMEOUT_SECONDS,
         retry_after: int = FAILURE_RETRY_AFTER_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        grace: float = 0.0,
     ) -> None:
         # The library fetches and parses; its own caches are off (this class owns expiry and concurrency).
         self._client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=timeout)
         self.ttl = ttl
         self.timeout = timeout
         self.retry_after = retry_after
+        self.grace = grace
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, Any] = {}
@@ -74,19 +82,32 @@ class JwksCache:
             may_refresh = not fresh or self._fetched_at is None or now - self._fetched_at >= UNKNOWN_KID_REFRESH_SECONDS
             if fresh and not may_refresh:
                 raise UnknownKey(kid)
+            stale = self._stale_key(kid, now)
             if self._failed_at is not None and now - self._failed_at < self.retry_after:
+                if stale is not None:  # the JWKS fails: the last good set, within its grace period
+                    return stale
                 raise JwksUnavailable(max(1, round(self.retry_after - (now - self._failed_at))))
             fetch, leader = (self._inflight, False) if self._inflight else (_Fetch(threading.Event()), True)
             self._inflight = fetch
-        if leader:
-            self._run(fetch)
-        elif not fetch.done.wait(self.timeout * 2):  # the leader's fetch is bounded by its own timeout
-            raise JwksUnavailable(self.retry_after)
-        if fetch.failed or fetch.keys is None:
+        if leader:  # on a thread of its own: the caller may be an event loop
+            threading.Thread(target=self._run, args=(fetch,), name="jwks-fetch", daemon=True).start()
+        if _on_event_loop():  # waiting here would stall every request of the loop for up to the timeout
+            if stale is not None:
+                return stale
+            raise JwksUnavailable(1)
+        if not fetch.done.wait(self.timeout * 2) or fetch.failed or fetch.keys is None:
+            if stale is not None:
+                return stale
             raise JwksUnavailable(self.retry_after)
         if kid not in fetch.keys:
             raise UnknownKey(kid)
         return fetch.keys[kid]
+
+    def _stale_key(self, kid: str | None, now: float) -> Any:
+        """`kid`'s key in the last good set while that set is within its TTL + grace, else None."""
+        if self._fetched_at is None or now - self._fetched_at >= self.ttl + self.grace:
+            return None
+        return self._keys.get(kid)  # type: ignore[arg-type]
 
     def _run(self, fetch: _Fetch) -> None:
         try:
@@ -105,7 +126,15 @@ class JwksCache:
         fetch.done.set()
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=4)
-def jwks_cache(url: str, ttl: float) -> JwksCache:
+def jwks_cache(url: str, ttl: float, grace: float = 0.0) -> JwksCache:
     """One cache per JWKS URL and worker."""
-    return JwksCache(url, ttl)
+    return JwksCache(url, ttl, grace=grace)

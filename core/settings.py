@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     AUTH_AUDIENCE: str | None = None
     AUTH_JWKS_URL: str | None = None  # defaults to the tenant's Entra ID JWKS
     AUTH_JWKS_CACHE_SECONDS: int = Field(default=3600, ge=60, le=86400)  # a rotated-out key verifies ≤ this long
+    # While the JWKS cannot be fetched, the last good keys keep verifying this long past their cache time (an
+    # Entra ID outage is not a 503 for every bearer request); 0 turns the grace off.
+    AUTH_JWKS_STALE_GRACE_SECONDS: int = Field(default=21600, ge=0, le=604800)
     AUTH_CLOCK_SKEW_SECONDS: int = Field(default=60, ge=0, le=300)  # leeway on exp/nbf/iat
     CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
     # Per credential and instance (token bucket): RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_SECONDS; 0 disables.

@@ -21,7 +21,7 @@ from devhost.functions import FunctionIndex
 from devhost.instance import Instance
 from devhost.protocol_errors import ProblemAppRunner
 from devhost.server import HostState, build_web_app, front_door, problem, reset_sdk_session
-from devhost.timer_triggers import run_timer
+from devhost.timer_triggers import TimerStatus, run_timer
 from devhost.webhook_guard import system_key as stored_system_key
 from devhost.worker_pool import WorkerPool
 
@@ -84,7 +84,15 @@ async def start_host(
     port = port or free_port()
     hooks = hooks or AppHooks()
     key = system_key or stored_system_key(data_dir)
-    state = HostState(index=index, engine=engine, base_url=f"http://127.0.0.1:{port}", hooks=hooks, system_key=key)
+    timer_status = [TimerStatus(t.name) for t in index.timers] if timers else []
+    state = HostState(
+        index=index,
+        engine=engine,
+        base_url=f"http://127.0.0.1:{port}",
+        hooks=hooks,
+        system_key=key,
+        timers=timer_status,
+    )
     runner = ProblemAppRunner(
         build_web_app(state), problem_of=partial(problem, hooks), front=front_door, access_log=None
     )
@@ -100,9 +108,10 @@ async def start_host(
                     run_at_start=run_timers_at_start,
                     client_binding=client_binding(host.base_url, system_key=key),
                     setting_default=hooks.setting_default,
+                    status=status,
                 )
             )
-            for t in index.timers
+            for t, status in zip(index.timers, timer_status, strict=True)
         ]
     return host
 

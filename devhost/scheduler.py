@@ -12,10 +12,12 @@ import contextlib
 import functools
 import json
 import logging
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,10 +33,32 @@ from devhost.worker_pool import ActivityError, WorkerPool
 
 log = logging.getLogger("devhost.engine")
 
+# The history store failing (locked past its busy timeout, disk full or failing): the scheduler backs off and
+# retries rather than failing the orchestration it was working on.
+STORE_FAULTS: tuple[type[Exception], ...] = (sqlite3.OperationalError, OSError)
 
-def _log_crash(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the durable scheduler stopped", exc_info=task.exception())
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class SchedulerStatus:
+    """What the scheduler loop is doing, for /_devhost/scheduler: a loop that fails must not look healthy."""
+
+    state: str = "idle"  # idle (not started) | running | backing-off | stopped | crashed
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_error_at: str | None = None
+    next_attempt_at: str | None = None
+    last_ok_at: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.state in ("idle", "running")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"healthy": self.healthy}
 
 
 class Scheduler:
@@ -47,6 +71,8 @@ class Scheduler:
         activity_workers: int = 4,
         on_progress: Callable[[Instance], None] | None = None,
         worker_pool: WorkerPool | None = None,
+        backoff_initial_seconds: float = 1.0,
+        backoff_max_seconds: float = 60.0,
     ) -> None:
         self.index = index
         self.store = store
@@ -63,6 +89,9 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self.skip_needless_replays = True
         self.stats = {"episodes": 0, "replays_skipped": 0, "replay_seconds": 0.0, "activities": 0}
+        self.status = SchedulerStatus()
+        self.backoff_initial_seconds = backoff_initial_seconds
+        self.backoff_max_seconds = backoff_max_seconds
 
     def wake(self) -> None:
         """New work was written to the store: look at it now."""
@@ -71,8 +100,18 @@ class Scheduler:
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Run in the background (server mode); persisted work resumes here."""
+        self.status.state = "running"
         self._loop_task = asyncio.create_task(self._run(stop_when_idle=False))
-        self._loop_task.add_done_callback(_log_crash)
+        self._loop_task.add_done_callback(self._loop_ended)
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            self.status.state = "stopped"
+            return
+        exc = task.exception()
+        self.status.state = "crashed"
+        self.status.last_error, self.status.last_error_at = f"{type(exc).__name__}: {exc}", _now_iso()
+        log.error("the durable scheduler stopped", exc_info=exc)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop scheduling; give in-flight activities a moment, abandon the rest (they resume next start)."""
@@ -99,9 +138,18 @@ class Scheduler:
             await self._pool.start()
         while not self._stopping:
             self._wake.clear()
-            if await self.step():
+            try:
+                if await self.step():
+                    self._step_ok()
+                    continue
+                next_due = self.store.next_timer_due()
+            except Exception as exc:
+                if stop_when_idle:  # a caller driving the run to its end gets the error
+                    raise
+                # Server mode: the host keeps serving, so the loop must not die with it unseen; back off, retry.
+                await self._back_off(exc)
                 continue
-            next_due = self.store.next_timer_due()
+            self._step_ok()
             if not self._running and next_due is not None and self.clock.simulated:
                 self.clock.advance_to(datetime.fromtimestamp(next_due, UTC))
                 continue
@@ -111,12 +159,43 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout if not self.clock.simulated else None)
 
+    def _step_ok(self) -> None:
+        if self.status.consecutive_failures:
+            log.warning("the durable scheduler recovered after %d failed attempts", self.status.consecutive_failures)
+        self.status.state = "running"
+        self.status.consecutive_failures = 0
+        self.status.next_attempt_at = None
+        self.status.last_ok_at = _now_iso()
+
+    async def _back_off(self, exc: Exception) -> None:
+        """Wait 1, 2, 4... s (capped) before the next pass, whatever wakes arrive meanwhile; a stop ends it."""
+        status = self.status
+        status.consecutive_failures += 1
+        delay = min(self.backoff_max_seconds, self.backoff_initial_seconds * 2 ** (status.consecutive_failures - 1))
+        status.state = "backing-off"
+        status.last_error, status.last_error_at = f"{type(exc).__name__}: {exc}", _now_iso()
+        status.next_attempt_at = datetime.fromtimestamp(time.time() + delay, UTC).isoformat(timespec="seconds")
+        log.error(
+            "the durable scheduler failed (%d in a row); next attempt in %.1f s",
+            status.consecutive_failures,
+            delay,
+            exc_info=exc,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        while not self._stopping and (left := deadline - loop.time()) > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=left)
+
     async def step(self) -> bool:
         """One pass: every inbox becomes an episode, new activity rows run, due timers fire. True if any."""
         progressed = False
         for instance_id in self.store.instances_with_inbox():
             try:
                 await self._episode(instance_id)
+            except STORE_FAULTS:  # the store, not the orchestration, failed: retried after a back-off
+                raise
             except Exception:  # a devhost bug must not stop every other orchestration
                 log.exception("episode of %s failed; the instance is marked Failed", instance_id)
                 self._fail_instance(instance_id, "devhost internal error while running an episode; see its log")
@@ -167,8 +246,8 @@ class Scheduler:
                 # Deleted rows belong to a terminated or restarted execution: drop their result.
                 if self.store.delete_work(conn, [row.id]):
                     self.store.add_work(conn, row.instance_id, row.execution_id, "inbox", ev)
-        except Exception:  # the store is closed during shutdown; the row stays and reruns next start
-            log.debug("activity result not stored", exc_info=True)
+        except Exception:  # the store is closed or failing: the row stays and the activity runs again
+            log.log(logging.DEBUG if self._stopping else logging.WARNING, "activity result not stored", exc_info=True)
         self._wake.set()
 
     # ---- episodes ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex, FunctionInfo
 from devhost.invoke import build_http_request, http_response_parts, invocation
 from devhost.routes import RouteTable
+from devhost.timer_triggers import TimerStatus
 
 log = logging.getLogger("devhost.server")
 _PROBLEM = "application/problem+json"
@@ -75,6 +76,23 @@ class HostState:
     base_url: str = ""
     hooks: AppHooks = field(default_factory=AppHooks)
     system_key: str | None = None  # the Durable webhooks' key (code= / x-functions-key)
+    timers: list[TimerStatus] = field(default_factory=list)
+
+
+SCHEDULER_STATUS_PATH = "/_devhost/scheduler"
+
+
+def scheduler_status_route(state: HostState) -> web.RouteDef:
+    """GET /_devhost/scheduler: the durable scheduler's state and each timer's last firing; 503 while the
+    scheduler is backing off or stopped (the app's /v1/health, served by the app, cannot see devhost's loop).
+    Unauthenticated as /_files: devhost listens on 127.0.0.1 only."""
+
+    async def status(request: web.Request) -> web.Response:
+        scheduler = state.engine.scheduler.status
+        body = {"scheduler": scheduler.as_dict(), "timers": [t.as_dict() for t in state.timers]}
+        return web.json_response(body, status=200 if scheduler.healthy else 503, headers={"Cache-Control": "no-store"})
+
+    return web.get(SCHEDULER_STATUS_PATH, status)
 
 
 def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application:
@@ -114,6 +132,7 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.add_routes(durable_api.build_routes(state.engine.client, state.system_key))
+    app.add_routes([scheduler_status_route(state)])
     app.add_routes(state.hooks.routes(problem_of))
     # Any path, one with an encoded newline too.
     app[FUNCTIONS] = app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)

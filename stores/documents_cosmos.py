@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final, Literal
 
 import orjson
 from azure.core import MatchConditions
@@ -42,6 +42,11 @@ _HASHES_QUERY = "SELECT c.id, c.content_hash FROM c WHERE c.region_code = @r AND
 _IDS_PER_QUERY = 500
 
 STORE_NAME = "documents"
+# Priority-based execution (azure-cosmos >= 4.5.2b2, the x-ms-cosmos-priority-level header): once the account
+# reaches its throughput, Cosmos DB throttles Low requests before High ones. Every write of this store is the
+# materialization's (the API only reads), so the writes go Low and the reads served to HTTP keep the default
+# High. Best effort, and only where the account has the feature enabled; elsewhere the header is ignored.
+WRITE_PRIORITY: Final[Literal["Low"]] = "Low"
 
 
 def _hashes_parameters(region_code: str, doc_ids: list[str]) -> list[list[dict[str, Any]]]:
@@ -81,7 +86,7 @@ class CosmosDocumentStore:
         if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
             raise ValueError("a document needs string `id` and `region_code`")
         with _unavailable():
-            self.container.upsert_item(doc)
+            self.container.upsert_item(doc, priority=WRITE_PRIORITY)
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
         try:
@@ -116,10 +121,14 @@ class CosmosDocumentStore:
         try:
             with _unavailable():
                 if version is None:
-                    self.container.create_item(doc)
+                    self.container.create_item(doc, priority=WRITE_PRIORITY)
                 else:
                     self.container.replace_item(
-                        item=doc["id"], body=doc, etag=version, match_condition=MatchConditions.IfNotModified
+                        item=doc["id"],
+                        body=doc,
+                        etag=version,
+                        match_condition=MatchConditions.IfNotModified,
+                        priority=WRITE_PRIORITY,
                     )
         except (CosmosResourceExistsError, CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import mimetypes
@@ -10,12 +11,35 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from stores.errors import StoreUnavailable
 from stores.file_names import check_name
 
+STORE_NAME = "files"
+# Disk conditions that freeing space or a later retry may cure: the API answers 503 + Retry-After (as a Blob
+# fault), not a 500. A missing file (ENOENT) or a bug (EISDIR, EACCES on a wrong root) passes through.
+TRANSIENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EAGAIN, errno.EMFILE, errno.ENFILE, errno.EBUSY}
+)
+
+
+@contextlib.contextmanager
+def disk_faults_as_unavailable(store: str = STORE_NAME) -> Iterator[None]:
+    """Turn a full, failing or read-only disk into StoreUnavailable; any other OSError passes through."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in TRANSIENT_ERRNOS:
+            raise
+        raise StoreUnavailable(store, errno.errorcode.get(exc.errno, str(exc.errno))) from exc
+
+
+# Exports are served through signed links only: their files (0600) and folders are the owner's alone, whatever
+# the umask (a shared machine's other users would read them straight off the disk).
+PRIVATE_DIR_MODE = 0o700
 # Same ceiling as the Blob SAS links: a leaked link is short-lived.
 MAX_TTL_SECONDS = 900
 SIGNING_KEY_FILE = "files-signing.key"
@@ -57,6 +81,18 @@ def load_signing_key(configured: str | None, data_dir: Path) -> bytes:
     raise RuntimeError(f"empty signing key file: {path}")
 
 
+def _private_dirs(folder: Path) -> None:
+    """Make `folder` and its missing parents with PRIVATE_DIR_MODE (Path.mkdir(parents=True) gives the parents
+    it makes the umask's default mode)."""
+    missing = []
+    while not folder.is_dir() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+
+
 class EmbeddedFileStore:
     """FileStore over a local folder."""
 
@@ -68,7 +104,7 @@ class EmbeddedFileStore:
         if not signing_key:
             raise ValueError("signing_key must not be empty")
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         self._key = signing_key
         self._base_url = public_base_url.rstrip("/")
         self._folders: set[Path] = set()  # folders known to exist: no mkdir per file
@@ -80,6 +116,10 @@ class EmbeddedFileStore:
     def put(self, name: str, data: bytes, content_type: str) -> bool:
         # content_type is not stored: the extension gives it back (media_type).
         path = self._path(name)
+        with disk_faults_as_unavailable():
+            return self._put(path, data)
+
+    def _put(self, path: Path, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return False
@@ -147,7 +187,7 @@ class EmbeddedFileStore:
                 return os.open(tmp, flags, 0o600)
             except FileNotFoundError:  # the folder was removed since: make it again
                 self._folders.discard(tmp.parent)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(tmp.parent)
         self._folders.add(tmp.parent)
         return os.open(tmp, flags, 0o600)
 
@@ -155,8 +195,10 @@ class EmbeddedFileStore:
         return self._path(name).is_file()
 
     def read(self, name: str) -> bytes | None:
+        path = self._path(name)
         try:
-            return self._path(name).read_bytes()
+            with disk_faults_as_unavailable():
+                return path.read_bytes()
         except FileNotFoundError:
             return None
 
@@ -165,7 +207,7 @@ class EmbeddedFileStore:
         if size < 1:
             raise ValueError("a head read needs size >= 1")
         try:
-            with path.open("rb") as file:
+            with disk_faults_as_unavailable(), path.open("rb") as file:
                 return file.read(size)
         except FileNotFoundError:
             return None

@@ -397,6 +397,7 @@ var appSettings = {
   AUTH_TENANT_ID: tenant().tenantId
   AUTH_AUDIENCE: authAudience
   AUTH_JWKS_CACHE_SECONDS: '3600'
+  AUTH_JWKS_STALE_GRACE_SECONDS: '21600'
   AUTH_CLOCK_SKEW_SECONDS: '60'
   RATE_LIMIT_REQUESTS: '1200'
   RATE_LIMIT_WINDOW_SECONDS: '60'
@@ -449,6 +450,7 @@ module rbac 'app/rbac.bicep' = {
     exportsStorageAccountName: exportsStorage.outputs.name
     exportsContainerName: exportsContainerName
     cosmosAccountName: cosmos.outputs.name
+    cosmosDatabaseName: cosmosDatabaseName
     appInsightsName: monitoring.outputs.name
     identityPrincipalId: apiIdentity.outputs.principalId
     developerPrincipalId: principalId

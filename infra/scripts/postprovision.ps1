@@ -1,5 +1,5 @@
 # azd postprovision hook on Windows: the same steps as postprovision.sh. Creates the managed identity's
-# contained user in the Gold database with db_datareader (grant-gold-reader.sql). Needs sqlcmd (go-sqlcmd)
+# contained user in the Gold database with SELECT on the Gold tables (grant-gold-reader.sql). Needs sqlcmd (go-sqlcmd)
 # and an `az login` / `azd auth login` identity that is a Microsoft Entra admin of the SQL server.
 $ErrorActionPreference = 'Stop'
 
@@ -28,7 +28,7 @@ if (-not (Get-Command sqlcmd -ErrorAction SilentlyContinue)) {
   exit 1
 }
 
-Write-Output "postprovision: granting db_datareader on $server/$database to $identity"
+Write-Output "postprovision: granting SELECT on the Gold tables of $server/$database to $identity"
 & sqlcmd -S $server -d $database --authentication-method ActiveDirectoryDefault -b `
   -v "IDENTITY_NAME=$identity" -i $sqlFile
 exit $LASTEXITCODE

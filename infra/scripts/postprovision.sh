@@ -1,6 +1,6 @@
 #!/bin/sh
 # azd postprovision hook: create the managed identity's contained user in the Gold database with
-# db_datareader (infra/scripts/grant-gold-reader.sql). Needs sqlcmd (go-sqlcmd) and an `az login` /
+# SELECT on the Gold tables (infra/scripts/grant-gold-reader.sql). Needs sqlcmd (go-sqlcmd) and an `az login` /
 # `azd auth login` identity that is a Microsoft Entra admin of the SQL server. Without GOLD_SQL_SERVER
 # (no Gold database configured yet) it only prints what to run later.
 set -eu
@@ -31,6 +31,6 @@ if ! command -v sqlcmd >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "postprovision: granting db_datareader on $server/$database to $identity"
+echo "postprovision: granting SELECT on the Gold tables of $server/$database to $identity"
 sqlcmd -S "$server" -d "$database" --authentication-method ActiveDirectoryDefault -b \
   -v IDENTITY_NAME="$identity" -i "$sql_file"

@@ -107,6 +107,24 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// No basic-auth (publishing profile user/password) deployments: the package comes from a blob container
+// through the managed identity, and the scm site takes Entra ID tokens only.
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
 // With API Management deployed, the app answers only the gateway (its VNet-integration subnet): no way
 // around the gateway's rate limit. The scm site (deployments, with Entra ID auth) keeps its own rules.
 resource accessRestrictions 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(apimSubnetId)) {

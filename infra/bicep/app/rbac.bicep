@@ -5,6 +5,8 @@ param deploymentContainerName string
 param exportsStorageAccountName string
 param exportsContainerName string
 param cosmosAccountName string
+@description('The Cosmos DB database of the app: its data role is scoped to it, not to the whole account.')
+param cosmosDatabaseName string
 param appInsightsName string
 param identityPrincipalId string
 
@@ -33,6 +35,8 @@ var roles = {
 
 // Cosmos DB Built-in Data Contributor (a data-plane role of the account, not an Azure RBAC role).
 var cosmosDataContributorId = '00000000-0000-0000-0000-000000000002'
+// The app's one database (its container and nothing else of the account).
+var cosmosDatabaseScope = '${cosmos.id}/dbs/${cosmosDatabaseName}'
 
 // Host storage only (AzureWebJobsStorage): the Functions host and the Durable extension create their own
 // containers (leases, large messages), queues and tables, so these roles are account-wide. This account
@@ -150,7 +154,7 @@ resource identityCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
   properties: {
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributorId}'
     principalId: identityPrincipalId
-    scope: cosmos.id
+    scope: cosmosDatabaseScope
   }
 }
 
@@ -182,6 +186,6 @@ resource developerCosmos 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignmen
   properties: {
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributorId}'
     principalId: developerPrincipalId
-    scope: cosmos.id
+    scope: cosmosDatabaseScope
   }
 }

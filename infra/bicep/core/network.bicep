@@ -10,6 +10,17 @@ param tags object
 @description('Private DNS zone names (privatelink.*) of the services reached through private endpoints.')
 param privateDnsZoneNames array
 
+// One NSG on every subnet: Azure's default rules (VNet and load balancer in, nothing else from the internet),
+// so a resource later put in a subnet is not reachable from outside by accident.
+resource nsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
+  name: 'nsg-${name}'
+  location: location
+  tags: tags
+  properties: {
+    securityRules: []
+  }
+}
+
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   name: name
   location: location
@@ -25,6 +36,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         name: 'app'
         properties: {
           addressPrefix: '10.0.1.0/24'
+          networkSecurityGroup: {
+            id: nsg.id
+          }
           delegations: [
             {
               name: 'flex-consumption'
@@ -39,6 +53,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         name: 'private-endpoints'
         properties: {
           addressPrefix: '10.0.2.0/24'
+          networkSecurityGroup: {
+            id: nsg.id
+          }
           privateEndpointNetworkPolicies: 'Disabled'
         }
       }
@@ -48,6 +65,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         name: 'apim'
         properties: {
           addressPrefix: '10.0.3.0/27'
+          networkSecurityGroup: {
+            id: nsg.id
+          }
           delegations: [
             {
               name: 'apim-v2'

@@ -45,19 +45,8 @@ resource blobServices 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01
       enabled: true
       days: 7
     }
-    // The /explorer page fetches the CSV that /v1/export redirects to (a short-lived SAS link, which is the
-    // credential): the browser needs CORS on GET. Nothing is readable without a SAS (no public access).
-    cors: {
-      corsRules: [
-        {
-          allowedOrigins: ['*']
-          allowedMethods: ['GET', 'HEAD', 'OPTIONS']
-          allowedHeaders: ['*']
-          exposedHeaders: ['Content-Disposition', 'Content-Length', 'Content-Type']
-          maxAgeInSeconds: 600
-        }
-      ]
-    }
+    // No CORS rule: no browser reads this account (the exports, fetched by /explorer through their SAS links,
+    // live in their own account, core/exports-storage.bicep, whose rule names the allowed origins).
   }
 }
 

@@ -34,6 +34,7 @@ NO_STORED_SCHEMA: dict[str, str] = {
     "Microsoft.Network/virtualNetworks@2024-05-01": _NETWORK,
     "Microsoft.Network/privateDnsZones@2020-06-01": _NETWORK,
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01": _NETWORK,
+    "Microsoft.Network/networkSecurityGroups@2024-05-01": _NETWORK,
     "Microsoft.Network/privateEndpoints@2024-05-01": _NETWORK,
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01": _NETWORK,
     "Microsoft.Insights/actionGroups@2023-01-01": _ALERTS,

@@ -181,3 +181,42 @@ def test_exports_container_answers_browser_downloads(bicep_templates: Templates)
     origins = main["variables"]["exportsCorsOrigins"]["value"]["operator"]["operands"]
     assert origins["true_value"] == ["*"]
     assert origins["false_value"]["function"]["type"] == "union"
+
+
+def test_private_storage_has_no_cors(bicep_templates: Templates) -> None:
+    """CORS `*` on the private (host and package) account: no browser reads it, so no rule at all."""
+    blob = _config(bicep_templates, "core/storage.bicep", "blobServices")
+    assert "cors" not in blob["properties"]
+
+
+@pytest.mark.parametrize("policy", ["scmBasicAuth", "ftpBasicAuth"])
+def test_scm_basic_auth_publishing_credentials_are_disabled(bicep_templates: Templates, policy: str) -> None:
+    resource = template_of(bicep_templates, "app/api.bicep")["resources"][policy]
+    assert resource["type"] == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    config = _config(bicep_templates, "app/api.bicep", policy)
+    assert config["parent"] == "functionApp"
+    assert (config["name"], config["properties"]["allow"]) == (policy.removesuffix("BasicAuth"), False)
+
+
+@pytest.mark.parametrize("assignment", ["identityCosmos", "developerCosmos"])
+def test_cosmos_data_role_is_scoped_to_the_database(bicep_templates: Templates, assignment: str) -> None:
+    rbac = template_of(bicep_templates, "app/rbac.bicep")
+    assert _config(bicep_templates, "app/rbac.bicep", assignment)["properties"]["scope"] == "cosmosDatabaseScope"
+    assert rbac["variables"]["cosmosDatabaseScope"]["value"] == "${cosmos.id}/dbs/${cosmosDatabaseName}"
+    assert _module(bicep_templates, "rbac")["params"]["cosmosDatabaseName"] == "cosmosDatabaseName"
+
+
+NSG_ID = {"operand_1": "nsg", "operand_2": "id"}  # `nsg.id`, as pycep nests it
+
+
+def test_nsg_on_every_subnet(bicep_templates: Templates) -> None:
+    network = template_of(bicep_templates, "core/network.bicep")
+    assert network["resources"]["nsg"]["type"] == "Microsoft.Network/networkSecurityGroups"
+    vnet = _config(bicep_templates, "core/network.bicep", "vnet")
+    subnets = {subnet["name"]: subnet["properties"] for subnet in vnet["properties"]["subnets"]}
+    assert set(subnets) == {"app", "private-endpoints", "apim"}
+    for name, properties in subnets.items():
+        nsg_id = properties.get("networkSecurityGroup", {}).get("id")
+        assert nsg_id == {
+            "operator": {"type": "property_accessor", "operands": {"operand_1": "nsg", "operand_2": "id"}}
+        }, name

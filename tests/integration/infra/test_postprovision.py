@@ -1,4 +1,4 @@
-"""azure.yaml wiring and the post-provision hook that grants the identity db_datareader on Gold SQL.
+"""azure.yaml wiring and the post-provision hook that grants the identity SELECT on the Gold tables of Gold SQL.
 
 The hook runs for real (sh); only `sqlcmd`, which would reach Azure SQL, is a recording stand-in on PATH.
 """
@@ -6,6 +6,7 @@ The hook runs for real (sh); only `sqlcmd`, which would reach Azure SQL, is a re
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -76,9 +77,22 @@ def test_windows_hook_mirrors_the_posix_one(fragment: str) -> None:
 def test_grant_is_idempotent_and_least_privilege() -> None:
     sql = GRANT_SQL.read_text(encoding="utf-8")
     assert "CREATE USER [$(IDENTITY_NAME)] FROM EXTERNAL PROVIDER" in sql
-    assert "ALTER ROLE db_datareader ADD MEMBER [$(IDENTITY_NAME)]" in sql
-    assert "IF NOT EXISTS" in sql and "IS_ROLEMEMBER" in sql
+    assert "IF NOT EXISTS" in sql
     assert "db_datawriter" not in sql and "db_owner" not in sql
+
+
+def test_gold_reader_grant_is_select_on_the_gold_tables_only() -> None:
+    """SELECT on each Gold table of infra/sql/gold_schema.sql, not db_datareader (every table and view of the
+    database); an earlier grant of db_datareader is taken back."""
+    sql = GRANT_SQL.read_text(encoding="utf-8")
+    statements = [line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")]
+    grants = [s for s in statements if s.startswith("GRANT ")]
+    schema = (REPO / "infra" / "sql" / "gold_schema.sql").read_text(encoding="utf-8")
+    tables = sorted(re.findall(r"^CREATE TABLE (\w+)", schema, re.MULTILINE))
+    assert tables == ["DIM_REGION", "DIM_SOURCE", "DIM_TIME", "FACT_ENERGY_FLOW"]
+    assert sorted(grants) == sorted(f"GRANT SELECT ON OBJECT::dbo.{t} TO [$(IDENTITY_NAME)];" for t in tables)
+    assert not any("ADD MEMBER" in s for s in statements)
+    assert "ALTER ROLE db_datareader DROP MEMBER [$(IDENTITY_NAME)];" in statements
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from azure.cosmos import ContainerProxy
+from azure.core.pipeline import PipelineRequest
+from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
+from azure.cosmos.http_constants import HttpHeaders
 
 from core.settings import Settings
 from stores.call_policy import Caller, call_policy
@@ -118,3 +120,34 @@ def test_throttled_point_reads_are_retried_by_the_sdk_then_unavailable(
             store.get(region, doc["id"])
         assert raised.value.reason == "HTTP 429"
         assert raised.value.retry_after_seconds == 1  # 5 ms, rounded up to whole seconds
+
+
+def test_materialization_writes_are_low_priority_and_reads_are_not(cosmos_server: CosmosServer) -> None:
+    """Every write of the store carries x-ms-cosmos-priority-level: Low (the emulator accepts it); the reads the
+    API serves carry no priority, so Cosmos DB's default High."""
+    sent: list[tuple[str, str | None]] = []  # (operation, priority header)
+
+    def record(request: PipelineRequest) -> None:
+        http = request.http_request
+        query = http.headers.get(HttpHeaders.IsQuery) == "true" or http.headers.get(HttpHeaders.IsQueryPlanRequest)
+        operation = "read" if http.method == "GET" or query else "write"
+        sent.append((operation, http.headers.get(HttpHeaders.PriorityLevel)))
+
+    settings = emulator_settings(cosmos_server, "contract")
+    cosmos_container(settings)  # the database and container, made as the other tests make them
+    client = CosmosClient(
+        settings.COSMOS_ENDPOINT or "", settings.COSMOS_KEY or "", connection_verify=False, raw_request_hook=record
+    )
+    store = CosmosDocumentStore(client.get_database_client("contract").get_container_client("aggregates"))
+    region = f"r-{uuid.uuid4().hex[:12]}"
+    doc = make_doc(region, "2024-01-01")
+    sent.clear()
+    store.upsert(doc)
+    assert store.replace_if(make_doc(region, "2024-01-02"), None) is True
+    current, version = store.get_versioned(region, doc["id"])
+    assert current == doc and store.replace_if({**doc, "version": 2}, version) is True
+    assert len(store.query_range(region, "day", "2024-01-01", "2024-01-02")) == 2
+    assert store.get(region, doc["id"]) == {**doc, "version": 2}  # each write was accepted
+    assert [p for op, p in sent if op == "write"] == ["Low"] * 3  # upsert, create, replace
+    reads = [p for op, p in sent if op == "read"]
+    assert len(reads) >= 3 and set(reads) == {None}

@@ -24,8 +24,9 @@ from api.backfills import (
 from api.http import ApiError, Reply, RequestContext, respond_async
 from api.params import BackfillRequest, parse
 from core.settings import Settings
-from orchestrations.names import BACKFILL_INSTANCE_PREFIX, ORCHESTRATOR
+from orchestrations.names import BACKFILL_INSTANCE_PREFIX, INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
 from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
+from tests.unit.api.test_http import assert_problem
 
 
 class FakeDurableClient:
@@ -356,3 +357,26 @@ async def test_of_two_overlapping_starts_at_once_the_later_created_yields() -> N
     rival_id = instance_id_for(rival.start_date.isoformat(), rival.end_date.isoformat(), None)
     assert caught.value.status == 409 and rival_id in caught.value.detail
     assert client.terminated == [instance_id_for("2024-01-01", "2024-01-31", None)]
+
+
+@pytest.mark.parametrize("runtime", ["Completed", "Running"])
+async def test_delete_of_the_incremental_run_is_409_and_keeps_its_history(
+    make_request: MakeRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch, runtime: str
+) -> None:
+    """DELETE /v1/admin/backfills/materialize-incremental: 409 problem+json; the scheduled run is neither
+    terminated nor purged (it was: its history gone from the run list and the status route)."""
+    from api import backfills
+
+    monkeypatch.setattr("api.http.get_settings", lambda: settings)
+    client = FakeDurableClient()
+    await client.start_new(ORCHESTRATOR, INCREMENTAL_INSTANCE_ID, {"mode": "incremental"})
+    client.set(INCREMENTAL_INSTANCE_ID, runtimeStatus=runtime)
+    instance = backfills.backfill_instance._function.get_user_function().__wrapped__
+    route_params = {"instance_id": INCREMENTAL_INSTANCE_ID}
+    path = f"/v1/admin/backfills/{INCREMENTAL_INSTANCE_ID}"
+    resp = await instance(make_request("DELETE", path, key=OPERATOR_KEY, route_params=route_params), client)
+    body = assert_problem(resp, 409)
+    assert body["type"] == "urn:eco2mix:problem:scheduled-run" and INCREMENTAL_INSTANCE_ID in body["detail"]
+    assert client.terminated == [] and client.instances[INCREMENTAL_INSTANCE_ID]["runtimeStatus"] == runtime
+    got = await instance(make_request("GET", path, key=OPERATOR_KEY, route_params=route_params), client)
+    assert got.status_code == 200 and json.loads(got.get_body())["id"] == INCREMENTAL_INSTANCE_ID

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import azure.functions as func
 import pandas as pd
 import pytest
 
@@ -14,10 +17,14 @@ import api.export as export_module
 from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, _on_loop, _parsed, export_link, export_spec
 from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
+from bench.devhost_process import ApiKeys
 from core.settings import Settings
 from domain.bulk_export import ExportSpec, Format
+from stores.files_embedded import EmbeddedFileStore
 from tests.fakes import MemoryDocuments, MemoryFiles
-from tests.unit.api.conftest import FakeStores, MakeRequest, seed
+from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, FakeStores, MakeRequest, seed
+from tests.unit.api.test_http import assert_problem
+from tests.unit.stores.test_files_embedded import fill_disk_for
 
 
 @pytest.mark.parametrize(
@@ -178,3 +185,28 @@ async def test_the_query_is_parsed_once_per_request(
         parsed.clear()
         resp = await export_module.export_csv(make_request("GET", ROUTE.path, params=params))
         assert (resp.status_code, len(parsed)) == (status, parses)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_on_export_is_503_with_retry_after(
+    monkeypatch: pytest.MonkeyPatch, make_request: MakeRequest, documents: MemoryDocuments, tmp_path: Path
+) -> None:
+    """A bulk export built on a full disk: 503 problem+json with Retry-After, not a 500."""
+    seed(documents, ["11"], ["2024-02"])
+    settings = Settings(
+        API_KEYS=ApiKeys(reader=READER_KEY, operator=OPERATOR_KEY).env_value, STORE_RETRY_AFTER_SECONDS=11
+    )
+
+    def export(files: EmbeddedFileStore) -> func.HttpResponse:
+        monkeypatch.setattr("api.export.stores", lambda: FakeStores(documents, files))
+        return respond(make_request("GET", ROUTE.path, params={"year": "2024"}), ROUTE, _handle, settings)
+
+    # The file's (versioned) name, from the same export on a disk with room.
+    probe = export(EmbeddedFileStore(tmp_path / "probe", b"k" * 32, "http://127.0.0.1:7071"))
+    name = urlsplit(probe.headers["Location"]).path.removeprefix("/_files/")
+    files = EmbeddedFileStore(tmp_path / "files", b"k" * 32, "http://127.0.0.1:7071")
+    fill_disk_for(files, name)
+    resp = export(files)
+    body = assert_problem(resp, 503)
+    assert resp.headers["Retry-After"] == "11"
+    assert body["type"] == "urn:eco2mix:problem:store-unavailable" and "files" in body["detail"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -145,3 +147,87 @@ def test_an_endpoint_that_never_answers_is_bounded_by_the_timeout(jwks_server: J
     with pytest.raises(JwksUnavailable):
         cache.key("k")
     assert jwks_server.hits == 1
+
+
+def test_jwks_fetch_failure_keeps_the_last_good_keys_for_the_grace_period(
+    jwks_server: JwksServer, keys: list[rsa.RSAPrivateKey]
+) -> None:
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, ttl=600, retry_after=30, clock=clock, grace=3600)
+    jwks_server.keys = [jwk(keys[0], "k")]
+    good = cache.key("k")
+    jwks_server.status = 500  # the JWKS endpoint fails from now on
+    clock.now += 601
+    assert cache.key("k") is good and jwks_server.hits == 2  # refetched, failed: the last good key
+    clock.now += 10
+    assert cache.key("k") is good and jwks_server.hits == 2  # within retry_after: no fetch, still served
+    with pytest.raises(JwksUnavailable):  # a kid the last good set never had is not made up
+        cache.key("other")
+    clock.now += 600 + 3600  # past the TTL + grace
+    with pytest.raises(JwksUnavailable):
+        cache.key("k")
+    assert jwks_server.hits == 3
+
+
+def test_jwks_fetch_failure_without_grace_is_unavailable_at_the_ttl(
+    jwks_server: JwksServer, keys: list[rsa.RSAPrivateKey]
+) -> None:
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, ttl=600, clock=clock)  # grace 0: the TTL is a hard bound
+    jwks_server.keys = [jwk(keys[0], "k")]
+    cache.key("k")
+    jwks_server.status = 500
+    clock.now += 601
+    with pytest.raises(JwksUnavailable):
+        cache.key("k")
+
+
+async def test_jwks_fetch_never_blocks_the_event_loop(jwks_server: JwksServer, keys: list[rsa.RSAPrivateKey]) -> None:
+    """On an event loop, a cold cache answers JwksUnavailable(1) at once and an expired one its last good key,
+    while the fetch runs on its own thread (the endpoint hangs until released here)."""
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, ttl=600, timeout=5, clock=clock, grace=3600)
+    jwks_server.keys = [jwk(keys[0], "k")]
+    jwks_server.release.clear()
+    started = time.perf_counter()
+    with pytest.raises(JwksUnavailable) as err:
+        cache.key("k")
+    assert err.value.retry_after == 1 and time.perf_counter() - started < 0.5
+    jwks_server.release.set()
+    for _ in range(200):  # the background fetch lands
+        await asyncio.sleep(0.01)
+        try:
+            good = cache.key("k")
+            break
+        except JwksUnavailable:
+            continue
+    else:
+        raise AssertionError("the background fetch never landed")
+    assert jwks_server.hits == 1
+    jwks_server.release.clear()
+    jwks_server.keys = [jwk(keys[1], "k2")]
+    clock.now += 601
+    started = time.perf_counter()
+    assert cache.key("k") is good  # expired: the last good key while the refresh hangs
+    assert time.perf_counter() - started < 0.5
+    jwks_server.release.set()
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if jwks_server.hits == 2 and cache._inflight is None:
+            break
+    with pytest.raises(UnknownKey):  # refreshed in the background: the rotated-out kid is gone
+        cache.key("k")
+    assert cache.key("k2") is not None
+
+
+def test_jwks_fetch_runs_on_its_own_thread(jwks_server: JwksServer, keys: list[rsa.RSAPrivateKey]) -> None:
+    seen: list[str] = []
+
+    class Recording(JwksCache):
+        def _run(self, fetch: Any) -> None:
+            seen.append(threading.current_thread().name)
+            super()._run(fetch)
+
+    jwks_server.keys = [jwk(keys[0], "k")]
+    assert Recording(jwks_server.url, ttl=600).key("k") is not None
+    assert seen == ["jwks-fetch"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -67,3 +70,27 @@ def test_a_command_of_the_hooks_runs_through_main(hooks_module: CountingHooks) -
     assert hooks_module.ran == ["hello x2"]
     with pytest.raises(SystemExit):
         cli.main(["--hooks", "counting_hooks_for_tests:hooks", "gold", "sample"])  # not this app's command
+
+
+def test_devhost_data_files_and_folders_are_not_world_readable(tmp_path: Path) -> None:
+    """`python -m devhost` under the common umask 022 sets its own (077): the Gold DB an import creates under
+    DATA_DIR (SQLite makes its files 0644 otherwise), and DATA_DIR itself, are the user's alone."""
+    data = tmp_path / "data"
+    fixture = Path(__file__).parents[2] / "fixtures" / "eco2mix" / "odre_tr_paca_2019.csv"
+    env = {**os.environ, "DATA_DIR": str(data)}
+    env.pop("GOLD_SQLITE_PATH", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "devhost", "gold", "import", str(fixture)],
+        env=env,
+        umask=0o022,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    created = [data, *data.rglob("*")]
+    assert any(p.name == "gold.sqlite" for p in created)
+    assert {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode) & 0o077) for p in created} == {
+        str(p.relative_to(tmp_path)): "0o0" for p in created
+    }

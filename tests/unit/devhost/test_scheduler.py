@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +170,56 @@ async def test_skipping_needless_replays_changes_nothing_but_their_number(
     (plain_status, plain_text, plain_ids, none_skipped), (status, text, ids, _) = outcomes
     assert none_skipped == 0
     assert (status, text, ids) == (plain_status, plain_text, plain_ids)
+
+
+async def wait_for(predicate: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never {what}")
+
+
+async def test_scheduler_store_error_backs_off_reports_and_recovers(make_engine: Engine, tmp_path: Path) -> None:
+    """Another connection holds the history database's write lock: the scheduler's commits fail with
+    SQLite's own "database is locked". It backs off and says so, fails no orchestration, and resumes when the
+    lock goes (before, the loop task died and the host went on serving as if healthy)."""
+    engine = make_engine()
+    engine.store.conn.execute("PRAGMA busy_timeout=50")  # fail in 50 ms rather than sqlite3's 5 s
+    engine.scheduler.backoff_initial_seconds, engine.scheduler.backoff_max_seconds = 0.05, 0.2
+    iid = engine.client.start_new("sequence", "locked-out", None)
+    holder = sqlite3.connect(tmp_path / "devhost.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        engine.start()
+        status = engine.scheduler.status
+        await wait_for(lambda: status.consecutive_failures >= 3, "backed off three times")
+        assert status.state == "backing-off" and not status.healthy
+        assert status.last_error == "OperationalError: database is locked" and status.next_attempt_at
+        inst = engine.store.get(iid)
+        assert inst is not None and inst.status not in ("Failed", "Completed")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await wait_for(lambda: (i := engine.store.get(iid)) is not None and i.status == "Completed", "completed")
+    assert status.state == "running" and status.healthy and status.consecutive_failures == 0
+    assert status.next_attempt_at is None and status.last_error_at is not None  # the last error is kept
+    await engine.stop(grace_seconds=1)
+    assert status.state == "stopped"
+
+
+async def test_scheduler_store_error_in_run_until_idle_is_raised(make_engine: Engine, tmp_path: Path) -> None:
+    """A caller driving the run to its end (tests, one-shot runs) gets the store's error, not a silent retry."""
+    engine = make_engine()
+    engine.store.conn.execute("PRAGMA busy_timeout=50")
+    engine.client.start_new("sequence", "locked-once", None)
+    holder = sqlite3.connect(tmp_path / "devhost.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await engine.run_until_idle()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    inst = engine.store.get("locked-once")
+    assert inst is not None and inst.status != "Failed"  # the store failed, not the orchestration

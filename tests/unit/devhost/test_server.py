@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import socket
+import sqlite3
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -243,3 +244,42 @@ async def test_a_path_with_an_encoded_newline_gets_a_problem_not_a_plain_404(
     url = yarl.URL(f"{host.base_url}/nowhere/%0A%F1%88%BC%A2", encoded=True)
     async with http.get(url) as response:
         assert response.status == 404 and response.content_type == "application/problem+json"
+
+
+async def test_scheduler_store_error_is_served_on_devhost_scheduler_path(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """GET /_devhost/scheduler: 200 while the durable scheduler runs, 503 with the store's error while it
+    backs off (the app's /v1/health cannot see devhost's loop), 200 again once the store answers."""
+    running = await start_host(scenarios.app, tmp_path, timers=False)
+    try:
+        engine = running.engine
+        url = f"{running.base_url}/_devhost/scheduler"
+        async with http.get(url) as resp:
+            assert resp.status == 200 and (await resp.json())["scheduler"]["state"] == "running"
+        engine.store.conn.execute("PRAGMA busy_timeout=50")
+        engine.scheduler.backoff_initial_seconds, engine.scheduler.backoff_max_seconds = 0.05, 0.1
+        # Started, then locked out before the loop runs again (no await in between).
+        iid = engine.client.start_new("sequence", "locked-host", None)
+        holder = sqlite3.connect(tmp_path / "devhost.sqlite", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for _ in range(500):
+                async with http.get(url) as resp:
+                    body = await resp.json()
+                if resp.status == 503:
+                    break
+                await asyncio.sleep(0.01)
+            assert resp.status == 503 and resp.headers["Cache-Control"] == "no-store"
+            assert body["scheduler"]["state"] == "backing-off" and body["scheduler"]["healthy"] is False
+            assert body["scheduler"]["last_error"] == "OperationalError: database is locked"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        client = df.DurableOrchestrationClient(client_binding(running.base_url, system_key=running.system_key))
+        await wait_status(client, iid, "Completed")
+        async with http.get(url) as resp:
+            body = await resp.json()
+        assert resp.status == 200 and body["scheduler"]["consecutive_failures"] == 0 and body["timers"] == []
+    finally:
+        await stop_host(running, grace_seconds=1)

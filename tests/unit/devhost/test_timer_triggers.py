@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from devhost.functions import FunctionInfo
-from devhost.timer_triggers import next_fire, run_timer
+from devhost.timer_triggers import TimerStatus, next_fire, run_timer
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,46 @@ async def test_an_unresolved_schedule_disables_the_timer() -> None:
     calls: list[str] = []
     await asyncio.wait_for(run_timer(timer_function("tick", "%UNSET_XYZ%", calls), run_at_start=True), 5)
     assert calls == []
+
+
+async def test_scheduler_status_reports_a_failing_timer_then_its_recovery() -> None:
+    """A timer body that fails is reported in its status (served on /_devhost/scheduler), not only logged."""
+    calls: list[str] = []
+    outcomes = [True, False]  # fail, then succeed
+
+    def user_function(timer: object) -> None:
+        calls.append("tick")
+        if outcomes.pop(0):
+            raise RuntimeError("store down")
+
+    info = FunctionInfo(
+        name="tick",
+        trigger_type="timerTrigger",
+        trigger_name="timer",
+        user_function=user_function,
+        schedule="* * * * * *",
+    )
+    status = TimerStatus("tick")
+    task = asyncio.create_task(run_timer(info, run_at_start=True, status=status))
+    try:
+        for _ in range(100):
+            if calls:
+                break
+            await asyncio.sleep(0.01)
+        assert status.last_error == "RuntimeError: store down" and status.last_fired_at is not None
+        assert status.schedule == "* * * * * *" and status.next_due_at is not None
+        for _ in range(300):  # the next second's firing succeeds
+            if len(calls) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(calls) == 2 and status.last_error is None
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_scheduler_status_names_a_disabled_timer() -> None:
+    status = TimerStatus("tick")
+    await asyncio.wait_for(run_timer(timer_function("tick", "not a cron", []), run_at_start=True, status=status), 5)
+    assert status.disabled is not None and "not a cron" in status.disabled

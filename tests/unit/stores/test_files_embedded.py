@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from stores.errors import StoreUnavailable
 from stores.file_names import attachment_disposition
 from stores.files_embedded import MAX_TTL_SECONDS, EmbeddedFileStore, load_signing_key
 from tests.file_store_contracts import FILE_STORE_CASES, FileCase
@@ -174,7 +177,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(StoreUnavailable, match="ENOSPC"):
         files.put(NAME, CSV + b"x", "text/csv")
     assert files.read(NAME) == CSV
     assert sorted(p.name for p in (files.root / NAME).parent.iterdir()) == [Path(NAME).name]
@@ -213,3 +216,58 @@ def test_superseded_export_versions_are_pruned(files: EmbeddedFileStore) -> None
     assert files.sweep_expired(now + 30 * 86400 - 3 * MAX_TTL_SECONDS) == 1  # 30 days after its write: the csv
     assert not other_file.exists() and materialized.exists()
     assert files.read(NAME) == CSV
+
+
+def fill_disk_for(files: EmbeddedFileStore, name: str) -> Path:
+    """The temp file `put` writes first (this process, this thread) made a link to /dev/full: every write
+    to it fails with the kernel's own ENOSPC, as on a full disk."""
+    path = files.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.symlink_to("/dev/full")
+    return tmp
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_is_store_unavailable(files: EmbeddedFileStore) -> None:
+    files.put(NAME, CSV, "text/csv")
+    tmp = fill_disk_for(files, NAME)
+    with pytest.raises(StoreUnavailable) as err:
+        files.put(NAME, CSV + b"x", "text/csv")
+    assert err.value.store == "files" and err.value.reason == "ENOSPC"
+    assert isinstance(err.value.__cause__, OSError) and err.value.__cause__.errno == errno.ENOSPC
+    assert files.read(NAME) == CSV and not tmp.is_symlink()  # the old file kept, the temp name removed
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EROFS], ids=["EIO", "EROFS"])
+def test_full_disk_read_and_io_errors_are_store_unavailable(
+    files: EmbeddedFileStore, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    files.put(NAME, CSV, "text/csv")
+
+    def failing(self: Path) -> bytes:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(Path, "read_bytes", failing)
+    with pytest.raises(StoreUnavailable, match=errno.errorcode[code]):
+        files.read(NAME)
+
+
+def test_full_disk_mapping_leaves_a_missing_file_and_a_bug_alone(files: EmbeddedFileStore) -> None:
+    assert files.read("11/2024/absent.csv") is None and files.read_head("11/2024/absent.csv", 3) is None
+    (files.root / "11").mkdir()
+    with pytest.raises(IsADirectoryError):  # EISDIR: not a disk condition, not a 503
+        files.read_head("11", 3)
+
+
+def test_devhost_data_files_and_folders_are_not_world_readable(tmp_path: Path) -> None:
+    """Under the common umask 022, the store's files are 0600 and every folder it makes 0700."""
+    previous = os.umask(0o022)
+    try:
+        files = EmbeddedFileStore(tmp_path / "data" / "files", b"k" * 32, "http://127.0.0.1:7071")
+        files.put(NAME, CSV, "text/csv")
+    finally:
+        os.umask(previous)
+    made = [tmp_path / "data" / "files", files.root / "11", files.root / "11" / "2024"]
+    assert [oct(stat.S_IMODE(p.stat().st_mode)) for p in made] == [oct(0o700)] * 3
+    assert stat.S_IMODE((files.root / NAME).stat().st_mode) == 0o600
