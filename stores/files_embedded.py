@@ -117,7 +117,13 @@ class EmbeddedFileStore:
         # content_type is not stored: the extension gives it back (media_type).
         path = self._path(name)
         with disk_faults_as_unavailable():
-            return self._put(path, data)
+            written = self._put(path, data)
+            if written and name.startswith(VERSIONED_PREFIX):
+                self.prune_versions(path)
+                if time.monotonic() - self._swept > SWEEP_EVERY_SECONDS or not self._swept:
+                    self._swept = time.monotonic()
+                    self.sweep_expired()
+        return written
 
     def _put(self, path: Path, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
@@ -139,11 +145,6 @@ class EmbeddedFileStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        if name.startswith(VERSIONED_PREFIX):
-            self.prune_versions(path)
-            if time.monotonic() - self._swept > SWEEP_EVERY_SECONDS or not self._swept:
-                self._swept = time.monotonic()
-                self.sweep_expired()
         return True
 
     def prune_versions(self, path: Path, now: float | None = None) -> int:
