@@ -120,6 +120,15 @@ param maximumInstanceCount int = 100
 @description('Always-ready instances for the HTTP group. 0: scale to zero (cold starts on the first call).')
 param alwaysReadyInstances int = 0
 
+@minValue(1)
+@maxValue(1000)
+// Unset, Flex sends a Python app's instance one HTTP request at a time: every concurrent caller is another
+// instance, often a cold one, and the async triggers' awaits overlap nothing. 16 is measured through the real
+// worker (python -m bench.worker_concurrency, docs/performance.md): with 16 in flight an instance serves 1.5 to
+// 2.8 times the requests of 1, for less CPU each; 32 adds no throughput, only queueing (p99 doubles).
+@description('HTTP invocations one instance runs at once (functionAppConfig.scaleAndConcurrency.triggers.http).')
+param httpPerInstanceConcurrency int = 16
+
 @description('Cosmos DB capacity mode: serverless (true) or provisioned autoscale throughput (false).')
 param cosmosServerless bool = true
 
@@ -434,6 +443,7 @@ module api 'app/api.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstances: alwaysReadyInstances
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
     apimSubnetId: deployApim ? network.outputs.apimSubnetId : ''
     appSettings: appSettings
   }

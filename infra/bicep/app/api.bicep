@@ -16,6 +16,8 @@ param identityClientId string
 param instanceMemoryMB int
 param maximumInstanceCount int
 param alwaysReadyInstances int
+@description('HTTP invocations one instance runs at once; chosen in main.bicep (Flex\'s Python default is 1).')
+param httpPerInstanceConcurrency int
 
 @description('Subnet of API Management\'s VNet integration; set: the app admits only traffic from it.')
 param apimSubnetId string = ''
@@ -98,6 +100,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         ] : []
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
