@@ -1,33 +1,18 @@
-"""One typed settings object, read from the environment (app settings in Azure).
-
-A pydantic model filled from `os.environ` by name (exact case, no prefix), keyword arguments first: what
-pydantic-settings' BaseSettings did for these scalar fields, without importing it (~50 ms of every worker's
-indexing, on every cold instance; see bench.worker_concurrency).
-"""
+"""One typed settings object, read from the environment (app settings in Azure)."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every app setting the code reads. Backends are chosen by which settings are present."""
 
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_environment(cls, data: Any) -> Any:
-        """Each field's app setting (the environment variable of that exact name) unless given as an argument."""
-        if not isinstance(data, dict):
-            return data
-        environ = os.environ
-        return {**{name: environ[name] for name in cls.model_fields if name in environ}, **data}
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
     DATA_DIR: Path = Path(".data")
 
