@@ -31,8 +31,8 @@ import psutil
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
-from bench.devhost_process import DevHost, new_api_keys
 from bench.http_load import run_cell
+from devhost.testing import DevHost, new_api_keys
 
 REGION = "11"
 MONTH_DAYS = [f"2024-03-{d:02d}" for d in range(1, 32)]

@@ -23,8 +23,8 @@ from typing import Any
 import psutil
 
 from bench import durable
-from bench.devhost_process import DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold, fact_rows
+from devhost.testing import DevHost, new_api_keys
 from devhost.worker_pool import NICE_SETTING as NICE
 
 WORK_DIR = Path(".bench")

@@ -18,8 +18,8 @@ from typing import Any
 
 import requests
 
-from bench.devhost_process import DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold
+from devhost.testing import DevHost, new_api_keys
 
 WORK_DIR = Path(".bench")
 TIMEOUT = 60

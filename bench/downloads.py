@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from bench.devhost_process import free_port
+from devhost.testing import free_port
 from stores.files_embedded import EmbeddedFileStore
 
 NAME = "all/2024/eco2mix_all_2024.csv"

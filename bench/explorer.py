@@ -17,10 +17,10 @@ from typing import Any
 
 import requests
 
-from bench import browser
-from bench.devhost_process import DevHost, new_api_keys
 from bench.durable import wait_completed
 from bench.gold_data import cached_gold
+from devhost.testing import DevHost, new_api_keys
+from tests.support import browser
 
 RANGE = "start=2024-07-01&end=2024-07-31&granularity=hour"
 CACHE_DIR = Path(".bench/gold")

@@ -22,8 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from bench import wrk_client
-from bench.devhost_process import free_port
 from bench.http_load import run_cell
+from devhost.testing import free_port
 
 
 def build_app(body: bytes) -> web.Application:

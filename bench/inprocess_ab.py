@@ -19,7 +19,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from bench.devhost_process import REPO_ROOT
+from devhost.testing import REPO_ROOT
 
 SHAPES = ("point_read", "range_31d_hourly", "range_1y_daily", "csv_export")
 

@@ -20,10 +20,10 @@ from statistics import median
 from typing import Any
 
 from bench import durable
-from bench.devhost_process import REPO_ROOT, DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold
 from bench.load_test import run_load_test
 from bench.shapes import Span
+from devhost.testing import REPO_ROOT, DevHost, new_api_keys
 
 LAST_YEAR = 2024
 BACKFILL = {"start_date": f"{LAST_YEAR}-01-01", "end_date": f"{LAST_YEAR}-06-30"}

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.devhost_process import new_api_keys
 from bench.inprocess import FUNCTIONS, _request, _route_params, materialized_data_dir
 from bench.shapes import SHAPES, Span
+from devhost.testing import new_api_keys
 
 # (module, attribute, label): the reader's steps, timed where the reader looks them up.
 _READER_STEPS = (

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import durable
-from bench.devhost_process import REPO_ROOT, ApiKeys, DevHost, new_api_keys
 from bench.floor import floor_cells
 from bench.gold_data import cached_gold, copy_gold, fact_rows, touch_day
 from bench.inprocess import run_in_child
@@ -24,6 +23,7 @@ from bench.load_test import run_load_test
 from bench.measure import api_cells, ondemand_cells, paired_ratios
 from bench.shapes import SHAPES, Span
 from bench.stats import linear_fit
+from devhost.testing import REPO_ROOT, ApiKeys, DevHost, new_api_keys
 from devhost.worker_pool import worker_nice
 
 GROWTH_SHAPES = ("point_read", "range_31d_hourly")

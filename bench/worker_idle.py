@@ -20,8 +20,8 @@ import psutil
 
 from bench import durable
 from bench.backfill_processes import TreeCpu
-from bench.devhost_process import DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold, touch_day
+from devhost.testing import DevHost, new_api_keys
 from devhost.worker_pool import IDLE_SETTING
 
 WORK_DIR = Path(".bench")

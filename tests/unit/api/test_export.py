@@ -16,8 +16,8 @@ from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
 from core.settings import Settings
 from domain.bulk_export import ExportSpec, Format
-from tests.fakes import MemoryDocuments, MemoryFiles
-from tests.unit.api.conftest import FakeStores, MakeRequest, seed
+from tests.support.api_documents import FakeStores, MakeRequest, seed
+from tests.support.fakes import MemoryDocuments, MemoryFiles
 
 
 @pytest.mark.parametrize(

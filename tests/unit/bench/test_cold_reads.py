@@ -8,7 +8,7 @@ import pytest
 
 from bench.cold_reads import cold_cells, main
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.store_contracts import make_doc
+from tests.support.store_contracts import make_doc
 
 
 @pytest.fixture

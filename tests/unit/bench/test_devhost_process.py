@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.devhost_process import QUIET_SCHEDULE, DevHost, new_api_keys
+from devhost.testing import QUIET_SCHEDULE, DevHost, new_api_keys
 from devhost.timer_triggers import next_fire
 
 
