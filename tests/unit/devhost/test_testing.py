@@ -1,4 +1,5 @@
-"""The benchmark's devhost: its timer runs the first materialization at start, then stays out of the cells."""
+"""devhost.testing.DevHost, the benchmark's devhost: its timer runs the first materialization at start, then
+stays out of the cells."""
 
 from __future__ import annotations
 
