@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps browser-deps bench-deps run test lint typecheck unit integration e2e faults bench smoke clean conformance
+.PHONY: setup system-deps browser-deps bench-deps run test check lint typecheck unit integration e2e faults bench smoke clean conformance
 
 setup: .venv/.stamp node_modules/.stamp system-deps browser-deps
 
@@ -51,10 +51,13 @@ lint: .venv/.stamp
 typecheck: .venv/.stamp
 	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost devhost_hooks.py ops bench tests
 
-# Two xdist workers, each test file whole on one (the files of a shared session fixture together):
-# tests/xdist_groups.py. About 9 minutes on two cores instead of 14.
+# Two xdist workers, each test file whole on one; what all share is built once (tests/support/xdist_once.py).
 test: setup .venv-checkov/.stamp lint typecheck
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The fast tier: lint, types and tests/unit (no process, server or socket there). Under a minute.
+check: lint typecheck
+	$(PY) -m pytest tests/unit -q
 
 unit: setup
 	$(PY) -m pytest tests/unit

@@ -7,8 +7,6 @@ package's folder without importing it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
@@ -88,11 +86,6 @@ def asset_reply(table: dict[str, Asset], name: str) -> Reply:
         cache_control=caching.SHORT,
         gzip_make=partial(asset_gzip, asset),
     )
-
-
-def csp_hash(text: str) -> str:
-    """A CSP source allowing exactly this inline text (a style element's content)."""
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
 # Headers of every HTML page: its own strict policy; nothing from another origin, no framing.

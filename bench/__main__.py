@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from bench import wrk_client
+from bench.http_load import wrk_available
 from bench.report import summary
 from bench.run import STAGES, Bench, Options
 from bench.shapes import SHAPES
@@ -83,9 +83,9 @@ def parse_args(argv: list[str]) -> Options:
         opts.stages, opts.growth = frozenset(args.only), []
     if args.shapes is not None:
         opts.shapes = args.shapes
-    if args.client == "wrk" and not wrk_client.available():
+    if args.client == "wrk" and not wrk_available():
         parser.error("--client wrk: wrk is not on PATH")
-    opts.client = ("wrk" if wrk_client.available() else "aiohttp") if args.client == "auto" else args.client
+    opts.client = ("wrk" if wrk_available() else "aiohttp") if args.client == "auto" else args.client
     return opts
 
 

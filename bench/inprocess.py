@@ -30,9 +30,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from bench.devhost_process import ApiKeys, new_api_keys
 from bench.gold_data import cached_gold, copy_gold
 from bench.shapes import SHAPES, Span, point_read
+from devhost.testing import ApiKeys, new_api_keys
 
 WORK_DIR = Path(".bench")
 HOST = "http://127.0.0.1:7071"

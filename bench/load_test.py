@@ -13,9 +13,9 @@ from urllib.parse import urljoin
 
 import requests
 
-from bench.devhost_process import ApiKeys
 from bench.http_load import run_cell
 from bench.shapes import SHAPES, Span
+from devhost.testing import ApiKeys
 
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 

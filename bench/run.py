@@ -15,22 +15,109 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import durable
-from bench.devhost_process import REPO_ROOT, ApiKeys, DevHost, new_api_keys
-from bench.floor import floor_cells
+import requests
+
 from bench.gold_data import cached_gold, copy_gold, fact_rows, touch_day
+from bench.http_load import linear_fit
 from bench.inprocess import run_in_child
 from bench.load_test import run_load_test
-from bench.measure import api_cells, ondemand_cells, paired_ratios
+from bench.measure import api_cells, floor_cells, ondemand_cells, paired_ratios
 from bench.shapes import SHAPES, Span
-from bench.stats import linear_fit
+from devhost.testing import REPO_ROOT, ApiKeys, DevHost, new_api_keys
 from devhost.worker_pool import worker_nice
+from orchestrations.names import INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
 
 GROWTH_SHAPES = ("point_read", "range_31d_hourly")
 GROWTH_CONCURRENCY = 16
 INCREMENTAL_REGION, INCREMENTAL_DAY = "84", "06-15"  # a summer day of the last year
 FLOOR_REGION, FLOOR_DAY = "11", "03-31"  # the issue's document (a spring DST day in 2024)
 FLOOR_RANGE_SHAPES, FLOOR_SEED = ("range_31d_hourly", "range_1y_daily"), 11
+
+
+# --- The Durable HTTP API of devhost: orchestration status, waiting for completion, starting an incremental run.
+
+# devhost's local RPC endpoint (what the SDK's client calls; no key): the webhooks need the system key.
+RUNTIME = "/durabletask"
+FAILED = {"Failed", "Terminated", "Canceled"}
+
+
+def status_path(instance_id: str = INCREMENTAL_INSTANCE_ID) -> str:
+    return f"{RUNTIME}/instances/{instance_id}"
+
+
+def get_status(
+    base_url: str, instance_id: str = INCREMENTAL_INSTANCE_ID, *, history: bool = False
+) -> dict[str, Any] | None:
+    """The instance status JSON, or None while the instance does not exist yet."""
+    params = {"showHistory": "true"} if history else None
+    resp = requests.get(base_url + status_path(instance_id), params=params, timeout=10)
+    if resp.status_code == 404:
+        return None
+    if resp.status_code not in (200, 202):
+        raise RuntimeError(f"status of {instance_id}: HTTP {resp.status_code} {resp.text[:200]}")
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def wait_completed(
+    base_url: str,
+    instance_id: str = INCREMENTAL_INSTANCE_ID,
+    *,
+    not_created: str | None = None,
+    timeout: float = 1800.0,
+    poll: float = 0.1,
+) -> dict[str, Any]:
+    """Poll until the instance (a run other than the one created at `not_created`) is Completed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = get_status(base_url, instance_id)
+        if status is not None and status.get("createdTime") != not_created:
+            runtime_status = status.get("runtimeStatus")
+            if runtime_status == "Completed":
+                return status
+            if runtime_status in FAILED:
+                raise RuntimeError(f"{instance_id} ended {runtime_status}: {status.get('output')}")
+        time.sleep(poll)
+    raise TimeoutError(f"{instance_id} not completed after {timeout:.0f} s")
+
+
+def _instant(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_seconds(status: dict[str, Any]) -> float | None:
+    """createdTime → lastUpdatedTime of a finished instance: the orchestration's own duration."""
+    created, updated = _instant(status.get("createdTime")), _instant(status.get("lastUpdatedTime"))
+    if created is None or updated is None:
+        return None
+    return round((updated - created).total_seconds(), 3)
+
+
+def activities_run(status_with_history: dict[str, Any] | None, output: dict[str, Any] | None) -> int | None:
+    """Activities completed, from the history when it is there, else plan + batches + commit from the output."""
+    history = (status_with_history or {}).get("historyEvents")
+    if isinstance(history, list) and history:
+        # EventType is the Durable enum: its name in some hosts, its number (TaskCompleted = 5) in others.
+        return sum(1 for e in history if isinstance(e, dict) and e.get("EventType") in ("TaskCompleted", 5))
+    if output and isinstance(output.get("batches"), int):
+        return output["batches"] + 2
+    return None
+
+
+def start_incremental(base_url: str) -> None:
+    """Start the singleton incremental instance through the Durable HTTP API (as the timer would)."""
+    url = f"{base_url}{RUNTIME}/orchestrators/{ORCHESTRATOR}/{INCREMENTAL_INSTANCE_ID}"
+    resp = requests.post(url, json={"mode": "incremental"}, timeout=10)
+    if resp.status_code not in (200, 201, 202):
+        raise RuntimeError(f"starting {INCREMENTAL_INSTANCE_ID}: HTTP {resp.status_code} {resp.text[:200]}")
+
+
+# --- the run ------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -92,16 +179,16 @@ def _backfill_timeout(years: int) -> float:
 def _full_backfill(host: DevHost, years: int) -> dict[str, Any]:
     """Wait for the backfill devhost starts on a fresh DATA_DIR; its duration, activities and peak RSS."""
     host.wait_ready()
-    status = durable.wait_completed(host.base_url, timeout=_backfill_timeout(years), poll=0.2)
+    status = wait_completed(host.base_url, timeout=_backfill_timeout(years), poll=0.2)
     wall = time.perf_counter() - host.started_at
-    history = durable.get_status(host.base_url, history=True)
+    history = get_status(host.base_url, history=True)
     output = status.get("output") if isinstance(status.get("output"), dict) else None
-    seconds = durable.run_seconds(status)
+    seconds = run_seconds(status)
     return {
         "full_backfill_s": seconds,
         "full_backfill_s_per_year": round(seconds / years, 2) if seconds is not None else None,
         "full_backfill_wall_s_from_process_start": round(wall, 2),
-        "activities_run": durable.activities_run(history, output),
+        "activities_run": activities_run(history, output),
         "output": output,
         "created_time": status.get("createdTime"),
         "peak_rss_mib_during_backfill": host.rss.peak_mib if host.rss else None,
@@ -113,13 +200,13 @@ def _incremental(host: DevHost, gold_path: Path, last_year: int, previous_create
     day = f"{last_year}-{INCREMENTAL_DAY}"
     changed = touch_day(gold_path, INCREMENTAL_REGION, day)
     started = time.perf_counter()
-    durable.start_incremental(host.base_url)
-    status = durable.wait_completed(host.base_url, not_created=previous_created, timeout=300, poll=0.02)
+    start_incremental(host.base_url)
+    status = wait_completed(host.base_url, not_created=previous_created, timeout=300, poll=0.02)
     seconds = time.perf_counter() - started
     output = status.get("output") if isinstance(status.get("output"), dict) else None
     return {
         "incremental_1day_s": round(seconds, 3),
-        "incremental_1day_orchestration_s": durable.run_seconds(status),
+        "incremental_1day_orchestration_s": run_seconds(status),
         "incremental_region_day": f"{INCREMENTAL_REGION}:{day}",
         "incremental_gold_rows_changed": changed,
         "incremental_output": output,

@@ -128,8 +128,3 @@ def insert_time_rows(conn: sqlite3.Connection, id_dates: Iterable[int]) -> None:
 def format_loaded_at(moment: datetime) -> str:
     """loaded_at text: UTC with microseconds and a Z, so it sorts as text."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def epoch_minutes(moment: datetime) -> int:
-    """id_date of an aware instant."""
-    return int(moment.timestamp()) // 60

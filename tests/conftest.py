@@ -1,38 +1,32 @@
-"""Fixtures shared across the test tree, and how pytest-xdist splits the suite (tests/xdist_groups.py)."""
+"""Fixtures shared across the test tree. Under pytest-xdist (`make test`: -n 2 --dist loadfile) a session
+fixture is built by each worker, except what tests/support/xdist_once.py builds once for the run."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from tests.real_eco2mix import ECO2MIX, REAL_FILES, RealGold, import_real_files
+from tests.support.real_eco2mix import ECO2MIX, REAL_FILES, RealGold, import_real_files
+from tests.support.xdist_once import built_once
 
 
-@pytest.hookimpl(optionalhook=True)  # an xdist hook
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile`, with the files of one shared session fixture on one worker (tests/xdist_groups.py)."""
-    if config.getoption("dist") != "loadfile":
-        return None
-    from tests.xdist_groups import SharedFixtureScheduling
-
-    return SharedFixtureScheduling(config, log)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if hasattr(config, "workerinput"):  # an xdist worker: its controller grouped the files by their text
-        from tests.xdist_groups import check_groups
-
-        check_groups(config.rootpath, items)
+def _import_real_gold(directory: Path) -> None:
+    gold = import_real_files(directory / "gold.sqlite")
+    (directory / "results.pickle").write_bytes(pickle.dumps(gold.results))
 
 
 @pytest.fixture(scope="session")
 def real_gold(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealGold]:
-    """Every real éCO2mix file imported once into one Gold DB, read-only for its users (they copy it to write)."""
+    """Every real éCO2mix file imported once per run into one Gold DB, read-only for its users (they copy it to
+    write); the xdist workers share the one import."""
     if not REAL_FILES:
         pytest.skip(f"no real éCO2mix files under {ECO2MIX}")
-    gold = import_real_files(tmp_path_factory.mktemp("real-gold") / "gold.sqlite")
+    directory = built_once(tmp_path_factory, "real-gold", _import_real_gold)
+    results = pickle.loads((directory / "results.pickle").read_bytes())
+    gold = RealGold(directory / "gold.sqlite", results)
     stamp = gold.db.stat()
     yield gold
     after = gold.db.stat()

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from devhost.functions import FunctionIndex, read_route_prefix
-from devhost.real_worker import HOW_TO_RUN, WORKER_SOURCE, build_worker, built_worker
+from devhost.real_worker import BUILD_DIR, HOW_TO_RUN, WORKER_SOURCE, build_worker, built_worker
+from devhost.testing import DevhostProcess, devhost_env, free_port
 from tests.conformance.grpc_host import WorkerHost
-from tests.e2e.conftest import MATERIALIZED_TIMEOUT, REPO, DevhostProcess, devhost_env, free_port
+from tests.support.conformance import Pair
+from tests.support.e2e_api import MATERIALIZED_TIMEOUT, REPO
+from tests.support.xdist_once import file_lock
 
 # Without the worker's source the whole suite is left out, said once in the summary.
 WORKER_AVAILABLE = built_worker() is not None or (WORKER_SOURCE / "worker.py").is_file()
@@ -27,21 +29,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def worker_dir() -> Path:
-    built = build_worker()
+    with file_lock(BUILD_DIR.parent / "worker-build.lock"):  # each xdist worker asks; the first one builds
+        built = build_worker()
     if built is None:
         pytest.skip(HOW_TO_RUN)
     return built
-
-
-@dataclass
-class Pair:
-    """devhost (subprocess, real HTTP) and the real worker (gRPC, this test as host) on the same data."""
-
-    devhost: DevhostProcess
-    worker: WorkerHost
-    index: FunctionIndex  # devhost's index of the same app, as devhost builds it
-    keys: dict[str, str]
-    system_key: str
 
 
 @pytest.fixture(scope="session")

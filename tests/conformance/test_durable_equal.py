@@ -12,8 +12,8 @@ from devhost.durable_api import client_binding
 from devhost.instance import Instance
 from devhost.replay_decider import _CONTEXT_EXTRAS, context_input, decide
 from devhost.store import Store
-from tests.conformance.conftest import Pair
-from tests.e2e.conftest import REPO
+from tests.support.conformance import Pair
+from tests.support.e2e_api import REPO
 
 INSTANCE = "materialize-incremental"
 

@@ -6,8 +6,8 @@ import gzip
 import json
 from typing import Any
 
-from tests.conformance.conftest import Pair
 from tests.conformance.http_through import Answer, Call, via_devhost, via_worker, volatile_free
+from tests.support.conformance import Pair
 
 # JSON keys whose values are timings or clocks, blanked on both sides before comparing.
 VOLATILE = {"health": ("latency_ms", "lag_seconds")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conformance.conftest import Pair
+from tests.support.conformance import Pair
 
 _DATA_TYPES = {"UNDEFINED": 0, "STRING": 1, "BINARY": 2, "STREAM": 3}  # BindingInfo.DataType
 

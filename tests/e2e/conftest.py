@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bench.devhost_process import READY_TIMEOUT, DevhostProcess, devhost_env, free_port, new_api_keys
-
-REPO = Path(__file__).resolve().parents[2]
-MATERIALIZED_TIMEOUT = 180.0
-__all__ = ["READY_TIMEOUT", "DevhostProcess", "devhost_env", "free_port"]  # re-exported for the e2e tests
+from devhost.testing import DevhostProcess, devhost_env, free_port, new_api_keys
+from tests.support.e2e_api import MATERIALIZED_TIMEOUT, Api, DevhostServer
 
 
 @pytest.fixture
@@ -40,17 +36,11 @@ def launch_devhost(tmp_path: Path) -> Iterator[Callable[..., DevhostProcess]]:
         process.kill()
 
 
-@dataclass
-class DevhostServer:
-    base_url: str
-    reader_key: str
-    operator_key: str
-    data_dir: Path
-
-
 @pytest.fixture(scope="session")
 def devhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevhostServer]:
-    """The REAL function_app.py on devhost with the embedded stores and the sample Gold DB, materialized."""
+    """The REAL function_app.py on devhost with the embedded stores and the sample Gold DB, materialized.
+
+    One per pytest process: under `-n 2` each xdist worker has its own (its files read it, none writes to it)."""
     data_dir = tmp_path_factory.mktemp("devhost-e2e")
     keys = new_api_keys()
     process = DevhostProcess(data_dir, free_port(), [], devhost_env(data_dir, API_KEYS=keys.env_value))
@@ -62,3 +52,11 @@ def devhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost
     finally:
         if process.process is not None:
             process.stop()
+
+
+@pytest.fixture(scope="module")
+def api(devhost_server: DevhostServer) -> Iterator[Api]:
+    """requests on the session's devhost, one session per test file; every response kept (Api.seen)."""
+    client = Api(devhost_server)
+    yield client
+    client.session.close()

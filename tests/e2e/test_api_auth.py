@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.api_helpers import Api, DevhostServer, assert_problem
+from tests.support.e2e_api import Api, assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +37,6 @@ MATRIX: list[tuple[str, str, dict[str, Any], tuple[int, int, int, int]]] = [
     ("DELETE", UNKNOWN_BACKFILL, {}, (401, 401, 403, 404)),
 ]
 ROLES = (None, "wrong", "reader", "operator")
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 @pytest.mark.parametrize(

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.api_helpers import Api, DevhostServer
+from tests.support.e2e_api import Api
 
 pytestmark = pytest.mark.e2e
 
 DAY = "/v1/production/regional/76/2024-05-14"
 RANGE_PARAMS = {"region_code": "76", "start_date": "2024-05-01", "end_date": "2024-05-31", "limit": "100"}
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 def test_day_etag_then_304(api: Api) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import devhost_env
+from devhost.testing import devhost_env
 
 pytestmark = pytest.mark.e2e
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.api_helpers import Api, DevhostServer, assert_problem
+from tests.support.e2e_api import Api, DevhostServer, assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -139,13 +138,6 @@ ERROR_CASES: list[tuple[str, str, str, dict[str, Any], int]] = [
     ),
     ("bearer not configured", "GET", "/v1/regions", {"role": None, "headers": {"Authorization": "Bearer a.b.c"}}, 401),
 ]
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 @pytest.mark.parametrize(

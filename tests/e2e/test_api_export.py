@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 import requests
 
 from domain.regions import REGIONS
-from tests.e2e.api_helpers import Api, DevhostServer, assert_problem
+from tests.support.e2e_api import Api, assert_problem
 
 pytestmark = pytest.mark.e2e
 ALL = {r.code for r in REGIONS}
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 def download(api: Api, path: str, params: dict[str, str], file_name: str, media_type: str) -> bytes:

@@ -18,7 +18,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.result import Ok
 
-from tests.e2e.api_helpers import DevhostServer
+from tests.support.e2e_api import DevhostServer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.api_helpers import assert_problem
-from tests.e2e.conftest import DevhostProcess, devhost_env
+from devhost.testing import DevhostProcess, devhost_env
+from tests.support.e2e_api import assert_problem
 
 pytestmark = pytest.mark.e2e
 

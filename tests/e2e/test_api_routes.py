@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,16 +10,9 @@ import requests
 
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES
-from tests.e2e.api_helpers import Api, DevhostServer, assert_problem
+from tests.support.e2e_api import Api, assert_problem
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 def test_health_is_public(api: Api) -> None:

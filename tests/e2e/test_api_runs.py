@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.e2e.api_helpers import Api, DevhostServer, assert_problem
+from tests.support.e2e_api import Api, assert_problem
 
 pytestmark = pytest.mark.e2e
 RUNS = "/v1/admin/backfills"
-
-
-@pytest.fixture(scope="module")
-def api(devhost_server: DevhostServer) -> Iterator[Api]:
-    client = Api(devhost_server)
-    yield client
-    client.session.close()
 
 
 def _all_pages(api: Api, params: dict[str, str]) -> tuple[list[dict[str, Any]], int]:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MATERIALIZED_TIMEOUT, REPO, DevhostProcess, devhost_env
+from devhost.testing import DevhostProcess, devhost_env
+from tests.support.e2e_api import MATERIALIZED_TIMEOUT, REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

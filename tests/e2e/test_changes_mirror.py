@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
+from devhost.testing import DevhostProcess, devhost_env
 from stores.gold_import import import_files
-from tests.e2e.conftest import DevhostProcess, devhost_env
 
 pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eco2mix"

@@ -7,7 +7,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.conftest import DevhostServer
+from tests.support.e2e_api import DevhostServer
 
 pytestmark = pytest.mark.e2e
 

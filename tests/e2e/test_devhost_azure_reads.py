@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from bench.azure_reads import REGION, azure_backed_devhosts
-from bench.devhost_process import DevHost
+from devhost.testing import DevHost
 from tests.integration import emulators
+from tests.support.azure_devhosts import REGION, azure_backed_devhosts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import DevhostProcess, DevhostServer, devhost_env
+from devhost.testing import DevhostProcess, devhost_env
+from tests.support.e2e_api import DevhostServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RANGE = {"start_date": "2024-03-01", "end_date": "2024-04-30"}  # includes the spring DST day

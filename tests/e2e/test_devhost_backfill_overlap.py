@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.api_helpers import assert_problem
-from tests.e2e.conftest import DevhostProcess, DevhostServer, devhost_env
+from devhost.testing import DevhostProcess, devhost_env
 from tests.e2e.test_devhost_backfill_crash import NO_TIMER, prepared_dir
+from tests.support.e2e_api import DevhostServer, assert_problem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import DevhostProcess
+from devhost.testing import DevhostProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 APP = "tests.fixtures.devhost_apps.scenarios:app"

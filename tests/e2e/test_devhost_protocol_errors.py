@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.conftest import DevhostServer
-from tests.raw_http import exchange
+from tests.support.e2e_api import DevhostServer
+from tests.support.raw_http import exchange
 
 pytestmark = pytest.mark.e2e
 

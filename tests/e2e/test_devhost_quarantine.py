@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from devhost.testing import DevhostProcess, devhost_env
 from stores.gold_import import import_files
-from tests.e2e.conftest import DevhostProcess, devhost_env
 
 pytestmark = pytest.mark.e2e
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "eco2mix" / "odre_cons_def_hdf_dst.csv"

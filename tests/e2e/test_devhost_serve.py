@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import DevhostProcess
+from devhost.testing import DevhostProcess
 
 pytestmark = pytest.mark.e2e
 APP = "tests.fixtures.devhost_apps.scenarios:app"

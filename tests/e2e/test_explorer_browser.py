@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 import requests
 
-from bench import browser
-from tests.e2e.conftest import REPO, DevhostProcess, devhost_env, free_port
+from devhost.testing import DevhostProcess, devhost_env, free_port
 from tests.e2e.explorer_data import HOLE_DAY, HOLE_REGION, build_gold_with_hole
 from tests.e2e.explorer_data import REGIONS as EXPLORER_REGIONS
+from tests.support import browser
+from tests.support.e2e_api import REPO
 
 ARTIFACTS = REPO / ".artifacts" / "explorer"
 READY_TIMEOUT = 30.0

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import requests
 
-from bench.devhost_process import new_api_keys
+from devhost.testing import DevhostProcess, devhost_env, new_api_keys
 from domain.parquet_export import NUMBER_COLUMNS
 from domain.sources import BALANCE_SOURCES, PRODUCTION_SOURCES
-from tests.e2e.conftest import REPO, DevhostProcess, devhost_env
+from tests.support.e2e_api import REPO
 
 ECO2MIX = Path(os.environ.get("ECO2MIX_DATA_DIR", REPO.parent / "shared/data/eco2mix"))
 HDF_2024 = ECO2MIX / "odre_regional/hanyuqi83-blip__Energy-4-Climate-Project/eco2mix-regional-cons-def.csv"

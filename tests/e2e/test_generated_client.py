@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.api_helpers import DevhostServer
+from tests.support.e2e_api import DevhostServer
 
 pytestmark = pytest.mark.e2e
 

@@ -42,8 +42,8 @@ from azure.cosmos import CosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
-from bench.devhost_process import ApiKeys
 from core.settings import Settings
+from devhost.testing import ApiKeys
 from domain import materialization
 from domain.change_feed import CHANGES_PARTITION
 from domain.naming import WATERMARK_DOC_ID, day_file_name, month_file_name

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from bench.devhost_process import DevhostProcess, devhost_env, free_port, new_api_keys
 from core.settings import Settings
+from devhost.testing import DevhostProcess, devhost_env, free_port, new_api_keys
 from stores.call_policy import Caller, call_policy
 from tests.faults.lab import DAY, READ_MARGIN_SECONDS, SHORT_SETTINGS
 from tests.faults.proxy import FAULT_KINDS, FaultKind, FaultProxy

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from stores.ports import DocumentStore
-from tests.fakes import MemoryDocuments
-from tests.store_contracts import DOCUMENT_STORE_CASES
+from tests.support.fakes import MemoryDocuments
+from tests.support.store_contracts import DOCUMENT_STORE_CASES
 
 
 @pytest.mark.parametrize("case", DOCUMENT_STORE_CASES, ids=lambda c: c.__name__)

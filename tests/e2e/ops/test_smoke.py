@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from tests.e2e.api_helpers import DevhostServer
-from tests.e2e.conftest import REPO, free_port
+from devhost.testing import free_port
+from tests.support.e2e_api import REPO, DevhostServer
 
 pytestmark = pytest.mark.e2e
 

@@ -22,10 +22,10 @@ from stores.file_names import attachment_disposition
 from stores.files_blob import BlobFileStore, account_key_of, blob_file_store, ensure_container
 from stores.files_embedded import EmbeddedFileStore
 from stores.ports import DocumentStore, FileStore
-from tests.fakes import MemoryGold, gold_day_rows
 from tests.integration.emulators import Azurite, CosmosServer
 from tests.integration.stores.test_documents_cosmos import emulator_settings
 from tests.integration.stores.test_files_blob import UnsignedEntraToken, azurite_settings
+from tests.support.fakes import MemoryGold, gold_day_rows
 from tests.unit.stores.test_files_embedded import fetch_embedded
 
 pytestmark = [

@@ -10,9 +10,9 @@ import pytest
 
 from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 from stores.ports import DocumentStore
-from tests.change_feed_contracts import CHANGE_FEED_CASES
 from tests.integration.emulators import CosmosServer
 from tests.integration.stores.test_documents_cosmos import emulator_settings
+from tests.support.change_feed_contracts import CHANGE_FEED_CASES
 
 pytestmark = [
     pytest.mark.integration,

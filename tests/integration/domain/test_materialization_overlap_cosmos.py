@@ -11,9 +11,9 @@ import pytest
 from domain.csv_export import render_month_csv
 from domain.naming import month_file_name
 from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
-from tests.fakes import MemoryFiles
 from tests.integration.emulators import CosmosServer
 from tests.integration.stores.test_documents_cosmos import emulator_settings
+from tests.support.fakes import MemoryFiles
 from tests.unit.domain.test_materialization_overlap import (
     BACKFILL,
     NEW,

@@ -15,7 +15,7 @@ from domain.sources import CONSUMPTION
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.files_embedded import EmbeddedFileStore
 from stores.gold import GoldReader
-from tests.real_eco2mix import ECO2MIX, REAL_FILES, RealGold
+from tests.support.real_eco2mix import ECO2MIX, REAL_FILES, RealGold
 
 REGIONAL_FILES = [p for p in REAL_FILES if p.parts[-3] in ("odre_regional", "rte_regional", "rte_regional_modified")]
 

@@ -26,7 +26,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from tests.integration.infra.conftest import REPO
+from tests.support.bicep import REPO
 
 SHARED_TOOLS = REPO.parent / "shared" / "tools"
 ARM_SCHEMAS = SHARED_TOOLS / "arm-schemas"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import BICEP, REPO, template_of
+from tests.support.bicep import BICEP, REPO, template_of
 
 Templates = dict[Path, dict[str, Any]]
 QUERIES = BICEP / "core" / "alerts"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import BICEP, template_of
+from tests.support.bicep import BICEP, template_of
 
 Templates = dict[Path, dict[str, Any]]
 POLICY = BICEP / "app" / "apim-policy.xml"

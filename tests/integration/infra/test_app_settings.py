@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from tests.integration.infra.conftest import REPO, template_of
+from tests.support.bicep import REPO, template_of
 
 # Settings that exist only for local runs and tests; Azure never sets them.
 LOCAL_ONLY: dict[str, str] = {

@@ -22,7 +22,7 @@ from tests.integration.infra.arm_schemas import (
     require_arm_schemas,
     resource_bodies,
 )
-from tests.integration.infra.conftest import BICEP, REPO, BicepParse, template_of
+from tests.support.bicep import BICEP, REPO, BicepParse, template_of
 
 # Resource types with no schema in ../shared/tools/arm-schemas at any apiVersion (Microsoft.Network and the
 # Insights alert types are not stored there), type@apiVersion -> what checks them instead. Adding the provider

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import BICEP, BicepParse, bicep_files, template_of
+from tests.support.bicep import BICEP, BicepParse, bicep_files, template_of
 
 LOAD_CONTENT = re.compile(r"load(?:Text|Json)Content\('([^']+)'")
 AVM_REFERENCE = re.compile(r"'br/public:(avm/[a-z0-9/-]+)(?::([^']*))?'")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import BICEP, bicep_files, run_checkov
+from tests.support.bicep import BICEP, bicep_files, run_checkov
 
 # A skip must say why in its own words, not just repeat the check id.
 MIN_REASON_LENGTH = 30

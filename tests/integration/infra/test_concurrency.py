@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tests.integration.infra.conftest import REPO, template_of
+from tests.support.bicep import REPO, template_of
 
 
 def durable_task() -> dict[str, Any]:

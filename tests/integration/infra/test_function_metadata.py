@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import REPO
+from tests.support.bicep import REPO
 
 DUMP = Path(__file__).with_name("function_metadata_dump.py")
 TABLE_ROW = re.compile(r"^\| `([A-Za-z0-9_]+)` \| (\w+) \| `?([^|`]*)`? \| ([A-Z, ]*) \|$", re.MULTILINE)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.infra.conftest import template_of
+from tests.support.bicep import template_of
 
 Templates = dict[Path, dict[str, Any]]
 

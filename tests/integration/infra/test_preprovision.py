@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.infra.conftest import REPO
+from tests.support.bicep import REPO
 
 HOOK = REPO / "infra" / "scripts" / "preprovision.sh"
 WINDOWS_HOOK = REPO / "infra" / "scripts" / "preprovision.ps1"

@@ -22,7 +22,7 @@ from stores.documents_cosmos import (
 from stores.errors import StoreUnavailable
 from stores.ports import DocumentStore
 from tests.integration.emulators import CosmosServer
-from tests.store_contracts import DOCUMENT_STORE_CASES, make_doc
+from tests.support.store_contracts import DOCUMENT_STORE_CASES, make_doc
 
 pytestmark = [
     pytest.mark.integration,

@@ -11,7 +11,7 @@ from stores.documents_cosmos import CosmosDocumentStore
 from stores.factory import get_stores, reset_stores
 from stores.files_blob import BlobFileStore
 from tests.integration.emulators import Azurite, CosmosServer
-from tests.store_contracts import make_doc
+from tests.support.store_contracts import make_doc
 
 pytestmark = [
     pytest.mark.integration,

@@ -26,8 +26,8 @@ from stores.files_blob import (
     ensure_container,
 )
 from tests.faults.proxy import FaultKind, FaultProxy
-from tests.file_store_contracts import FILE_STORE_CASES, FileCase
 from tests.integration.emulators import AZURITE_ACCOUNT, AZURITE_KEY, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite
+from tests.support.file_store_contracts import FILE_STORE_CASES, FileCase
 
 pytestmark = [
     pytest.mark.integration,

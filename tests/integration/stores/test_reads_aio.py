@@ -28,7 +28,7 @@ from stores.files_blob_aio import AsyncBlobReads, AwaitingBlobStore, async_blob_
 from tests.faults.proxy import FaultKind, FaultProxy
 from tests.integration.emulators import AZURITE_ACCOUNT, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite, CosmosServer
 from tests.integration.stores.test_files_blob import CSV, CSV_TYPE, UnsignedEntraToken, fetch_over_http
-from tests.store_contracts import make_doc
+from tests.support.store_contracts import make_doc
 
 pytestmark = [
     pytest.mark.integration,

@@ -12,7 +12,7 @@ import pytest
 from activities import materialize as acts
 from core.telemetry import current_log_context
 from domain import materialization
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 
 def user_function(builder: Any) -> Any:

@@ -13,7 +13,7 @@ from api import caching, docs, explorer
 from api.assets import Asset, asset_bytes, asset_gzip
 from api.http import Reply, RequestContext, Route, respond
 from core.settings import Settings
-from tests.unit.api.conftest import MakeRequest
+from tests.support.api_documents import MakeRequest
 
 Handler = Callable[[RequestContext], Reply]
 # (route, handler, the file it answers, its route parameters): every page and file of both pages.

@@ -25,7 +25,7 @@ from api.http import ApiError, Reply, RequestContext, respond_async
 from api.params import BackfillRequest, parse
 from core.settings import Settings
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
-from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
+from tests.support.api_documents import OPERATOR_KEY, READER_KEY, MakeRequest
 from tests.unit.api.test_http import assert_problem
 
 

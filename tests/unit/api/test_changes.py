@@ -14,9 +14,9 @@ from api.http import respond
 from api.revisions import RevisionHistory
 from core.settings import Settings
 from domain import change_feed
-from tests.change_feed_contracts import NEW, OLD, gold_at, run
-from tests.fakes import MemoryDocuments
-from tests.unit.api.conftest import FakeStores, MakeRequest
+from tests.support.api_documents import FakeStores, MakeRequest
+from tests.support.change_feed_contracts import NEW, OLD, gold_at, run
+from tests.support.fakes import MemoryDocuments
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from api import docs
 from api.docs import ASSET_ROUTE, ASSETS, DOCS_ROUTE, OPENAPI_ROUTE, _asset, _openapi, _page
 from api.http import respond
 from core.settings import Settings
-from tests.unit.api.conftest import MakeRequest
+from tests.support.api_documents import MakeRequest
 
 
 def test_page_references_only_local_assets_under_a_strict_policy(make_request: MakeRequest, settings: Settings) -> None:

@@ -11,7 +11,7 @@ from api.assets import asset_bytes
 from api.explorer import ASSET_ROUTE, ASSETS, PAGE, PAGE_ROUTE, _asset, _page, download_origins
 from api.http import respond
 from core.settings import Settings
-from tests.unit.api.conftest import MakeRequest
+from tests.support.api_documents import MakeRequest
 
 
 def test_page_sets_a_strict_policy_and_loads_only_its_assets(make_request: MakeRequest, settings: Settings) -> None:

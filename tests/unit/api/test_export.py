@@ -17,12 +17,12 @@ import api.export as export_module
 from api.export import PARQUET_ROUTE, ROUTE, _handle, _handle_parquet, _on_loop, _parsed, export_link, export_spec
 from api.http import ApiError, Reply, RequestContext, Route, respond
 from api.params import ExportQuery, parse
-from bench.devhost_process import ApiKeys
 from core.settings import Settings
+from devhost.testing import ApiKeys
 from domain.bulk_export import ExportSpec, Format
 from stores.files_embedded import EmbeddedFileStore
-from tests.fakes import MemoryDocuments, MemoryFiles
-from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, FakeStores, MakeRequest, seed
+from tests.support.api_documents import OPERATOR_KEY, READER_KEY, FakeStores, MakeRequest, seed
+from tests.support.fakes import MemoryDocuments, MemoryFiles
 from tests.unit.api.test_http import assert_problem
 from tests.unit.stores.test_files_embedded import fill_disk_for
 

@@ -12,7 +12,7 @@ from api import health
 from api.health import PingSlots, check_health, materialization_lag
 from domain.naming import WATERMARK_DOC_ID
 from stores.ports import SYSTEM_PARTITION
-from tests.fakes import MemoryDocuments, MemoryFiles
+from tests.support.fakes import MemoryDocuments, MemoryFiles
 
 
 class Broken:

@@ -33,7 +33,7 @@ from api.http import (
 )
 from core.settings import Settings
 from core.telemetry import current_log_context
-from tests.unit.api.conftest import OPERATOR_KEY, READER_KEY, MakeRequest
+from tests.support.api_documents import OPERATOR_KEY, READER_KEY, MakeRequest
 
 ROUTE = Route("thing", "/v1/thing", {"GET": Role.reader, "POST": Role.operator})
 PUBLIC = Route("open", "/v1/open", {"GET": None})

@@ -10,7 +10,7 @@ from api.auth import Role
 from api.http import Reply, RequestContext, Route, respond
 from core.settings import Settings
 from stores.errors import StoreUnavailable
-from tests.unit.api.conftest import MakeRequest
+from tests.support.api_documents import MakeRequest
 from tests.unit.api.test_http import assert_problem
 
 ROUTE = Route("thing", "/v1/thing", {"GET": Role.reader})

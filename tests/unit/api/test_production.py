@@ -21,8 +21,8 @@ from core.settings import Settings
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.fakes import CountingDocuments, MemoryDocuments
-from tests.unit.api.conftest import FakeStores, MakeRequest, make_day_doc, seed
+from tests.support.api_documents import FakeStores, MakeRequest, make_day_doc, seed
+from tests.support.fakes import CountingDocuments, MemoryDocuments
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from api.quarantine import quarantine_report
 from api.schemas import QuarantineReport
 from domain.ports import SYSTEM_PARTITION
 from domain.quarantine import QuarantinedDay, updated_record
-from tests.fakes import MemoryDocuments
+from tests.support.fakes import MemoryDocuments
 
 
 def test_without_a_record_nothing_is_quarantined() -> None:

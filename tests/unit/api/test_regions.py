@@ -5,8 +5,8 @@ from __future__ import annotations
 from api.regions import list_regions
 from api.schemas import RegionList
 from domain.regions import REGIONS
-from tests.fakes import MemoryDocuments
-from tests.unit.api.conftest import seed
+from tests.support.api_documents import seed
+from tests.support.fakes import MemoryDocuments
 
 
 def test_without_a_catalog_every_region_is_listed_with_null_days() -> None:

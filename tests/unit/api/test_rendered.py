@@ -16,8 +16,8 @@ from api.http import dumps
 from api.params import RangeQuery, parse
 from api.reader import production_page, rendered_page
 from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, chunks_of, gzipped, joined, page_of
-from tests.fakes import CountingDocuments, MemoryDocuments
-from tests.unit.api.conftest import make_day_doc, seed
+from tests.support.api_documents import make_day_doc, seed
+from tests.support.fakes import CountingDocuments, MemoryDocuments
 
 
 def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -> bytes:

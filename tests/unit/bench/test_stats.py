@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.stats import linear_fit, percentile, speedup, summarize
+from bench.http_load import linear_fit, percentile, speedup, summarize
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from bench.targets import TARGETS, Target, evaluate, lookup, verdict
+from bench.report import TARGETS, Target, evaluate, lookup, verdict
 
 LE = Target("latency", ("a", "b"), "<=", 10, "ms")
 GE = Target("ratio", ("r",), ">=", 100, "x")

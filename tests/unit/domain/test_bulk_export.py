@@ -12,7 +12,7 @@ from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.csv_export import DAY_COLUMNS, MONTH_COLUMNS
 from domain.parquet_export import NUMBER_COLUMNS
 from domain.regions import REGIONS
-from tests.fakes import CountingDocuments, MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import CountingDocuments, MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 # Region 11: 2024-03-30 (48), the spring DST day (46), 2024-04-01 (48); region 93: the autumn DST day (50).
 IDF_DAYS = ("2024-03-30", "2024-03-31", "2024-04-01")

@@ -14,8 +14,8 @@ from domain import materialization as mat
 from domain.revisions import history, revisions_doc_id
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.ports import DocumentStore
-from tests.change_feed_contracts import CHANGE_FEED_CASES, NEW, OLD, follow, gold_at, run, server_documents
-from tests.fakes import MemoryDocuments, MemoryFiles
+from tests.support.change_feed_contracts import CHANGE_FEED_CASES, NEW, OLD, follow, gold_at, run, server_documents
+from tests.support.fakes import MemoryDocuments, MemoryFiles
 
 
 @pytest.mark.parametrize("case", CHANGE_FEED_CASES, ids=lambda c: c.__name__)

@@ -10,7 +10,7 @@ from domain import materialization as mat
 from domain.naming import CATALOG_DOC_ID, WATERMARK_DOC_ID, day_file_name, month_file_name
 from domain.quarantine import QUARANTINE_DOC_ID
 from stores.ports import SYSTEM_PARTITION
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 DAYS = ("2024-03-30", "2024-03-31", "2024-04-01")  # 2024-03-31 is the spring DST day
 

@@ -16,7 +16,7 @@ from domain.csv_export import render_day_csv, render_month_csv
 from domain.naming import CATALOG_DOC_ID, day_file_name, month_file_name
 from domain.ports import SYSTEM_PARTITION
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 OLD, NEW = "2025-01-15T00:00:00.000000Z", "2025-02-01T00:00:00.000000Z"
 DAYS = ("2024-04-01", "2024-04-02", "2024-04-03")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.gold_columns import GoldColumns
 from domain.ports import SYSTEM_PARTITION
 from domain.quarantine import QuarantinedDay, quarantined_partitions, split_unknown_sources, updated_record
-from tests.fakes import gold_day_rows
+from tests.support.fakes import gold_day_rows
 
 
 def test_only_the_days_with_an_unknown_source_are_split_off() -> None:

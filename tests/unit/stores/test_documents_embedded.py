@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from stores.documents_embedded import EmbeddedDocumentStore
 from stores.errors import StoreUnavailable
 from stores.ports import DocumentStore
-from tests.store_contracts import DOCUMENT_STORE_CASES, make_doc
+from tests.support.store_contracts import DOCUMENT_STORE_CASES, make_doc
 
 
 @pytest.fixture

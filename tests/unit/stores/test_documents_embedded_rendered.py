@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.store_contracts import make_doc
+from tests.support.store_contracts import make_doc
 
 
 @pytest.fixture

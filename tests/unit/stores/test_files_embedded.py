@@ -16,7 +16,7 @@ import pytest
 from stores.errors import StoreUnavailable
 from stores.file_names import attachment_disposition
 from stores.files_embedded import MAX_TTL_SECONDS, EmbeddedFileStore, load_signing_key
-from tests.file_store_contracts import FILE_STORE_CASES, FileCase
+from tests.support.file_store_contracts import FILE_STORE_CASES, FileCase
 
 NAME = "11/2024/eco2mix_11_2024-03-31.csv"
 CSV = "\ufeffDate;Production (MW)\r\n2024-03-31T00:00:00+01:00;12,5\r\n".encode()

@@ -13,7 +13,7 @@ from devhost.app_hooks import AppHooks
 from devhost.host import free_port
 from devhost.protocol_errors import ProblemAppRunner
 from devhost.server import problem
-from tests.raw_http import exchange
+from tests.support.raw_http import exchange
 
 UNPARSEABLE = {
     "invalid bytes in the path": b"GET /v1/\xff\x00 HTTP/1.1\r\nHost: x\r\n\r\n",

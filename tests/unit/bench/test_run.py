@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from bench.durable import activities_run, run_seconds
+from bench.run import activities_run, run_seconds
 
 
 @pytest.mark.parametrize(

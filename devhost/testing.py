@@ -1,5 +1,7 @@
 """Start, watch and stop a devhost subprocess: the one helper of the tests (DevhostProcess) and the benchmark
-(DevHost: sampled peak RSS, guaranteed cleanup); also the free_port and API keys both use."""
+(DevHost: sampled peak RSS, guaranteed cleanup); also the free_port and API keys both use.
+
+Not used by the app: it lives in devhost/ so that bench/ and tests/ share it without importing each other."""
 
 from __future__ import annotations
 
@@ -148,7 +150,7 @@ class DevhostProcess:
             str(self.data_dir),
             *self.serve_args,
         ]
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter running devhost, arguments ours
             command, cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self

@@ -1,8 +1,8 @@
 """The real éCO2mix files of ../shared/data/eco2mix (or $ECO2MIX_DATA_DIR), imported once per session.
 
-Importing them takes about a minute; the importer's tests (tests/unit/stores/test_gold_import.py) and the
+Importing them takes about a minute; the importer's tests (tests/integration/stores/test_gold_import_real.py) and the
 reconciliation (tests/integration/domain/test_reconciliation.py) read the same Gold DB, built by the
-session fixture `real_gold` of tests/conftest.py. Its users only read it: a test that must write to it works
+run fixture `real_gold` of tests/conftest.py. Its users only read it: a test that must write to it works
 on a copy (`copy_of`).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from domain.eco2mix_files import Eco2mixFormatError
 from stores.gold_import import ImportReport, import_files
 
-ECO2MIX = Path(os.environ.get("ECO2MIX_DATA_DIR", Path(__file__).resolve().parents[2] / "shared/data/eco2mix"))
+ECO2MIX = Path(os.environ.get("ECO2MIX_DATA_DIR", Path(__file__).resolve().parents[3] / "shared/data/eco2mix"))
 # Every file but SOURCES.md, in path order: the order the session imports them in.
 REAL_FILES = sorted(p for p in ECO2MIX.rglob("*") if p.is_file() and p.suffix != ".md") if ECO2MIX.is_dir() else []
 

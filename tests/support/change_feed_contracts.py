@@ -14,7 +14,7 @@ from domain import materialization as mat
 from domain.naming import day_doc_id
 from domain.revisions import history, revisions_doc_id
 from stores.ports import DocumentStore
-from tests.fakes import MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryFiles, MemoryGold, gold_day_rows
 
 OLD, NEW = "2025-01-15T00:00:00.000000Z", "2025-02-01T00:00:00.000000Z"
 DAYS = ("2024-04-01", "2024-04-02", "2024-04-03", "2024-05-01")

@@ -1,11 +1,12 @@
-"""The benchmark's devhost: its timer runs the first materialization at start, then stays out of the cells."""
+"""devhost.testing.DevHost, the benchmark's devhost: its timer runs the first materialization at start, then
+stays out of the cells."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.devhost_process import QUIET_SCHEDULE, DevHost, new_api_keys
+from devhost.testing import QUIET_SCHEDULE, DevHost, new_api_keys
 from devhost.timer_triggers import next_fire
 
 

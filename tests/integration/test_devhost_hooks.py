@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import devhost_hooks
-from bench.devhost_process import ApiKeys
 from devhost.app_hooks import load_hooks
 from devhost.cli import build_parser
+from devhost.testing import ApiKeys
 from stores.files_embedded import EmbeddedFileStore
 
 

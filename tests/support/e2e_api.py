@@ -1,11 +1,13 @@
-"""Shared by the tests/e2e/test_api_*.py files: an HTTP client on devhost and the problem+json checks."""
+"""Shared by the e2e tests: what the `devhost_server` fixture yields, an HTTP client on it and the problem+json
+checks."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -14,12 +16,18 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 TIMEOUT = 30
 
 
-class DevhostServer(Protocol):
-    """What tests/e2e/conftest.py's `devhost_server` fixture yields."""
+REPO = Path(__file__).resolve().parents[2]
+MATERIALIZED_TIMEOUT = 180.0
+
+
+@dataclass
+class DevhostServer:
+    """What tests/e2e/conftest.py's `devhost_server` fixture yields: devhost on the sample Gold, materialized."""
 
     base_url: str
     reader_key: str
     operator_key: str
+    data_dir: Path
 
 
 @dataclass
