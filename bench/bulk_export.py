@@ -27,12 +27,12 @@ from typing import Any
 
 import requests
 
-from bench import durable
+from bench import run as durable
 from bench.backfill_processes import TreeCpu
-from bench.devhost_process import DevHost, new_api_keys
 from bench.gold_data import cached_gold, copy_gold, touch_day
 from bench.table import render
 from core.settings import Settings
+from devhost.testing import DevHost, new_api_keys
 from domain import materialization
 from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.regions import REGIONS

@@ -36,16 +36,25 @@ from typing import Any
 
 import psutil
 
-from bench.azure_reads import MONTH_DAYS, REGION, backfill_month, emulators, one_region_gold, point_path, range_path
-from bench.devhost_process import REPO_ROOT, DevHost, new_api_keys
-from bench.stats import summarize
+from bench.http_load import summarize
 from bench.table import render
+from devhost.testing import REPO_ROOT, DevHost, new_api_keys
+from tests.support.azure_devhosts import MONTH_DAYS, REGION, backfill_month, emulators, one_region_gold
 
 BACKENDS = ("embedded", "emulators")
 CONCURRENCY = (1, 4, 16, 32)
-# The perInstanceConcurrency default of infra/bicep/app/api.bicep, chosen from this module's table (see
-# docs/performance.md); tests/integration/infra/test_concurrency.py holds the Bicep to it.
-CHOSEN_PER_INSTANCE_CONCURRENCY = 16
+# The perInstanceConcurrency default of infra/bicep/main.bicep is chosen from this module's table (see
+# docs/performance.md); tests/integration/infra/test_concurrency.py holds the Bicep to the documented choice.
+
+
+def point_path(rng: random.Random) -> str:
+    return f"/v1/production/regional/{REGION}/{rng.choice(MONTH_DAYS)}"
+
+
+def range_path(rng: random.Random) -> str:
+    return f"/v1/production/regional?region_code={REGION}&start_date=2024-03-01&end_date=2024-03-31&granularity=hour"
+
+
 READS: dict[str, Callable[[random.Random], str]] = {"point read": point_path, "31-day hourly range": range_path}
 IMPORT_SNIPPET = (
     "import time; w, c = time.perf_counter(), time.process_time(); import function_app; "
@@ -287,7 +296,7 @@ def cold_starts(env: dict[str, str], reader_key: str, log_dir: Path, count: int)
 # -- 3. import ---------------------------------------------------------------------------------------------------
 def import_times(count: int) -> tuple[float, float]:
     """Medians of (wall s, CPU s) of `import function_app` in `count` fresh interpreters (embedded settings)."""
-    from bench.devhost_process import devhost_env
+    from devhost.testing import devhost_env
 
     walls, cpus = [], []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:

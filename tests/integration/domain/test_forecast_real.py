@@ -15,7 +15,7 @@ from domain import forecast as fc
 from domain.aggregate import INTERVAL_VALUE_COLUMNS, build_days
 from domain.eco2mix_files import parse_eco2mix
 from domain.gold_columns import GoldColumns
-from tests.real_eco2mix import ECO2MIX
+from tests.support.real_eco2mix import ECO2MIX
 
 HDF_2024 = ECO2MIX / "odre_regional/hanyuqi83-blip__Energy-4-Climate-Project/eco2mix-regional-cons-def.csv"
 VARIABLES = ["carbon_intensity_g_per_kwh", "consumption_mw", "sources.eolien", "sources.thermique"]

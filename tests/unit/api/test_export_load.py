@@ -19,8 +19,8 @@ from api.export import GATE, ROUTE, _handle
 from api.http import PROBLEM_CONTENT_TYPE, respond
 from core.settings import Settings
 from stores.files_embedded import EmbeddedFileStore
-from tests.fakes import MemoryDocuments
-from tests.unit.api.conftest import FakeStores, MakeRequest, seed
+from tests.support.api_documents import FakeStores, MakeRequest, seed
+from tests.support.fakes import MemoryDocuments
 
 YEAR = {"year": "2024"}  # every region's year: built on request
 MONTH = {"month": "2024-02", "format": "parquet"}  # another file built on request
