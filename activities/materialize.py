@@ -10,6 +10,7 @@ import azure.durable_functions as df
 
 from core.settings import get_settings
 from core.telemetry import log_context
+from domain.quarantine import RetryPolicy
 from stores.factory import get_stores
 
 bp = df.Blueprint()
@@ -26,9 +27,17 @@ def plan_materialization(request: dict) -> dict[str, Any]:
     with log_context(instance_id=request.get("instance_id")):
         from domain import materialization
 
-        stores = get_stores()
-        plan = materialization.plan(stores.gold, stores.documents, request, get_settings().MATERIALIZE_BATCH_SIZE)
+        stores, settings = get_stores(), get_settings()
+        plan = materialization.plan(
+            stores.gold,
+            stores.documents,
+            request,
+            settings.MATERIALIZE_BATCH_SIZE,
+            overlap_seconds=settings.MATERIALIZE_WATERMARK_OVERLAP_SECONDS,
+        )
         log.info("planned %s partitions in %s batches (%s)", plan["partitions"], len(plan["batches"]), plan["mode"])
+        if plan.get("held_back"):
+            log.info("quarantined region-months waiting for their back-off: %s", plan.get("held_back"))
         return dict(plan)
 
 
@@ -48,20 +57,45 @@ def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
         from domain import materialization
 
+        settings = get_settings()
         summary = materialization.commit(
             get_stores().documents,
             payload["plan"],
             payload["results"],
             now=datetime.now(UTC).isoformat(timespec="seconds"),
             instance_id=payload.get("instance_id"),
+            policy=RetryPolicy(
+                base_seconds=settings.MATERIALIZE_RETRY_BASE_SECONDS,
+                max_seconds=settings.MATERIALIZE_RETRY_MAX_SECONDS,
+                set_aside_after=settings.MATERIALIZE_SET_ASIDE_AFTER_FAILURES,
+            ),
         )
         quarantine = summary["quarantine"]
         if quarantine["days"]:
             log.warning(
-                "%s region-days quarantined (unknown regions %s, unknown sources %s)",
+                "%s region-days quarantined (unknown regions %s, unknown sources %s, failed batches %s)",
                 quarantine["days"],
                 quarantine["unknown_regions"],
                 quarantine["unknown_sources"],
+                [f"{f['region_code']}:{f['month']}" for f in quarantine["failed"]],
             )
         log.info("materialization committed: %s", summary)
         return summary
+
+
+@bp.activity_trigger(input_name="failure")
+def record_materialization_failure(failure: dict) -> dict[str, Any]:
+    """Called by the orchestrator before it fails: the run's outcome, for health (two in a row: degraded)."""
+    with log_context(instance_id=failure.get("instance_id")):
+        from domain import materialization
+
+        stored = materialization.record_run(
+            get_stores().documents,
+            str(failure.get("mode", "incremental")),
+            failed_error=str(failure.get("error") or "unknown error"),
+            now=datetime.now(UTC).isoformat(timespec="seconds"),
+            instance_id=failure.get("instance_id"),
+        )
+        failures = (stored or {}).get("consecutive_failures", 0)
+        log.error("materialization run failed (%s in a row): %s", failures, failure.get("error"))
+        return {"consecutive_failures": failures}

@@ -1,4 +1,8 @@
-"""GET /v1/health: public liveness of the stores the API reads (documents, files), and the materialization lag.
+"""GET /v1/health: public liveness of the stores the API reads (documents, files), the materialization lag, and
+whether the materialization is degraded (region-months quarantined, or the incremental run failed twice in a
+row: `checks.materialization`, from the `runs` document the runs write). Reads: a ping and two point reads of
+the system partition (watermark, runs); never Gold. `check_health` computes the body and nothing else, so a
+cache or an operator variant can wrap it.
 
 A store call cannot be interrupted from outside its thread, so each store has at most one ping in flight: a
 ping that outlives its timeout is abandoned (its thread ends when the call returns, its result is dropped) and
@@ -24,6 +28,7 @@ from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation, content, schema_ref
 from domain.naming import WATERMARK_DOC_ID
+from domain.run_outcome import RUNS_DOC_ID, materialization_check
 from stores.ports import SYSTEM_PARTITION
 
 bp = df.Blueprint()
@@ -107,9 +112,9 @@ def _check(slots: PingSlots, name: str, call: Callable[[], Any], backend: str) -
 
 
 def _documents_call(documents: Any) -> Callable[[], Any]:
-    def call() -> Any:
+    def call() -> tuple[Any, Any]:
         documents.ping()
-        return documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)
+        return documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID), documents.get(SYSTEM_PARTITION, RUNS_DOC_ID)
 
     return call
 
@@ -134,17 +139,22 @@ def check_health(
     slots: PingSlots = SLOTS,
     now: datetime | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Ping the serving stores (never Gold: requests do not depend on it); 503 when one is down."""
-    documents_report, watermark = _check(
+    """Ping the serving stores (never Gold: requests do not depend on it); 503 when one is down.
+
+    `degraded` with 200 when only the materialization is: the API still serves what was materialized."""
+    documents_report, docs = _check(
         slots, "documents", _documents_call(documents), backends.get("documents", "unknown")
     )
+    watermark, runs = docs if isinstance(docs, tuple) else (None, None)
     files_report, _ = _check(slots, "files", files.ping, backends.get("files", "unknown"))
-    checks = {"documents": documents_report, "files": files_report}
-    healthy = all(c["status"] == "ok" for c in checks.values())
+    stores_checks = {"documents": documents_report, "files": files_report}
+    healthy = all(c["status"] == "ok" for c in stores_checks.values())
+    materialization = materialization_check(runs) if healthy else None
     body = {
-        "status": "ok" if healthy else "degraded",
-        "stores": checks,
+        "status": "ok" if healthy and materialization is not None and materialization["status"] == "ok" else "degraded",
+        "stores": stores_checks,
         "materialization": materialization_lag(watermark, now or datetime.now(UTC)),
+        "checks": {"materialization": materialization},
     }
     return (200 if healthy else 503), body
 

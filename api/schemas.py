@@ -40,10 +40,34 @@ class MaterializationLag(BaseModel):
     lag_seconds: float | None = Field(description="Age of the watermark in seconds: alert when it grows")
 
 
+class LastRun(BaseModel):
+    status: Literal["completed", "failed"] | None
+    mode: str | None
+    at: TimestampText | None = Field(description="When the run record last changed (UTC): first run so ending")
+
+
+class MaterializationCheck(BaseModel):
+    """Degraded while any region-month is quarantined or the incremental run failed twice in a row."""
+
+    status: Literal["ok", "degraded"]
+    quarantined_region_months: int = Field(description="Region-months set aside (see /v1/admin/quarantine)")
+    quarantined: list[str] = Field(description="Their keys `{region}:{YYYY-MM}`, the first 20")
+    consecutive_failures: int = Field(description="Incremental runs failed in a row (0 after a completed one)")
+    last_error: str | None = Field(
+        description="What failed last: `run failed: <exception type>` or `<region>:<month>: <exception type>`"
+    )
+    last_run: LastRun | None = Field(description="The last run outcome recorded; null before any")
+
+
+class HealthChecks(BaseModel):
+    materialization: MaterializationCheck | None = Field(description="Null when the documents store is down")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     stores: dict[str, StoreHealth]
     materialization: MaterializationLag
+    checks: HealthChecks
 
 
 class RegionSpan(BaseModel):
@@ -147,17 +171,34 @@ class QuarantinedDay(BaseModel):
     date: DateText = Field(description="Local day (YYYY-MM-DD) left unmaterialized")
     unknown_region: bool = Field(description="The region code is not one of the 12 regions")
     unknown_sources: list[str] = Field(description="Source names in Gold that the aggregation does not know")
+    failed: bool = Field(False, description="Its region-month's batch failed (the month's `error` says why)")
     first_seen: TimestampText | None = Field(description="When a run first set this day aside (UTC)")
-    last_seen: TimestampText | None = Field(description="When a run last tried it (every incremental run does)")
+    last_seen: TimestampText | None = Field(description="When a run last tried it")
     instance_id: str | None = Field(description="The orchestration instance that last tried it")
 
 
+class QuarantinedMonth(BaseModel):
+    """One region-month's quarantine record (at most 31 days)."""
+
+    region_code: str
+    month: str = Field(description="YYYY-MM")
+    days: int = Field(description="Days set aside in this month")
+    failures: int = Field(description="Failing runs in a row for this region-month")
+    set_aside: bool = Field(description="Retried only after its back-off (or a Gold change), not every run")
+    next_retry_at: TimestampText | None = Field(description="Not retried before this (UTC) unless Gold changes")
+    error: str | None = Field(description="The batch's error (truncated), when it failed")
+    first_seen: TimestampText | None
+    updated_at: TimestampText | None
+
+
 class QuarantineReport(BaseModel):
-    """Region-days the materialization set aside for Gold rows it cannot aggregate; everything else
-    materialized. Retried by every incremental run; a day leaves the list once it materializes."""
+    """Region-days the materialization set aside, for Gold rows it cannot aggregate or a batch that failed;
+    everything else materialized. Retried with back-off, or as soon as Gold changes for them; a day leaves
+    the list once it materializes."""
 
     updated_at: TimestampText | None
     count: int
     unknown_regions: list[str]
     unknown_sources: list[str]
     days: list[QuarantinedDay]
+    months: list[QuarantinedMonth] = Field(default_factory=list, description="The same days, by region-month")

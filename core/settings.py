@@ -86,6 +86,32 @@ class Settings(BaseSettings):
     # Materialization.
     MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"
     MATERIALIZE_BATCH_SIZE: int = Field(default=24, ge=1, le=500)
+    MATERIALIZE_WATERMARK_OVERLAP_SECONDS: int = Field(
+        default=3600,
+        ge=0,
+        le=7 * 86400,
+        description="The incremental run reads Gold rows with loaded_at > watermark minus this many seconds: "
+        "rows stamped before the watermark that commit later (a late commit) are still read within the "
+        "window; days re-read unchanged are skipped by content hash. The Gold loader must commit within it "
+        "(infra/sql/README.md). 0: no overlap.",
+    )
+    MATERIALIZE_RETRY_BASE_SECONDS: int = Field(
+        default=900,
+        ge=1,
+        le=86400,
+        description="Back-off of a quarantined region-month once set aside: the n-th failing run in a row waits "
+        "base x 2^(n-1) seconds, capped by MATERIALIZE_RETRY_MAX_SECONDS (a Gold change retries it at once).",
+    )
+    MATERIALIZE_RETRY_MAX_SECONDS: int = Field(
+        default=86400, ge=1, le=30 * 86400, description="Longest wait between two retries of a set-aside region-month."
+    )
+    MATERIALIZE_SET_ASIDE_AFTER_FAILURES: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Failing runs in a row after which a region-month is set aside (back-off); before, every run "
+        "retries it.",
+    )
 
     APPLICATIONINSIGHTS_CONNECTION_STRING: str | None = None
     # "ClientId=<client id>;Authorization=AAD": ingest with that managed identity (local auth disabled).

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import calendar
 import contextlib
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NotRequired, Protocol, TypedDict, runtime_checkable
 
 from domain.aggregate import HalfHours, build_days, build_month_document
 from domain.change_feed import record_changes
@@ -27,14 +27,23 @@ from domain.naming import (
 from domain.planning import Batch, group_partitions
 from domain.ports import SYSTEM_PARTITION, Document, DocumentStore, FileStore, GoldSource
 from domain.quarantine import (
-    QUARANTINE_DOC_ID,
+    KEY_FIRST,
+    KEY_LAST,
+    LEGACY_QUARANTINE_DOC_ID,
+    QUARANTINE_DOC_TYPE,
     QuarantinedDay,
-    quarantined_partitions,
+    RetryPolicy,
+    is_active,
+    is_due,
+    legacy_days,
+    record_days,
+    record_id,
     split_unknown_sources,
-    updated_record,
+    updated_month_record,
 )
 from domain.quarantine import summary as quarantine_summary
 from domain.regions import REGIONS, REGIONS_BY_CODE
+from domain.run_outcome import RUNS_DOC_ID, updated_runs
 
 
 @runtime_checkable
@@ -49,13 +58,20 @@ class TransactionalDocuments(Protocol):
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
 
 
+class PlannedBatch(Batch, total=False):
+    loaded_at: str  # newest Gold load among its days: a quarantine record compares later loads to it
+
+
 class Plan(TypedDict):
     mode: str
     previous_watermark: str | None
-    watermark: str | None  # the value to commit when every batch succeeded (None: leave it)
+    watermark: str | None  # the value to commit (None: leave it); set-aside region-months do not hold it back
     partitions: int
-    batches: list[Batch]
+    batches: list[PlannedBatch]
     parallelism: int
+    planned_at: NotRequired[str]  # UTC ISO: quarantine back-offs are counted from it (plan time to plan time)
+    held_back: NotRequired[list[str]]  # quarantined region-months whose back-off has not expired
+    legacy_quarantine: NotRequired[bool]  # the single record of before was read: its commit empties it
 
 
 class BatchResult(TypedDict):
@@ -69,11 +85,88 @@ class BatchResult(TypedDict):
     last_day: str | None
     attempted_days: list[str]  # the batch's days: those not quarantined leave the quarantine record
     quarantined: list[QuarantinedDay]  # days set aside for rows the domain cannot aggregate
+    loaded_at: NotRequired[str]  # the batch's `loaded_at`, for the quarantine record
+    error: NotRequired[str]  # the batch failed (quarantine.failed_batch_result): every attempted day set aside
 
 
-def plan(gold: GoldSource, documents: DocumentStore, request: dict[str, Any], parallelism: int) -> Plan:
-    """Incremental: every (region, day) changed in Gold since the watermark. Backfill: every day in range."""
+Partition = tuple[str, str, str]  # (region_code, local day, max loaded_at)
+
+
+def reread_since(watermark: str | None, overlap_seconds: int) -> str | None:
+    """The `loaded_at` the incremental read starts after: the watermark minus the overlap window.
+
+    Rows stamped before the watermark that commit after a run read it (a late commit) are still read by the
+    runs within the window; days re-read unchanged are skipped by content hash. Computed here, passed as a
+    parameter: one SQL text serves SQLite and T-SQL (no date arithmetic in SQL)."""
+    if watermark is None or overlap_seconds <= 0:
+        return watermark
+    stamp = datetime.fromisoformat(watermark.replace("Z", "+00:00")) - timedelta(seconds=overlap_seconds)
+    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def active_quarantine(documents: DocumentStore) -> list[Document]:
+    """Every region-month record with days set aside: one single-partition range query."""
+    records = documents.query_range(SYSTEM_PARTITION, QUARANTINE_DOC_TYPE, KEY_FIRST, KEY_LAST)
+    return [r for r in records if is_active(r)]
+
+
+def _with_quarantine(
+    changed: Sequence[Partition], records: Iterable[Document], now: str
+) -> tuple[list[Partition], list[str]]:
+    """(partitions to plan, region-month keys held back) given the quarantine records.
+
+    A quarantined day re-read by the overlap window (no newer Gold load) waits for its back-off; a day of
+    the same month that is not quarantined is planned as any other. A record is retried whole when its
+    back-off expired or when Gold loaded one of its days after the record's `loaded_at`."""
+    by_month = {(str(r["region"]), str(r["month"])): r for r in records}
+    retried: set[tuple[str, str]] = set()
+    for (region, month), rec in by_month.items():
+        days, seen = set(record_days(rec)), str(rec.get("loaded_at") or "")
+        gold_changed = any(p[0] == region and p[1] in days and p[2] > seen for p in changed)
+        if gold_changed or is_due(rec, now):
+            retried.add((region, month))
+    planned: list[Partition] = []
+    held: set[str] = set()
+    for p in changed:
+        key = (p[0], p[1][:7])
+        waiting = by_month.get(key)
+        if waiting is not None and key not in retried and p[1] in record_days(waiting):
+            held.add(str(waiting["key"]))
+            continue
+        planned.append(p)
+    for region, month in sorted(retried):
+        rec = by_month[(region, month)]
+        planned += [(region, day, str(rec.get("loaded_at") or "")) for day in record_days(rec)]
+    held.update(str(by_month[k]["key"]) for k in by_month.keys() - retried)
+    return planned, sorted(held)
+
+
+def _planned_batches(partitions: Sequence[Partition]) -> list[PlannedBatch]:
+    newest: dict[tuple[str, str], str] = {}
+    for region, day, loaded_at in partitions:
+        newest[(region, day[:7])] = max(newest.get((region, day[:7]), ""), loaded_at)
+    return [
+        PlannedBatch(**b, loaded_at=newest.get((b["region_code"], b["month"]), ""))
+        for b in group_partitions(partitions)
+    ]
+
+
+def plan(
+    gold: GoldSource,
+    documents: DocumentStore,
+    request: dict[str, Any],
+    parallelism: int,
+    *,
+    now: str | None = None,
+    overlap_seconds: int = 0,
+) -> Plan:
+    """Incremental: every (region, day) changed in Gold since the watermark minus `overlap_seconds`, less the
+    quarantined days still in back-off, plus the quarantined ones due again. Backfill: every day in range
+    (an operator's explicit request: back-offs do not apply). `now`: UTC ISO, the current time when omitted."""
+    now = now or datetime.now(UTC).isoformat(timespec="seconds")
     mode = request.get("mode", "incremental")
+    held: list[str] = []
+    legacy = False
     if mode == "backfill":
         region_codes = request.get("region_codes") or None
         unknown = sorted(set(region_codes or []) - REGIONS_BY_CODE.keys())
@@ -84,21 +177,28 @@ def plan(gold: GoldSource, documents: DocumentStore, request: dict[str, Any], pa
     elif mode == "incremental":
         marker = documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)
         previous = marker["value"] if marker else None
-        partitions = gold.changed_partitions(previous)
-        watermark = max((p[2] for p in partitions), default=previous)
-        # Quarantined days are tried again by every incremental run until they materialize: a fix in code
-        # (a new source name) changes nothing in Gold, so the watermark alone would never bring them back.
-        retried = quarantined_partitions(documents.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID))
-        partitions = partitions + [(region, day, "") for region, day in retried]
+        changed = gold.changed_partitions(reread_since(previous, overlap_seconds))
+        # Never back: the overlap re-reads loads older than the watermark.
+        watermark = max(filter(None, [previous, *(p[2] for p in changed)]), default=None)
+        # Quarantined days come back on their own schedule: a fix in code (a new source name) changes
+        # nothing in Gold, so the watermark alone would never bring them back.
+        partitions, held = _with_quarantine(changed, active_quarantine(documents), now)
+        old_days = legacy_days(documents.get(SYSTEM_PARTITION, LEGACY_QUARANTINE_DOC_ID))
+        legacy = bool(old_days)  # retried once; their outcome lands in per-month records
+        partitions += [(region, day, "") for region, day in old_days]
     else:
         raise ValueError(f"unknown materialization mode {mode!r}")
+    batches = _planned_batches(partitions)
     return Plan(
         mode=mode,
         previous_watermark=previous,
         watermark=watermark,
-        partitions=len(partitions),
-        batches=group_partitions(partitions),
+        partitions=sum(len(b["days"]) for b in batches),
+        batches=batches,
         parallelism=parallelism,
+        planned_at=now,
+        held_back=held,
+        legacy_quarantine=legacy,
     )
 
 
@@ -203,13 +303,14 @@ def _write_month(
 
 
 def materialize_batch(
-    gold: GoldSource, documents: DocumentStore, files: FileStore, batch: Batch, *, now: str | None = None
+    gold: GoldSource, documents: DocumentStore, files: FileStore, batch: PlannedBatch, *, now: str | None = None
 ) -> BatchResult:
     """Materialize the listed days of one region-month, then that month's rollup, then announce what changed
     (changes feed and revision history, dated `now`: UTC ISO, the current time when omitted).
 
     Days with rows the domain cannot aggregate (unknown region or source) are quarantined: not written,
-    returned in `quarantined`; the others materialize.
+    returned in `quarantined`; the others materialize. Any other error raises: the activity's retries try
+    again, then the orchestrator sets the whole region-month aside (quarantine.failed_batch_result).
     """
     region, month, wanted = batch["region_code"], batch["month"], set(batch["days"])
     if region not in REGIONS_BY_CODE:
@@ -243,7 +344,7 @@ def materialize_batch(
 
 
 def _batch_result(
-    batch: Batch, dates: list[str], days_written: int, files_written: int, quarantined: list[QuarantinedDay]
+    batch: PlannedBatch, dates: list[str], days_written: int, files_written: int, quarantined: list[QuarantinedDay]
 ) -> BatchResult:
     dates = sorted(dates)
     return BatchResult(
@@ -257,6 +358,7 @@ def _batch_result(
         last_day=dates[-1] if dates else None,
         attempted_days=list(batch["days"]),
         quarantined=quarantined,
+        loaded_at=str(batch.get("loaded_at") or ""),
     )
 
 
@@ -288,26 +390,66 @@ def _merged_catalog(existing: dict[str, Any] | None, results: Sequence[BatchResu
 
 
 def _record_quarantine(
-    documents: DocumentStore, results: Sequence[BatchResult], now: str, instance_id: str | None
-) -> list[QuarantinedDay]:
-    """Update the quarantine record with this run's outcome; this run's quarantined days."""
-    quarantined = [q for r in results for q in r.get("quarantined", [])]
-    existing = documents.get(SYSTEM_PARTITION, QUARANTINE_DOC_ID)
-    if existing is None and not quarantined:
-        return quarantined  # nothing was ever quarantined: no record to write
-    attempted = [(r["region_code"], d) for r in results for d in r.get("attempted_days", [])]
-    record = updated_record(
-        existing, attempted, quarantined, system_partition=SYSTEM_PARTITION, now=now, instance_id=instance_id
-    )
-    if existing is None or quarantined or existing.get("days") != record["days"]:
+    documents: DocumentStore,
+    plan_: Plan,
+    results: Sequence[BatchResult],
+    now: str,
+    instance_id: str | None,
+    policy: RetryPolicy,
+) -> None:
+    """Update the record of each region-month this run set days aside in, or attempted days of a record in."""
+    active = {str(r["key"]): r for r in active_quarantine(documents)}
+    retry_from = plan_.get("planned_at") or now
+    for res in results:
+        region, month = res["region_code"], res["month"]
+        key, error, quarantined = f"{region}:{month}", res.get("error"), res.get("quarantined", [])
+        attempted = list(res.get("attempted_days", []))
+        record = active.get(key)
+        touched = record is not None and bool(set(attempted) & set(record_days(record)))
+        if error is None and not quarantined and not touched:
+            continue  # nothing set aside, no record to clear: no read, no write
 
-        def build(current: Document | None) -> Document:
-            return updated_record(
-                current, attempted, quarantined, system_partition=SYSTEM_PARTITION, now=now, instance_id=instance_id
-            )
+        def build(current: Document | None, res: BatchResult = res, attempted: list[str] = attempted) -> Document:
+            return updated_month_record(
+                current, region=res["region_code"], month=res["month"], attempted=attempted,
+                quarantined=res.get("quarantined", []), error=res.get("error"),
+                loaded_at=str(res.get("loaded_at") or ""), now=now, retry_from=retry_from,
+                instance_id=instance_id, policy=policy, system_partition=SYSTEM_PARTITION,
+            )  # fmt: skip
 
-        write_versioned(documents, None, SYSTEM_PARTITION, QUARANTINE_DOC_ID, build)
-    return quarantined
+        write_versioned(documents, None, SYSTEM_PARTITION, record_id(region, month), build)
+    if plan_.get("legacy_quarantine"):
+        # Its days were retried by this run and are now in per-month records (or materialized).
+        def emptied(current: Document | None) -> Document | None:
+            if current is None or not current.get("days"):
+                return None
+            return {**current, "days": [], "count": 0, "unknown_regions": [], "unknown_sources": [],
+                    "migrated_at": now}  # fmt: skip
+
+        write_versioned(documents, None, SYSTEM_PARTITION, LEGACY_QUARANTINE_DOC_ID, emptied)
+
+
+def _same_outcome(current: Document | None, new: Document) -> bool:
+    """Only the times and the instance differ: an unchanged outcome is not written again."""
+    volatile = ("updated_at", "instance_id", "_etag", "_ts", "_rid", "_self", "_attachments")
+    return current is not None and {k: v for k, v in current.items() if k not in volatile} == {
+        k: v for k, v in new.items() if k not in volatile
+    }
+
+
+def record_run(
+    documents: DocumentStore, mode: str, *, failed_error: str | None, now: str, instance_id: str | None
+) -> Document | None:
+    """Write the `runs` document after a run ended (`failed_error`: the run failed); what the store holds."""
+
+    def build(current: Document | None) -> Document | None:
+        new = updated_runs(
+            current, mode=mode, failed_error=failed_error, quarantine=active_quarantine(documents), now=now,
+            instance_id=instance_id, system_partition=SYSTEM_PARTITION,
+        )  # fmt: skip
+        return None if _same_outcome(current, new) else new
+
+    return write_versioned(documents, None, SYSTEM_PARTITION, RUNS_DOC_ID, build).stored
 
 
 def commit(
@@ -317,10 +459,15 @@ def commit(
     *,
     now: str = "",
     instance_id: str | None = None,
+    policy: RetryPolicy | None = None,
 ) -> dict[str, Any]:
-    """After every batch ran: record quarantined days, extend the catalog, then advance the watermark (last,
-    as the commit). The watermark passes quarantined days too: the quarantine record brings them back."""
-    quarantined = _record_quarantine(documents, results, now, instance_id)
+    """After every batch ran or failed: record set-aside days, extend the catalog, advance the watermark (the
+    commit), then record the run's outcome. The watermark passes set-aside days too (failed batches
+    included): their quarantine records bring them back."""
+    now = now or datetime.now(UTC).isoformat(timespec="seconds")
+    _record_quarantine(documents, plan_, results, now, instance_id, policy or RetryPolicy())
+    quarantined = [q for r in results for q in r.get("quarantined", [])]
+    failed = [dict(r) for r in results if r.get("error") is not None]
     # Merged into what is stored at the write (compare-and-swap): a concurrent run's spans are kept.
     write_versioned(
         documents, None, SYSTEM_PARTITION, CATALOG_DOC_ID, lambda current: _merged_catalog(current, results)
@@ -340,6 +487,7 @@ def commit(
             }
 
         write_versioned(documents, None, SYSTEM_PARTITION, WATERMARK_DOC_ID, advanced)
+    record_run(documents, plan_["mode"], failed_error=None, now=now, instance_id=instance_id)
     return {
         "mode": plan_["mode"],
         "partitions": plan_["partitions"],
@@ -348,5 +496,6 @@ def commit(
         "days_unchanged": sum(r["days_unchanged"] for r in results),
         "files_written": sum(r["files_written"] for r in results),
         "watermark": plan_["watermark"] if plan_["watermark"] is not None else plan_["previous_watermark"],
-        "quarantine": quarantine_summary(quarantined),
+        "quarantine": quarantine_summary(quarantined, failed),
+        "held_back": list(plan_.get("held_back", [])),
     }

@@ -9,11 +9,13 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from domain.planning import chunks
+from domain.planning import Batch, chunks
+from domain.quarantine import failed_batch_result
 from orchestrations.names import (
     ACTIVITY_COMMIT,
     ACTIVITY_MATERIALIZE_BATCH,
     ACTIVITY_PLAN,
+    ACTIVITY_RECORD_FAILURE,
     INCREMENTAL_INSTANCE_ID,
     ORCHESTRATOR,
 )
@@ -21,8 +23,8 @@ from orchestrations.names import (
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
-# A failed batch is retried 3 times 5 s apart before the orchestration fails; the watermark then stays
-# where it was, so the next run plans the same days again (unchanged ones are skipped by content hash).
+# A failed batch is retried 3 times 5 s apart; then its region-month is set aside (quarantined with its
+# error) and the run goes on: the others materialize and the watermark advances.
 BATCH_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
 ACTIVE_STATUSES = {df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending}
 
@@ -46,21 +48,51 @@ def _progress(stage: str, done: int, total: int, partitions: int) -> dict[str, A
     return {"stage": stage, "done": done, "total": total, "partitions": partitions}
 
 
+def _wave(
+    context: df.DurableOrchestrationContext, wave: list[Batch], instance: dict[str, Any]
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """The results of one wave of batches, a failed batch giving a failed result instead of failing the run.
+
+    task_all fails fast on the first failed task; each task is then awaited on its own, in wave order (a
+    finished task answers at once, replayed from history: deterministic)."""
+    tasks = [context.call_activity_with_retry(ACTIVITY_MATERIALIZE_BATCH, BATCH_RETRY, {**b, **instance}) for b in wave]
+    try:
+        done: list[dict[str, Any]] = yield context.task_all(tasks)
+        return done
+    except Exception:  # any batch failed: each is awaited on its own below
+        results: list[dict[str, Any]] = []
+        for batch, task in zip(wave, tasks, strict=True):
+            try:
+                results.append((yield task))
+            except Exception as exc:  # whatever failed: that region-month is set aside
+                results.append(failed_batch_result(batch, str(exc)))
+        return results
+
+
 @bp.orchestration_trigger(context_name="context")
 def materialize_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     request = context.get_input() or {"mode": "incremental"}
     # The instance id travels with each activity input so that the activities' log lines carry it.
     instance = {"instance_id": context.instance_id}
+    try:
+        return (yield from _run(context, request, instance))
+    except Exception as exc:
+        # Recorded (health turns degraded after two in a row), then the run still fails as it did.
+        failure = {"mode": request.get("mode", "incremental"), "error": str(exc)[:2000], **instance}
+        yield context.call_activity(ACTIVITY_RECORD_FAILURE, failure)
+        raise
+
+
+def _run(
+    context: df.DurableOrchestrationContext, request: dict[str, Any], instance: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
     plan = yield context.call_activity(ACTIVITY_PLAN, {**request, **instance})
     batches, partitions = plan["batches"], plan["partitions"]
     context.set_custom_status(_progress("materializing", 0, len(batches), partitions))
 
     results: list[dict[str, Any]] = []
     for wave in chunks(batches, plan["parallelism"]):
-        tasks = [
-            context.call_activity_with_retry(ACTIVITY_MATERIALIZE_BATCH, BATCH_RETRY, {**b, **instance}) for b in wave
-        ]
-        results.extend((yield context.task_all(tasks)))
+        results.extend((yield from _wave(context, wave, instance)))
         context.set_custom_status(_progress("materializing", len(results), len(batches), partitions))
 
     summary = yield context.call_activity(

@@ -340,7 +340,10 @@ class GoldReader:
         return [(str(code), _text_day(day), _text_loaded_at(loaded)) for code, day, loaded in rows]
 
     def changed_partitions(self, since: str | None) -> list[tuple[str, str, str]]:
-        """(region_code, local_day, max loaded_at) of partitions with a row loaded after `since` (all if None)."""
+        """(region_code, local_day, max loaded_at) of partitions with a row loaded after `since` (all if None).
+
+        The incremental plan passes the watermark minus its overlap window (domain.materialization.reread_since),
+        computed in Python: the one SQL text compares to a parameter on SQLite and T-SQL alike."""
         if since is None:
             return self._partitions(self._query(_partitions_sql("")))
         sql = _CHANGED_SINCE_SQL

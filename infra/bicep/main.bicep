@@ -413,6 +413,11 @@ var appSettings = {
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
+  // Late Gold commits and failing region-months (infra/sql/README.md): the code's defaults, set explicitly.
+  MATERIALIZE_WATERMARK_OVERLAP_SECONDS: '3600'
+  MATERIALIZE_RETRY_BASE_SECONDS: '900'
+  MATERIALIZE_RETRY_MAX_SECONDS: '86400'
+  MATERIALIZE_SET_ASIDE_AFTER_FAILURES: '3'
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   DURABLE_TASK_HUB: 'eco2mix'
 }

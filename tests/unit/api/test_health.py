@@ -10,9 +10,10 @@ import pytest
 
 from api import health
 from api.health import PingSlots, check_health, materialization_lag
+from api.schemas import Health
 from domain.naming import WATERMARK_DOC_ID
 from stores.ports import SYSTEM_PARTITION
-from tests.support.fakes import MemoryDocuments, MemoryFiles
+from tests.support.fakes import CountingDocuments, MemoryDocuments, MemoryFiles
 
 
 class Broken:
@@ -105,3 +106,64 @@ def test_health_shows_the_age_of_the_watermark() -> None:
 @pytest.mark.parametrize("doc", [None, {}, {"value": None}, {"value": "not a time"}])
 def test_no_watermark_gives_null_lag(doc: Any) -> None:
     assert materialization_lag(doc, datetime.now(UTC)) == {"watermark": None, "lag_seconds": None}
+
+
+# --- checks.materialization (issue 22) ------------------------------------------------------------------
+
+
+def _health_of(docs: MemoryDocuments) -> tuple[int, dict[str, Any]]:
+    return check_health(docs, MemoryFiles(), {}, PingSlots())
+
+
+def test_health_degraded_after_two_failed_runs() -> None:
+    from domain.materialization import record_run
+
+    docs = CountingDocuments()
+    bodies = []
+    for n in range(3):
+        record_run(docs, "incremental", failed_error="Activity function 'plan_materialization' failed: "
+                   "OperationalError: https://secret-endpoint database is locked", now=f"2026-01-01T0{n}:00:00+00:00",
+                   instance_id="materialize-incremental")  # fmt: skip
+        docs.gets = 0
+        status, body = _health_of(docs)
+        assert status == 200 and docs.gets == 2  # the watermark and the runs document: one extra point read
+        Health.model_validate(body)
+        bodies.append(body)
+    assert [b["status"] for b in bodies] == ["ok", "degraded", "degraded"]  # once may be a blip
+    check = bodies[1]["checks"]["materialization"]
+    assert check["consecutive_failures"] == 2 and check["last_error"] == "run failed: OperationalError"
+    assert check["last_run"]["status"] == "failed" and "secret-endpoint" not in str(bodies)
+    # A completed incremental run resets the count; a completed backfill would not.
+    record_run(docs, "backfill", failed_error=None, now="2026-01-01T04:00:00+00:00", instance_id="backfill-1")
+    assert _health_of(docs)[1]["checks"]["materialization"]["consecutive_failures"] == 3
+    record_run(docs, "incremental", failed_error=None, now="2026-01-01T05:00:00+00:00", instance_id="i")
+    assert _health_of(docs)[1]["status"] == "ok"
+
+
+def test_health_degraded_while_a_region_month_is_quarantined() -> None:
+    from domain.materialization import record_run
+    from domain.quarantine import RetryPolicy, updated_month_record
+
+    docs = MemoryDocuments()
+    docs.upsert(updated_month_record(
+        None, region="93", month="2024-03", attempted=["2024-03-31"], quarantined=[], error="ValueError: 'n/a'",
+        loaded_at="L", now="t", retry_from="2026-01-01T00:00:00+00:00", instance_id="i", policy=RetryPolicy(),
+        system_partition=SYSTEM_PARTITION,
+    ))  # fmt: skip
+    record_run(docs, "incremental", failed_error=None, now="2026-01-01T00:00:00+00:00", instance_id="i")
+    status, body = _health_of(docs)
+    assert status == 200 and body["status"] == "degraded"
+    assert body["checks"]["materialization"] == {
+        "status": "degraded",
+        "quarantined_region_months": 1,
+        "quarantined": ["93:2024-03"],
+        "consecutive_failures": 0,
+        "last_error": "93:2024-03: ValueError",
+        "last_run": {"status": "completed", "mode": "incremental", "at": "2026-01-01T00:00:00+00:00"},
+    }
+
+
+def test_health_without_any_run_record_is_ok() -> None:
+    status, body = _health_of(MemoryDocuments())
+    assert status == 200 and body["status"] == "ok"
+    assert body["checks"]["materialization"]["last_run"] is None

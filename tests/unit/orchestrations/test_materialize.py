@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrations import materialize as orch
-from orchestrations.names import ACTIVITY_COMMIT, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_PLAN
+from orchestrations.names import ACTIVITY_COMMIT, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_PLAN, ACTIVITY_RECORD_FAILURE
 
 
 def make_plan(n_batches: int, parallelism: int) -> dict[str, Any]:
@@ -92,6 +92,44 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     assert stop.value.value == {"summary": True}
     assert ctx.statuses[-1] == {"stage": "done", "done": n_batches, "total": n_batches, "partitions": n_batches}
     assert [s["done"] for s in ctx.statuses[1:-1]] == sorted(s["done"] for s in ctx.statuses[1:-1])
+
+
+def test_a_failed_batch_is_set_aside_and_the_others_commit() -> None:
+    """task_all fails fast: the orchestrator then awaits each batch of the wave on its own, in order, and a
+    failed one becomes a failed result (its region-month is quarantined by the commit) instead of failing."""
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(None))
+    next(gen)
+    plan = make_plan(3, 3)
+    step = gen.send(plan)
+    assert step[0] == "all" and len(step[1]) == 3
+    wave = step[1]
+    # The SDK throws the first failure into the generator at the task_all...
+    step = gen.throw(Exception("Activity function 'materialize_batch' failed: ValueError: could not convert 'n/a'"))
+    # ...then each task is yielded on its own: a finished one answers at once, a failed one throws.
+    assert step is wave[0]
+    step = gen.send(batch_result(wave[0][3]))
+    assert step is wave[1]
+    step = gen.throw(Exception("Activity function 'materialize_batch' failed: ValueError: could not convert 'n/a'"))
+    assert step is wave[2]
+    step = gen.send(batch_result(wave[2][3]))
+    assert step[0] == "call" and step[1] == ACTIVITY_COMMIT
+    results = step[2]["results"]
+    assert [r["month"] for r in results] == ["2024-01", "2024-02", "2024-03"]
+    assert [r.get("error") is not None for r in results] == [False, True, False]
+    failed = results[1]
+    assert "ValueError" in failed["error"] and failed["days_written"] == 0
+    assert failed["attempted_days"] == ["2024-02-01"] and failed["quarantined"] == []
+
+
+def test_a_failure_of_the_run_is_recorded_before_the_orchestration_fails() -> None:
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(None))
+    next(gen)
+    step = gen.throw(Exception("Activity function 'plan_materialization' failed: OperationalError: locked"))
+    assert step[0] == "call" and step[1] == ACTIVITY_RECORD_FAILURE
+    assert step[2]["mode"] == "incremental" and "OperationalError" in step[2]["error"]
+    assert step[2]["instance_id"] == "materialize-test"
+    with pytest.raises(Exception, match="OperationalError: locked"):
+        gen.send({"consecutive_failures": 1})
 
 
 def test_generator_passes_backfill_request_to_the_planner() -> None:
@@ -197,10 +235,15 @@ def test_replay_schedules_plan_waves_and_commit_with_sequential_ids() -> None:
     assert state["isDone"] is True and state["output"] == {"days_written": 3}
 
 
-def test_replay_failure_of_the_planner_fails_the_orchestration() -> None:
+def test_replay_failure_of_the_planner_is_recorded_then_fails_the_orchestration() -> None:
     h = History({"mode": "incremental"})
     run(h)
     h.failed(0, "Activity function 'plan_materialization' failed: OperationalError: database is locked")
+    state = run(h)
+    record = flat_actions(state)[-1]
+    assert record["functionName"] == ACTIVITY_RECORD_FAILURE
+    assert "database is locked" in json.loads(record["input"])["error"]
+    h.completed(1, {"consecutive_failures": 1})
     handle = orch.materialize_orchestrator._function._func
     with pytest.raises(Exception, match=r"\$OutOfProcData\$") as err:
         handle(h.episode())
