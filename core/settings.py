@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,6 +96,34 @@ class Settings(BaseSettings):
     @property
     def gold_backend(self) -> str:
         return "odbc" if (self.GOLD_ODBC_CONNECTION_STRING or self.GOLD_SQL_SERVER) else "sqlite"
+
+    @model_validator(mode="after")
+    def _no_embedded_store_in_azure(self) -> Self:
+        """Fail closed: in Azure a missing backend setting would otherwise serve (and write) an empty local store
+        on each instance's disk, with every check green. The worker refuses to start instead."""
+        if not running_in_azure():
+            return self
+        embedded = [
+            f"{port} (set {needed})"
+            for port, backend, needed in (
+                ("documents", self.documents_backend, "COSMOS_ENDPOINT"),
+                ("files", self.files_backend, "BLOB_ACCOUNT_URL"),
+                ("Gold", self.gold_backend, "GOLD_SQL_SERVER"),
+            )
+            if backend in ("embedded", "sqlite")
+        ]
+        if embedded:
+            raise ValueError(
+                "Running in Azure (WEBSITE_INSTANCE_ID is set) but these stores resolve to the embedded local backend: "
+                + ", ".join(embedded)
+                + ". Refusing to start rather than serve an empty store."
+            )
+        return self
+
+
+def running_in_azure() -> bool:
+    """True on an Azure Functions instance: the platform sets WEBSITE_INSTANCE_ID (devhost and tests do not)."""
+    return bool(os.environ.get("WEBSITE_INSTANCE_ID"))
 
 
 @lru_cache(maxsize=1)
