@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.http import ALL_METHODS
 from tests.integration.infra.conftest import BICEP, template_of
 
 Templates = dict[Path, dict[str, Any]]
@@ -92,3 +93,19 @@ def test_only_a_tier_with_vnet_integration_is_offered(bicep_templates: Templates
     decorators = template_of(bicep_templates, "main.bicep")["parameters"]["apimSku"]["decorators"]
     (allowed,) = [decorator["argument"] for decorator in decorators if decorator["type"] == "allowed"]
     assert allowed == ["StandardV2"]
+
+
+def test_gateway_forwards_every_method_the_app_routes(bicep_templates: Templates) -> None:
+    """HEAD and OPTIONS too: without an operation the gateway answers 404 itself, so a browser's CORS preflight
+    never reaches the app's own CORS rule (api/http.py answers OPTIONS) and HEAD probes fail."""
+    apim = template_of(bicep_templates, "app/apim.bicep")
+    methods = apim["variables"]["methods"]["value"]
+    assert sorted(methods) == sorted(ALL_METHODS)
+    operations = apim["resources"]["operations"]
+    assert operations["type"] == "Microsoft.ApiManagement/service/apis/operations"
+    loop = operations["config"]
+    assert loop["loop_type"]["detail"] == {"item_name": "method", "array_name": "methods"}  # one per method
+    assert loop["condition"] is None
+    properties = loop["config"]["properties"]
+    assert (properties["method"], properties["urlTemplate"]) == ("method", "/*")  # every path, unchanged
+
