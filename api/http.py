@@ -8,6 +8,7 @@ every error, on every route, has the same problem+json shape and carries X-Reque
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import orjson
@@ -23,7 +25,7 @@ import orjson
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
 from api.ratelimit import Decision, limiter_for
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, running_in_azure
 from core.telemetry import bind_log_context, reset_log_context
 from stores.bridge_aio import run_awaiting
 from stores.errors import StoreUnavailable
@@ -455,7 +457,28 @@ async def respond_placed(
     return await asyncio.to_thread(respond, req, route, handler, settings)
 
 
-def base_url(req: func.HttpRequest) -> str:
-    """Scheme and authority of the request, for absolute links."""
+def base_url(req: func.HttpRequest, settings: Settings | None = None) -> str:
+    """The prefix of absolute links (`next`, `href`, `links.self`): the configured API_PUBLIC_URL; unset, the
+    request's own scheme and host only when that host is a loopback address and the app is not in Azure (devhost);
+    otherwise "" and links are relative (a path, which RFC 3986 clients resolve against the URL they called).
+
+    The request's URL comes from its Host header, which the caller chooses: echoed, it lets anyone have our answers
+    (and any cache keeping them) point at their host, and behind the gateway it names the Function App, which
+    admits only the gateway."""
+    configured = (settings or get_settings()).API_PUBLIC_URL
+    if configured:
+        return configured.rstrip("/")
     match = _ORIGIN.match(req.url)
-    return match.group(1) if match else ""
+    if match is None or running_in_azure() or not _loopback_origin(match.group(1)):
+        return ""
+    return match.group(1)
+
+
+@lru_cache(maxsize=64)  # a few origins per worker; a caller varying Host only evicts entries
+def _loopback_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not a number
+        return host == "localhost" or (host is not None and ipaddress.ip_address(host).is_loopback)
+    except ValueError:  # not an address (a name other than localhost), a bad port, an unbalanced "["
+        return False

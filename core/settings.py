@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     AUTH_JWKS_CACHE_SECONDS: int = Field(default=3600, ge=60, le=86400)  # a rotated-out key verifies ≤ this long
     AUTH_CLOCK_SKEW_SECONDS: int = Field(default=60, ge=0, le=300)  # leeway on exp/nbf/iat
     CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
+    # Scheme, host and API path of the API as callers reach it (the gateway's URL behind API Management), for the
+    # absolute links of responses (`next`, `href`, `links.self`). Unset: links name the request's own host only
+    # when it is a loopback address outside Azure (devhost); otherwise they are relative (path only). The Host
+    # header is the caller's to choose: it is never echoed into a link otherwise.
+    API_PUBLIC_URL: str | None = None
     # Per credential and instance (token bucket): RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_SECONDS; 0 disables.
     RATE_LIMIT_REQUESTS: int = Field(default=1200, ge=0, le=1_000_000)
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1, le=86400)

@@ -163,9 +163,12 @@ var cosmosContainerName = 'aggregates'
 // Browsers may fetch download links from the configured CORS origins plus the app's own pages (direct or
 // through the gateway), or from anywhere when none is set (a SAS link is a bearer capability: the origin
 // check protects nothing a curl call could not read).
+var functionAppUrl = 'https://${functionAppName}.azurewebsites.net'
+// The gateway's URL, known before it exists (its output would make a cycle: the gateway's backend is the app).
+var gatewayUrl = 'https://${abbrs.apiManagementService}${resourceToken}.azure-api.net'
 var selfOrigins = [
-  'https://${functionAppName}.azurewebsites.net'
-  'https://${abbrs.apiManagementService}${resourceToken}.azure-api.net'
+  functionAppUrl
+  gatewayUrl
 ]
 var exportsCorsOrigins = empty(corsAllowedOrigins) ? [
   '*'
@@ -401,6 +404,9 @@ var appSettings = {
   RATE_LIMIT_REQUESTS: '1200'
   RATE_LIMIT_WINDOW_SECONDS: '60'
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+  // Links in responses name the URL callers use: the gateway (its API path is empty, app/apim.bicep) when it
+  // is deployed, since the app then admits only the gateway; never the request's Host header.
+  API_PUBLIC_URL: deployApim ? gatewayUrl : functionAppUrl
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString

@@ -184,3 +184,38 @@ def test_backfill_terminate(api: Api) -> None:
     assert deleted.status_code == 204, deleted.text
     assert_problem(api.call("GET", location, role="operator"), 404)
     assert_problem(api.call("DELETE", location, role="operator"), 404)
+
+
+LINKED = [
+    ("/v1/production/regional?region_code=11&start_date=2024-01-01&end_date=2024-01-02&limit=5", "reader"),
+    ("/v1/changes?limit=2", "reader"),
+    ("/v1/admin/backfills?limit=1", "operator"),
+]
+
+
+def _links(body: Any) -> list[str]:
+    """Every `next`, `self`, `href`, `terminate` link of a body, however deep."""
+    found: list[str] = []
+    if isinstance(body, dict):
+        for name, value in body.items():
+            if name in ("next", "self", "href", "terminate") and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _links(value)
+    elif isinstance(body, list):
+        for value in body:
+            found += _links(value)
+    return found
+
+
+@pytest.mark.parametrize(("path", "role"), LINKED)
+def test_links_ignore_request_host(api: Api, path: str, role: str) -> None:
+    """A caller's Host header never becomes our link: behind the gateway it names the Function App, and anyone may
+    send `Host: evil.example`. Without API_PUBLIC_URL a link is then relative (a path), on a loopback host absolute."""
+    evil = api.get(path, role=role, headers={"Host": "evil.example"})
+    assert evil.status_code == 200, evil.text
+    assert "evil.example" not in evil.text and "evil.example" not in evil.headers.get("Location", "")
+    links = _links(evil.json())
+    assert links and all(link.startswith("/v1/") for link in links), links
+    own = api.get(path, role=role)  # devhost's own loopback address: the same links, absolute
+    assert _links(own.json()) == [api.server.base_url + link for link in links]

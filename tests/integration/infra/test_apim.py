@@ -109,3 +109,17 @@ def test_gateway_forwards_every_method_the_app_routes(bicep_templates: Templates
     properties = loop["config"]["properties"]
     assert (properties["method"], properties["urlTemplate"]) == ("method", "/*")  # every path, unchanged
 
+
+def test_links_name_the_gateway_when_it_is_deployed(bicep_templates: Templates) -> None:
+    main = template_of(bicep_templates, "main.bicep")
+    variables = main["variables"]
+    url = variables["appSettings"]["value"]["API_PUBLIC_URL"]["operator"]
+    assert url["type"] == "conditional" and url["operands"]["condition"] == "deployApim"
+    assert (url["operands"]["true_value"], url["operands"]["false_value"]) == ("gatewayUrl", "functionAppUrl")
+    # The very name the gateway gets (app/apim.bicep's `name` parameter), with the API's empty path.
+    gateway_name = "${abbrs.apiManagementService}${resourceToken}"
+    assert variables["gatewayUrl"]["value"] == f"https://{gateway_name}.azure-api.net"
+    apim_module = main["modules"]["apim"]["config"]
+    assert apim_module.get("config", apim_module)["params"]["name"] == gateway_name
+    api = template_of(bicep_templates, "app/apim.bicep")["resources"]["api"]["config"]["properties"]
+    assert api["path"] == ""

@@ -331,15 +331,34 @@ def test_handler_logs_carry_the_request_id_and_the_binding_ends_with_the_request
     ("url", "expected"),
     [
         ("http://127.0.0.1:7071/v1/production/regional?x=1", "http://127.0.0.1:7071"),
-        ("https://api.example.org/v1/regions", "https://api.example.org"),
-        ("https://api.example.org", "https://api.example.org"),
-        ("ftp://api.example.org/v1", ""),
+        ("http://localhost:7071/v1/regions", "http://localhost:7071"),
+        ("http://[::1]:7071/v1/regions", "http://[::1]:7071"),
+        ("https://api.example.org/v1/regions", ""),  # whatever Host the caller sent: a relative link
+        ("http://evil.example/v1/regions", ""),
+        ("http://127.0.0.1.evil.example/v1", ""),
+        ("http://localhost:x/v1", ""),
+        ("ftp://127.0.0.1/v1", ""),
         ("/v1/regions", ""),
     ],
 )
-def test_base_url_is_the_scheme_and_authority(url: str, expected: str) -> None:
+def test_base_url_names_the_request_host_only_when_it_is_loopback(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    monkeypatch.delenv("WEBSITE_INSTANCE_ID", raising=False)
     req = func.HttpRequest("GET", url, body=b"")
-    assert base_url(req) == expected
+    assert base_url(req, Settings()) == expected
+
+
+def test_base_url_is_the_configured_public_url_whatever_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(API_PUBLIC_URL="https://apim-x.azure-api.net/")
+    for url in ("http://127.0.0.1:7071/v1/regions", "https://func-x.azurewebsites.net/v1", "http://evil.example/"):
+        assert base_url(func.HttpRequest("GET", url, body=b""), settings) == "https://apim-x.azure-api.net"
+
+
+def test_base_url_in_azure_never_names_the_request_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "a1b2c3")
+    settings = Settings.model_construct()  # the backends' check is not what this test is about
+    assert base_url(func.HttpRequest("GET", "http://127.0.0.1:7071/v1/regions", body=b""), settings) == ""
 
 
 @pytest.mark.parametrize(
