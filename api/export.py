@@ -8,10 +8,12 @@ so the answer is always a redirect and never the file itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import TypeAdapter
 
 from api import caching
 from api.auth import Role
@@ -27,7 +29,7 @@ from api.http import (
     placement_of,
     respond_placed,
 )
-from api.openapi import Operation
+from api.openapi import Operation, content
 from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from domain.bulk_export import BulkExports, ExportSpec, Format
 from domain.naming import download_name
@@ -44,6 +46,18 @@ _WHAT = (
     " year of every region) and then kept. CSV: day files have one row per half-hour, month and year files one"
     " row per day. Parquet: one row per half-hour."
 )
+# redirect=false: the link itself, for clients that must not send their credentials to the storage origin.
+_LINK_RESPONSE = content(
+    "With redirect=false: the signed link, to fetch without X-API-Key or Authorization (it is its own credential)",
+    application_json={
+        "type": "object",
+        "required": ["url", "expires_at"],
+        "properties": {
+            "url": {"type": "string", "format": "uri", "description": "The signed link to the file"},
+            "expires_at": {"type": "string", "format": "date-time", "description": "When the link stops working"},
+        },
+    },
+)
 OPERATIONS = (
     Operation(
         ROUTE,
@@ -53,6 +67,7 @@ OPERATIONS = (
         query=ExportQuery,
         ok_status=302,
         errors=(400, 404),
+        extra_responses={"200": _LINK_RESPONSE},
     ),
     Operation(
         PARQUET_ROUTE,
@@ -62,6 +77,7 @@ OPERATIONS = (
         query=ParquetExportQuery,
         ok_status=302,
         errors=(400, 404),
+        extra_responses={"200": _LINK_RESPONSE},
     ),
 )
 
@@ -111,8 +127,27 @@ def _parsed(req: func.HttpRequest, route_format: Format | None) -> ExportSpec | 
 def _redirect(ctx: RequestContext, spec: ExportSpec) -> Reply:
     current = stores()
     url = export_link(current.documents, current.files, spec, ctx.settings.DOWNLOAD_TTL_SECONDS)
+    if _link_as_json(ctx.req):
+        return _link_reply(url, ctx.settings.DOWNLOAD_TTL_SECONDS)
     # The link expires: neither the redirect nor its target may be cached past that.
     return Reply(None, status=302, headers={"Location": url}, cache_control=caching.NO_STORE)
+
+
+_BOOL = TypeAdapter(bool)
+
+
+def _link_as_json(req: func.HttpRequest) -> bool:
+    """`redirect=false`, read as the query model reads it (which has already refused any other value)."""
+    value = req.params.get("redirect")
+    return value is not None and not _BOOL.validate_python(value)
+
+
+def _link_reply(url: str, ttl_seconds: int) -> Reply:
+    """The signed link as JSON: a browser follows a 302 with the request's headers, X-API-Key included, and the
+    storage origin's CORS rule refuses that header; with the link in hand it fetches the file without it."""
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ttl_seconds)
+    body = {"url": url, "expires_at": expires.isoformat().replace("+00:00", "Z")}
+    return Reply(body, cache_control=caching.NO_STORE)
 
 
 def _handle(ctx: RequestContext) -> Reply:
