@@ -14,7 +14,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ import orjson
 
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
-from api.ratelimit import Decision, limiter_for
+from api.ratelimit import Decision, address_limiter, client_address, limiter_for
 from core.settings import Settings, get_settings, running_in_azure
 from core.telemetry import bind_log_context, reset_log_context
 from stores.bridge_aio import run_awaiting
@@ -279,17 +279,54 @@ def _start(req: func.HttpRequest, route: Route, settings: Settings) -> RequestCo
         return problem_response(error, request_id)
     required = route.methods[effective]
     if required is None:
+        limited = _address_decision(req, settings, "public", take=True)
+        if limited is not None:
+            return problem_response(limited, request_id)
         return RequestContext(request_id, method, None, settings, req)
     try:
+        # An address whose refused credentials emptied its bucket is answered before any credential check.
+        blocked = _address_decision(req, settings, "refused", take=False)
+        if blocked is not None:
+            return problem_response(blocked, request_id)
         principal = authenticate(req.headers, settings)
         decision = _rate_decision(principal, settings)
         if decision is not None and not decision.allowed:
             return problem_response(_too_many_requests(decision, principal), request_id)
         authorize(principal, required)
     except AuthError as exc:
+        if exc.status == 401:
+            limited = _address_decision(req, settings, "refused", take=True)
+            if limited is not None:
+                return problem_response(limited, request_id)
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
         return problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
     return RequestContext(request_id, method, principal, settings, req, decision)
+
+
+def _address_decision(req: func.HttpRequest, settings: Settings, scope: str, *, take: bool) -> ApiError | None:
+    """The 429 of the client address's `scope` bucket ("public": requests to public routes; "refused": requests
+    whose credential was refused), taking a token when `take`, else only looking; None when allowed.
+
+    Public routes and refused credentials have no validated credential to count against: without this, anyone
+    could make an instance ping its stores (/v1/health) or check made-up keys and tokens as fast as it can answer."""
+    limit = settings.RATE_LIMIT_ANONYMOUS_REQUESTS
+    if limit == 0:
+        return None
+    limiter = address_limiter(scope, limit, settings.RATE_LIMIT_WINDOW_SECONDS)
+    if not take and len(limiter) == 0:  # no refusal yet on this worker: no address to read (keyed reads' path)
+        return None
+    address = client_address(request_header(req, "X-Forwarded-For"), settings.TRUSTED_PROXY_HOPS)
+    decision = limiter.check(address) if take else limiter.peek(address)
+    if decision is None or decision.allowed:
+        return None
+    decision = replace(decision, policy=f"address-{scope}")
+    log.warning("rate limited address=%s scope=%s", address, scope)
+    what = "requests to public routes" if scope == "public" else "requests with a refused credential"
+    detail = (
+        f"More than {decision.limit} {what} in {decision.window_seconds} s from this address; "
+        f"retry after {decision.retry_after_seconds} s."
+    )
+    return ApiError(429, detail, headers=decision.headers(), slug="rate-limited")
 
 
 def _rate_decision(principal: Principal, settings: Settings) -> Decision | None:

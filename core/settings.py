@@ -74,9 +74,16 @@ class Settings(BaseSettings):
     # when it is a loopback address outside Azure (devhost); otherwise they are relative (path only). The Host
     # header is the caller's to choose: it is never echoed into a link otherwise.
     API_PUBLIC_URL: str | None = None
+    # Proxies in front of the Functions host that append the caller's address to X-Forwarded-For (1 behind API
+    # Management, 0 when callers reach the app directly). The client address of the per-address rate limits is
+    # the entry that many places left of the last one, which the Functions front end itself appends.
+    TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     # Per credential and instance (token bucket): RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_SECONDS; 0 disables.
     RATE_LIMIT_REQUESTS: int = Field(default=1200, ge=0, le=1_000_000)
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1, le=86400)
+    # Per client address and instance, per RATE_LIMIT_WINDOW_SECONDS: requests to public routes, and (a separate
+    # bucket) requests whose credential is refused (401); 0 disables both.
+    RATE_LIMIT_ANONYMOUS_REQUESTS: int = Field(default=300, ge=0, le=1_000_000)
 
     # Materialization.
     MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"

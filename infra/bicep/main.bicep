@@ -407,6 +407,10 @@ var appSettings = {
   // Links in responses name the URL callers use: the gateway (its API path is empty, app/apim.bicep) when it
   // is deployed, since the app then admits only the gateway; never the request's Host header.
   API_PUBLIC_URL: deployApim ? gatewayUrl : functionAppUrl
+  // Behind the gateway, X-Forwarded-For ends with the gateway's address (appended by the Functions front end)
+  // and, left of it, the caller's (appended by the gateway).
+  TRUSTED_PROXY_HOPS: deployApim ? '1' : '0'
+  RATE_LIMIT_ANONYMOUS_REQUESTS: '300'
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString

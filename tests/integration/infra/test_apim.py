@@ -123,3 +123,5 @@ def test_links_name_the_gateway_when_it_is_deployed(bicep_templates: Templates) 
     assert apim_module.get("config", apim_module)["params"]["name"] == gateway_name
     api = template_of(bicep_templates, "app/apim.bicep")["resources"]["api"]["config"]["properties"]
     assert api["path"] == ""
+    hops = variables["appSettings"]["value"]["TRUSTED_PROXY_HOPS"]["operator"]
+    assert (hops["operands"]["condition"], hops["operands"]["true_value"]) == ("deployApim", "1")
