@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # Per client address and instance, per RATE_LIMIT_WINDOW_SECONDS: requests to public routes, and (a separate
     # bucket) requests whose credential is refused (401); 0 disables both.
     RATE_LIMIT_ANONYMOUS_REQUESTS: int = Field(default=300, ge=0, le=1_000_000)
+    # Seconds an instance reuses its public /v1/health answer (one set of store pings per window); 0: every request.
+    HEALTH_CACHE_SECONDS: float = Field(default=5.0, ge=0, le=300)
 
     # Materialization.
     MATERIALIZE_SCHEDULE: str = "0 */15 * * * *"

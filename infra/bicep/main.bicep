@@ -411,6 +411,7 @@ var appSettings = {
   // and, left of it, the caller's (appended by the gateway).
   TRUSTED_PROXY_HOPS: deployApim ? '1' : '0'
   RATE_LIMIT_ANONYMOUS_REQUESTS: '300'
+  HEALTH_CACHE_SECONDS: '5'
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString

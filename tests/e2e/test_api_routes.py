@@ -27,10 +27,17 @@ def test_health_is_public(api: Api) -> None:
     resp = api.get("/v1/health", role=None)
     assert resp.status_code == 200
     body = resp.json()
-    assert body["status"] == "ok" and {"documents", "files"} <= set(body["stores"])
-    assert all(s["status"] == "ok" for s in body["stores"].values())
+    assert body["status"] == "ok" and set(body) == {"status", "materialization"}  # the stores' detail: operators
     lag = body["materialization"]  # the sample was materialized at start: a watermark with a real age
     assert lag["watermark"] and isinstance(lag["lag_seconds"], float) and lag["lag_seconds"] >= 0
+
+
+def test_health_detail_is_for_operators(api: Api) -> None:
+    assert api.get("/v1/admin/health", role=None).status_code == 401
+    assert api.get("/v1/admin/health", role="reader").status_code == 403
+    body = api.get("/v1/admin/health", role="operator").json()
+    assert body["status"] == "ok" and {"documents", "files"} <= set(body["stores"])
+    assert all(s["status"] == "ok" and s["backend"] == "embedded" for s in body["stores"].values())
 
 
 def test_regions_lists_the_12_with_their_2024_days(api: Api) -> None:
