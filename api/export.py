@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import TypeAdapter
 
 from api import caching
 from api.auth import Role
@@ -37,7 +39,7 @@ from api.http import (
     respond_async,
     respond_placed,
 )
-from api.openapi import Operation
+from api.openapi import Operation, content
 from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from core.settings import Settings
 from domain.bulk_export import BuildGate, BuildInFlight, BuildsBusy, BulkExports, ExportSpec, Format
@@ -57,6 +59,18 @@ _WHAT = (
     " too many files already, or a build lasts too long, the answer is 503 with Retry-After. A build counts"
     " more against the caller's rate limit than a redirect to a file already built."
 )
+# redirect=false: the link itself, for clients that must not send their credentials to the storage origin.
+_LINK_RESPONSE = content(
+    "With redirect=false: the signed link, to fetch without X-API-Key or Authorization (it is its own credential)",
+    application_json={
+        "type": "object",
+        "required": ["url", "expires_at"],
+        "properties": {
+            "url": {"type": "string", "format": "uri", "description": "The signed link to the file"},
+            "expires_at": {"type": "string", "format": "date-time", "description": "When the link stops working"},
+        },
+    },
+)
 OPERATIONS = (
     Operation(
         ROUTE,
@@ -66,6 +80,7 @@ OPERATIONS = (
         query=ExportQuery,
         ok_status=302,
         errors=(400, 404, 503),
+        extra_responses={"200": _LINK_RESPONSE},
     ),
     Operation(
         PARQUET_ROUTE,
@@ -75,6 +90,7 @@ OPERATIONS = (
         query=ParquetExportQuery,
         ok_status=302,
         errors=(400, 404, 503),
+        extra_responses={"200": _LINK_RESPONSE},
     ),
 )
 
@@ -138,8 +154,10 @@ def _still_building(settings: Settings, spec: ExportSpec) -> ApiError:
     return _unavailable(settings, f"The export file {spec.download_name} is still being built after {waited:g} s")
 
 
-def _reply(files: FileStore, spec: ExportSpec, name: str | None, ttl_seconds: int) -> Reply:
+def _reply(files: FileStore, spec: ExportSpec, name: str | None, ttl_seconds: int, as_json: bool = False) -> Reply:
     url = _link(files, spec, name, ttl_seconds)
+    if as_json:
+        return _link_reply(url, ttl_seconds)
     # The link expires: neither the redirect nor its target may be cached past that.
     return Reply(None, status=302, headers={"Location": url}, cache_control=caching.NO_STORE)
 
@@ -168,7 +186,7 @@ def _redirect(ctx: RequestContext, spec: ExportSpec) -> Reply:
             raise _still_building(settings, spec) from None
     except BuildsBusy:
         raise _busy(settings) from None
-    return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS)
+    return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req))
 
 
 async def _redirect_building(ctx: RequestContext, spec: ExportSpec) -> Reply:
@@ -187,9 +205,28 @@ async def _redirect_building(ctx: RequestContext, spec: ExportSpec) -> Reply:
     except BuildsBusy:
         raise _busy(settings) from None
     if placement_of(current.files) == "inline":
-        return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS)
+        return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req))
     # A Blob link may ask for a user delegation key (network): not on the loop.
-    return await asyncio.to_thread(_reply, current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS)
+    return await asyncio.to_thread(
+        _reply, current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req)
+    )
+
+
+_BOOL = TypeAdapter(bool)
+
+
+def _link_as_json(req: func.HttpRequest) -> bool:
+    """`redirect=false`, read as the query model reads it (which has already refused any other value)."""
+    value = req.params.get("redirect")
+    return value is not None and not _BOOL.validate_python(value)
+
+
+def _link_reply(url: str, ttl_seconds: int) -> Reply:
+    """The signed link as JSON: a browser follows a 302 with the request's headers, X-API-Key included, and the
+    storage origin's CORS rule refuses that header; with the link in hand it fetches the file without it."""
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ttl_seconds)
+    body = {"url": url, "expires_at": expires.isoformat().replace("+00:00", "Z")}
+    return Reply(body, cache_control=caching.NO_STORE)
 
 
 def _handle(ctx: RequestContext) -> Reply:

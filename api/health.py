@@ -24,9 +24,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import caching, schemas
+from api.auth import Role
 from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation, content, schema_ref
+from api.ttl_cache import TtlCache
 from domain.naming import WATERMARK_DOC_ID
 from domain.run_outcome import RUNS_DOC_ID, materialization_check
 from stores.ports import SYSTEM_PARTITION
@@ -34,12 +36,21 @@ from stores.ports import SYSTEM_PARTITION
 bp = df.Blueprint()
 
 ROUTE = Route("health", "/v1/health", {"GET": None})
+DETAIL_ROUTE = Route("health_detail", "/v1/admin/health", {"GET": Role.operator})
 OPERATIONS = (
     Operation(
         ROUTE,
         "GET",
         "getHealth",
-        "Health of the stores the API reads",
+        "Health of the API: its status and the newest data materialized (the same answer for a few seconds)",
+        ok_model=schemas.PublicHealth,
+        extra_responses={"503": content("A store is unavailable", application_json=schema_ref(schemas.PublicHealth))},
+    ),
+    Operation(
+        DETAIL_ROUTE,
+        "GET",
+        "getHealthDetail",
+        "Health of each store the API reads (backend, latency, error) and the materialization lag, checked now",
         ok_model=schemas.Health,
         extra_responses={"503": content("A store is unavailable", application_json=schema_ref(schemas.Health))},
     ),
@@ -159,14 +170,34 @@ def check_health(
     return (200 if healthy else 503), body
 
 
-def _handle(ctx: RequestContext) -> Reply:
+def _handle_detail(ctx: RequestContext) -> Reply:
     s = stores()
     backends = {"documents": ctx.settings.documents_backend, "files": ctx.settings.files_backend}
     status, body = check_health(s.documents, s.files, backends)
     return Reply(body, status=status, cache_control=caching.NO_STORE)
 
 
+# The public answer, per worker: anonymous probes at any rate cost one set of store pings per HEALTH_CACHE_SECONDS.
+PUBLIC_CACHE: TtlCache[Reply] = TtlCache()
+_PUBLIC_FIELDS = ("status", "materialization")  # backends, latencies and store errors are for operators
+
+
+def _handle(ctx: RequestContext) -> Reply:
+    return PUBLIC_CACHE.get("public", ctx.settings.HEALTH_CACHE_SECONDS, lambda: _public(_handle_detail(ctx)))
+
+
+def _public(detail: Reply) -> Reply:
+    body = {name: detail.body[name] for name in _PUBLIC_FIELDS}
+    return Reply(body, status=detail.status, cache_control=caching.NO_STORE)
+
+
 @bp.function_name(name=ROUTE.function_name)
 @bp.route(route=ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return respond(req, ROUTE, _handle)
+
+
+@bp.function_name(name=DETAIL_ROUTE.function_name)
+@bp.route(route=DETAIL_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
+def health_detail(req: func.HttpRequest) -> func.HttpResponse:
+    return respond(req, DETAIL_ROUTE, _handle_detail)

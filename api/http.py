@@ -8,22 +8,24 @@ every error, on every route, has the same problem+json shape and carries X-Reque
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import azure.functions as func
 import orjson
 
 from api import caching
 from api.auth import AuthError, Principal, Role, authenticate, authorize, www_authenticate
-from api.ratelimit import Decision, limiter_for
-from core.settings import Settings, get_settings
+from api.ratelimit import Decision, address_limiter, client_address, limiter_for
+from core.settings import Settings, get_settings, running_in_azure
 from core.telemetry import bind_log_context, reset_log_context
 from stores.bridge_aio import run_awaiting
 from stores.errors import StoreUnavailable
@@ -277,17 +279,54 @@ def _start(req: func.HttpRequest, route: Route, settings: Settings) -> RequestCo
         return problem_response(error, request_id)
     required = route.methods[effective]
     if required is None:
+        limited = _address_decision(req, settings, "public", take=True)
+        if limited is not None:
+            return problem_response(limited, request_id)
         return RequestContext(request_id, method, None, settings, req)
     try:
+        # An address whose refused credentials emptied its bucket is answered before any credential check.
+        blocked = _address_decision(req, settings, "refused", take=False)
+        if blocked is not None:
+            return problem_response(blocked, request_id)
         principal = authenticate(req.headers, settings)
         decision = _rate_decision(principal, settings)
         if decision is not None and not decision.allowed:
             return problem_response(_too_many_requests(decision, principal), request_id)
         authorize(principal, required)
     except AuthError as exc:
+        if exc.status == 401:
+            limited = _address_decision(req, settings, "refused", take=True)
+            if limited is not None:
+                return problem_response(limited, request_id)
         headers = {"WWW-Authenticate": www_authenticate(settings)} if exc.status == 401 else {}
         return problem_response(ApiError(exc.status, exc.detail, headers=headers | exc.headers), request_id)
     return RequestContext(request_id, method, principal, settings, req, decision)
+
+
+def _address_decision(req: func.HttpRequest, settings: Settings, scope: str, *, take: bool) -> ApiError | None:
+    """The 429 of the client address's `scope` bucket ("public": requests to public routes; "refused": requests
+    whose credential was refused), taking a token when `take`, else only looking; None when allowed.
+
+    Public routes and refused credentials have no validated credential to count against: without this, anyone
+    could make an instance ping its stores (/v1/health) or check made-up keys and tokens as fast as it can answer."""
+    limit = settings.RATE_LIMIT_ANONYMOUS_REQUESTS
+    if limit == 0:
+        return None
+    limiter = address_limiter(scope, limit, settings.RATE_LIMIT_WINDOW_SECONDS)
+    if not take and len(limiter) == 0:  # no refusal yet on this worker: no address to read (keyed reads' path)
+        return None
+    address = client_address(request_header(req, "X-Forwarded-For"), settings.TRUSTED_PROXY_HOPS)
+    decision = limiter.check(address) if take else limiter.peek(address)
+    if decision is None or decision.allowed:
+        return None
+    decision = replace(decision, policy=f"address-{scope}")
+    log.warning("rate limited address=%s scope=%s", address, scope)
+    what = "requests to public routes" if scope == "public" else "requests with a refused credential"
+    detail = (
+        f"More than {decision.limit} {what} in {decision.window_seconds} s from this address; "
+        f"retry after {decision.retry_after_seconds} s."
+    )
+    return ApiError(429, detail, headers=decision.headers(), slug="rate-limited")
 
 
 def _rate_decision(principal: Principal, settings: Settings) -> Decision | None:
@@ -466,7 +505,28 @@ async def respond_placed(
     return await asyncio.to_thread(respond, req, route, handler, settings)
 
 
-def base_url(req: func.HttpRequest) -> str:
-    """Scheme and authority of the request, for absolute links."""
+def base_url(req: func.HttpRequest, settings: Settings | None = None) -> str:
+    """The prefix of absolute links (`next`, `href`, `links.self`): the configured API_PUBLIC_URL; unset, the
+    request's own scheme and host only when that host is a loopback address and the app is not in Azure (devhost);
+    otherwise "" and links are relative (a path, which RFC 3986 clients resolve against the URL they called).
+
+    The request's URL comes from its Host header, which the caller chooses: echoed, it lets anyone have our answers
+    (and any cache keeping them) point at their host, and behind the gateway it names the Function App, which
+    admits only the gateway."""
+    configured = (settings or get_settings()).API_PUBLIC_URL
+    if configured:
+        return configured.rstrip("/")
     match = _ORIGIN.match(req.url)
-    return match.group(1) if match else ""
+    if match is None or running_in_azure() or not _loopback_origin(match.group(1)):
+        return ""
+    return match.group(1)
+
+
+@lru_cache(maxsize=64)  # a few origins per worker; a caller varying Host only evicts entries
+def _loopback_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not a number
+        return host == "localhost" or (host is not None and ipaddress.ip_address(host).is_loopback)
+    except ValueError:  # not an address (a name other than localhost), a bad port, an unbalanced "["
+        return False

@@ -142,6 +142,11 @@ class ExportQuery(BaseModel):
         description="csv (Excel-FR: UTF-8 BOM, `;`, decimal comma) or parquet (one row per interval, typed columns, "
         "timestamps in Europe/Paris); csv when omitted on /v1/export/csv, parquet on /v1/export/parquet",
     )
+    redirect: bool = Field(
+        default=True,
+        description="true: 302 to the signed link; false: 200 with the link as JSON ({url, expires_at}), for a "
+        "browser client that must fetch the link without its API key (the storage origin refuses that header)",
+    )
 
 
 class ParquetExportQuery(ExportQuery):

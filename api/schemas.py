@@ -70,6 +70,13 @@ class Health(BaseModel):
     checks: HealthChecks
 
 
+class PublicHealth(BaseModel):
+    """What anyone may read: the status and the newest data materialized (backends and latencies: operators)."""
+
+    status: Literal["ok", "degraded"]
+    materialization: MaterializationLag
+
+
 class RegionSpan(BaseModel):
     code: str
     name: str

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,9 +72,23 @@ class Settings(BaseSettings):
     AUTH_JWKS_STALE_GRACE_SECONDS: int = Field(default=21600, ge=0, le=604800)
     AUTH_CLOCK_SKEW_SECONDS: int = Field(default=60, ge=0, le=300)  # leeway on exp/nbf/iat
     CORS_ALLOWED_ORIGINS: str = ""  # comma-separated; empty disables CORS headers
+    # Scheme, host and API path of the API as callers reach it (the gateway's URL behind API Management), for the
+    # absolute links of responses (`next`, `href`, `links.self`). Unset: links name the request's own host only
+    # when it is a loopback address outside Azure (devhost); otherwise they are relative (path only). The Host
+    # header is the caller's to choose: it is never echoed into a link otherwise.
+    API_PUBLIC_URL: str | None = None
+    # Proxies in front of the Functions host that append the caller's address to X-Forwarded-For (1 behind API
+    # Management, 0 when callers reach the app directly). The client address of the per-address rate limits is
+    # the entry that many places left of the last one, which the Functions front end itself appends.
+    TRUSTED_PROXY_HOPS: int = Field(default=0, ge=0, le=5)
     # Per credential and instance (token bucket): RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_SECONDS; 0 disables.
     RATE_LIMIT_REQUESTS: int = Field(default=1200, ge=0, le=1_000_000)
     RATE_LIMIT_WINDOW_SECONDS: int = Field(default=60, ge=1, le=86400)
+    # Per client address and instance, per RATE_LIMIT_WINDOW_SECONDS: requests to public routes, and (a separate
+    # bucket) requests whose credential is refused (401); 0 disables both.
+    RATE_LIMIT_ANONYMOUS_REQUESTS: int = Field(default=300, ge=0, le=1_000_000)
+    # Seconds an instance reuses its public /v1/health answer (one set of store pings per window); 0: every request.
+    HEALTH_CACHE_SECONDS: float = Field(default=5.0, ge=0, le=300)
 
     # Bulk exports built on request (api/export.py): one build per file at a time, identical requests wait for it
     # up to EXPORT_BUILD_WAIT_SECONDS, at most EXPORT_MAX_CONCURRENT_BUILDS builds per instance (a year of every
@@ -132,6 +148,34 @@ class Settings(BaseSettings):
     @property
     def gold_backend(self) -> str:
         return "odbc" if (self.GOLD_ODBC_CONNECTION_STRING or self.GOLD_SQL_SERVER) else "sqlite"
+
+    @model_validator(mode="after")
+    def _no_embedded_store_in_azure(self) -> Self:
+        """Fail closed: in Azure a missing backend setting would otherwise serve (and write) an empty local store
+        on each instance's disk, with every check green. The worker refuses to start instead."""
+        if not running_in_azure():
+            return self
+        embedded = [
+            f"{port} (set {needed})"
+            for port, backend, needed in (
+                ("documents", self.documents_backend, "COSMOS_ENDPOINT"),
+                ("files", self.files_backend, "BLOB_ACCOUNT_URL"),
+                ("Gold", self.gold_backend, "GOLD_SQL_SERVER"),
+            )
+            if backend in ("embedded", "sqlite")
+        ]
+        if embedded:
+            raise ValueError(
+                "Running in Azure (WEBSITE_INSTANCE_ID is set) but these stores resolve to the embedded local backend: "
+                + ", ".join(embedded)
+                + ". Refusing to start rather than serve an empty store."
+            )
+        return self
+
+
+def running_in_azure() -> bool:
+    """True on an Azure Functions instance: the platform sets WEBSITE_INSTANCE_ID (devhost and tests do not)."""
+    return bool(os.environ.get("WEBSITE_INSTANCE_ID"))
 
 
 @lru_cache(maxsize=1)

@@ -55,11 +55,17 @@ def flat_query(request: web.Request) -> dict[str, str]:
 
 
 def flat_headers(request: web.Request) -> dict[str, str]:
-    """As the host builds RpcHttp.headers: lower-cased names, repeated values joined with "," (StringValues)."""
+    """As the host builds RpcHttp.headers: lower-cased names, repeated values joined with "," (StringValues),
+    and, as Azure's front end does, the peer's address appended to X-Forwarded-For (the app's per-address rate
+    limits trust that last entry, never the ones the caller sent)."""
     merged: dict[str, str] = {}
     for key, value in request.headers.items():
         name = key.lower()
         merged[name] = f"{merged[name]},{value}" if name in merged else value
+    peer = request.remote
+    if peer:
+        sent = merged.get("x-forwarded-for")
+        merged["x-forwarded-for"] = f"{sent},{peer}" if sent else peer
     return merged
 
 

@@ -341,23 +341,25 @@ function fileName(response, fallback) {
 
 const EXPORT_PATHS = { csv: "/v1/export/csv", parquet: "/v1/export/parquet" };
 
-// The export answers 302 to a short-lived link: follow it with the key, then save what it returns.
+// The export's short-lived signed link is asked for as JSON (redirect=false) with the key, then fetched WITHOUT
+// it: a followed 302 would carry X-API-Key to the storage origin, whose CORS rule refuses that header (and the
+// key has no business there; the link is its own credential).
 async function download(format, params, button) {
   button.disabled = true;
   const what = `${format.toUpperCase()} ${Object.values(params).join(" ")}`;
   try {
-    const url = `${EXPORT_PATHS[format]}?${new URLSearchParams(params)}`;
-    const response = await fetch(url, { headers: { "X-API-Key": readerKey() } });
+    const link = await apiGet(`${EXPORT_PATHS[format]}?${new URLSearchParams({ ...params, redirect: "false" })}`);
+    const response = await fetch(link.url, { credentials: "omit" });
     if (!response.ok) throw new ApiProblem(response.status, `${response.status}: no ${what}`);
     const blob = await response.blob();
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = fileName(response, `eco2mix_${params.region_code || "all"}_${params.month}.${format}`);
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-    setStatus(`Downloaded ${link.download} (${blob.size.toLocaleString("en-GB")} bytes).`, "ready");
+    const anchor = document.createElement("a");
+    anchor.href = URL.createObjectURL(blob);
+    anchor.download = fileName(response, `eco2mix_${params.region_code || "all"}_${params.month}.${format}`);
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+    setTimeout(() => URL.revokeObjectURL(anchor.href), 10000);
+    setStatus(`Downloaded ${anchor.download} (${blob.size.toLocaleString("en-GB")} bytes).`, "ready");
   } catch (error) {
     setStatus(`Download failed: ${error.message}`, "error");
   } finally {

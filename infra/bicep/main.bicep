@@ -172,9 +172,12 @@ var cosmosContainerName = 'aggregates'
 // Browsers may fetch download links from the configured CORS origins plus the app's own pages (direct or
 // through the gateway), or from anywhere when none is set (a SAS link is a bearer capability: the origin
 // check protects nothing a curl call could not read).
+var functionAppUrl = 'https://${functionAppName}.azurewebsites.net'
+// The gateway's URL, known before it exists (its output would make a cycle: the gateway's backend is the app).
+var gatewayUrl = 'https://${abbrs.apiManagementService}${resourceToken}.azure-api.net'
 var selfOrigins = [
-  'https://${functionAppName}.azurewebsites.net'
-  'https://${abbrs.apiManagementService}${resourceToken}.azure-api.net'
+  functionAppUrl
+  gatewayUrl
 ]
 var exportsCorsOrigins = empty(corsAllowedOrigins) ? [
   '*'
@@ -415,6 +418,14 @@ var appSettings = {
   EXPORT_RETRY_AFTER_SECONDS: '10'
   EXPORT_BUILD_RATE_COST: '60'
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+  // Links in responses name the URL callers use: the gateway (its API path is empty, app/apim.bicep) when it
+  // is deployed, since the app then admits only the gateway; never the request's Host header.
+  API_PUBLIC_URL: deployApim ? gatewayUrl : functionAppUrl
+  // Behind the gateway, X-Forwarded-For ends with the gateway's address (appended by the Functions front end)
+  // and, left of it, the caller's (appended by the gateway).
+  TRUSTED_PROXY_HOPS: deployApim ? '1' : '0'
+  RATE_LIMIT_ANONYMOUS_REQUESTS: '300'
+  HEALTH_CACHE_SECONDS: '5'
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
   // Late Gold commits and failing region-months (infra/sql/README.md): the code's defaults, set explicitly.

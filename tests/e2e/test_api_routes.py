@@ -19,10 +19,17 @@ def test_health_is_public(api: Api) -> None:
     resp = api.get("/v1/health", role=None)
     assert resp.status_code == 200
     body = resp.json()
-    assert body["status"] == "ok" and {"documents", "files"} <= set(body["stores"])
-    assert all(s["status"] == "ok" for s in body["stores"].values())
+    assert body["status"] == "ok" and set(body) == {"status", "materialization"}  # the stores' detail: operators
     lag = body["materialization"]  # the sample was materialized at start: a watermark with a real age
     assert lag["watermark"] and isinstance(lag["lag_seconds"], float) and lag["lag_seconds"] >= 0
+
+
+def test_health_detail_is_for_operators(api: Api) -> None:
+    assert api.get("/v1/admin/health", role=None).status_code == 401
+    assert api.get("/v1/admin/health", role="reader").status_code == 403
+    body = api.get("/v1/admin/health", role="operator").json()
+    assert body["status"] == "ok" and {"documents", "files"} <= set(body["stores"])
+    assert all(s["status"] == "ok" and s["backend"] == "embedded" for s in body["stores"].values())
 
 
 def test_regions_lists_the_12_with_their_2024_days(api: Api) -> None:
@@ -176,3 +183,38 @@ def test_backfill_terminate(api: Api) -> None:
     assert deleted.status_code == 204, deleted.text
     assert_problem(api.call("GET", location, role="operator"), 404)
     assert_problem(api.call("DELETE", location, role="operator"), 404)
+
+
+LINKED = [
+    ("/v1/production/regional?region_code=11&start_date=2024-01-01&end_date=2024-01-02&limit=5", "reader"),
+    ("/v1/changes?limit=2", "reader"),
+    ("/v1/admin/backfills?limit=1", "operator"),
+]
+
+
+def _links(body: Any) -> list[str]:
+    """Every `next`, `self`, `href`, `terminate` link of a body, however deep."""
+    found: list[str] = []
+    if isinstance(body, dict):
+        for name, value in body.items():
+            if name in ("next", "self", "href", "terminate") and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _links(value)
+    elif isinstance(body, list):
+        for value in body:
+            found += _links(value)
+    return found
+
+
+@pytest.mark.parametrize(("path", "role"), LINKED)
+def test_links_ignore_request_host(api: Api, path: str, role: str) -> None:
+    """A caller's Host header never becomes our link: behind the gateway it names the Function App, and anyone may
+    send `Host: evil.example`. Without API_PUBLIC_URL a link is then relative (a path), on a loopback host absolute."""
+    evil = api.get(path, role=role, headers={"Host": "evil.example"})
+    assert evil.status_code == 200, evil.text
+    assert "evil.example" not in evil.text and "evil.example" not in evil.headers.get("Location", "")
+    links = _links(evil.json())
+    assert links and all(link.startswith("/v1/") for link in links), links
+    own = api.get(path, role=role)  # devhost's own loopback address: the same links, absolute
+    assert _links(own.json()) == [api.server.base_url + link for link in links]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import secrets
 import time
@@ -225,6 +226,62 @@ def test_a_download_button_returns_the_file(
         assert frame["timestamp"].dt.strftime("%Y-%m").eq("2024-03").all()
     assert explorer.console_errors() == []
     explorer.screenshot(f"download-{format_}-{region or 'all'}-2024-03")
+
+
+def _requests_sent(driver: Chrome) -> list[tuple[str, str, dict[str, str]]]:
+    """(method, url, headers) of each request the page sent, from the DevTools Network events; the ExtraInfo
+    events carry the headers as they went on the wire (a cross-origin fetch's included)."""
+    sent: dict[str, tuple[str, str, dict[str, str]]] = {}
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message.get("method") == "Network.requestWillBeSent":
+            request = params["request"]
+            method, url, headers = request["method"], request["url"], dict(request["headers"])
+            previous = sent.get(params["requestId"], (method, url, {}))
+            sent[params["requestId"]] = (method, url, {**previous[2], **headers})
+        elif message.get("method") == "Network.requestWillBeSentExtraInfo":
+            method, url, headers = sent.get(params["requestId"], ("", "", {}))
+            sent[params["requestId"]] = (method, url, {**headers, **params["headers"]})
+    return [(m, u, {k.lower(): v for k, v in h.items()}) for m, u, h in sent.values()]
+
+
+def test_explorer_download_sends_no_api_key_to_storage(devhost: tuple[str, str], tmp_path: Path) -> None:
+    """The page on another origin than the signed links (localhost vs 127.0.0.1, as the gateway vs Blob Storage in
+    Azure): the file is fetched without X-API-Key. A followed 302 would carry the key there, and the links' CORS
+    rule (devhost mirrors the exports container's) refuses that preflight: the download fails."""
+    base_url, key = devhost
+    page_origin = base_url.replace("127.0.0.1", "localhost")
+    assert page_origin != base_url
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver = browser.chromium(downloads, network_log=True)
+    try:
+        page = Explorer(driver, page_origin, key, downloads)
+        driver.get(f"{page_origin}/explorer?region=84&start=2024-03-04&end=2024-03-10&granularity=hour")
+        driver.find_element(By.ID, "api-key").send_keys(key + Keys.ENTER)
+        page.wait_state()
+        driver.find_element(By.CSS_SELECTOR, "button.download[data-format='csv'][data-region='84']").click()
+        target = downloads / "eco2mix_84_2024-03.csv"
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and not target.exists():
+            time.sleep(0.1)
+        status = driver.find_element(By.ID, "status").text
+        assert target.exists(), status
+        expected = requests.get(
+            f"{base_url}/v1/export/csv", params={"region_code": "84", "month": "2024-03"},
+            headers={"X-API-Key": key}, timeout=60,
+        ).content  # fmt: skip
+        assert target.read_bytes() == expected and status.startswith("Downloaded eco2mix_84_2024-03.csv")
+        sent = _requests_sent(driver)
+        to_storage = [(method, headers) for method, url, headers in sent if url.startswith(f"{base_url}/_files/")]
+        assert [method for method, _ in to_storage] == ["GET"]  # a simple request: no preflight either
+        assert all("x-api-key" not in headers and "authorization" not in headers for _, headers in to_storage)
+        asked = [headers for method, url, headers in sent if url.startswith(f"{page_origin}/v1/export/csv")]
+        assert [h.get("x-api-key") for h in asked] == [key]  # the key went to the API alone
+        assert page.console_errors() == []
+    finally:
+        driver.quit()
 
 
 def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:

@@ -166,6 +166,11 @@ def test_one_call_of_every_operation(generated: Generated, devhost_server: Devho
     assert all(isinstance(run.created_time, datetime) for run in runs.items)
     check("deleteBackfill", operator, 204, instance_id=started.id)
     check("getQuarantine", operator, 200)
+    detail = check("getHealthDetail", operator, 200).parsed
+    assert (
+        detail.stores["documents"].status == "ok"
+        and detail.materialization.watermark == health.materialization.watermark
+    )
 
     check("getOpenApi", public, 200)
     check("getDocs", public, 200)

@@ -26,8 +26,9 @@ def available() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists()
 
 
-def chromium(downloads: Path | None = None) -> Chrome:
-    """A new headless chromium; console messages kept for `get_log("browser")`; downloads saved to `downloads`."""
+def chromium(downloads: Path | None = None, network_log: bool = False) -> Chrome:
+    """A new headless chromium; console messages kept for `get_log("browser")`; downloads saved to `downloads`;
+    with `network_log`, the DevTools Network events (each request, headers as sent) in `get_log("performance")`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -38,5 +39,5 @@ def chromium(downloads: Path | None = None) -> Chrome:
     if downloads is not None:
         prefs = {"download.default_directory": str(downloads), "download.prompt_for_download": False}
         options.add_experimental_option("prefs", prefs)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if network_log else {})})
     return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))

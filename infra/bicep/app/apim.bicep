@@ -1,5 +1,5 @@
 // Optional API Management gateway in front of the Function App (main.bicep: deployApim). It forwards
-// every route unchanged and throttles per accepted credential (app/apim-policy.xml). Its calls leave
+// every route and method unchanged and throttles per accepted credential (app/apim-policy.xml). Its calls leave
 // through the VNet, and the Function App then admits only them (app/api.bicep: accessRestrictions).
 param name string
 param location string
@@ -56,10 +56,17 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
   }
 }
 
+// Every method the app routes (api/http.py ALL_METHODS): HEAD answers as GET does, OPTIONS carries the
+// browsers' CORS preflights to the app, which answers them with its own rule (CORS_ALLOWED_ORIGINS), and a
+// wrong method gets the app's 405 problem. An operation missing here is the gateway's 404, not the app's answer.
 var methods = [
   'GET'
+  'HEAD'
   'POST'
+  'PUT'
+  'PATCH'
   'DELETE'
+  'OPTIONS'
 ]
 
 resource operations 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = [for method in methods: {

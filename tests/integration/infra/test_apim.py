@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.http import ALL_METHODS
 from tests.support.bicep import BICEP, template_of
 
 Templates = dict[Path, dict[str, Any]]
@@ -92,3 +93,35 @@ def test_only_a_tier_with_vnet_integration_is_offered(bicep_templates: Templates
     decorators = template_of(bicep_templates, "main.bicep")["parameters"]["apimSku"]["decorators"]
     (allowed,) = [decorator["argument"] for decorator in decorators if decorator["type"] == "allowed"]
     assert allowed == ["StandardV2"]
+
+
+def test_gateway_forwards_every_method_the_app_routes(bicep_templates: Templates) -> None:
+    """HEAD and OPTIONS too: without an operation the gateway answers 404 itself, so a browser's CORS preflight
+    never reaches the app's own CORS rule (api/http.py answers OPTIONS) and HEAD probes fail."""
+    apim = template_of(bicep_templates, "app/apim.bicep")
+    methods = apim["variables"]["methods"]["value"]
+    assert sorted(methods) == sorted(ALL_METHODS)
+    operations = apim["resources"]["operations"]
+    assert operations["type"] == "Microsoft.ApiManagement/service/apis/operations"
+    loop = operations["config"]
+    assert loop["loop_type"]["detail"] == {"item_name": "method", "array_name": "methods"}  # one per method
+    assert loop["condition"] is None
+    properties = loop["config"]["properties"]
+    assert (properties["method"], properties["urlTemplate"]) == ("method", "/*")  # every path, unchanged
+
+
+def test_links_name_the_gateway_when_it_is_deployed(bicep_templates: Templates) -> None:
+    main = template_of(bicep_templates, "main.bicep")
+    variables = main["variables"]
+    url = variables["appSettings"]["value"]["API_PUBLIC_URL"]["operator"]
+    assert url["type"] == "conditional" and url["operands"]["condition"] == "deployApim"
+    assert (url["operands"]["true_value"], url["operands"]["false_value"]) == ("gatewayUrl", "functionAppUrl")
+    # The very name the gateway gets (app/apim.bicep's `name` parameter), with the API's empty path.
+    gateway_name = "${abbrs.apiManagementService}${resourceToken}"
+    assert variables["gatewayUrl"]["value"] == f"https://{gateway_name}.azure-api.net"
+    apim_module = main["modules"]["apim"]["config"]
+    assert apim_module.get("config", apim_module)["params"]["name"] == gateway_name
+    api = template_of(bicep_templates, "app/apim.bicep")["resources"]["api"]["config"]["properties"]
+    assert api["path"] == ""
+    hops = variables["appSettings"]["value"]["TRUSTED_PROXY_HOPS"]["operator"]
+    assert (hops["operands"]["condition"], hops["operands"]["true_value"]) == ("deployApim", "1")

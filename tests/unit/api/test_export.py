@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -83,6 +85,41 @@ def test_redirect_to_the_materialized_csv_with_the_configured_ttl(
         f"memory://32/2024/eco2mix_32_2024-06.csv?ttl={settings.DOWNLOAD_TTL_SECONDS}&filename=eco2mix_32_2024-06.csv"
     )
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(("route", "handle"), [(ROUTE, _handle), (PARQUET_ROUTE, _handle_parquet)])
+@pytest.mark.parametrize("value", ["false", "0", "no"])
+def test_redirect_false_gives_the_signed_link_as_json(
+    fake_stores: FakeStores,
+    make_request: MakeRequest,
+    settings: Settings,
+    route: Route,
+    handle: Callable[[RequestContext], Reply],
+    value: str,
+) -> None:
+    seed(fake_stores.documents, ["32"], ["2024-06"])  # the Parquet file is built from them
+    fake_stores.files.put("32/2024/eco2mix_32_2024-06.csv", b"\xef\xbb\xbfa;b\n", "text/csv")  # materialized
+    params = {"region_code": "32", "month": "2024-06"}
+    redirected = respond(make_request("GET", route.path, params=params), route, handle, settings)
+    before = datetime.now(UTC).replace(microsecond=0)
+    resp = respond(make_request("GET", route.path, params={**params, "redirect": value}), route, handle, settings)
+    assert resp.status_code == 200 and "Location" not in resp.headers
+    assert resp.headers["Content-Type"] == "application/json" and resp.headers["Cache-Control"] == "no-store"
+    body = json.loads(resp.get_body())
+    assert set(body) == {"url", "expires_at"}
+    assert body["url"] == redirected.headers["Location"]  # the same link the 302 names
+    expires = datetime.fromisoformat(body["expires_at"])
+    ttl = timedelta(seconds=settings.DOWNLOAD_TTL_SECONDS)
+    assert before + ttl <= expires <= datetime.now(UTC) + ttl
+    assert respond(make_request("GET", route.path, params={**params, "redirect": "true"}), route, handle,
+                   settings).status_code == 302  # fmt: skip
+
+
+def test_redirect_takes_only_a_boolean(fake_stores: FakeStores, make_request: MakeRequest, settings: Settings) -> None:
+    params = {"region_code": "32", "month": "2024-06", "redirect": "sometimes"}
+    resp = respond(make_request("GET", ROUTE.path, params=params), ROUTE, _handle, settings)
+    assert resp.status_code == 400
+    assert [e["parameter"] for e in json.loads(resp.get_body())["errors"]] == ["redirect"]
 
 
 @pytest.mark.parametrize(

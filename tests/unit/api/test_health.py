@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -10,9 +11,12 @@ import pytest
 
 from api import health
 from api.health import PingSlots, check_health, materialization_lag
+from api.http import respond
 from api.schemas import Health
+from core.settings import Settings
 from domain.naming import WATERMARK_DOC_ID
 from stores.ports import SYSTEM_PARTITION
+from tests.support.api_documents import OPERATOR_KEY, READER_KEY, FakeStores, MakeRequest
 from tests.support.fakes import CountingDocuments, MemoryDocuments, MemoryFiles
 
 
@@ -167,3 +171,54 @@ def test_health_without_any_run_record_is_ok() -> None:
     status, body = _health_of(MemoryDocuments())
     assert status == 200 and body["status"] == "ok"
     assert body["checks"]["materialization"]["last_run"] is None
+
+
+class CountingFiles(MemoryFiles):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pings = 0
+
+    def ping(self) -> None:
+        self.pings += 1
+
+
+def test_public_health_is_reused_for_its_window_and_hides_the_store_details(
+    fake_stores: FakeStores, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = CountingFiles()
+    monkeypatch.setattr(fake_stores, "files", files)
+    health.PUBLIC_CACHE.clear()
+    clock = [100.0]
+    monkeypatch.setattr(health.PUBLIC_CACHE, "_clock", lambda: clock[0])
+    settings = Settings(HEALTH_CACHE_SECONDS=5)
+    answers = [respond(make_request("GET", "/v1/health", key=None), health.ROUTE, health._handle, settings)
+               for _ in range(20)]  # fmt: skip
+    assert files.pings == 1  # twenty probes, one set of store pings
+    body = json.loads(answers[-1].get_body())
+    assert answers[-1].status_code == 200 and set(body) == {"status", "materialization"}
+    assert "backend" not in answers[-1].get_body().decode() and answers[-1].headers["Cache-Control"] == "no-store"
+    clock[0] += 5  # the window is over: the next probe pings again
+    respond(make_request("GET", "/v1/health", key=None), health.ROUTE, health._handle, settings)
+    assert files.pings == 2
+    uncached = Settings(HEALTH_CACHE_SECONDS=0)
+    for _ in range(3):
+        respond(make_request("GET", "/v1/health", key=None), health.ROUTE, health._handle, uncached)
+    assert files.pings == 5
+
+
+@pytest.mark.parametrize(("key", "status"), [(None, 401), (READER_KEY, 403), (OPERATOR_KEY, 200)])
+def test_store_details_are_for_operators_and_checked_now(
+    fake_stores: FakeStores, make_request: MakeRequest, settings: Settings, key: str | None, status: int
+) -> None:
+    health.PUBLIC_CACHE.clear()
+    for _ in range(2):
+        resp = respond(make_request("GET", "/v1/admin/health", key=key), health.DETAIL_ROUTE, health._handle_detail,
+                       settings)  # fmt: skip
+        assert resp.status_code == status
+    if status == 200:
+        body = json.loads(resp.get_body())
+        assert set(body) == {"status", "stores", "materialization"}
+        assert {name: store["backend"] for name, store in body["stores"].items()} == {
+            "documents": settings.documents_backend,
+            "files": settings.files_backend,
+        }

@@ -331,15 +331,34 @@ def test_handler_logs_carry_the_request_id_and_the_binding_ends_with_the_request
     ("url", "expected"),
     [
         ("http://127.0.0.1:7071/v1/production/regional?x=1", "http://127.0.0.1:7071"),
-        ("https://api.example.org/v1/regions", "https://api.example.org"),
-        ("https://api.example.org", "https://api.example.org"),
-        ("ftp://api.example.org/v1", ""),
+        ("http://localhost:7071/v1/regions", "http://localhost:7071"),
+        ("http://[::1]:7071/v1/regions", "http://[::1]:7071"),
+        ("https://api.example.org/v1/regions", ""),  # whatever Host the caller sent: a relative link
+        ("http://evil.example/v1/regions", ""),
+        ("http://127.0.0.1.evil.example/v1", ""),
+        ("http://localhost:x/v1", ""),
+        ("ftp://127.0.0.1/v1", ""),
         ("/v1/regions", ""),
     ],
 )
-def test_base_url_is_the_scheme_and_authority(url: str, expected: str) -> None:
+def test_base_url_names_the_request_host_only_when_it_is_loopback(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    monkeypatch.delenv("WEBSITE_INSTANCE_ID", raising=False)
     req = func.HttpRequest("GET", url, body=b"")
-    assert base_url(req) == expected
+    assert base_url(req, Settings()) == expected
+
+
+def test_base_url_is_the_configured_public_url_whatever_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(API_PUBLIC_URL="https://apim-x.azure-api.net/")
+    for url in ("http://127.0.0.1:7071/v1/regions", "https://func-x.azurewebsites.net/v1", "http://evil.example/"):
+        assert base_url(func.HttpRequest("GET", url, body=b""), settings) == "https://apim-x.azure-api.net"
+
+
+def test_base_url_in_azure_never_names_the_request_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "a1b2c3")
+    settings = Settings.model_construct()  # the backends' check is not what this test is about
+    assert base_url(func.HttpRequest("GET", "http://127.0.0.1:7071/v1/regions", body=b""), settings) == ""
 
 
 @pytest.mark.parametrize(
@@ -392,9 +411,38 @@ def test_429_per_validated_credential_with_ratelimit_headers(make_request: MakeR
     for n in range(5):
         assert respond(make_request("GET", ROUTE.path, key=f"random-{n}"), ROUTE, ok, settings).status_code == 401
     assert len(ratelimit._limiters[(3, 7)]) == 2
-    # Public routes are not limited.
+    # Public routes are not this credential's bucket (their own is per address).
     public = respond(make_request("GET", PUBLIC.path), PUBLIC, ok, settings)
     assert public.status_code == 200 and "RateLimit" not in public.headers
+
+
+def test_public_routes_and_refused_credentials_are_limited_per_address(make_request: MakeRequest) -> None:
+    settings = Settings(API_KEYS=f"reader:{hashlib.sha256(b'good').hexdigest()}", RATE_LIMIT_ANONYMOUS_REQUESTS=2,
+                        RATE_LIMIT_WINDOW_SECONDS=60, TRUSTED_PROXY_HOPS=1)  # fmt: skip
+    ratelimit._address_limiters.clear()
+
+    def call(route: Route, key: str | None, forwarded_for: str) -> func.HttpResponse:
+        req = make_request("GET", route.path, key=key, headers={"X-Forwarded-For": forwarded_for})
+        return respond(req, route, ok, settings)
+
+    # Behind the gateway (1 hop): the entry left of the last is the caller; what the caller sent does not count.
+    public = [call(PUBLIC, None, f"forged-{n}, 203.0.113.7, 10.0.2.4") for n in range(3)]
+    assert [r.status_code for r in public] == [200, 200, 429]
+    body = assert_problem(public[2], 429)
+    assert body["type"] == "urn:eco2mix:problem:rate-limited" and int(public[2].headers["Retry-After"]) >= 1
+    assert public[2].headers["RateLimit-Policy"] == '"address-public";q=2;w=60'
+    assert call(PUBLIC, None, "203.0.113.8, 10.0.2.4").status_code == 200  # another caller
+    assert call(ROUTE, "good", "203.0.113.7, 10.0.2.4").status_code == 200  # keyed routes: not this bucket
+    # Refused credentials: their own bucket; once empty, the address is refused before any credential check.
+    refused = [call(ROUTE, f"made-up-{n}", "203.0.113.9, 10.0.2.4").status_code for n in range(3)]
+    assert refused == [401, 401, 429]
+    blocked = call(ROUTE, "good", "203.0.113.9, 10.0.2.4")
+    assert blocked.status_code == 429 and blocked.headers["RateLimit-Policy"] == '"address-refused";q=2;w=60'
+    assert call(ROUTE, "good", "203.0.113.10, 10.0.2.4").status_code == 200
+    assert call(PUBLIC, None, "203.0.113.9, 10.0.2.4").status_code == 200  # its public bucket is its own
+    # 0 disables both.
+    off = Settings(API_KEYS=settings.API_KEYS, RATE_LIMIT_ANONYMOUS_REQUESTS=0)
+    assert respond(make_request("GET", PUBLIC.path, key=None), PUBLIC, ok, off).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.ratelimit import RateLimiter, TokenBucket
+from api.ratelimit import RateLimiter, TokenBucket, client_address
 
 
 class Clock:
@@ -71,3 +71,38 @@ def test_a_dear_request_takes_its_cost_or_nothing() -> None:
     assert limiter.check("key:a").remaining == 3  # the refused cost took nothing
     assert limiter.check("key:b", cost=50).allowed  # above the limit: the whole bucket, never impossible
     assert not limiter.check("key:b").allowed
+
+
+def test_peek_looks_without_taking() -> None:
+    clock = Clock()
+    limiter = RateLimiter(2, 10, clock=clock)
+    assert limiter.peek("a") is None and len(limiter) == 0  # an unknown caller has a full bucket, none is made
+    assert limiter.check("a").allowed and limiter.peek("a") is None and limiter.check("a").allowed
+    for _ in range(3):  # looking never takes: the same refusal each time
+        refusal = limiter.peek("a")
+        assert refusal is not None and not refusal.allowed and refusal.retry_after_seconds == 5
+    clock.now += 5  # one token back (0.2 per second)
+    assert limiter.peek("a") is None and limiter.check("a").allowed and limiter.peek("a") is not None
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "hops", "address"),
+    [
+        ("203.0.113.7:51234", 0, "203.0.113.7"),  # as the Functions front end appends it: with the port
+        ("198.51.100.1, 203.0.113.7:51234", 0, "203.0.113.7"),  # the caller's own entry is never read
+        ("198.51.100.1,203.0.113.7:443,10.0.2.4:1234", 1, "203.0.113.7"),  # behind the gateway: one left of it
+        ("forged, 203.0.113.7, 10.0.2.4", 1, "203.0.113.7"),
+        ("10.0.2.4:1234", 1, "10.0.2.4"),  # fewer entries than hops: the nearest known peer
+        ("[2001:db8::1]:443", 0, "2001:db8::1"),
+        ("2001:db8::1", 0, "2001:db8::1"),  # a bare IPv6 keeps its colons
+        ("::1", 0, "::1"),
+        ("", 0, "unknown"),
+        (None, 0, "unknown"),
+        (" , ", 0, "unknown"),
+        ("x" * 500, 0, "x" * 64),  # bounded: a bucket key is never the caller's essay
+    ],
+)
+def test_client_address_trusts_only_the_entries_the_proxies_appended(
+    forwarded_for: str | None, hops: int, address: str
+) -> None:
+    assert client_address(forwarded_for, hops) == address
