@@ -179,7 +179,7 @@ def _handle_detail(ctx: RequestContext) -> Reply:
 
 # The public answer, per worker: anonymous probes at any rate cost one set of store pings per HEALTH_CACHE_SECONDS.
 PUBLIC_CACHE: TtlCache[Reply] = TtlCache()
-_PUBLIC_FIELDS = ("status", "materialization")  # backends, latencies and store errors are for operators
+_PUBLIC_FIELDS = ("status", "materialization", "checks")  # backends, latencies and store errors are for operators
 
 
 def _handle(ctx: RequestContext) -> Reply:

@@ -71,10 +71,12 @@ class Health(BaseModel):
 
 
 class PublicHealth(BaseModel):
-    """What anyone may read: the status and the newest data materialized (backends and latencies: operators)."""
+    """What anyone may read: the status, the newest data materialized and why it is degraded (error types only;
+    backends, latencies and store errors: operators)."""
 
     status: Literal["ok", "degraded"]
     materialization: MaterializationLag
+    checks: HealthChecks
 
 
 class RegionSpan(BaseModel):

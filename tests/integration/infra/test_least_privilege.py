@@ -176,7 +176,10 @@ def test_exports_container_answers_browser_downloads(bicep_templates: Templates)
     assert _module(bicep_templates, "exportsStorage")["params"]["corsAllowedOrigins"] == "exportsCorsOrigins"
     # The app's own pages (direct and through the gateway) stay allowed when CORS_ALLOWED_ORIGINS is set.
     main = template_of(bicep_templates, "main.bicep")
-    self_origins = main["variables"]["selfOrigins"]["value"]
+    variables = main["variables"]
+    self_origins = [
+        variables.get(o, {}).get("value", o) if isinstance(o, str) else o for o in variables["selfOrigins"]["value"]
+    ]
     assert [origin.rsplit("}.", 1)[1] for origin in self_origins] == ["azurewebsites.net", "azure-api.net"]
     origins = main["variables"]["exportsCorsOrigins"]["value"]["operator"]["operands"]
     assert origins["true_value"] == ["*"]

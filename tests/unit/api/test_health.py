@@ -195,7 +195,7 @@ def test_public_health_is_reused_for_its_window_and_hides_the_store_details(
                for _ in range(20)]  # fmt: skip
     assert files.pings == 1  # twenty probes, one set of store pings
     body = json.loads(answers[-1].get_body())
-    assert answers[-1].status_code == 200 and set(body) == {"status", "materialization"}
+    assert answers[-1].status_code == 200 and set(body) == {"status", "materialization", "checks"}
     assert "backend" not in answers[-1].get_body().decode() and answers[-1].headers["Cache-Control"] == "no-store"
     clock[0] += 5  # the window is over: the next probe pings again
     respond(make_request("GET", "/v1/health", key=None), health.ROUTE, health._handle, settings)
@@ -217,7 +217,7 @@ def test_store_details_are_for_operators_and_checked_now(
         assert resp.status_code == status
     if status == 200:
         body = json.loads(resp.get_body())
-        assert set(body) == {"status", "stores", "materialization"}
+        assert set(body) == {"status", "stores", "materialization", "checks"}
         assert {name: store["backend"] for name, store in body["stores"].items()} == {
             "documents": settings.documents_backend,
             "files": settings.files_backend,
