@@ -39,6 +39,7 @@ MAX_DAY_ENTRIES = 31
 MAX_SOURCE_NAMES = 10
 MAX_NAME_CHARS = 40
 MAX_ERROR_CHARS = 500
+MAX_RECORD_BYTES = 20 * 1024  # what those caps keep a record under (tests/unit/domain/test_quarantine.py)
 # Every key of the system partition's quarantine records lies in this range (region codes are ASCII).
 KEY_FIRST, KEY_LAST = "", "\uffff"
 _KNOWN_SOURCES_LIST = list(ALL_SOURCES)

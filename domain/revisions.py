@@ -1,28 +1,52 @@
-"""Revision history: every materialized version of a region's days and month, one record per region-month.
+"""Revision history: the materialized versions of one region-day, or of one region-month's rollup, per record.
 
-One record per region-month (not per day) so that a batch, which covers one region-month, updates its history
-with one compare-and-swap. Each version keeps the totals a reader compares across versions (energy in MWh,
-emissions in tCO2eq); the differences are computed when read, and stay null where either side is missing.
+Why one record per day (and one for the month) and capped: a region-month's whole history in one document
+grew by ~1 kB at every changing run and, with 15-minute intraday loads, passed Cosmos DB's 2 MB item limit in
+about three weeks (then every write failed with 413). A record here keeps the first version and the last
+`MAX_KEPT_VERSIONS`; the versions between are dropped and counted (`versions_total`, `versions_dropped`), each
+kept version carries its `number` (1 for the first ever), so a reader sees where the gap is. A version's
+`changes` are computed when read against the previous KEPT version: after a gap, the first kept version's
+changes are from version 1, not from the dropped version just before it.
 
-The record also says what was already announced in the changes feed: a document whose stored content hash is
-not the latest version recorded (a crash between its write and its feed page) is announced again by the next
-batch that covers it, so a change is never lost (at worst announced twice).
+Each version keeps the totals a reader compares across versions (energy in MWh, emissions in tCO2eq); the
+differences stay null where either side is missing.
+
+What was already announced in the changes feed is not read from these records but from a small per-region-month
+index (`announced_doc_id`: the latest announced content hash of each day and of the month, at most 32 entries):
+one point read tells a batch of up to 31 days what is new, where per-day records would cost one read per day.
+The index is written last, after the feed page and the histories (domain.change_feed.record_changes).
+
+Before these records, a region-month's history was one record with every version of every day under
+`documents`, stored under the id the month record has now (`revisions_doc_id(region, month)`); `from_legacy`
+splits it, and the first batch that meets one migrates it (change_feed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from domain.ports import Document
 
 DOC_TYPE = "revisions"
+ANNOUNCED_DOC_TYPE = "announced"
+# First version + the last MAX_KEPT_VERSIONS: ~51 versions of ~0.6 kB, far below Cosmos DB's 2 MB item.
+MAX_KEPT_VERSIONS: Final[int] = 50
+# Upper bounds of the stored JSON, checked against built worst cases (tests/unit/domain/test_document_bounds.py).
+MAX_VERSION_BYTES: Final[int] = 1_024
+MAX_HISTORY_BYTES: Final[int] = 1_024 + (MAX_KEPT_VERSIONS + 1) * MAX_VERSION_BYTES  # envelope + versions: 53 kB
+MAX_ANNOUNCED_BYTES: Final[int] = 8_192  # 32 keys (31 days + the month) × (key + 64-hex hash)
 # The totals kept per version (a day's `totals`, or a month's top-level fields).
 _SCALARS = ("production_mwh", "consumption_mwh", "emissions_tco2eq")
 
 
-def revisions_doc_id(region_code: str, month: str) -> str:
-    return f"{region_code}:{month}:revisions"
+def revisions_doc_id(region_code: str, key: str) -> str:
+    """The history of one day (`key` YYYY-MM-DD) or of one month's rollup (`key` YYYY-MM)."""
+    return f"{region_code}:{key}:revisions"
+
+
+def announced_doc_id(region_code: str, month: str) -> str:
+    return f"{region_code}:{month}:announced"
 
 
 def _totals(doc: Document) -> dict[str, Any]:
@@ -47,34 +71,82 @@ def version_of(doc: Document, materialized_at: str, page: int) -> dict[str, Any]
     }
 
 
-def _latest_hash(record: Document | None, key: str) -> str | None:
-    versions = ((record or {}).get("documents") or {}).get(key) or []
-    return str(versions[-1]["content_hash"]) if versions else None
+# -- what was announced ------------------------------------------------------------------------------------
 
 
-def unrecorded(record: Document | None, stored: Sequence[Document]) -> list[Document]:
-    """The stored documents whose content is not the latest version in the history."""
-    return [doc for doc in stored if _latest_hash(record, doc["key"]) != doc["content_hash"]]
+def announced_hashes(index: Document | None) -> dict[str, str]:
+    return dict((index or {}).get("hashes") or {})
 
 
-def with_versions(
-    current: Document | None, region_code: str, month: str, docs: Sequence[Document], materialized_at: str, page: int
-) -> Document | None:
-    """The history with a version appended for each of `docs` not already its latest; None when none is new
-    (a concurrent batch recorded them first)."""
-    new = unrecorded(current, docs)
-    if not new:
+def unrecorded(announced: dict[str, str], stored: Sequence[Document]) -> list[Document]:
+    """The stored documents whose content is not the latest one announced."""
+    return [doc for doc in stored if announced.get(doc["key"]) != doc["content_hash"]]
+
+
+def with_announced(current: Document | None, region_code: str, month: str, docs: Sequence[Document]) -> Document | None:
+    """The index with `docs`' hashes as the latest announced, one generation on; None when it already says so.
+
+    The generation counts the index's writes: it tells a retried batch (same generation) from a later one that
+    announces the same contents again (a change back), see domain.change_feed.batch_key."""
+    hashes = announced_hashes(current)
+    new = {doc["key"]: doc["content_hash"] for doc in docs}
+    if all(hashes.get(k) == h for k, h in new.items()):
         return None
-    documents = {key: list(versions) for key, versions in ((current or {}).get("documents") or {}).items()}
-    for doc in new:
-        documents.setdefault(doc["key"], []).append(version_of(doc, materialized_at, page))
     return {
-        "id": revisions_doc_id(region_code, month),
+        "id": announced_doc_id(region_code, month),
+        "region_code": region_code,
+        "doc_type": ANNOUNCED_DOC_TYPE,
+        "key": month,
+        "generation": int((current or {}).get("generation", 0)) + 1,
+        "hashes": {**hashes, **new},
+    }
+
+
+# -- the capped history of one key ---------------------------------------------------------------------------
+
+
+def is_legacy(record: Document | None) -> bool:
+    """A whole region-month's history in one record (the shape before per-day records)."""
+    return record is not None and "documents" in record
+
+
+def _capped(region_code: str, key: str, versions: list[dict[str, Any]], total: int, keep: int) -> Document:
+    """The record keeping versions[0] and the last `keep` of `versions` (each already numbered)."""
+    kept = versions if len(versions) <= keep + 1 else [versions[0], *versions[-keep:]]
+    return {
+        "id": revisions_doc_id(region_code, key),
         "region_code": region_code,
         "doc_type": DOC_TYPE,
-        "key": month,
-        "documents": documents,
+        "key": key,
+        "kind": "day" if len(key) == 10 else "month",
+        "versions_total": total,
+        "versions_dropped": total - len(kept),
+        "versions": kept,
     }
+
+
+def from_legacy(legacy: Document, region_code: str, key: str, keep: int = MAX_KEPT_VERSIONS) -> Document | None:
+    """One key's record cut out of a legacy region-month record; None when it has no version of `key`."""
+    versions = ((legacy.get("documents") or {}).get(key)) or []
+    if not versions:
+        return None
+    numbered = [{**v, "number": i} for i, v in enumerate(versions, 1)]
+    return _capped(region_code, key, numbered, len(numbered), keep)
+
+
+def with_version(
+    current: Document | None, region_code: str, doc: Document, materialized_at: str, page: int, keep: int
+) -> Document | None:
+    """The history of `doc`'s key with `doc` appended and capped; None when `doc` is already its latest."""
+    if is_legacy(current):  # the month's record id is the legacy record's: take the month's versions from it
+        assert current is not None
+        current = from_legacy(current, region_code, doc["key"], keep)
+    versions = list((current or {}).get("versions") or [])
+    if versions and versions[-1]["content_hash"] == doc["content_hash"]:
+        return None  # a retry, or a concurrent batch recorded it first
+    total = int((current or {}).get("versions_total") or len(versions)) + 1
+    versions.append({**version_of(doc, materialized_at, page), "number": total})
+    return _capped(region_code, doc["key"], versions, total, keep)
 
 
 def _difference(new: Any, old: Any) -> float | None:
@@ -97,13 +169,14 @@ def _changes(new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any] 
     return changes
 
 
-def history(record: Document | None, key: str) -> list[dict[str, Any]]:
-    """Every recorded version of one day (or month), oldest first, each with its changes from the one before."""
-    versions = ((record or {}).get("documents") or {}).get(key) or []
+def history(record: Document | None) -> list[dict[str, Any]]:
+    """The kept versions of one day (or month), oldest first, each with its changes from the kept one before
+    (across a gap of dropped versions: from version 1)."""
+    versions = (record or {}).get("versions") or []
     items = []
     previous: dict[str, Any] | None = None
-    for version in versions:
+    for number, version in enumerate(versions, 1):
         totals = version.get("totals") or {}
-        items.append({**version, "changes": _changes(totals, previous)})
+        items.append({"number": number, **version, "changes": _changes(totals, previous)})
         previous = totals
     return items

@@ -15,6 +15,7 @@ from domain.quarantine import error_type
 
 RUNS_DOC_ID = "runs"
 MAX_LISTED = 20  # region-month keys named in the record (the count covers the rest)
+MAX_RECORD_BYTES = 4096  # 20 keys, exception class names and timestamps (tests/unit/domain/test_document_bounds.py)
 
 
 def updated_runs(

@@ -19,7 +19,12 @@ def test_health_is_public(api: Api) -> None:
     resp = api.get("/v1/health", role=None)
     assert resp.status_code == 200
     body = resp.json()
-    assert body["status"] == "ok" and set(body) == {"status", "materialization", "checks"}  # the stores' detail: operators
+    # the stores' detail is for operators
+    assert body["status"] == "ok" and set(body) == {
+        "status",
+        "materialization",
+        "checks",
+    }  # the stores' detail: operators
     lag = body["materialization"]  # the sample was materialized at start: a watermark with a real age
     assert lag["watermark"] and isinstance(lag["lag_seconds"], float) and lag["lag_seconds"] >= 0
 

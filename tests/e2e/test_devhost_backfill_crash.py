@@ -33,16 +33,18 @@ def prepared_dir(root: Path, name: str, gold: Path) -> Path:
 
 
 def documents_of(data_dir: Path) -> list[tuple[Any, ...]]:
-    """The served documents (the changes feed and histories carry times and run order: see announced_of)."""
+    """The served documents (the changes feed, histories and announced indexes carry times and run order: see
+    announced_of)."""
     with sqlite3.connect(data_dir / "documents.sqlite") as conn:
         return conn.execute(
-            "SELECT * FROM documents WHERE region_code <> '_changes' AND doc_type IS NOT 'revisions' ORDER BY 1, 2"
+            "SELECT * FROM documents WHERE region_code <> '_changes'"
+            " AND doc_type NOT IN ('revisions', 'announced') ORDER BY 1, 2"
         ).fetchall()
 
 
 def announced_of(data_dir: Path) -> tuple[set[tuple[Any, ...]], dict[str, Any]]:
-    """What the changes feed announced (document and content; a resumed batch may announce twice) and the
-    latest version in each history."""
+    """What the changes feed announced (document and content; a resumed batch may announce twice), the
+    latest version in each history and the hashes each region-month's index says were announced."""
     with sqlite3.connect(data_dir / "documents.sqlite") as conn:
         pages = conn.execute("SELECT body FROM documents WHERE region_code = '_changes' AND doc_type = 'changes'")
         announced = {
@@ -50,10 +52,10 @@ def announced_of(data_dir: Path) -> tuple[set[tuple[Any, ...]], dict[str, Any]]:
             for (body,) in pages
             for e in json.loads(body)["entries"]
         }
-        histories = conn.execute("SELECT region_code, body FROM documents WHERE doc_type = 'revisions'").fetchall()
-    latest = {
-        f"{r}:{k}": v[-1]["content_hash"] for r, body in histories for k, v in json.loads(body)["documents"].items()
-    }
+        histories = conn.execute("SELECT id, body FROM documents WHERE doc_type = 'revisions'").fetchall()
+        indexes = conn.execute("SELECT id, body FROM documents WHERE doc_type = 'announced'").fetchall()
+    latest: dict[str, Any] = {i: json.loads(body)["versions"][-1]["content_hash"] for i, body in histories}
+    latest |= {i: json.loads(body)["hashes"] for i, body in indexes}
     return announced, latest
 
 

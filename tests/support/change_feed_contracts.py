@@ -165,8 +165,7 @@ def a_mirror_ends_equal_after_interleaved_runs(store: DocumentStore) -> None:
 def revisions_list_every_version_with_its_changes(store: DocumentStore) -> None:
     run(gold_at(OLD), store, {"mode": "incremental"})
     run(gold_at(NEW), store, {"mode": "incremental"})
-    record = store.get("11", revisions_doc_id("11", "2024-04"))
-    versions = history(record, "2024-04-02")
+    versions = history(store.get("11", revisions_doc_id("11", "2024-04-02")))
     current = store.get("11", day_doc_id("11", "2024-04-02"))
     assert current is not None and [v["content_hash"] for v in versions][-1] == current["content_hash"]
     assert len(versions) == 2 and versions[0]["changes"] is None
@@ -175,7 +174,9 @@ def revisions_list_every_version_with_its_changes(store: DocumentStore) -> None:
     assert versions[1]["changes"]["energy_mwh"]["eolien"] == 50.0 * 24
     assert versions[1]["changes"]["production_mwh"] == 50.0 * 24
     assert versions[1]["changes"]["consumption_mwh"] == 0.0
-    assert len(history(record, "2024-04-01")) == 1  # an unchanged day keeps its one version
+    assert len(history(store.get("11", revisions_doc_id("11", "2024-04-01")))) == 1  # an unchanged day: one version
+    month = history(store.get("11", revisions_doc_id("11", "2024-04")))  # the month's totals, in their own record
+    assert len(month) == 2 and month[1]["changes"]["production_mwh"] == 50.0 * 24
 
 
 CHANGE_FEED_CASES: list[Callable[[DocumentStore], None]] = [

@@ -119,32 +119,30 @@ def test_an_unchanged_run_announces_nothing_and_a_change_once() -> None:
 
 def test_revision_changes_leave_missing_values_missing() -> None:
     record = {
-        "documents": {
-            "2024-04-02": [
-                {
-                    "content_hash": "a",
-                    "totals": {
-                        "production_mwh": None,
-                        "consumption_mwh": 10.0,
-                        "emissions_tco2eq": 1.0,
-                        "intervals_with_data": 40,
-                        "energy_mwh": {"eolien": 5.0},
-                    },
+        "versions": [
+            {
+                "content_hash": "a",
+                "totals": {
+                    "production_mwh": None,
+                    "consumption_mwh": 10.0,
+                    "emissions_tco2eq": 1.0,
+                    "intervals_with_data": 40,
+                    "energy_mwh": {"eolien": 5.0},
                 },
-                {
-                    "content_hash": "b",
-                    "totals": {
-                        "production_mwh": 7.0,
-                        "consumption_mwh": 12.5,
-                        "emissions_tco2eq": 1.0,
-                        "intervals_with_data": 48,
-                        "energy_mwh": {"eolien": 5.5, "solaire": 2.0},
-                    },
+            },
+            {
+                "content_hash": "b",
+                "totals": {
+                    "production_mwh": 7.0,
+                    "consumption_mwh": 12.5,
+                    "emissions_tco2eq": 1.0,
+                    "intervals_with_data": 48,
+                    "energy_mwh": {"eolien": 5.5, "solaire": 2.0},
                 },
-            ]
-        }
+            },
+        ]
     }
-    second = history(record, "2024-04-02")[1]["changes"]
+    second = history(record)[1]["changes"]
     assert second == {
         "production_mwh": None,
         "consumption_mwh": 2.5,
@@ -152,5 +150,5 @@ def test_revision_changes_leave_missing_values_missing() -> None:
         "intervals_with_data": 8,
         "energy_mwh": {"eolien": 0.5, "solaire": None},
     }
-    assert history(record, "2024-04-03") == []
-    assert revisions_doc_id("11", "2024-04") == "11:2024-04:revisions"
+    assert history(None) == []
+    assert revisions_doc_id("11", "2024-04-02") == "11:2024-04-02:revisions"

@@ -12,6 +12,7 @@ from domain.ports import SYSTEM_PARTITION
 from domain.quarantine import (
     MAX_DAY_ENTRIES,
     MAX_ERROR_CHARS,
+    MAX_RECORD_BYTES,
     QuarantinedDay,
     RetryPolicy,
     error_type,
@@ -129,7 +130,7 @@ def test_quarantine_record_is_per_region_month_and_bounded() -> None:
     )
     assert len(record["days"]) == MAX_DAY_ENTRIES and all(d["date"].startswith("2024-03") for d in record["days"])
     assert len(record["error"]) <= MAX_ERROR_CHARS
-    assert len(orjson.dumps(record)) < 20 * 1024  # the stated bound (domain.quarantine)
+    assert len(orjson.dumps(record)) < MAX_RECORD_BYTES  # the stated bound
     first = record["days"][0]["first_seen"]
     again = update(record, T[1], attempted=days, error="E")
     assert again["days"][0]["first_seen"] == first == T[0] and again["days"][0]["last_seen"] == T[1]
