@@ -33,7 +33,7 @@ def test_main_deploys_the_alerts_on_the_workspace(bicep_templates: Templates) ->
     assert params["lagThresholdMinutes"] == "materializationLagAlertMinutes"
 
 
-@pytest.mark.parametrize("rule", ["materializationLag", "failedOrchestrations"])
+@pytest.mark.parametrize("rule", ["materializationLag", "failedOrchestrations", "dataFaults"])
 def test_rule_is_enabled_scoped_and_notifies(bicep_templates: Templates, rule: str) -> None:
     config = _rules(bicep_templates)[rule]
     properties = config["properties"]
@@ -46,8 +46,19 @@ def test_rule_is_enabled_scoped_and_notifies(bicep_templates: Templates, rule: s
     assert group["operator"]["operands"] == {"operand_1": "actionGroup", "operand_2": "id"}
 
 
-def test_two_rules_exactly(bicep_templates: Templates) -> None:
-    assert set(_rules(bicep_templates)) == {"materializationLag", "failedOrchestrations"}
+def test_three_rules_exactly(bicep_templates: Templates) -> None:
+    assert set(_rules(bicep_templates)) == {"materializationLag", "failedOrchestrations", "dataFaults"}
+
+
+def test_data_faults_query_watches_what_the_code_logs() -> None:
+    """A failed history write (its log record's event) and a quarantine warning (its message) reach the rule."""
+    from domain.change_feed import HISTORY_WRITE_FAILED
+
+    query = (QUERIES / "data-faults.kql").read_text(encoding="utf-8")
+    assert f'tostring(Properties.event) == "{HISTORY_WRITE_FAILED}"' in query
+    (phrase,) = re.findall(r'Message has "([^"]+)"', query)
+    activities = (REPO / "activities" / "materialize.py").read_text(encoding="utf-8")
+    assert re.search(r"log\.warning\(\s*\"[^\"]*" + re.escape(phrase), activities), phrase
 
 
 def test_lag_query_watches_the_line_the_commit_activity_logs() -> None:
