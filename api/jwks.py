@@ -6,8 +6,9 @@ Here the set expires after `ttl`; one fetch is in flight at a time and the other
 failed fetch is remembered for `retry_after` seconds, during which callers are answered at once.
 
 The fetch runs on a thread of its own, never the caller's: a caller on an event loop (an async trigger's
-envelope) is answered at once, never made to wait for the network. It gets the last good key while a refresh
-is in flight, else JwksUnavailable(1). When fetches fail, the last good set keeps verifying for `grace` seconds
+envelope) is answered at once, never made to wait for the network: it gets the last good key while a refresh
+is in flight, else JwksUnavailable(1). The one exception is the instance's first fetch, which it waits for (a cold
+instance has no key to give). When fetches fail, the last good set keeps verifying for `grace` seconds
 past its expiry, so a JWKS outage does not turn every bearer request into a 503 at the TTL.
 """
 
@@ -91,7 +92,10 @@ class JwksCache:
             self._inflight = fetch
         if leader:  # on a thread of its own: the caller may be an event loop
             threading.Thread(target=self._run, args=(fetch,), name="jwks-fetch", daemon=True).start()
-        if _on_event_loop():  # waiting here would stall every request of the loop for up to the timeout
+        if _on_event_loop() and (stale is not None or self._fetched_at is not None or self._failed_at is not None):
+            # Waiting here would stall every request of the loop for up to the timeout: the last good key, or a
+            # quick retry. Only an instance's very first fetch is waited for (below): answering every bearer
+            # request of a cold instance with 503 would fail each scale-out's first callers.
             if stale is not None:
                 return stale
             raise JwksUnavailable(1)
