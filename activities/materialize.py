@@ -33,6 +33,7 @@ def plan_materialization(request: dict) -> dict[str, Any]:
             stores.documents,
             request,
             settings.MATERIALIZE_BATCH_SIZE,
+            now=request.get("now"),  # the orchestration's clock; absent from a caller without one
             overlap_seconds=settings.MATERIALIZE_WATERMARK_OVERLAP_SECONDS,
         )
         log.info("planned %s partitions in %s batches (%s)", plan["partitions"], len(plan["batches"]), plan["mode"])

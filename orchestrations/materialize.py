@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from datetime import UTC
 from typing import Any
 
 import azure.durable_functions as df
@@ -86,7 +87,10 @@ def materialize_orchestrator(context: df.DurableOrchestrationContext) -> Generat
 def _run(
     context: df.DurableOrchestrationContext, request: dict[str, Any], instance: dict[str, Any]
 ) -> Generator[Any, Any, dict[str, Any]]:
-    plan = yield context.call_activity(ACTIVITY_PLAN, {**request, **instance})
+    # The plan's clock is the orchestration's (back-offs are counted from it): the activity's output depends only on
+    # its input and the stores, as a replay expects.
+    planned_at = context.current_utc_datetime.replace(tzinfo=UTC).isoformat(timespec="seconds")
+    plan = yield context.call_activity(ACTIVITY_PLAN, {**request, **instance, "now": planned_at})
     batches, partitions = plan["batches"], plan["partitions"]
     context.set_custom_status(_progress("materializing", 0, len(batches), partitions))
 

@@ -49,6 +49,7 @@ from domain.change_feed import CHANGES_PARTITION
 from domain.naming import WATERMARK_DOC_ID, day_file_name, month_file_name
 from domain.revisions import ANNOUNCED_DOC_TYPE
 from domain.revisions import DOC_TYPE as REVISIONS_DOC_TYPE
+from domain.run_outcome import RUNS_DOC_ID
 from orchestrations.materialize import BATCH_RETRY
 from stores.call_policy import Caller, call_policy
 from stores.factory import Stores, build_documents, build_files, reset_stores
@@ -100,6 +101,9 @@ DAY = ("11", "2024-03-31")  # a materialized day of SMALL_GOLD
 READER_KEY = "faults-reader-" + secrets.token_hex(8)
 # Each read cell tries the sync handler on this thread and the async trigger on an event loop.
 READ_PATHS = ("thread", "await")
+
+
+RUN_TIMES = ("updated_at", "instance_id")  # the `runs` record's fields that differ between two equal runs
 
 
 def _announcements_comparable(docs: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -295,6 +299,9 @@ class FaultLab:
         except CosmosResourceNotFoundError:
             pass
         docs = _announcements_comparable(docs)
+        runs = docs.get((SYSTEM_PARTITION, RUNS_DOC_ID))
+        if runs is not None:  # when and by which instance a run ended: what it says of the outcome is compared
+            docs[(SYSTEM_PARTITION, RUNS_DOC_ID)] = {k: v for k, v in runs.items() if k not in RUN_TIMES}
         files: dict[str, bytes] = {}
         blobs = self._direct_blob.get_container_client(container)
         if blobs.exists():

@@ -4,6 +4,7 @@ SDK's real Orchestrator handle with a hand-built history (the JSON protocol of t
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -42,10 +43,14 @@ def batch_result(batch: dict[str, Any]) -> dict[str, Any]:
 # --- 1. the generator, with a recording context --------------------------------------------------------
 
 
+NOW = "2026-01-01T06:00:00+00:00"  # the plan is dated by the orchestration's clock
+
+
 class RecordingContext:
     """Stands in for DurableOrchestrationContext: records what the orchestrator asks for."""
 
     instance_id = "materialize-test"
+    current_utc_datetime = datetime(2026, 1, 1, 6, 0)  # naive, as the SDK gives it
 
     def __init__(self, request: dict[str, Any] | None) -> None:
         self.request = request
@@ -72,7 +77,7 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     ctx = RecordingContext(None)
     gen = orch.materialize_orchestrator._function._func.orchestrator_function(ctx)
     step = next(gen)
-    assert step == ("call", ACTIVITY_PLAN, {"mode": "incremental", "instance_id": "materialize-test"})
+    assert step == ("call", ACTIVITY_PLAN, {"mode": "incremental", "instance_id": "materialize-test", "now": NOW})
     plan = make_plan(n_batches, parallelism)
     step = gen.send(plan)
     seen_waves = 0
@@ -135,7 +140,7 @@ def test_a_failure_of_the_run_is_recorded_before_the_orchestration_fails() -> No
 def test_generator_passes_backfill_request_to_the_planner() -> None:
     request = {"mode": "backfill", "start_date": "2024-01-01", "end_date": "2024-01-31", "region_codes": ["93"]}
     gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(request))
-    assert next(gen) == ("call", ACTIVITY_PLAN, {**request, "instance_id": "materialize-test"})
+    assert next(gen) == ("call", ACTIVITY_PLAN, {**request, "instance_id": "materialize-test", "now": NOW})
 
 
 # --- 2. replay through the real handle -------------------------------------------------------------------
