@@ -180,8 +180,8 @@ def test_kill_9_during_a_delivery_series_loses_no_change(
 ) -> None:
     keys = Keys()
     data_dir = prepared_dir(tmp_path, "data", devhost_server.data_dir / "gold.sqlite")
-    small = {"WEBHOOKS_BATCH_SIZE": "3"}  # ~11 deliveries for the month
-    host = launch(launch_devhost, data_dir, keys, **small)
+    small = "3"  # WEBHOOKS_BATCH_SIZE: ~11 deliveries for the month
+    host = launch(launch_devhost, data_dir, keys, WEBHOOKS_BATCH_SIZE=small)
     receiver.delay_seconds = 0.3
     subscription = subscribe(host, keys.reader, receiver.url("/hook"))
     instance_id = backfill(host, keys.operator)
@@ -194,7 +194,7 @@ def test_kill_9_during_a_delivery_series_loses_no_change(
     before = len(acknowledged_items(receiver.at("/hook")))
     assert 0 < before < len(expected)
 
-    resumed = launch(launch_devhost, data_dir, keys, port=host.port, **small)
+    resumed = launch(launch_devhost, data_dir, keys, port=host.port, WEBHOOKS_BATCH_SIZE=small)
     receiver.wait_until(lambda: acknowledged_items(receiver.at("/hook")) == expected, 180, "every change")
     verify_all(receiver, "/hook", subscription["secret"])
     ids = [r.headers["webhook-id"] for r in receiver.at("/hook")]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from domain.webhook_targets import UnsafeTarget, check_target
+from domain.webhook_targets import Resolver, UnsafeTarget, check_target
 
 
-def resolver(*addresses: str):  # type: ignore[no-untyped-def]
+def resolver(*addresses: str) -> Resolver:
     return lambda host, port: list(addresses)
 
 
