@@ -4,9 +4,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import materialize as materialize_activities
-from api import backfills, changes, docs, explorer, export, health, production, quarantine, regions, revisions
+from activities import webhooks as webhook_activities
+from api import backfills, changes, docs, explorer, export, health, production, quarantine, regions, revisions, webhooks
 from core.telemetry import configure_telemetry
 from orchestrations import materialize as materialize_orchestration
+from orchestrations import webhooks as webhook_orchestration
 
 configure_telemetry()
 
@@ -14,8 +16,14 @@ configure_telemetry()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 # The HTTP modules: each registers its functions and keeps the OpenAPI operations of its routes.
-API_MODULES = (health, regions, production, revisions, changes, export, backfills, quarantine, docs, explorer)
+API_MODULES = (health, regions, production, revisions, changes, webhooks, export, backfills, quarantine, docs, explorer)
 
-for module in (*API_MODULES, materialize_orchestration, materialize_activities):
+for module in (
+    *API_MODULES,
+    materialize_orchestration,
+    materialize_activities,
+    webhook_orchestration,
+    webhook_activities,
+):
     app.register_functions(module.bp)
-docs.publish(op for module in API_MODULES for op in module.OPERATIONS)
+docs.publish((op for module in API_MODULES for op in module.OPERATIONS), webhooks.WEBHOOK_EVENTS)

@@ -25,7 +25,7 @@ from api.assets import (
     page_reply,
 )
 from api.http import ALL_METHODS, Reply, RequestContext, Route, dumps, respond
-from api.openapi import STRING, Operation, build_document, content
+from api.openapi import STRING, Operation, WebhookEvent, build_document, content
 
 bp = df.Blueprint()
 
@@ -86,20 +86,22 @@ class _Published:
     ~0.1 ms to serialize and ~0.35 ms more to compress)."""
 
     operations: tuple[Operation, ...] = ()
+    events: tuple[WebhookEvent, ...] = ()
     document: dict[str, Any] | None = None
     answer: tuple[bytes, str] | None = None  # the document's JSON and its ETag, set together
     gzip: bytes | None = None
 
 
-def publish(operations: Iterable[Operation]) -> None:
-    """Serve the document of these operations (function_app.py passes every route module's `OPERATIONS`)."""
-    _Published.operations = tuple(operations)
+def publish(operations: Iterable[Operation], events: Iterable[WebhookEvent] = ()) -> None:
+    """Serve the document of these operations (function_app.py passes every route module's `OPERATIONS`) and
+    webhooks."""
+    _Published.operations, _Published.events = tuple(operations), tuple(events)
     _Published.document, _Published.answer, _Published.gzip = None, None, None
 
 
 def published_document() -> dict[str, Any]:
     if _Published.document is None:
-        _Published.document = build_document(_Published.operations)
+        _Published.document = build_document(_Published.operations, _Published.events)
     return _Published.document
 
 

@@ -43,7 +43,44 @@ class Operation:
     empty_query_is_absent: bool = False  # an empty optional query value reads as left out (allowEmptyValue)
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """An outgoing request the API makes (OpenAPI 3.1 `webhooks`): its name, summary, body model and story."""
+
+    name: str
+    summary: str
+    body: type[BaseModel]
+    description: str
+
+
 STRING: dict[str, Any] = {"type": "string"}
+_WEBHOOK_HEADERS = (
+    ("webhook-id", "The delivery's id: the same on every redelivery of a batch (deduplicate on it)"),
+    ("webhook-timestamp", "Unix seconds when this attempt was signed (reject old ones)"),
+    ("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` (Standard Webhooks)"),
+)
+
+
+def _webhook(event: WebhookEvent) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "webhook_" + event.name.replace(".", "_"),
+            "summary": event.summary,
+            "description": event.description,
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "description": text, "schema": STRING}
+                for name, text in _WEBHOOK_HEADERS
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {_JSON: {"schema": {"$ref": _REF.format(model=event.body.__name__)}}},
+            },
+            "responses": {
+                "2XX": {"description": "Received: the delivery is acknowledged and the next one follows"},
+                "default": {"description": "Not received (a redirect included): retried with back-off up to a day"},
+            },
+        }
+    }
 
 
 def content(description: str, **schemas_by_type: dict[str, Any]) -> dict[str, Any]:
@@ -201,20 +238,23 @@ def _operation(op: Operation) -> dict[str, Any]:
     return operation
 
 
-def _components(operations: Sequence[Operation]) -> dict[str, Any]:
-    """The schemas of every model an operation names (and the models they nest), plus Problem."""
+def _components(operations: Sequence[Operation], events: Sequence[WebhookEvent] = ()) -> dict[str, Any]:
+    """The schemas of every model an operation or a webhook names (and the models they nest), plus Problem."""
     models: dict[str, type[BaseModel]] = {"Problem": schemas.Problem}
     for op in operations:
         for model in (op.ok_model, op.body):
             if model is not None:
                 models.setdefault(model.__name__, model)
+    for event in events:
+        models.setdefault(event.body.__name__, event.body)
     _, top = models_json_schema([(m, "validation") for m in models.values()], ref_template=_REF)
     return top.get("$defs", {})
 
 
-def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
-    """The document served at /v1/openapi.json, from the operations each route module keeps next to its routes."""
-    operations = tuple(operations)
+def build_document(operations: Iterable[Operation], events: Iterable[WebhookEvent] = ()) -> dict[str, Any]:
+    """The document served at /v1/openapi.json, from the operations each route module keeps next to its routes
+    and the webhooks the API sends (OpenAPI 3.1 `webhooks`)."""
+    operations, events = tuple(operations), tuple(events)
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         item = paths.setdefault(op.route.path, {"x-function-name": op.route.function_name})
@@ -238,8 +278,9 @@ def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": paths,
+        **({"webhooks": {e.name: _webhook(e) for e in events}} if events else {}),
         "components": {
-            "schemas": _components(operations),
+            "schemas": _components(operations, events),
             "headers": {"RequestId": {"description": "Request id (echoed or generated)", "schema": {"type": "string"}}},
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},

@@ -129,6 +129,38 @@ class Settings(BaseSettings):
         "retries it.",
     )
 
+    # Webhooks (api/webhooks.py, orchestrations/webhooks.py).
+    WEBHOOKS_ALLOW_LOOPBACK: bool = Field(
+        default=False,
+        description="Local development only: lets a webhook target a loopback address (127.0.0.1, ::1, localhost) "
+        "and use plain http. Never set in Azure (the Bicep does not).",
+    )
+    WEBHOOKS_BATCH_SIZE: int = Field(default=100, ge=1, le=1000, description="Feed entries read per delivery.")
+    WEBHOOKS_RETRY_BASE_SECONDS: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="First wait after a failed delivery; each next wait doubles, up to WEBHOOKS_RETRY_MAX_SECONDS.",
+    )
+    WEBHOOKS_RETRY_MAX_SECONDS: int = Field(
+        default=3600, ge=1, le=86400, description="Longest wait between two attempts of one delivery."
+    )
+    WEBHOOKS_RETRY_WINDOW_SECONDS: int = Field(
+        default=86400,
+        ge=1,
+        le=7 * 86400,
+        description="How long a delivery is retried; after that the subscription is disabled with the last error.",
+    )
+    WEBHOOKS_CONNECT_TIMEOUT_SECONDS: float = Field(
+        default=5.0, gt=0, le=60, description="Connect timeout of one delivery attempt."
+    )
+    WEBHOOKS_READ_TIMEOUT_SECONDS: float = Field(
+        default=10.0, gt=0, le=120, description="Read timeout of one delivery attempt (per socket read)."
+    )
+    WEBHOOKS_MAX_RESPONSE_BYTES: int = Field(
+        default=65536, ge=0, le=1 << 20, description="At most this much of a receiver's answer is read."
+    )
+
     APPLICATIONINSIGHTS_CONNECTION_STRING: str | None = None
     # "ClientId=<client id>;Authorization=AAD": ingest with that managed identity (local auth disabled).
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: str | None = None

@@ -98,6 +98,7 @@ async def start_host(
     )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    engine.scheduler.client_binding = client_binding(state.base_url, system_key=key)
     engine.start()
     host = RunningHost(base_url=state.base_url, engine=engine, runner=runner, system_key=key)
     if timers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import uuid
 from collections.abc import Awaitable, Mapping
 from concurrent.futures import Executor
@@ -89,23 +90,51 @@ def http_response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]
     return result.status_code, headers, result.get_body() or b""
 
 
-def run_activity(info: FunctionInfo, input_json: str | None) -> str | None:
-    """Run one activity synchronously (on a worker thread); returns the JSON text of its result."""
+def run_activity(
+    info: FunctionInfo,
+    input_json: str | None,
+    client_binding: str | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> str | None:
+    """Run one activity synchronously (on a worker thread); returns the JSON text of its result.
+
+    An activity with a durableClient input gets `client_binding` (the binding JSON the SDK's client is built
+    from), as the Functions host gives it to any function. An async activity runs on `loop` (the host's), else on
+    this process's one activity loop: the worker runs async functions on its one event loop, and the SDK's
+    client keeps one aiohttp session bound to the loop that first used it."""
     from azure.functions import meta
 
     value = ActivityTriggerConverter.decode(meta.Datum(type="json", value=input_json), trigger_metadata=None)
     kwargs: dict[str, Any] = {info.trigger_name: value}
+    if info.client_binding:
+        kwargs[info.client_binding] = client_binding
     if "context" in info.parameters:
         kwargs["context"] = InvocationContext(function_name=info.name)
     result = info.user_function(**kwargs)
     if inspect.isawaitable(result):
-        result = asyncio.run(_await(result))
+        target = loop if loop is not None else activity_loop()
+        result = asyncio.run_coroutine_threadsafe(_await(result), target).result()
     encoded = ActivityTriggerConverter.encode(result, expected_type=None)
     return None if encoded is None else encoded.value
 
 
 async def _await(awaitable: Any) -> Any:
     return await awaitable
+
+
+_activity_loop: asyncio.AbstractEventLoop | None = None
+_activity_loop_lock = threading.Lock()
+
+
+def activity_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for async activities, running on a daemon thread (started on first use)."""
+    global _activity_loop
+    with _activity_loop_lock:
+        if _activity_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="devhost-activity-loop", daemon=True).start()
+            _activity_loop = loop
+        return _activity_loop
 
 
 def timer_request() -> TimerRequest:

@@ -92,6 +92,9 @@ class Scheduler:
         self.status = SchedulerStatus()
         self.backoff_initial_seconds = backoff_initial_seconds
         self.backoff_max_seconds = backoff_max_seconds
+        # The durableClient binding JSON handed to activities with a client input (set by the host once it
+        # knows its URL and system key).
+        self.client_binding: str | None = None
 
     def wake(self) -> None:
         """New work was written to the store: look at it now."""
@@ -220,9 +223,11 @@ class Scheduler:
             future: asyncio.Future[Any] = loop.create_future()
             future.set_exception(LookupError(f"The function '{row.payload['name']}' doesn't exist"))
         elif self._pool is not None:
-            future = asyncio.ensure_future(self._pool.run(row.payload["name"], row.payload["input"]))
+            call = self._pool.run(row.payload["name"], row.payload["input"], self.client_binding)
+            future = asyncio.ensure_future(call)
         else:
-            future = loop.run_in_executor(self._activities, run_activity, info, row.payload["input"])
+            run = functools.partial(run_activity, info, row.payload["input"], self.client_binding, loop)
+            future = loop.run_in_executor(self._activities, run)
         self._running[row.id] = future
         future.add_done_callback(lambda f: self._activity_done(row, f))
 

@@ -3,7 +3,8 @@
 built once per process), then runs the activity invocations the host sends on a thread pool.
 
 Protocol on stdin/stdout: frames of a 4-byte big-endian length and a JSON object. Host → worker:
-`{"id", "name", "input"}` (the activity's durable name and its JSON input text). Worker → host: first
+`{"id", "name", "input", "client"}` (the activity's durable name, its JSON input text and the durableClient
+binding JSON an activity with a client input gets). Worker → host: first
 `{"ready": pid}` or `{"init_error": text}`, then `{"id", "output"}` or `{"id", "error": {type, message, details}}`.
 The app's own prints go to stderr (the host's log), never into the protocol stream.
 """
@@ -97,7 +98,8 @@ def _invoke(replies: _Replies, activities: dict[str, Any], message: dict[str, An
     try:
         if info is None:
             raise LookupError(f"The function '{message['name']}' doesn't exist")
-        replies.send({"id": message["id"], "output": run_activity(info, message["input"])})
+        output = run_activity(info, message["input"], message.get("client"))
+        replies.send({"id": message["id"], "output": output})
     except Exception as exc:
         replies.send({"id": message["id"], "error": error_payload(exc)})
 

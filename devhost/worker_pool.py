@@ -227,7 +227,7 @@ class WorkerPool:
             if not self._closing:
                 log.warning("%s; a new worker process takes its place", reason)
 
-    async def run(self, name: str, input_json: str | None) -> str | None:
+    async def run(self, name: str, input_json: str | None, client_binding: str | None = None) -> str | None:
         """Run the activity `name` in a worker process; its JSON output text. Raises ActivityError."""
         self._calls += 1  # before any await: from here the idle timer cannot stop a worker this call may get
         if self._idle_timer is not None:
@@ -244,7 +244,8 @@ class WorkerPool:
                 stdin = worker.process.stdin
                 assert stdin is not None
                 try:
-                    stdin.write(encode_frame({"id": call_id, "name": name, "input": input_json}))
+                    frame = {"id": call_id, "name": name, "input": input_json, "client": client_binding}
+                    stdin.write(encode_frame(frame))
                     await stdin.drain()
                 except (ConnectionError, RuntimeError) as exc:
                     worker.pending.pop(call_id, None)

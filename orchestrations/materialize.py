@@ -17,6 +17,7 @@ from orchestrations.names import (
     ACTIVITY_MATERIALIZE_BATCH,
     ACTIVITY_PLAN,
     ACTIVITY_RECORD_FAILURE,
+    ACTIVITY_START_WEBHOOKS,
     INCREMENTAL_INSTANCE_ID,
     ORCHESTRATOR,
 )
@@ -103,4 +104,8 @@ def _run(
         ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results, **instance}
     )
     context.set_custom_status(_progress("done", len(results), len(batches), partitions))
+    try:  # webhook deliveries of what this run committed (a failure here never fails the run: the sweep retries)
+        yield context.call_activity(ACTIVITY_START_WEBHOOKS, instance)
+    except Exception as exc:
+        log.warning("webhook deliveries not started by %s: %s", context.instance_id, exc)
     return summary

@@ -24,6 +24,7 @@ LOCAL_ONLY: dict[str, str] = {
     "FILES_SIGNING_KEY": "embedded file store (HMAC links served by devhost); Azure uses user-delegation SAS",
     "PUBLIC_BASE_URL": "base URL of devhost's embedded download links",
     "AUTH_JWKS_URL": "derived from AUTH_TENANT_ID in Azure; tests point it at a local JWKS",
+    "WEBHOOKS_ALLOW_LOOPBACK": "local development: webhooks to a receiver on 127.0.0.1; never allowed in Azure",
 }
 
 # App settings Bicep sets that Settings does not read: they configure the Functions host or SDKs.

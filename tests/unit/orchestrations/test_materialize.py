@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from orchestrations import materialize as orch
-from orchestrations.names import ACTIVITY_COMMIT, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_PLAN, ACTIVITY_RECORD_FAILURE
+from orchestrations.names import (
+    ACTIVITY_COMMIT,
+    ACTIVITY_MATERIALIZE_BATCH,
+    ACTIVITY_PLAN,
+    ACTIVITY_RECORD_FAILURE,
+    ACTIVITY_START_WEBHOOKS,
+)
 
 
 def make_plan(n_batches: int, parallelism: int) -> dict[str, Any]:
@@ -92,8 +98,10 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     assert step[0] == "call" and step[1] == ACTIVITY_COMMIT and step[2]["instance_id"] == "materialize-test"
     assert step[2]["plan"]["batches"] == [] and step[2]["plan"]["watermark"] == plan["watermark"]
     assert [r["month"] for r in step[2]["results"]] == [b["month"] for b in plan["batches"]]
+    step = gen.send({"summary": True})  # committed: the webhook deliveries of its changes start
+    assert step == ("call", ACTIVITY_START_WEBHOOKS, {"instance_id": "materialize-test"})
     with pytest.raises(StopIteration) as stop:
-        gen.send({"summary": True})
+        gen.send({"started": []})
     assert stop.value.value == {"summary": True}
     assert ctx.statuses[-1] == {"stage": "done", "done": n_batches, "total": n_batches, "partitions": n_batches}
     assert [s["done"] for s in ctx.statuses[1:-1]] == sorted(s["done"] for s in ctx.statuses[1:-1])
@@ -237,7 +245,22 @@ def test_replay_schedules_plan_waves_and_commit_with_sequential_ids() -> None:
 
     h.completed(4, {"days_written": 3})
     state = run(h)
+    assert flat_actions(state)[-1]["functionName"] == ACTIVITY_START_WEBHOOKS
+
+    h.completed(5, {"started": ["wh_1"]})
+    state = run(h)
     assert state["isDone"] is True and state["output"] == {"days_written": 3}
+
+
+def test_webhooks_that_cannot_start_never_fail_the_committed_run() -> None:
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(RecordingContext(None))
+    next(gen)
+    step = gen.send(make_plan(0, 1))
+    assert step[1] == ACTIVITY_COMMIT
+    assert gen.send({"summary": True})[1] == ACTIVITY_START_WEBHOOKS
+    with pytest.raises(StopIteration) as stop:
+        gen.throw(Exception("Activity function 'start_webhook_deliveries' failed: store unavailable"))
+    assert stop.value.value == {"summary": True}
 
 
 def test_replay_failure_of_the_planner_is_recorded_then_fails_the_orchestration() -> None:
