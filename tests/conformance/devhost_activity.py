@@ -1,4 +1,5 @@
-"""devhost's own activity invocation, in a process with the suite's settings: `python -m ... NAME < input`.
+"""devhost's own activity invocation, in a process with the suite's settings: `python -m ... NAME [BINDING] < input`
+(BINDING: the durable client binding JSON, for an activity with a durable client input).
 
 Prints the JSON text devhost records as the activity's result (what `devhost.invoke.run_activity` returns).
 """
@@ -11,16 +12,16 @@ from devhost.functions import FunctionIndex
 from devhost.invoke import run_activity
 
 
-def main(name: str) -> int:
+def main(name: str, client_binding: str | None = None) -> int:
     import function_app
 
     info = FunctionIndex(function_app.app).activity(name)
     if info is None:
         print(f"no activity {name}", file=sys.stderr)
         return 2
-    sys.stdout.write(run_activity(info, sys.stdin.read()) or "null")
+    sys.stdout.write(run_activity(info, sys.stdin.read(), client_binding) or "null")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1]))
+    raise SystemExit(main(*sys.argv[1:3]))

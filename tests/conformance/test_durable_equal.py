@@ -22,6 +22,12 @@ UNSCHEDULED_INPUTS = {
     "record_materialization_failure": json.dumps(
         {"mode": "backfill", "error": "RuntimeError: conformance", "instance_id": "backfill-conformance"}
     ),
+    # The delivery activities of a subscription that does not exist: nothing to take, send or disable.
+    "next_webhook_batch": json.dumps({"subscription_id": "no-such-subscription", "batch_size": 10}),
+    "send_webhook_batch": json.dumps(
+        {"subscription_id": "no-such-subscription", "attempt": 1, "batch": {"webhook_id": "x", "payload": "{}"}}
+    ),
+    "disable_webhook": json.dumps({"subscription_id": "no-such-subscription", "reason": "conformance"}),
 }
 
 
@@ -55,8 +61,15 @@ def test_activities_return_what_devhost_returns(pair: Pair) -> None:
         if event is None and info.durable_name in UNSCHEDULED_INPUTS:
             event = {"Input": UNSCHEDULED_INPUTS[info.durable_name]}
         assert event is not None, f"{info.name} was never scheduled by {INSTANCE}"
+        binding = client_binding(pair.devhost.base_url, system_key=pair.system_key) if info.client_binding else None
         devhost = subprocess.run(
-            [sys.executable, "-m", "tests.conformance.devhost_activity", info.durable_name],
+            [
+                sys.executable,
+                "-m",
+                "tests.conformance.devhost_activity",
+                info.durable_name,
+                *([binding] if binding else []),
+            ],
             input=event["Input"],
             capture_output=True,
             text=True,
@@ -65,7 +78,10 @@ def test_activities_return_what_devhost_returns(pair: Pair) -> None:
             timeout=120,
             check=True,
         ).stdout
-        response = pair.worker.invoke(info.name, {info.trigger_name: protos.TypedData(json=event["Input"])})
+        inputs = {info.trigger_name: protos.TypedData(json=event["Input"])}
+        if info.client_binding and binding:  # as the host gives any function its durable client binding
+            inputs[info.client_binding] = protos.TypedData(string=binding)
+        response = pair.worker.invoke(info.name, inputs)
         assert json.loads(_returned(pair, response)) == json.loads(devhost), info.name
         compared += 1
     assert compared == len(activities) >= 3
