@@ -4,7 +4,19 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import materialize as materialize_activities
-from api import backfills, changes, docs, explorer, export, health, production, quarantine, regions, revisions
+from api import (
+    backfills,
+    changes,
+    docs,
+    explorer,
+    export,
+    health,
+    methodology,
+    production,
+    quarantine,
+    regions,
+    revisions,
+)
 from core.telemetry import configure_telemetry
 from orchestrations import materialize as materialize_orchestration
 
@@ -14,7 +26,19 @@ configure_telemetry()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 # The HTTP modules: each registers its functions and keeps the OpenAPI operations of its routes.
-API_MODULES = (health, regions, production, revisions, changes, export, backfills, quarantine, docs, explorer)
+API_MODULES = (
+    health,
+    regions,
+    production,
+    revisions,
+    changes,
+    export,
+    backfills,
+    quarantine,
+    docs,
+    explorer,
+    methodology,
+)
 
 for module in (*API_MODULES, materialize_orchestration, materialize_activities):
     app.register_functions(module.bp)

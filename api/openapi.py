@@ -233,7 +233,8 @@ def build_document(operations: Iterable[Operation]) -> dict[str, Any]:
                 "factor in %, carbon intensity in gCO2eq/kWh; a missing value is null, never zero. "
                 "Source: RTE éCO2mix via ODRÉ, whose éCO2mix regional datasets are "
                 "published under the Licence Ouverte / Open Licence 2.0 (Etalab): reuse with attribution "
-                '"RTE éCO2mix via ODRÉ" and the date of the data. RTE\'s own download files carry their own terms.'
+                '"RTE éCO2mix via ODRÉ" and the date of the data\'s last update (`data_last_updated` of '
+                "/v1/methodologies, public). RTE's own download files carry their own terms."
             ),
         },
         "servers": [{"url": "/"}],
