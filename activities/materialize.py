@@ -43,17 +43,26 @@ def materialize_batch(batch: dict) -> dict[str, Any]:
         return dict(result)
 
 
+@bp.activity_trigger(input_name="batch")
+def materialize_national(batch: dict) -> dict[str, Any]:
+    """One FR month from the regions' stored days (domain.national_materialization)."""
+    with log_context(instance_id=batch.get("instance_id")):
+        from domain import national_materialization
+
+        stores = get_stores()
+        result = national_materialization.materialize_national(stores.documents, stores.files, batch)  # type: ignore[arg-type]
+        log.debug("materialized FR %s: %s days written", result["month"], result["days_written"])
+        return dict(result)
+
+
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
         from domain import materialization
 
+        documents, now = get_stores().documents, datetime.now(UTC).isoformat(timespec="seconds")
         summary = materialization.commit(
-            get_stores().documents,
-            payload["plan"],
-            payload["results"],
-            now=datetime.now(UTC).isoformat(timespec="seconds"),
-            instance_id=payload.get("instance_id"),
+            documents, payload["plan"], payload["results"], now=now, instance_id=payload.get("instance_id")
         )
         quarantine = summary["quarantine"]
         if quarantine["days"]:

@@ -9,10 +9,12 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from domain.national_plan import national_batches
 from domain.planning import chunks
 from orchestrations.names import (
     ACTIVITY_COMMIT,
     ACTIVITY_MATERIALIZE_BATCH,
+    ACTIVITY_MATERIALIZE_NATIONAL,
     ACTIVITY_PLAN,
     INCREMENTAL_INSTANCE_ID,
     ORCHESTRATOR,
@@ -63,8 +65,17 @@ def materialize_orchestrator(context: df.DurableOrchestrationContext) -> Generat
         results.extend((yield context.task_all(tasks)))
         context.set_custom_status(_progress("materializing", len(results), len(batches), partitions))
 
+    # France (FR): rebuilt from the regions' stored days of every month this run touched, before the commit.
+    national: list[dict[str, Any]] = []
+    for wave in chunks(national_batches(results), plan["parallelism"]):
+        tasks = [
+            context.call_activity_with_retry(ACTIVITY_MATERIALIZE_NATIONAL, BATCH_RETRY, {**b, **instance})
+            for b in wave
+        ]
+        national.extend((yield context.task_all(tasks)))
+
     summary = yield context.call_activity(
-        ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results, **instance}
+        ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results + national, **instance}
     )
     context.set_custom_status(_progress("done", len(results), len(batches), partitions))
     return summary

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from orchestrations import materialize as orch
-from orchestrations.names import ACTIVITY_COMMIT, ACTIVITY_MATERIALIZE_BATCH, ACTIVITY_PLAN
+from orchestrations.names import (
+    ACTIVITY_COMMIT,
+    ACTIVITY_MATERIALIZE_BATCH,
+    ACTIVITY_MATERIALIZE_NATIONAL,
+    ACTIVITY_PLAN,
+)
 
 
 def make_plan(n_batches: int, parallelism: int) -> dict[str, Any]:
@@ -92,6 +97,32 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     assert stop.value.value == {"summary": True}
     assert ctx.statuses[-1] == {"stage": "done", "done": n_batches, "total": n_batches, "partitions": n_batches}
     assert [s["done"] for s in ctx.statuses[1:-1]] == sorted(s["done"] for s in ctx.statuses[1:-1])
+
+
+def test_generator_rebuilds_fr_for_the_months_the_regions_touched_before_the_commit() -> None:
+    ctx = RecordingContext(None)
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(ctx)
+    next(gen)
+    plan = make_plan(3, 2)
+    step = gen.send(plan)
+    while step[1][0][1] == ACTIVITY_MATERIALIZE_BATCH:
+        step = gen.send([{**batch_result(t[3]), "attempted_days": t[3]["days"]} for t in step[1]])
+    assert step[0] == "all"
+    national = [t[3] for t in step[1]]
+    assert all(t[1] == ACTIVITY_MATERIALIZE_NATIONAL and t[2] is orch.BATCH_RETRY for t in step[1])
+    assert [(b["region_code"], b["month"], b["days"]) for b in national] == [
+        ("FR", "2024-01", ["2024-01-01"]),
+        ("FR", "2024-02", ["2024-02-01"]),
+    ]
+    step = gen.send([{"region_code": "FR", "month": b["month"]} for b in national])
+    assert step[0] == "all" and [t[3]["month"] for t in step[1]] == ["2024-03"]
+    step = gen.send([{"region_code": "FR", "month": "2024-03"}])
+    assert step[1] == ACTIVITY_COMMIT
+    assert [(r["region_code"], r["month"]) for r in step[2]["results"]][-3:] == [
+        ("FR", "2024-01"),
+        ("FR", "2024-02"),
+        ("FR", "2024-03"),
+    ]
 
 
 def test_generator_passes_backfill_request_to_the_planner() -> None:
