@@ -11,6 +11,7 @@ from api import (
     explorer,
     export,
     health,
+    intensity,
     methodology,
     production,
     quarantine,
@@ -38,6 +39,7 @@ API_MODULES = (
     docs,
     explorer,
     methodology,
+    intensity,
 )
 
 for module in (*API_MODULES, materialize_orchestration, materialize_activities):

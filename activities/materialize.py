@@ -59,11 +59,14 @@ def materialize_national(batch: dict) -> dict[str, Any]:
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
         from domain import materialization
+        from domain.intensity_now import write_intensity_now
 
         documents, now = get_stores().documents, datetime.now(UTC).isoformat(timespec="seconds")
         summary = materialization.commit(
             documents, payload["plan"], payload["results"], now=now, instance_id=payload.get("instance_id")
         )
+        # After the catalog: GET /v1/intensity/now reads this one document, rewritten at every commit.
+        write_intensity_now(documents, datetime.now(UTC).isoformat(timespec="microseconds"))
         quarantine = summary["quarantine"]
         if quarantine["days"]:
             log.warning(
