@@ -10,6 +10,7 @@ from api import (
     docs,
     explorer,
     export,
+    forecast,
     health,
     intensity,
     methodology,
@@ -40,6 +41,7 @@ API_MODULES = (
     explorer,
     methodology,
     intensity,
+    forecast,
 )
 
 for module in (*API_MODULES, materialize_orchestration, materialize_activities):

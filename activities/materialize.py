@@ -55,6 +55,25 @@ def materialize_national(batch: dict) -> dict[str, Any]:
         return dict(result)
 
 
+@bp.activity_trigger(input_name="area")
+def materialize_forecast(area: dict) -> dict[str, Any]:
+    """One area's 48 h forecast from its stored days (domain.forecast_materialization), after the commit. A
+    failure is logged and reported, not raised: the commit is done, and the previous forecast stays served."""
+    with log_context(instance_id=area.get("instance_id")):
+        from domain import forecast_materialization
+
+        issued_at = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            result = forecast_materialization.materialize_forecast(
+                get_stores().documents, area["region_code"], issued_at
+            )
+        except Exception as exc:
+            log.exception("forecast of %s failed", area.get("region_code"))
+            return {"region_code": area.get("region_code"), "written": False, "reason": type(exc).__name__}
+        log.debug("forecast %s: %s", area["region_code"], result)
+        return result
+
+
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):

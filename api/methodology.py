@@ -77,7 +77,13 @@ def methodology(documents: DocumentStore) -> dict[str, Any]:
     """The methodology document dated by the watermark (one point read)."""
     marker = documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)
     value = marker.get("value") if marker else None
-    return methodology_document(value if isinstance(value, str) else None)
+    document = methodology_document(value if isinstance(value, str) else None)
+    # The metrics are per area and variable, issued with each forecast: where to read them.
+    document["forecast"]["backtest_metrics"] = (
+        "per region and FR in /v1/forecast/regional/{region_code}: models.<variable>.bands (chosen model, MAE, "
+        "MAE of seasonal_naive_day, skill per band) and models.<variable>.backtest.metrics (every candidate)"
+    )
+    return document
 
 
 def _handle(ctx: RequestContext) -> Reply:

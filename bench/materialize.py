@@ -1,7 +1,9 @@
 """`python -m bench.materialize`: the materialization alone, in this process, on the embedded stores.
 
 Times a full materialization of the sample Gold (plan, every region-month batch on a pool of threads as
-devhost runs them, commit) on a fresh DATA_DIR, then a 1-day incremental, and prints the figures; `--profile`
+devhost runs them, the FR batches, commit with intensity-now, then the forecasts of every area touched) on a
+fresh DATA_DIR, then a 1-day incremental, and prints the figures (each step's wall time apart: national_s and
+forecast_s are what the carbon-aware steps add); `--profile`
 adds the cProfile top functions of the batches. No devhost, no HTTP: what the domain and the stores cost.
 """
 
@@ -17,12 +19,15 @@ import shutil
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.gold_data import cached_gold, copy_gold, fact_rows
 from core.settings import Settings
-from domain import materialization
+from domain import forecast_materialization, materialization, national_materialization
+from domain.intensity_now import write_intensity_now
+from domain.national_plan import forecast_areas, national_batches
 from stores.factory import build_stores
 
 WORK_DIR = Path(".bench")
@@ -48,14 +53,38 @@ def _run(stores: Any, request: dict[str, Any], workers: int, profile: cProfile.P
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(batch, plan["batches"]))
-    batched = time.perf_counter()
-    summary = materialization.commit(stores.documents, plan, results, now="bench", instance_id="bench")
+    batched, batched_cpu = time.perf_counter(), _cpu_seconds()
+
+    def national_batch(b: Any) -> Any:
+        return national_materialization.materialize_national(stores.documents, stores.files, b)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        national = list(pool.map(national_batch, national_batches(results)))
+    nationals, nationals_cpu = time.perf_counter(), _cpu_seconds()
+    summary = materialization.commit(stores.documents, plan, results + national, now="bench", instance_id="bench")
+    write_intensity_now(stores.documents, datetime.now(UTC).isoformat())
+    committed, committed_cpu = time.perf_counter(), _cpu_seconds()
+
+    def forecast(code: str) -> Any:
+        return forecast_materialization.materialize_forecast(stores.documents, code, "bench")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        forecasts = list(pool.map(forecast, forecast_areas(results + national)))
     done = time.perf_counter()
     wall = done - started
     return {
         "plan_s": round(planned - started, 3),
         "batches_s": round(batched - planned, 3),
-        "commit_s": round(done - batched, 3),
+        "national_s": round(nationals - batched, 3),
+        "commit_s": round(committed - nationals, 3),
+        "forecast_s": round(done - committed, 3),
+        "forecasts_written": sum(1 for f in forecasts if f["written"]),
+        # CPU seconds of the process per step (steadier than wall time when other processes share the cores):
+        # regional = plan + batches, then what the FR batches and the forecasts add.
+        "regional_cpu_s": round(batched_cpu - cpu, 2),
+        "national_cpu_s": round(nationals_cpu - batched_cpu, 2),
+        "commit_cpu_s": round(committed_cpu - nationals_cpu, 2),
+        "forecast_cpu_s": round(_cpu_seconds() - committed_cpu, 2),
         "total_s": round(wall, 3),
         "cpu_s": round(_cpu_seconds() - cpu, 2),  # steadier than wall time on a shared machine
         "cpu_percent": round(100 * (_cpu_seconds() - cpu) / wall, 1) if wall else None,

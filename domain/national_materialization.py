@@ -62,19 +62,22 @@ _OWN: Final[list[int]] = [_COLUMN["consumption_mw"], *_SOURCES, *_LOADS]
 _REGION_ORDER: Final[dict[str, int]] = {r.code: i for i, r in enumerate(REGIONS)}
 
 
-def _path_value(interval: Mapping[str, Any], column: str) -> float:
+def interval_column(intervals: Sequence[Mapping[str, Any]], column: str) -> np.ndarray:
+    """One INTERVAL_VALUE_COLUMNS column of interval objects as float64, NaN where null (numpy reads None as
+    NaN for a float array: one list per column, no per-value call)."""
     group, _, name = column.partition(".")
-    value = (interval.get(group) or {}).get(name) if name else interval.get(group)
-    return np.nan if value is None else float(value)
+    if name:
+        return np.array([(i.get(group) or {}).get(name) for i in intervals], dtype=np.float64)
+    return np.array([i.get(group) for i in intervals], dtype=np.float64)
 
 
 def half_hours_of(day_docs: Sequence[Document]) -> HalfHours:
     """The half-hours of stored day documents in arrays (the inverse of their `intervals`), in date order."""
     ordered = sorted(day_docs, key=lambda d: d["date"])
     intervals = [i for d in ordered for i in d["intervals"]]
-    values = np.array(
-        [[_path_value(i, c) for c in INTERVAL_VALUE_COLUMNS] for i in intervals], dtype=np.float64
-    ).reshape(len(intervals), len(INTERVAL_VALUE_COLUMNS))
+    values = np.empty((len(intervals), len(INTERVAL_VALUE_COLUMNS)))
+    for c, column in enumerate(INTERVAL_VALUE_COLUMNS):
+        values[:, c] = interval_column(intervals, column)
     return HalfHours(
         [d["date"] for d in ordered],
         [len(d["intervals"]) for d in ordered],

@@ -1,5 +1,6 @@
-"""Which France (FR) batches a run needs: the months and days any region's batch touched. Pure and light (no
-numpy), so that the orchestrator can call it deterministically between its waves."""
+"""What the carbon steps of a run cover: the France (FR) batches (the months and days any region's batch
+touched) and the areas to forecast. Pure and light (no numpy), so that the orchestrator can call it
+deterministically between its waves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.planning import Batch
-from domain.regions import NATIONAL, REGIONS_BY_CODE
+from domain.regions import AREAS, NATIONAL, REGIONS_BY_CODE
 
 
 def national_batches(results: Iterable[Mapping[str, Any]]) -> list[Batch]:
@@ -23,3 +24,10 @@ def national_batches(results: Iterable[Mapping[str, Any]]) -> list[Batch]:
         Batch(region_code=NATIONAL.code, month=month, days=sorted(days))
         for month, days in sorted(days_by_month.items())
     ]
+
+
+def forecast_areas(results: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The areas (regions and FR) whose days a run's batches built, in AREAS order: their forecasts are issued
+    again after the commit."""
+    touched = {r.get("region_code") for r in results if r.get("days")}
+    return [a.code for a in AREAS if a.code in touched]

@@ -9,10 +9,11 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from domain.national_plan import national_batches
+from domain.national_plan import forecast_areas, national_batches
 from domain.planning import chunks
 from orchestrations.names import (
     ACTIVITY_COMMIT,
+    ACTIVITY_FORECAST,
     ACTIVITY_MATERIALIZE_BATCH,
     ACTIVITY_MATERIALIZE_NATIONAL,
     ACTIVITY_PLAN,
@@ -77,5 +78,11 @@ def materialize_orchestrator(context: df.DurableOrchestrationContext) -> Generat
     summary = yield context.call_activity(
         ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results + national, **instance}
     )
+    # Forecasts of the areas this run touched, from their stored days: after the commit, never blocking it.
+    areas = [{"region_code": code, **instance} for code in forecast_areas(results + national)]
+    for start in range(0, len(areas), plan["parallelism"]):
+        yield context.task_all(
+            [context.call_activity(ACTIVITY_FORECAST, a) for a in areas[start : start + plan["parallelism"]]]
+        )
     context.set_custom_status(_progress("done", len(results), len(batches), partitions))
     return summary

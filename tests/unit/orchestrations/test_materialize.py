@@ -11,6 +11,7 @@ import pytest
 from orchestrations import materialize as orch
 from orchestrations.names import (
     ACTIVITY_COMMIT,
+    ACTIVITY_FORECAST,
     ACTIVITY_MATERIALIZE_BATCH,
     ACTIVITY_MATERIALIZE_NATIONAL,
     ACTIVITY_PLAN,
@@ -92,8 +93,14 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     assert step[0] == "call" and step[1] == ACTIVITY_COMMIT and step[2]["instance_id"] == "materialize-test"
     assert step[2]["plan"]["batches"] == [] and step[2]["plan"]["watermark"] == plan["watermark"]
     assert [r["month"] for r in step[2]["results"]] == [b["month"] for b in plan["batches"]]
-    with pytest.raises(StopIteration) as stop:
-        gen.send({"summary": True})
+    if n_batches:  # after the commit: the forecasts of the areas the run built days for (here region 11)
+        step = gen.send({"summary": True})
+        assert step[0] == "all" and [(t[1], t[2]["region_code"]) for t in step[1]] == [(ACTIVITY_FORECAST, "11")]
+        with pytest.raises(StopIteration) as stop:
+            gen.send([{"region_code": "11", "written": True}])
+    else:
+        with pytest.raises(StopIteration) as stop:
+            gen.send({"summary": True})
     assert stop.value.value == {"summary": True}
     assert ctx.statuses[-1] == {"stage": "done", "done": n_batches, "total": n_batches, "partitions": n_batches}
     assert [s["done"] for s in ctx.statuses[1:-1]] == sorted(s["done"] for s in ctx.statuses[1:-1])
@@ -224,6 +231,10 @@ def test_replay_schedules_plan_waves_and_commit_with_sequential_ids() -> None:
     assert [r["month"] for r in json.loads(commit["input"])["results"]] == ["2024-01", "2024-02", "2024-03"]
 
     h.completed(4, {"days_written": 3})
+    state = run(h)
+    forecast = flat_actions(state)[-1]
+    assert forecast["functionName"] == ACTIVITY_FORECAST and json.loads(forecast["input"])["region_code"] == "11"
+    h.completed(5, {"region_code": "11", "written": True})
     state = run(h)
     assert state["isDone"] is True and state["output"] == {"days_written": 3}
 
