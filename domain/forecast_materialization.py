@@ -13,7 +13,7 @@ for one, domain.forecast.ExogenousInputs, gets the no-input adapter).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -22,19 +22,13 @@ import numpy as np
 from domain import forecast as fc
 from domain.hashing import with_content_hash
 from domain.naming import CATALOG_DOC_ID
-from domain.national_materialization import interval_column
 from domain.ports import SYSTEM_PARTITION, Document, DocumentStore
 from domain.regions import AREAS_BY_CODE
+from domain.series_cache import CARBON, Block, blocks_of_days, grid_columns, read_blocks
 from domain.sources import METHODOLOGY_VERSION, PRODUCTION_SOURCES
 
 HISTORY_DAYS: Final[int] = 365
 FORECAST_DOC_PREFIX: Final[str] = "forecast:"
-CARBON: Final[str] = "carbon_intensity_g_per_kwh"
-VARIABLES: Final[tuple[str, ...]] = (
-    CARBON,
-    "consumption_mw",
-    *(f"sources.{s}" for s in PRODUCTION_SOURCES),
-)
 UNITS: Final[dict[str, str]] = {CARBON: "gCO2eq/kWh", "consumption_mw": "MW"} | {
     f"sources.{s}": "MW" for s in PRODUCTION_SOURCES
 }
@@ -45,34 +39,29 @@ def forecast_doc_id(region_code: str) -> str:
     return f"{FORECAST_DOC_PREFIX}{region_code}"
 
 
+def series_of_blocks(blocks: Sequence[Block]) -> dict[str, fc.HalfHourSeries]:
+    """Each variable with at least one value, on the UTC half-hour grid."""
+    start, columns = grid_columns(blocks)
+    return {name: fc.HalfHourSeries(start, c) for name, c in columns.items() if np.isfinite(c).any()}
+
+
 def series_of(day_docs: Sequence[Document]) -> dict[str, fc.HalfHourSeries]:
-    """Each variable with at least one value, on the UTC half-hour grid, from stored day documents. Days list
-    every half-hour of their calendar, so consecutive days are already the grid; a missing day is placed by
-    its instants."""
-    intervals = [i for d in sorted(day_docs, key=lambda d: d["date"]) for i in d.get("intervals", [])]
-    if not intervals:
-        return {}
-    first, last = fc.epoch_minute(intervals[0]["timestamp"]), fc.epoch_minute(intervals[-1]["timestamp"])
-    contiguous = (last - first) // fc.SLOT_MINUTES + 1 == len(intervals)
-    minutes = None if contiguous else [fc.epoch_minute(i["timestamp"]) for i in intervals]
-    out = {}
-    for name in VARIABLES:
-        column = interval_column(intervals, name)
-        if not np.isfinite(column).any():
-            continue
-        if minutes is None:
-            out[name] = fc.HalfHourSeries(first, column)
-        else:
-            out[name] = fc.series_from_points(
-                [(m, None if np.isnan(v) else float(v)) for m, v in zip(minutes, column.tolist(), strict=True)]
-            )
-    return out
+    """`series_of_blocks` of stored day documents."""
+    return series_of_blocks(blocks_of_days(day_docs))
 
 
 def forecast_for(region_code: str, day_docs: Sequence[Document], issued_at: str) -> Document | None:
     """The forecast document of an area from its day documents; None when the history is too short to
     backtest (one week plus the 48 h horizon) or holds no carbon intensity."""
-    series = series_of(day_docs)
+    dates = sorted(d["date"] for d in day_docs)
+    history = {"first_day": dates[0], "last_day": dates[-1], "days": len(dates)} if dates else {}
+    return forecast_of_series(region_code, series_of(day_docs), history, issued_at)
+
+
+def forecast_of_series(
+    region_code: str, series: Mapping[str, fc.HalfHourSeries], history: Mapping[str, Any], issued_at: str
+) -> Document | None:
+    """`forecast_for` of the variables' series; `history` says which days they hold."""
     if CARBON not in series or len(series[CARBON].values) < _MIN_SLOTS:
         return None
     # Every variable issues from the carbon intensity's origin: trailing slots a variable lacks are its gap.
@@ -95,11 +84,7 @@ def forecast_for(region_code: str, day_docs: Sequence[Document], issued_at: str)
             "id": forecast_doc_id(region_code),
             "key": forecast_doc_id(region_code),
             "region_name": area.name,
-            "history": {
-                "first_day": min(d["date"] for d in day_docs),
-                "last_day": max(d["date"] for d in day_docs),
-                "days": len(day_docs),
-            },
+            "history": dict(history),
             "exogenous_inputs": "none (no weather input is available; the models read only the series' history)",
             "methodology_version": METHODOLOGY_VERSION,
             **document,
@@ -116,9 +101,18 @@ def materialize_forecast(documents: DocumentStore, region_code: str, issued_at: 
     if not isinstance(last, str):
         return {"region_code": region_code, "written": False, "reason": "no materialized day"}
     first = (date.fromisoformat(last) - timedelta(days=HISTORY_DAYS - 1)).isoformat()
-    day_docs = documents.query_range(region_code, "day", first, last)
-    doc = forecast_for(region_code, day_docs, issued_at)
+    # The month series where they are current (domain.series_cache), the day documents elsewhere.
+    blocks, months_from_days = read_blocks(documents, region_code, first, last)
+    days = [b.date for b in blocks]
+    history = {"first_day": min(days), "last_day": max(days), "days": len(days)} if days else {}
+    doc = forecast_of_series(region_code, series_of_blocks(blocks), history, issued_at)
     if doc is None:
-        return {"region_code": region_code, "written": False, "reason": "history too short", "days": len(day_docs)}
+        return {"region_code": region_code, "written": False, "reason": "history too short", "days": len(days)}
     documents.upsert(doc)
-    return {"region_code": region_code, "written": True, "days": len(day_docs), "origin": doc["origin"]}
+    return {
+        "region_code": region_code,
+        "written": True,
+        "days": len(days),
+        "months_from_days": months_from_days,
+        "origin": doc["origin"],
+    }

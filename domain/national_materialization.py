@@ -10,6 +10,8 @@ An FR day document has the shape of a region's (domain.aggregate), region_code "
 - per interval (half-hour and hour): `complete` (every region had every value it reports) and
   `regions_missing` (the region codes that lacked something); an hour is complete when both its half-hours are;
 - per day: `complete` (every interval complete) and `regions_missing` (their union, in INSEE order).
+The batch also writes the month series (domain.series_cache) of the 12 regions and FR, from the month's day
+documents it reads anyway, for the forecast step.
 Rules beyond domain.national's:
 - Hourly values are the means of the two half-hours (null when either is null); the hour's carbon intensity
   is recomputed from its mean production by source, null where its production is.
@@ -52,6 +54,7 @@ from domain.national import DECIMALS, NationalHalfHours, national_half_hours
 from domain.planning import Batch
 from domain.ports import Document, DocumentStore, FileStore
 from domain.regions import NATIONAL, REGIONS
+from domain.series_cache import month_series_document
 from domain.sources import METHODOLOGY_VERSION, PRODUCTION_SOURCES
 
 _COLUMN: Final[dict[str, int]] = {name: i for i, name in enumerate(INTERVAL_VALUE_COLUMNS)}
@@ -191,14 +194,24 @@ def national_day_documents(
     return documents, HalfHours(dates, counts, list(national.timestamps), values)
 
 
-def build_national_days(documents: DocumentStore, days: Sequence[str]) -> tuple[list[Document], HalfHours]:
-    """The FR day documents of `days` (one month's) from the 12 regions' stored day documents: one range query
-    per region. A day no region has is not built."""
+def _month_days(documents: DocumentStore, region_code: str, month: str) -> list[Document]:
+    return documents.query_range(region_code, "day", f"{month}-01", f"{month}-31")
+
+
+def build_national_days(
+    documents: DocumentStore, days: Sequence[str], region_month: Mapping[str, Sequence[Document]] | None = None
+) -> tuple[list[Document], HalfHours]:
+    """The FR day documents of `days` (one month's) from the 12 regions' stored day documents (`region_month`:
+    the regions' day documents of that month, read here when not given: one range query per region). A day
+    no region has is not built."""
     wanted = set(days)
-    first, last = min(wanted), max(wanted)
+    month = min(wanted)[:7]
     region_days: dict[str, list[Document]] = {}
     for region in REGIONS:
-        docs = [d for d in documents.query_range(region.code, "day", first, last) if d.get("date") in wanted]
+        month_docs = (
+            region_month[region.code] if region_month is not None else _month_days(documents, region.code, month)
+        )
+        docs = [d for d in month_docs if d.get("date") in wanted]
         if docs:
             region_days[region.code] = docs
     if not region_days:
@@ -217,7 +230,8 @@ def materialize_national(
     month = batch["month"]
     if any(d[:7] != month for d in batch["days"]):
         raise ValueError(f"days outside {month}")
-    day_docs, half_hours = build_national_days(documents, batch["days"]) if batch["days"] else ([], None)
+    region_month = {r.code: _month_days(documents, r.code, month) for r in REGIONS}
+    day_docs, half_hours = build_national_days(documents, batch["days"], region_month) if batch["days"] else ([], None)
     days_written = files_written = 0
     if day_docs and half_hours is not None:
         known = documents.content_hashes(NATIONAL.code, [d["id"] for d in day_docs])
@@ -228,6 +242,12 @@ def materialize_national(
         stored += [month_outcome.stored] if month_outcome.stored is not None else []
         when = now or datetime.now(UTC).isoformat(timespec="microseconds")
         record_changes(documents, NATIONAL.code, month, stored, when)
+    # The month series of the 13 areas for the forecast step (domain.series_cache), from the days at hand.
+    for code, docs in [*region_month.items(), (NATIONAL.code, _month_days(documents, NATIONAL.code, month))]:
+        if docs:
+            series = month_series_document(code, month, docs)
+            if documents.content_hashes(code, [series["id"]]).get(series["id"]) != series["content_hash"]:
+                documents.upsert(series)
     dates = sorted(d["date"] for d in day_docs)
     return BatchResult(
         region_code=NATIONAL.code,

@@ -80,3 +80,28 @@ def test_only_the_history_window_is_read_and_the_future_cannot_leak() -> None:
 def test_forecast_areas_are_those_a_run_built_days_for() -> None:
     results = [{"region_code": "93", "days": 3}, {"region_code": "11", "days": 0}, {"region_code": "FR", "days": 3}]
     assert forecast_areas(results) == ["93", "FR"]
+
+
+def test_the_month_series_serve_the_forecast_and_a_stale_one_is_not_trusted() -> None:
+    docs = materialized(40)  # 2024-03-01 … 2024-04-09: the national step wrote the month series
+    series_ids = {d["id"] for d in docs.docs.values() if d.get("doc_type") == "series" and d["region_code"] == "93"}
+    assert series_ids == {"series:2024-03", "series:2024-04"}
+    from_cache = materialize_forecast(docs, "93", "t")
+    assert from_cache["written"] and from_cache["months_from_days"] == 0 and from_cache["days"] == 40
+    cached_doc = docs.get("93", forecast_doc_id("93"))
+    day_docs = docs.query_range("93", "day", "2024-03-01", "2024-04-09")
+    direct = forecast_for("93", day_docs, "t")
+    assert direct is not None and cached_doc is not None
+    assert direct["intervals"] == cached_doc["intervals"] and direct["models"] == cached_doc["models"]
+
+    # A day rewritten after its month series (another run, a crash in between): that month is read from days.
+    day = docs.get("93", "93:2024-04-09")
+    assert day is not None
+    changed = {**day, "content_hash": "rewritten"}
+    for interval in changed["intervals"]:
+        interval["carbon_intensity_g_per_kwh"] = 1.0
+    docs.upsert(changed)
+    stale = materialize_forecast(docs, "93", "t")
+    assert stale["months_from_days"] == 1
+    rebuilt = docs.get("93", forecast_doc_id("93"))
+    assert rebuilt is not None and rebuilt["intervals"] != cached_doc["intervals"]
