@@ -26,6 +26,7 @@ Rules beyond domain.national's:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -198,26 +199,43 @@ def _month_days(documents: DocumentStore, region_code: str, month: str) -> list[
     return documents.query_range(region_code, "day", f"{month}-01", f"{month}-31")
 
 
-def build_national_days(
-    documents: DocumentStore, days: Sequence[str], region_month: Mapping[str, Sequence[Document]] | None = None
-) -> tuple[list[Document], HalfHours]:
-    """The FR day documents of `days` (one month's) from the 12 regions' stored day documents (`region_month`:
-    the regions' day documents of that month, read here when not given: one range query per region). A day
-    no region has is not built."""
+_PROVENANCE: Final[tuple[str, ...]] = ("date", "nature", "final", "source_loaded_at")
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionMonth:
+    """What FR needs of one region-month, the day documents themselves let go: the wanted days' half-hours
+    and provenance, and the month series (domain.series_cache)."""
+
+    half_hours: HalfHours | None
+    provenance: list[Document]
+    series: Document | None
+
+
+def _region_month(documents: DocumentStore, region_code: str, month: str, wanted: set[str]) -> _RegionMonth:
+    docs = _month_days(documents, region_code, month)
+    chosen = [d for d in docs if d.get("date") in wanted]
+    return _RegionMonth(
+        half_hours_of(chosen) if chosen else None,
+        [{k: d.get(k) for k in _PROVENANCE} for d in chosen],
+        month_series_document(region_code, month, docs) if docs else None,
+    )
+
+
+def _national_days(regions: Mapping[str, _RegionMonth]) -> tuple[list[Document], HalfHours]:
+    present = {code: r for code, r in regions.items() if r.half_hours is not None}
+    if not present:
+        return [], HalfHours([], [], [], np.empty((0, len(INTERVAL_VALUE_COLUMNS))))
+    national = national_half_hours({code: r.half_hours for code, r in present.items() if r.half_hours is not None})
+    return national_day_documents(national, {code: r.provenance for code, r in present.items()})
+
+
+def build_national_days(documents: DocumentStore, days: Sequence[str]) -> tuple[list[Document], HalfHours]:
+    """The FR day documents of `days` (one month's) from the 12 regions' stored day documents: one range query
+    per region, each region's documents reduced to arrays as soon as read. A day no region has is not built."""
     wanted = set(days)
     month = min(wanted)[:7]
-    region_days: dict[str, list[Document]] = {}
-    for region in REGIONS:
-        month_docs = (
-            region_month[region.code] if region_month is not None else _month_days(documents, region.code, month)
-        )
-        docs = [d for d in month_docs if d.get("date") in wanted]
-        if docs:
-            region_days[region.code] = docs
-    if not region_days:
-        return [], HalfHours([], [], [], np.empty((0, len(INTERVAL_VALUE_COLUMNS))))
-    national = national_half_hours({code: half_hours_of(docs) for code, docs in region_days.items()})
-    return national_day_documents(national, region_days)
+    return _national_days({r.code: _region_month(documents, r.code, month, wanted) for r in REGIONS})
 
 
 def materialize_national(
@@ -230,10 +248,10 @@ def materialize_national(
     month = batch["month"]
     if any(d[:7] != month for d in batch["days"]):
         raise ValueError(f"days outside {month}")
-    region_month = {r.code: _month_days(documents, r.code, month) for r in REGIONS}
-    day_docs, half_hours = build_national_days(documents, batch["days"], region_month) if batch["days"] else ([], None)
+    regions = {r.code: _region_month(documents, r.code, month, set(batch["days"])) for r in REGIONS}
+    day_docs, half_hours = _national_days(regions)
     days_written = files_written = 0
-    if day_docs and half_hours is not None:
+    if day_docs:
         known = documents.content_hashes(NATIONAL.code, [d["id"] for d in day_docs])
         csvs = _DayCsvs(NATIONAL.code, NATIONAL.name, half_hours)
         days_written, files_written, stored = _write_days(documents, files, NATIONAL.code, day_docs, known, csvs)
@@ -243,11 +261,14 @@ def materialize_national(
         when = now or datetime.now(UTC).isoformat(timespec="microseconds")
         record_changes(documents, NATIONAL.code, month, stored, when)
     # The month series of the 13 areas for the forecast step (domain.series_cache), from the days at hand.
-    for code, docs in [*region_month.items(), (NATIONAL.code, _month_days(documents, NATIONAL.code, month))]:
-        if docs:
-            series = month_series_document(code, month, docs)
-            if documents.content_hashes(code, [series["id"]]).get(series["id"]) != series["content_hash"]:
-                documents.upsert(series)
+    fr_days = _month_days(documents, NATIONAL.code, month)
+    fr_series = month_series_document(NATIONAL.code, month, fr_days) if fr_days else None
+    for code, series in [*((c, r.series) for c, r in regions.items()), (NATIONAL.code, fr_series)]:
+        if (
+            series is not None
+            and documents.content_hashes(code, [series["id"]]).get(series["id"]) != series["content_hash"]
+        ):
+            documents.upsert(series)
     dates = sorted(d["date"] for d in day_docs)
     return BatchResult(
         region_code=NATIONAL.code,
