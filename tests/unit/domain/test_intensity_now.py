@@ -35,7 +35,7 @@ def test_latest_interval_skips_trailing_half_hours_without_data() -> None:
 
 
 def test_every_area_and_fr_and_it_changes_with_every_commit() -> None:
-    values = {"thermique": 100.0, "eolien": 50.0, "consommation": 900.0}
+    values: dict[str, float | None] = {"thermique": 100.0, "eolien": 50.0, "consommation": 900.0}
     gold = MemoryGold({r.code: gold_day_rows("2024-07-14", values) for r in REGIONS})
     docs, files = MemoryDocuments(), MemoryFiles()
     first = run(gold, docs, files, "2025-01-01T00:00:00Z")

@@ -130,7 +130,7 @@ def test_a_region_changed_later_rebuilds_fr_for_that_day() -> None:
 
 
 def test_national_batches_are_the_months_and_days_the_regions_attempted() -> None:
-    results = [
+    results: list[dict[str, Any]] = [
         {"region_code": "11", "attempted_days": ["2024-02-29", "2024-03-01"]},
         {"region_code": "93", "attempted_days": ["2024-03-01", "2024-03-02"]},
         {"region_code": "FR", "attempted_days": ["2024-05-01"]},
