@@ -5,7 +5,22 @@ import azure.functions as func
 
 from activities import materialize as materialize_activities
 from activities import webhooks as webhook_activities
-from api import backfills, changes, docs, explorer, export, health, production, quarantine, regions, revisions, webhooks
+from api import (
+    backfills,
+    changes,
+    docs,
+    explorer,
+    export,
+    forecast,
+    health,
+    intensity,
+    methodology,
+    production,
+    quarantine,
+    regions,
+    revisions,
+    webhooks,
+)
 from core.telemetry import configure_telemetry
 from orchestrations import materialize as materialize_orchestration
 from orchestrations import webhooks as webhook_orchestration
@@ -16,7 +31,22 @@ configure_telemetry()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 # The HTTP modules: each registers its functions and keeps the OpenAPI operations of its routes.
-API_MODULES = (health, regions, production, revisions, changes, webhooks, export, backfills, quarantine, docs, explorer)
+API_MODULES = (
+    health,
+    regions,
+    production,
+    revisions,
+    changes,
+    webhooks,
+    export,
+    backfills,
+    quarantine,
+    docs,
+    explorer,
+    methodology,
+    intensity,
+    forecast,
+)
 
 for module in (
     *API_MODULES,

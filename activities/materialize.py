@@ -53,17 +53,50 @@ def materialize_batch(batch: dict) -> dict[str, Any]:
         return dict(result)
 
 
+@bp.activity_trigger(input_name="batch")
+def materialize_national(batch: dict) -> dict[str, Any]:
+    """One FR month from the regions' stored days (domain.national_materialization)."""
+    with log_context(instance_id=batch.get("instance_id")):
+        from domain import national_materialization
+
+        stores = get_stores()
+        result = national_materialization.materialize_national(stores.documents, stores.files, batch)  # type: ignore[arg-type]
+        log.debug("materialized FR %s: %s days written", result["month"], result["days_written"])
+        return dict(result)
+
+
+@bp.activity_trigger(input_name="area")
+def materialize_forecast(area: dict) -> dict[str, Any]:
+    """One area's 48 h forecast from its stored days (domain.forecast_materialization), after the commit. A
+    failure is logged and reported, not raised: the commit is done, and the previous forecast stays served."""
+    with log_context(instance_id=area.get("instance_id")):
+        from domain import forecast_materialization
+
+        issued_at = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            result = forecast_materialization.materialize_forecast(
+                get_stores().documents, area["region_code"], issued_at
+            )
+        except Exception as exc:
+            log.exception("forecast of %s failed", area.get("region_code"))
+            return {"region_code": area.get("region_code"), "written": False, "reason": type(exc).__name__}
+        log.debug("forecast %s: %s", area["region_code"], result)
+        return result
+
+
 @bp.activity_trigger(input_name="payload")
 def commit_materialization(payload: dict) -> dict[str, Any]:
     with log_context(instance_id=payload.get("instance_id")):
         from domain import materialization
+        from domain.intensity_now import write_intensity_now
 
         settings = get_settings()
+        documents, now = get_stores().documents, datetime.now(UTC).isoformat(timespec="seconds")
         summary = materialization.commit(
-            get_stores().documents,
+            documents,
             payload["plan"],
             payload["results"],
-            now=datetime.now(UTC).isoformat(timespec="seconds"),
+            now=now,
             instance_id=payload.get("instance_id"),
             policy=RetryPolicy(
                 base_seconds=settings.MATERIALIZE_RETRY_BASE_SECONDS,
@@ -71,6 +104,8 @@ def commit_materialization(payload: dict) -> dict[str, Any]:
                 set_aside_after=settings.MATERIALIZE_SET_ASIDE_AFTER_FAILURES,
             ),
         )
+        # After the catalog: GET /v1/intensity/now reads this one document, rewritten at every commit.
+        write_intensity_now(documents, datetime.now(UTC).isoformat(timespec="microseconds"))
         quarantine = summary["quarantine"]
         if quarantine["days"]:
             log.warning(

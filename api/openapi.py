@@ -268,12 +268,14 @@ def build_document(operations: Iterable[Operation], events: Iterable[WebhookEven
             # The data's licence, as ODRE publishes the eCO2mix regional datasets (see the description).
             "license": {"name": DATA_LICENCE_NAME, "url": DATA_LICENCE_URL},
             "description": (
-                "Precomputed RTE éCO2mix regional data: 12 metropolitan regions, half-hourly production by "
+                "Precomputed RTE éCO2mix regional data: 12 metropolitan regions and France as a whole (FR, their "
+                "sum), half-hourly production by "
                 "source, consumption, load factors and carbon intensity. Power in MW, energy in MWh, load "
                 "factor in %, carbon intensity in gCO2eq/kWh; a missing value is null, never zero. "
                 "Source: RTE éCO2mix via ODRÉ, whose éCO2mix regional datasets are "
                 "published under the Licence Ouverte / Open Licence 2.0 (Etalab): reuse with attribution "
-                '"RTE éCO2mix via ODRÉ" and the date of the data. RTE\'s own download files carry their own terms.'
+                '"RTE éCO2mix via ODRÉ" and the date of the data\'s last update (`data_last_updated` of '
+                "/v1/methodologies, public). RTE's own download files carry their own terms."
             ),
         },
         "servers": [{"url": "/"}],

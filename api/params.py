@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from api.http import ApiError, ParameterError
-from domain.regions import REGIONS, REGIONS_BY_CODE
+from domain.regions import AREAS, AREAS_BY_CODE, REGIONS
 from domain.sources import ALL_SOURCES
 
 # Span limits of one range request: they bound the documents read and the page built per call.
@@ -23,7 +23,10 @@ MAX_OFFSET = 1_000_000
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
 
+# The 12 regions: what Gold holds, what a backfill takes, what "all regions" means (ranges, bulk exports).
 REGION_CODES: list[str] = [r.code for r in REGIONS]
+# Every code a read route takes: the 12 regions and FR, France as a whole (their sum).
+AREA_CODES: list[str] = [r.code for r in AREAS]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{4}-\d{2}")
 _YEAR = re.compile(r"\d{4}")
@@ -86,12 +89,23 @@ IsoYear = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^20\d{2}$"}),
 ]
 ExportFormat = Literal["csv", "parquet"]
-RegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
+RegionCode = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": AREA_CODES,
+            "example": "11",
+            "description": "INSEE region code, or FR for France as a whole (the sum of the 12 regions)",
+        }
+    ),
+]
+GoldRegionCode = Annotated[str, WithJsonSchema({"type": "string", "enum": REGION_CODES, "example": "11"})]
 
 
 def _known_region(value: str) -> str:
-    if value not in REGIONS_BY_CODE:
-        raise ValueError(f"must be one of the published region codes: {', '.join(REGION_CODES)}")
+    if value not in AREAS_BY_CODE:
+        raise ValueError(f"must be one of the published region codes: {', '.join(AREA_CODES)}")
     return value
 
 
@@ -106,7 +120,9 @@ class RangeQuery(BaseModel):
     """GET /v1/production/regional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    region_code: QueryRegionCode | None = Field(default=None, description="INSEE region code; all regions when omitted")
+    region_code: QueryRegionCode | None = Field(
+        default=None, description="INSEE region code, or FR (France); the 12 regions when omitted"
+    )
     start_date: IsoDate = Field(description="First local day (Europe/Paris), inclusive")
     end_date: IsoDate = Field(description="Last local day, inclusive")
     source_type: SourceType | None = Field(default=None, description="Keep only this source in sources/facteur_charge")
@@ -128,7 +144,8 @@ class ExportQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     region_code: QueryRegionCode | None = Field(
-        default=None, description="INSEE region code; all regions in one file when omitted"
+        default=None,
+        description="INSEE region code, or FR (France, its own file); the 12 regions in one file when omitted",
     )
     date: IsoDate | None = Field(default=None, description="One day's file (exclusive with month and year)")
     month: IsoMonth | None = Field(
@@ -161,8 +178,10 @@ class BackfillRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     start_date: IsoDate
     end_date: IsoDate
-    region_codes: list[RegionCode] | None = Field(
-        default=None, max_length=len(REGION_CODES) * 2, description="All when omitted"
+    region_codes: list[GoldRegionCode] | None = Field(
+        default=None,
+        max_length=len(REGION_CODES) * 2,
+        description="All 12 when omitted; FR is not one (every backfill rebuilds FR for the days it covers)",
     )
 
 
@@ -216,10 +235,10 @@ def parse_day_path(values: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def require_region(code: str | None, parameter: str = "region_code") -> None:
-    if code is not None and code not in REGIONS_BY_CODE:
+    if code is not None and code not in AREAS_BY_CODE:
         raise ApiError(
             404,
-            f"Unknown region {code!r}; known codes: {', '.join(REGION_CODES)}.",
+            f"Unknown region {code!r}; known codes: {', '.join(AREA_CODES)}.",
             errors=[ParameterError(parameter, "unknown region code")],
             slug="unknown-region",
         )

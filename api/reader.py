@@ -69,7 +69,7 @@ def _load_factors(values: dict[str, float | None], source_type: str | None) -> d
 
 def interval_item(doc: Document, interval: dict[str, Any], source_type: str | None) -> dict[str, Any]:
     consumption = interval.get("consumption_mw")
-    return {
+    item = {
         "region": doc["region_code"],
         "region_name": doc["region_name"],
         "timestamp": interval["timestamp"],
@@ -81,6 +81,10 @@ def interval_item(doc: Document, interval: dict[str, Any], source_type: str | No
         "facteur_charge": _load_factors(interval.get("facteur_charge") or {}, source_type),
         "carbon_intensity_g_per_kwh": interval.get("carbon_intensity_g_per_kwh"),
     }
+    if "complete" in interval:  # FR (domain.national_materialization): whether every region was there
+        item["complete"] = interval["complete"]
+        item["regions_missing"] = interval.get("regions_missing", [])
+    return item
 
 
 def day_item(doc: Document, day: dict[str, Any], source_type: str | None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""GET /v1/regions: the 12 regions with their first/last materialized day (the catalog document)."""
+"""GET /v1/regions: the 12 regions and FR (France, their sum) with their first/last materialized day (the catalog
+document)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from domain.naming import CATALOG_DOC_ID
-from domain.regions import REGIONS
+from domain.regions import AREAS
 from stores.ports import SYSTEM_PARTITION, DocumentStore
 
 bp = df.Blueprint()
@@ -24,7 +25,7 @@ OPERATIONS = (
         ROUTE,
         "GET",
         "listRegions",
-        "The 12 regions and their materialized days",
+        "The 12 regions and FR (France as a whole), with their materialized days",
         ok_model=schemas.RegionList,
         conditional=True,
     ),
@@ -32,7 +33,7 @@ OPERATIONS = (
 
 
 def list_regions(documents: DocumentStore) -> dict[str, Any]:
-    """Every region, in INSEE order; days are null for a region with nothing materialized yet."""
+    """Every region, in INSEE order, then FR; days are null for a region with nothing materialized yet."""
     catalog = documents.get(SYSTEM_PARTITION, CATALOG_DOC_ID) or {}
     spans = {r.get("code"): r for r in catalog.get("regions", []) if isinstance(r, dict)}
     items = [
@@ -43,7 +44,7 @@ def list_regions(documents: DocumentStore) -> dict[str, Any]:
             "first_day": spans.get(r.code, {}).get("first_day"),
             "last_day": spans.get(r.code, {}).get("last_day"),
         }
-        for r in REGIONS
+        for r in AREAS
     ]
     return {"items": items, "count": len(items)}
 

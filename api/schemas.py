@@ -104,6 +104,12 @@ class ProductionItem(BaseModel):
     sources: SourceValues = Field(description="MW by source (day: energy_mwh / hours of the local day)")
     facteur_charge: SourceValues = Field(description="Load factor (TCH) in % by source (day: mean)")
     carbon_intensity_g_per_kwh: float | None
+    complete: bool | None = Field(
+        default=None, description="FR only: every region had every value it reports in this interval"
+    )
+    regions_missing: list[str] | None = Field(
+        default=None, description="FR only: the regions that lacked a value here (their sums are null)"
+    )
 
 
 class DayProductionItem(ProductionItem):

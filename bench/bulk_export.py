@@ -30,7 +30,7 @@ import requests
 from bench import run as durable
 from bench.backfill_processes import TreeCpu
 from bench.gold_data import cached_gold, copy_gold, touch_day
-from bench.table import render
+from bench.report import render
 from core.settings import Settings
 from devhost.testing import DevHost, new_api_keys
 from domain import materialization

@@ -37,7 +37,7 @@ from typing import Any
 import psutil
 
 from bench.http_load import summarize
-from bench.table import render
+from bench.report import render
 from devhost.testing import REPO_ROOT, DevHost, new_api_keys
 from tests.support.azure_devhosts import MONTH_DAYS, REGION, backfill_month, emulators, one_region_gold
 

@@ -43,7 +43,7 @@ from domain.hashing import with_content_hash
 from domain.local_time import PARIS, TIMEZONE
 from domain.models import SCHEMA_VERSION, GoldRow, Units
 from domain.naming import day_doc_id, month_doc_id
-from domain.regions import REGIONS_BY_CODE
+from domain.regions import AREAS_BY_CODE
 from domain.sources import (
     ALL_SOURCES,
     BALANCE_SOURCES,
@@ -132,7 +132,7 @@ def interval_count(day: date) -> int:
 
 
 def _region_name(region_code: str) -> str:
-    region = REGIONS_BY_CODE.get(region_code)
+    region = AREAS_BY_CODE.get(region_code)  # FR too: its month rollup is built here
     if region is None:
         raise ValueError(f"unknown region code {region_code!r}")
     return region.name

@@ -42,7 +42,7 @@ from domain.quarantine import (
     updated_month_record,
 )
 from domain.quarantine import summary as quarantine_summary
-from domain.regions import REGIONS, REGIONS_BY_CODE
+from domain.regions import AREAS, REGIONS_BY_CODE
 from domain.run_outcome import RUNS_DOC_ID, updated_runs
 
 
@@ -384,7 +384,7 @@ def _merged_catalog(existing: dict[str, Any] | None, results: Sequence[BatchResu
                 "first_day": spans.get(r.code, (None, None))[0],
                 "last_day": spans.get(r.code, (None, None))[1],
             }
-            for r in REGIONS
+            for r in AREAS  # the 12 regions and FR (domain.national_materialization)
         ],
     }
 

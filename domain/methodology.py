@@ -105,9 +105,10 @@ FORECAST: Final[dict[str, Any]] = {
 }
 
 
-def methodology_document(data_last_updated: str) -> dict[str, Any]:
+def methodology_document(data_last_updated: str | None) -> dict[str, Any]:
     """The catalogue served by the API; `data_last_updated` (UTC ISO) is when the data behind it last changed
-    (e.g. the materialization watermark), given by the caller as this module reads no store and no clock."""
+    (e.g. the materialization watermark; None before any materialization), given by the caller as this module
+    reads no store and no clock."""
     return copy.deepcopy(
         {
             "id": "methodology",

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from domain.local_time import TIMEZONE
+from domain.methodology import LICENCE
 from domain.sources import BALANCE_SOURCES, METHODOLOGY_VERSION, PRODUCTION_SOURCES
 
 CONTENT_TYPE: Final[str] = "application/vnd.apache.parquet"
@@ -46,6 +47,10 @@ _FILE_METADATA: Final[dict[str, str]] = {
     "missing": "null: no value published for that interval (never 0)",
     "source": "RTE eCO2mix regional data (via ODRE)",
     "methodology_version": METHODOLOGY_VERSION,
+    # Licence Ouverte v2.0 asks a reuser to name the source and the date of the data's last update: the
+    # date is each row's day documents' load time, and the API's /v1/methodologies `data_last_updated`.
+    "licence": f"{LICENCE['name']} ({LICENCE['url']})",
+    "attribution": LICENCE["attribution"],
 }
 
 

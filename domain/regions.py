@@ -31,6 +31,13 @@ REGIONS: tuple[Region, ...] = (
 
 REGIONS_BY_CODE: dict[str, Region] = {r.code: r for r in REGIONS}
 
+# France as a whole: the sum of the 12 regions (domain.national), materialized as one more "region" whose
+# documents are built from the regions' day documents, never from Gold. REGIONS stays the 12 regions (Gold,
+# the "all regions" exports, the inputs of the sum); AREAS is every code a read route takes.
+NATIONAL: Region = Region("FR", "France", True)
+AREAS: tuple[Region, ...] = (*REGIONS, NATIONAL)
+AREAS_BY_CODE: dict[str, Region] = {r.code: r for r in AREAS}
+
 
 def _key(text: str) -> str:
     """Accent-, case- and punctuation-free key: RTE files spell regions several ways."""

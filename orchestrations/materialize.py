@@ -10,11 +10,14 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from domain.national_plan import forecast_areas, national_batches
 from domain.planning import Batch, chunks
 from domain.quarantine import failed_batch_result
 from orchestrations.names import (
     ACTIVITY_COMMIT,
+    ACTIVITY_FORECAST,
     ACTIVITY_MATERIALIZE_BATCH,
+    ACTIVITY_MATERIALIZE_NATIONAL,
     ACTIVITY_PLAN,
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_START_WEBHOOKS,
@@ -100,9 +103,24 @@ def _run(
         results.extend((yield from _wave(context, wave, instance)))
         context.set_custom_status(_progress("materializing", len(results), len(batches), partitions))
 
+    # France (FR): rebuilt from the regions' stored days of every month this run touched, before the commit.
+    national: list[dict[str, Any]] = []
+    for wave in chunks(national_batches(results), plan["parallelism"]):
+        tasks = [
+            context.call_activity_with_retry(ACTIVITY_MATERIALIZE_NATIONAL, BATCH_RETRY, {**b, **instance})
+            for b in wave
+        ]
+        national.extend((yield context.task_all(tasks)))
+
     summary = yield context.call_activity(
-        ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results, **instance}
+        ACTIVITY_COMMIT, {"plan": {**plan, "batches": []}, "results": results + national, **instance}
     )
+    # Forecasts of the areas this run touched, from their stored days: after the commit, never blocking it.
+    areas = [{"region_code": code, **instance} for code in forecast_areas(results + national)]
+    for start in range(0, len(areas), plan["parallelism"]):
+        yield context.task_all(
+            [context.call_activity(ACTIVITY_FORECAST, a) for a in areas[start : start + plan["parallelism"]]]
+        )
     context.set_custom_status(_progress("done", len(results), len(batches), partitions))
     try:  # webhook deliveries of what this run committed (a failure here never fails the run: the sweep retries)
         yield context.call_activity(ACTIVITY_START_WEBHOOKS, instance)

@@ -8,6 +8,8 @@ ACTIVITY_PLAN = "plan_materialization"
 ACTIVITY_MATERIALIZE_BATCH = "materialize_batch"
 ACTIVITY_COMMIT = "commit_materialization"
 ACTIVITY_RECORD_FAILURE = "record_materialization_failure"
+ACTIVITY_MATERIALIZE_NATIONAL = "materialize_national"
+ACTIVITY_FORECAST = "materialize_forecast"
 
 # Webhooks (orchestrations/webhooks.py, activities/webhooks.py).
 WEBHOOK_ORCHESTRATOR = "webhook_delivery_orchestrator"

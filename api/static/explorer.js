@@ -385,7 +385,8 @@ function materialized(region, month) {
 }
 
 function drawDownloads(query) {
-  const regions = query.region ? [query.region] : state.regions.map((r) => r.code);
+  // "All regions" is the 12 regions; France (FR, their sum) has its own files when it is the one chosen.
+  const regions = query.region ? [query.region] : state.regions.filter((r) => r.code !== "FR").map((r) => r.code);
   const items = [];
   for (const month of monthsBetween(query.start, query.end)) {
     // Only region-months that were materialized: each button must return a file.

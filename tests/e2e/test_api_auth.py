@@ -17,6 +17,9 @@ MATRIX: list[tuple[str, str, dict[str, Any], tuple[int, int, int, int]]] = [
     ("GET", "/v1/openapi.json", {}, (200, 200, 200, 200)),
     ("GET", "/v1/docs", {}, (200, 200, 200, 200)),
     ("GET", "/v1/docs/assets/docs.js", {}, (200, 200, 200, 200)),
+    ("GET", "/v1/methodologies", {}, (200, 200, 200, 200)),
+    ("GET", "/v1/intensity/now", {}, (401, 401, 200, 200)),
+    ("GET", "/v1/forecast/regional/FR", {}, (401, 401, 200, 200)),
     ("GET", "/v1/regions", {}, (401, 401, 200, 200)),
     (
         "GET",

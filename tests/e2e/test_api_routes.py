@@ -37,9 +37,9 @@ def test_health_detail_is_for_operators(api: Api) -> None:
     assert all(s["status"] == "ok" and s["backend"] == "embedded" for s in body["stores"].values())
 
 
-def test_regions_lists_the_12_with_their_2024_days(api: Api) -> None:
+def test_regions_lists_the_12_and_fr_with_their_2024_days(api: Api) -> None:
     body = api.get("/v1/regions").json()
-    assert [r["code"] for r in body["items"]] == [r.code for r in REGIONS]
+    assert [r["code"] for r in body["items"]] == [*(r.code for r in REGIONS), "FR"]
     for region in body["items"]:
         assert region["first_day"] <= "2024-01-01" and region["last_day"] >= "2024-12-31"
 

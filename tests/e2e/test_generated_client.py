@@ -134,7 +134,7 @@ def test_one_call_of_every_operation(generated: Generated, devhost_server: Devho
     health = check("getHealth", public, 200).parsed
     assert isinstance(health.materialization.watermark, datetime) and health.materialization.watermark.tzinfo
     regions = check("listRegions", reader, 200).parsed
-    assert len(regions.items) == 12 and isinstance(regions.items[0].first_day, date)
+    assert len(regions.items) == 13 and isinstance(regions.items[0].first_day, date)  # the 12 regions and FR
     page = check(
         "listProduction", reader, 200, region_code="11", start_date=DST_DAY, end_date=DST_DAY, granularity="hour"
     ).parsed
@@ -171,6 +171,15 @@ def test_one_call_of_every_operation(generated: Generated, devhost_server: Devho
         detail.stores["documents"].status == "ok"
         and detail.materialization.watermark == health.materialization.watermark
     )
+
+    methodology = check("getMethodologies", public, 200).parsed
+    assert isinstance(methodology.data_last_updated, datetime)
+    now = check("getIntensityNow", reader, 200).parsed
+    assert len(now.items) == 13 and isinstance(now.items[0].timestamp, datetime)
+    forecast = check("getForecast", reader, 200, region_code="FR", horizon=6).parsed
+    assert len(forecast.intervals) == 12 and isinstance(forecast.issued_at, datetime)
+    greenest = check("getGreenestWindow", reader, 200, region_code="FR", duration="PT2H", k=2).parsed
+    assert str(greenest.basis) == "forecast" and isinstance(greenest.best.start, datetime)
 
     check("getOpenApi", public, 200)
     check("getDocs", public, 200)

@@ -72,7 +72,7 @@ def test_every_operation_documents_problem_responses_and_security() -> None:
     assert set(doc["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     assert doc["components"]["securitySchemes"]["ApiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
     public = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/docs/assets/{asset}", "/explorer"}
-    public.add("/explorer/assets/{asset}")
+    public |= {"/explorer/assets/{asset}", "/v1/methodologies"}
     operation_ids = []
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -97,7 +97,8 @@ def test_query_parameters_carry_their_constraints() -> None:
     assert params["limit"]["schema"]["maximum"] == 5000 and params["limit"]["schema"]["minimum"] == 1
     assert set(params["granularity"]["schema"]["enum"]) == {"30min", "hour", "day"}
     assert "nucleaire" in params["source_type"]["schema"]["enum"]
-    assert len(params["region_code"]["schema"]["enum"]) == 12 and not params["region_code"]["required"]
+    assert len(params["region_code"]["schema"]["enum"]) == 13 and not params["region_code"]["required"]
+    assert params["region_code"]["schema"]["enum"][-1] == "FR"  # France as a whole, wherever a region is taken
 
 
 def test_every_ref_resolves() -> None:

@@ -1,10 +1,10 @@
-"""GET /v1/regions: all 12 regions from the catalog document, null days where nothing is materialized."""
+"""GET /v1/regions: all 12 regions and FR from the catalog document, null days where nothing is materialized."""
 
 from __future__ import annotations
 
 from api.regions import list_regions
 from api.schemas import RegionList
-from domain.regions import REGIONS
+from domain.regions import AREAS
 from tests.support.api_documents import seed
 from tests.support.fakes import MemoryDocuments
 
@@ -12,7 +12,7 @@ from tests.support.fakes import MemoryDocuments
 def test_without_a_catalog_every_region_is_listed_with_null_days() -> None:
     body = list_regions(MemoryDocuments())
     RegionList.model_validate(body)
-    assert [r["code"] for r in body["items"]] == [r.code for r in REGIONS]
+    assert [r["code"] for r in body["items"]] == [r.code for r in AREAS] and body["items"][-1]["name"] == "France"
     assert all(r["first_day"] is None and r["last_day"] is None for r in body["items"])
 
 

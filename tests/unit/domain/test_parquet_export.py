@@ -44,6 +44,12 @@ def test_schema_is_typed_and_states_units_and_time_zone() -> None:
     assert json.loads(meta[b"units"])["carbon_intensity_g_per_kwh"] == "gCO2eq/kWh"
 
 
+def test_file_metadata_states_the_licence_and_attribution() -> None:
+    meta = pq.read_schema(io.BytesIO(render_days_parquet(built_days()))).metadata
+    assert meta[b"attribution"].decode() == "RTE via ODRÉ"
+    assert meta[b"licence"].decode().startswith("Licence Ouverte / Open Licence v2.0")
+
+
 def test_concatenated_files_equal_the_file_of_all_documents() -> None:
     days = built_days()
     parts = [render_days_parquet([d]) for d in days]

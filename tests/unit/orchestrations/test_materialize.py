@@ -12,7 +12,9 @@ import pytest
 from orchestrations import materialize as orch
 from orchestrations.names import (
     ACTIVITY_COMMIT,
+    ACTIVITY_FORECAST,
     ACTIVITY_MATERIALIZE_BATCH,
+    ACTIVITY_MATERIALIZE_NATIONAL,
     ACTIVITY_PLAN,
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_START_WEBHOOKS,
@@ -98,7 +100,11 @@ def test_generator_fans_out_in_bounded_waves(n_batches: int, parallelism: int, w
     assert step[0] == "call" and step[1] == ACTIVITY_COMMIT and step[2]["instance_id"] == "materialize-test"
     assert step[2]["plan"]["batches"] == [] and step[2]["plan"]["watermark"] == plan["watermark"]
     assert [r["month"] for r in step[2]["results"]] == [b["month"] for b in plan["batches"]]
-    step = gen.send({"summary": True})  # committed: the webhook deliveries of its changes start
+    step = gen.send({"summary": True})
+    if n_batches:  # after the commit: the forecasts of the areas the run built days for (here region 11)
+        assert step[0] == "all" and [(t[1], t[2]["region_code"]) for t in step[1]] == [(ACTIVITY_FORECAST, "11")]
+        step = gen.send([{"region_code": "11", "written": True}])
+    # then the webhook deliveries of its changes start
     assert step == ("call", ACTIVITY_START_WEBHOOKS, {"instance_id": "materialize-test"})
     with pytest.raises(StopIteration) as stop:
         gen.send({"started": []})
@@ -125,8 +131,11 @@ def test_a_failed_batch_is_set_aside_and_the_others_commit() -> None:
     step = gen.throw(Exception("Activity function 'materialize_batch' failed: ValueError: could not convert 'n/a'"))
     assert step is wave[2]
     step = gen.send(batch_result(wave[2][3]))
+    # France is rebuilt for every month a regional batch attempted, the failed one included (from stored days)
+    assert step[0] == "all" and all(t[1] == ACTIVITY_MATERIALIZE_NATIONAL for t in step[1])
+    step = gen.send([{"region_code": "FR", "month": t[3]["month"]} for t in step[1]])
     assert step[0] == "call" and step[1] == ACTIVITY_COMMIT
-    results = step[2]["results"]
+    results = [r for r in step[2]["results"] if r["region_code"] != "FR"]
     assert [r["month"] for r in results] == ["2024-01", "2024-02", "2024-03"]
     assert [r.get("error") is not None for r in results] == [False, True, False]
     failed = results[1]
@@ -143,6 +152,32 @@ def test_a_failure_of_the_run_is_recorded_before_the_orchestration_fails() -> No
     assert step[2]["instance_id"] == "materialize-test"
     with pytest.raises(Exception, match="OperationalError: locked"):
         gen.send({"consecutive_failures": 1})
+
+
+def test_generator_rebuilds_fr_for_the_months_the_regions_touched_before_the_commit() -> None:
+    ctx = RecordingContext(None)
+    gen = orch.materialize_orchestrator._function._func.orchestrator_function(ctx)
+    next(gen)
+    plan = make_plan(3, 2)
+    step = gen.send(plan)
+    while step[1][0][1] == ACTIVITY_MATERIALIZE_BATCH:
+        step = gen.send([{**batch_result(t[3]), "attempted_days": t[3]["days"]} for t in step[1]])
+    assert step[0] == "all"
+    national = [t[3] for t in step[1]]
+    assert all(t[1] == ACTIVITY_MATERIALIZE_NATIONAL and t[2] is orch.BATCH_RETRY for t in step[1])
+    assert [(b["region_code"], b["month"], b["days"]) for b in national] == [
+        ("FR", "2024-01", ["2024-01-01"]),
+        ("FR", "2024-02", ["2024-02-01"]),
+    ]
+    step = gen.send([{"region_code": "FR", "month": b["month"]} for b in national])
+    assert step[0] == "all" and [t[3]["month"] for t in step[1]] == ["2024-03"]
+    step = gen.send([{"region_code": "FR", "month": "2024-03"}])
+    assert step[1] == ACTIVITY_COMMIT
+    assert [(r["region_code"], r["month"]) for r in step[2]["results"]][-3:] == [
+        ("FR", "2024-01"),
+        ("FR", "2024-02"),
+        ("FR", "2024-03"),
+    ]
 
 
 def test_generator_passes_backfill_request_to_the_planner() -> None:
@@ -245,9 +280,13 @@ def test_replay_schedules_plan_waves_and_commit_with_sequential_ids() -> None:
 
     h.completed(4, {"days_written": 3})
     state = run(h)
+    forecast = flat_actions(state)[-1]
+    assert forecast["functionName"] == ACTIVITY_FORECAST and json.loads(forecast["input"])["region_code"] == "11"
+    h.completed(5, {"region_code": "11", "written": True})
+    state = run(h)
     assert flat_actions(state)[-1]["functionName"] == ACTIVITY_START_WEBHOOKS
 
-    h.completed(5, {"started": ["wh_1"]})
+    h.completed(6, {"started": ["wh_1"]})
     state = run(h)
     assert state["isDone"] is True and state["output"] == {"days_written": 3}
 
