@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain.regions import AREAS
-from tests.e2e.api_helpers import Api, DevhostServer
+from tests.support.e2e_api import Api, DevhostServer
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import requests
 from domain.parquet_export import NUMBER_COLUMNS
 from domain.regions import REGIONS
 from domain.sources import EMISSION_FACTORS_G_PER_KWH, PRODUCTION_SOURCES
-from tests.e2e.api_helpers import Api, DevhostServer
+from tests.support.e2e_api import Api, DevhostServer
 
 pytestmark = pytest.mark.e2e
 CODES = {r.code for r in REGIONS}

@@ -13,7 +13,7 @@ from api.forecast import Forecast
 from api.http import respond
 from core.settings import Settings
 from domain.forecast_materialization import forecast_for
-from tests.unit.api.conftest import FakeStores, MakeRequest, seed
+from tests.support.api_documents import FakeStores, MakeRequest, seed
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,8 @@ from api.intensity import GreenestWindow
 from core.settings import Settings
 from domain.forecast_materialization import materialize_forecast
 from domain.greenest_reads import parse_duration
-from tests.fakes import MemoryDocuments
-from tests.unit.api.conftest import FakeStores, MakeRequest
+from tests.support.api_documents import FakeStores, MakeRequest
+from tests.support.fakes import MemoryDocuments
 from tests.unit.domain.test_forecast_materialization import materialized
 
 

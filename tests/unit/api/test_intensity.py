@@ -12,8 +12,8 @@ from api.http import respond
 from api.intensity import IntensityNow
 from core.settings import Settings
 from domain.intensity_now import write_intensity_now
-from tests.fakes import CountingDocuments
-from tests.unit.api.conftest import FakeStores, MakeRequest, seed
+from tests.support.api_documents import FakeStores, MakeRequest, seed
+from tests.support.fakes import CountingDocuments
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from core.settings import Settings
 from domain.naming import WATERMARK_DOC_ID
 from domain.sources import METHODOLOGY_VERSION
 from stores.ports import SYSTEM_PARTITION
-from tests.unit.api.conftest import FakeStores, MakeRequest
+from tests.support.api_documents import FakeStores, MakeRequest
 
 
 @pytest.fixture(autouse=True)

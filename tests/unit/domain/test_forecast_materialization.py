@@ -12,7 +12,7 @@ from domain import materialization as mat
 from domain.forecast_materialization import HISTORY_DAYS, forecast_doc_id, forecast_for, materialize_forecast
 from domain.national_materialization import materialize_national
 from domain.national_plan import forecast_areas, national_batches
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 START = date(2024, 3, 1)
 

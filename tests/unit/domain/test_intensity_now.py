@@ -10,7 +10,7 @@ from domain.national_materialization import materialize_national
 from domain.national_plan import national_batches
 from domain.regions import REGIONS
 from stores.ports import SYSTEM_PARTITION
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 
 def run(gold: MemoryGold, docs: MemoryDocuments, files: MemoryFiles, now: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from domain.national_plan import national_batches
 from domain.regions import REGIONS
 from domain.sources import PRODUCTION_SOURCES
 from stores.ports import SYSTEM_PARTITION
-from tests.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
+from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 
 DAYS = ("2024-03-30", "2024-03-31", "2024-04-01")  # 2024-03-31 is the spring DST day (46 half-hours)
 
