@@ -45,7 +45,6 @@ OPERATIONS = (
         query=RunListQuery,
         ok_model=schemas.RunList,
         errors=(400,),
-        empty_query_is_absent=True,
     ),
     Operation(
         START_ROUTE,

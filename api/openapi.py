@@ -40,7 +40,6 @@ class Operation:
     errors: tuple[int, ...] = ()
     conditional: bool = False  # ETag / If-None-Match → 304
     extra_responses: dict[str, Any] = field(default_factory=dict)
-    empty_query_is_absent: bool = False  # an empty optional query value reads as left out (allowEmptyValue)
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,7 @@ def _strip_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
 
 
-def _parameters(model: type[BaseModel], location: str, allow_empty: bool = False) -> list[dict[str, Any]]:
+def _parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=_REF)
     required = set(schema.get("required", []))
     params = []
@@ -132,8 +131,9 @@ def _parameters(model: type[BaseModel], location: str, allow_empty: bool = False
         if description:
             param["description"] = description
         param["schema"] = prop
-        if allow_empty and location == "query" and not param["required"]:
-            # The Functions host drops empty query values (ToRpcHttp): `?status=` is the parameter left out.
+        if location == "query" and not param["required"]:
+            # The Functions host drops empty query values (ToRpcHttp), on every route: `?status=` is the
+            # parameter left out.
             param["allowEmptyValue"] = True
         params.append(param)
     return params
@@ -225,7 +225,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.path is not None:
         parameters += _parameters(op.path, "path")
     if op.query is not None:
-        parameters += _parameters(op.query, "query", op.empty_query_is_absent)
+        parameters += _parameters(op.query, "query")
     if op.conditional:
         parameters.append({"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}})
     if parameters:

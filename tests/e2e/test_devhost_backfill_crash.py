@@ -34,11 +34,11 @@ def prepared_dir(root: Path, name: str, gold: Path) -> Path:
 
 def documents_of(data_dir: Path) -> list[tuple[Any, ...]]:
     """The served documents (the changes feed, histories and announced indexes carry times and run order: see
-    announced_of; the `runs` record says when the run ended: its outcome is compared by the test)."""
+    announced_of; the `runs` record, the forecasts and intensity-now say when they were made)."""
     with sqlite3.connect(data_dir / "documents.sqlite") as conn:
         return conn.execute(
             "SELECT * FROM documents WHERE region_code <> '_changes'"
-            " AND doc_type NOT IN ('revisions', 'announced', 'runs') ORDER BY 1, 2"
+            " AND doc_type NOT IN ('revisions', 'announced', 'runs', 'forecast', 'intensity-now') ORDER BY 1, 2"
         ).fetchall()
 
 

@@ -181,6 +181,14 @@ def test_one_call_of_every_operation(generated: Generated, devhost_server: Devho
     greenest = check("getGreenestWindow", reader, 200, region_code="FR", duration="PT2H", k=2).parsed
     assert str(greenest.basis) == "forecast" and isinstance(greenest.best.start, datetime)
 
+    # Webhooks: a private target is refused naming `url`; the shared devhost admits no loopback target.
+    refused = check("createWebhook", reader, 400, body={"url": "https://10.0.0.1/hook"})
+    assert b'"url"' in refused.content
+    check("listWebhooks", reader, 200)
+    check("getWebhook", reader, 404, subscription_id="wh_0000000000000000")
+    check("listWebhookDeliveries", reader, 404, subscription_id="wh_0000000000000000")
+    check("deleteWebhook", reader, 404, subscription_id="wh_0000000000000000")
+
     check("getOpenApi", public, 200)
     check("getDocs", public, 200)
     check("getDocsAsset", public, 200, asset="docs.js")

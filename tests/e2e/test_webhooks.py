@@ -128,8 +128,9 @@ def test_a_backfill_gives_signed_deliveries_of_every_matching_change(
     instance_id = backfill(host, keys.operator)
     assert host.wait_for(instance_id, 300)["runtimeStatus"] == "Completed"
     expected_all = feed_items(host, keys.reader, everything["cursor"], lambda i: True)
-    expected_days = [i for i in expected_all if i[1] == "day"]
-    assert len(expected_days) == 31 and len(expected_all) > 31  # the month's document too
+    expected_days = [i for i in expected_all if i[0] == "11" and i[1] == "day"]
+    # the region's days and month, and France's (rebuilt for the days a region changed)
+    assert len(expected_days) == 31 and {i[0] for i in expected_all} == {"11", "FR"} and len(expected_all) > 62
 
     receiver.wait_until(lambda: acknowledged_items(receiver.at("/all")) == expected_all, 120, "/all")
     receiver.wait_until(lambda: acknowledged_items(receiver.at("/days")) == expected_days, 120, "/days")

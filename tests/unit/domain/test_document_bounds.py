@@ -18,15 +18,17 @@ import orjson
 import pytest
 
 from domain import change_feed as feed
+from domain import forecast_materialization, national_materialization, quarantine, run_outcome
 from domain import materialization as mat
-from domain import quarantine, run_outcome
 from domain import revisions as rev
 from domain.aggregate import NATURES
 from domain.hashing import with_content_hash
+from domain.intensity_now import write_intensity_now
 from domain.models import GoldRow
 from domain.naming import CATALOG_DOC_ID, WATERMARK_DOC_ID
+from domain.national_plan import national_batches
 from domain.ports import SYSTEM_PARTITION
-from domain.regions import REGIONS
+from domain.regions import AREAS, REGIONS
 from domain.sources import ALL_SOURCES, PRODUCTION_SOURCES
 from stores.documents_embedded import EmbeddedDocumentStore
 from tests.support.fakes import MemoryFiles, MemoryGold, gold_day_rows
@@ -39,6 +41,9 @@ MAX_DAY_BYTES = 64 * 1024  # 50 half-hours × 15 values, measured 35 kB
 MAX_MONTH_BYTES = 64 * 1024  # 31 day totals, measured 24 kB
 MAX_CATALOG_BYTES = 8 * 1024  # one entry per region
 MAX_SMALL_BYTES = 1024  # the watermark, the feed's head hint: one value
+MAX_FORECAST_BYTES = 256 * 1024  # 96 half-hours × 10 variables × 3 + every model's metrics, measured 78 kB
+MAX_SERIES_BYTES = 192 * 1024  # a month of half-hours × the forecast's variables as columns, measured 119 kB
+MAX_INTENSITY_NOW_BYTES = 32 * 1024  # one latest interval per area (13)
 
 BOUNDS: dict[str, int] = {
     "day": MAX_DAY_BYTES,
@@ -50,6 +55,9 @@ BOUNDS: dict[str, int] = {
     "catalog": MAX_CATALOG_BYTES,
     "watermark": MAX_SMALL_BYTES,
     "quarantine": quarantine.MAX_RECORD_BYTES,
+    "forecast": MAX_FORECAST_BYTES,
+    "series": MAX_SERIES_BYTES,
+    "intensity-now": MAX_INTENSITY_NOW_BYTES,
     "runs": run_outcome.MAX_RECORD_BYTES,  # built worst-case by tests/unit/domain/test_quarantine.py
 }
 
@@ -86,7 +94,15 @@ def materialized(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedDocumentSt
     results += [
         {**results[0], "region_code": r.code, "first_day": "2012-01-01", "last_day": "2099-12-31"} for r in REGIONS
     ]
+    # France from the stored regions (one here: its values null, marked incomplete), then what follows a commit.
+    national = national_batches(results[:1])
+    results += [national_materialization.materialize_national(store, MemoryFiles(), b) for b in national]
     mat.commit(store, {**plan, "watermark": "2099-12-31T23:59:59.999999Z"}, results, now="t", instance_id="bounds")
+    write_intensity_now(store, "2099-12-31T23:59:59.999999+00:00")
+    days = store.query_range(REGION, "day", f"{MONTH}-01", f"{MONTH}-31")
+    forecast = forecast_materialization.forecast_for(REGION, days, "2099-12-31T23:59:59+00:00")
+    assert forecast is not None
+    store.upsert(forecast)
     day, month = store.get(REGION, f"{REGION}:{MONTH}-27"), store.get(REGION, f"{REGION}:{MONTH}")
     assert day is not None and month is not None
     for n in range(1, rev.MAX_KEPT_VERSIONS + 5):  # past the cap: the history at its largest
@@ -155,7 +171,7 @@ def test_announced_index_of_a_whole_month(materialized: EmbeddedDocumentStore) -
 
 def test_catalog_and_watermark(materialized: EmbeddedDocumentStore) -> None:
     catalog = materialized.get(SYSTEM_PARTITION, CATALOG_DOC_ID)
-    assert catalog is not None and len(catalog["regions"]) == len(REGIONS)
+    assert catalog is not None and len(catalog["regions"]) == len(AREAS)  # the 12 regions and FR
     assert size(catalog) <= MAX_CATALOG_BYTES
     assert size(materialized.get(SYSTEM_PARTITION, WATERMARK_DOC_ID)) <= MAX_SMALL_BYTES
 
