@@ -11,13 +11,30 @@ param tags object
 param privateDnsZoneNames array
 
 // One NSG on every subnet: Azure's default rules (VNet and load balancer in, nothing else from the internet),
-// so a resource later put in a subnet is not reachable from outside by accident.
+// so a resource later put in a subnet is not reachable from outside by accident. Outbound, the app's webhook
+// deliveries need HTTPS to the internet: stated as a rule of its own rather than left to the default
+// AllowInternetOutBound, so that tightening the defaults later keeps deliveries working.
 resource nsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
   name: 'nsg-${name}'
   location: location
   tags: tags
   properties: {
-    securityRules: []
+    securityRules: [
+      {
+        name: 'allow-https-outbound'
+        properties: {
+          description: 'Webhook deliveries (Standard Webhooks POSTs) to subscribers\' public HTTPS endpoints'
+          priority: 100
+          direction: 'Outbound'
+          access: 'Allow'
+          protocol: 'Tcp'
+          sourceAddressPrefix: 'VirtualNetwork'
+          sourcePortRange: '*'
+          destinationAddressPrefix: 'Internet'
+          destinationPortRange: '443'
+        }
+      }
+    ]
   }
 }
 

@@ -212,6 +212,16 @@ def test_cosmos_data_role_is_scoped_to_the_database(bicep_templates: Templates, 
 NSG_ID = {"operand_1": "nsg", "operand_2": "id"}  # `nsg.id`, as pycep nests it
 
 
+def test_webhook_deliveries_may_leave_the_vnet_by_https_only(bicep_templates: Templates) -> None:
+    """Issue 26: the delivery activities POST to subscribers' public HTTPS endpoints from the app subnet."""
+    nsg = _config(bicep_templates, "core/network.bicep", "nsg")
+    (rule,) = nsg["properties"]["securityRules"]
+    props = rule["properties"]
+    assert (props["direction"], props["access"], props["protocol"]) == ("Outbound", "Allow", "Tcp")
+    assert (props["sourceAddressPrefix"], props["destinationAddressPrefix"]) == ("VirtualNetwork", "Internet")
+    assert props["destinationPortRange"] == "443"
+
+
 def test_nsg_on_every_subnet(bicep_templates: Templates) -> None:
     network = template_of(bicep_templates, "core/network.bicep")
     assert network["resources"]["nsg"]["type"] == "Microsoft.Network/networkSecurityGroups"
