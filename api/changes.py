@@ -41,6 +41,8 @@ class ChangesQuery(BaseModel):
         default=None,
         pattern=change_feed.CURSOR_PATTERN,
         description="A cursor this feed handed out (`cursor`, or inside `next`); from the first change when omitted",
+        # Refused when empty (400), not read as left out: an empty cursor must not restart a mirror's feed.
+        json_schema_extra={"x-empty-value-refused": True},
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page")
 

@@ -102,7 +102,8 @@ _DESCRIPTIONS = {
     409: "Conflict with the resource's state",
     413: "Body too large",
     415: "Unsupported media type",
-    429: "Too many requests with this credential (per instance); see Retry-After and RateLimit",
+    429: "Too many requests (per credential; per client address on public routes and after refused credentials;"
+    " per instance); see Retry-After and RateLimit",
     503: "Temporarily unavailable (e.g. bearer signing keys cannot be fetched); see Retry-After",
     500: "Unexpected error",
 }
@@ -131,7 +132,8 @@ def _parameters(model: type[BaseModel], location: str) -> list[dict[str, Any]]:
         if description:
             param["description"] = description
         param["schema"] = prop
-        if location == "query" and not param["required"]:
+        refuses_empty = prop.pop("x-empty-value-refused", False)
+        if location == "query" and not param["required"] and not refuses_empty:
             # The Functions host drops empty query values (ToRpcHttp), on every route: `?status=` is the
             # parameter left out.
             param["allowEmptyValue"] = True
@@ -204,11 +206,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     responses |= copy.deepcopy(op.extra_responses)
     if op.conditional:
         responses["304"] = {"description": _DESCRIPTIONS[304]}
-    statuses = set(op.errors) | {500}
+    statuses = set(op.errors) | {429, 500}  # every route is rate limited: per credential, else per address
     if op.path is not None or op.query is not None or op.body is not None:
         statuses.add(400)
     if not public:
-        statuses |= {401, 403, 429, 503}
+        statuses |= {401, 403, 503}
     for status in sorted(statuses):
         responses[str(status)] = _problem(status)
     operation: dict[str, Any] = {
