@@ -49,7 +49,7 @@ lint: .venv/.stamp
 	$(PY) -m ruff format --check .
 
 typecheck: .venv/.stamp
-	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost devhost_hooks.py ops bench tests
+	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost localdev ops bench tests
 
 # Two xdist workers, each test file whole on one; what all share is built once (tests/support/xdist_once.py).
 test: setup .venv-checkov/.stamp lint typecheck
