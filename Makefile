@@ -4,7 +4,7 @@ PY := .venv/bin/python
 PORT ?= 7071
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps browser-deps bench-deps run test check lint typecheck unit integration e2e faults bench smoke clean conformance
+.PHONY: setup system-deps browser-deps bench-deps run test check lint typecheck unit integration e2e faults bench smoke clean conformance config-doc
 
 setup: .venv/.stamp node_modules/.stamp system-deps browser-deps
 
@@ -49,7 +49,7 @@ lint: .venv/.stamp
 	$(PY) -m ruff format --check .
 
 typecheck: .venv/.stamp
-	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost devhost_hooks.py ops bench tests
+	$(PY) -m mypy function_app.py api orchestrations activities core domain stores devhost localdev ops bench tests
 
 # Two xdist workers, each test file whole on one; what all share is built once (tests/support/xdist_once.py).
 test: setup .venv-checkov/.stamp lint typecheck
@@ -89,6 +89,10 @@ bench: .venv/.stamp bench-deps
 smoke: .venv/.stamp
 	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<base url> KEY=<reader API key>"; exit 2; }
 	$(PY) -m ops.smoke --url="$(URL)" --key="$(KEY)"
+
+# docs/configuration.md from the descriptions of core/settings.py (tests/unit/localdev fails when it is stale).
+config-doc:
+	$(PY) -m localdev.configuration_doc
 
 clean:
 	rm -rf .data .bench .conformance .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,7 @@ WHERE id_region IN (SELECT id_region FROM DIM_REGION WHERE code_insee = ?)
 
 def cached_gold(cache_dir: Path, years: int, last_year: int, seed: int, *, rebuild: bool = False) -> tuple[Path, float]:
     """Path of a sample Gold DB of `years` years, built once per size; (path, seconds spent building)."""
-    from stores.sample_data import build_sample_gold  # lands with the devhost work; imported late on purpose
+    from localdev.sample_data import build_sample_gold  # lands with the devhost work; imported late on purpose
 
     path = cache_dir / f"gold-{years}y-{last_year}-s{seed}.sqlite"
     if path.exists() and not rebuild:

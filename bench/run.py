@@ -24,7 +24,6 @@ from bench.load_test import run_load_test
 from bench.measure import api_cells, floor_cells, ondemand_cells, paired_ratios
 from bench.shapes import SHAPES, Span
 from devhost.testing import REPO_ROOT, ApiKeys, DevHost, new_api_keys
-from devhost.worker_pool import worker_nice
 from orchestrations.names import INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
 
 GROWTH_SHAPES = ("point_read", "range_31d_hourly")
@@ -226,7 +225,6 @@ class Bench:
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
                 "cpus": os.cpu_count(),
-                "devhost_worker_nice": worker_nice(),  # the activity workers' CPU priority below devhost's
                 "command": " ".join(["python -m bench", *sys.argv[1:]]),
                 "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
             }

@@ -1,7 +1,8 @@
 """The one hook through which an app adds what is its own to the generic host.
 
 An app subclasses `AppHooks` in a module of its own and devhost loads it by `module:attr`
-(`--hooks`, `$DEVHOST_HOOKS`, else `devhost_hooks:hooks` when such a module is importable).
+(`--hooks`, `$DEVHOST_HOOKS`, else the first of DEFAULT_HOOKS importable from the working directory:
+`devhost_hooks:hooks` or `localdev.devhost_hooks:hooks`, the latter where local tooling lives beside the app).
 Every method has a neutral default, so an app without hooks is served as the Functions host serves it.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-DEFAULT_HOOKS = "devhost_hooks:hooks"
+DEFAULT_HOOKS: tuple[str, ...] = ("devhost_hooks:hooks", "localdev.devhost_hooks:hooks")
 # (status, title, detail) -> devhost's problem+json response; given to the app's extra routes.
 ProblemFactory = Callable[[int, str, str], web.Response]
 
@@ -48,14 +49,23 @@ class AppHooks:
 
 
 def load_hooks(spec: str | None) -> AppHooks:
-    """The app's hooks from `module:attr`; without a spec, the default module if present, else no hooks."""
-    module_name, _, attr = (spec or DEFAULT_HOOKS).partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if spec is None and exc.name == module_name:
-            return AppHooks()
-        raise
+    """The app's hooks from `module:attr`; without a spec, the first default module present, else no hooks."""
+    if spec is not None:
+        return _load(spec)
+    for candidate in DEFAULT_HOOKS:
+        module_name = candidate.partition(":")[0]
+        try:
+            return _load(candidate)
+        except ModuleNotFoundError as exc:
+            # absent (the module or its package), not broken: a missing import inside it is an error
+            if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                raise
+    return AppHooks()
+
+
+def _load(spec: str) -> AppHooks:
+    module_name, _, attr = spec.partition(":")
+    module = importlib.import_module(module_name)
     hooks = getattr(module, attr or "hooks")
     if not isinstance(hooks, AppHooks):
         raise TypeError(f"{module_name}:{attr or 'hooks'} is a {type(hooks).__name__}, not an AppHooks")

@@ -86,7 +86,7 @@ def build_parser(hooks: AppHooks) -> argparse.ArgumentParser:
         "--app", default=os.environ.get("DEVHOST_APP", DEFAULT_APP), help="module:attr of the FunctionApp"
     )
     parser.add_argument(
-        "--hooks", help="module:attr of the app's AppHooks (default: $DEVHOST_HOOKS, else devhost_hooks:hooks if any)"
+        "--hooks", help="module:attr of the app's AppHooks (default: $DEVHOST_HOOKS, else app_hooks.DEFAULT_HOOKS)"
     )
     sub = parser.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="serve the app (default)")

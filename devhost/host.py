@@ -20,7 +20,7 @@ from devhost.engine import DurableEngine
 from devhost.functions import FunctionIndex
 from devhost.instance import Instance
 from devhost.protocol_errors import ProblemAppRunner
-from devhost.server import HostState, build_web_app, front_door, problem, reset_sdk_session
+from devhost.server import HostState, build_web_app, problem, reset_sdk_session
 from devhost.timer_triggers import TimerStatus, run_timer
 from devhost.webhook_guard import system_key as stored_system_key
 from devhost.worker_pool import WorkerPool
@@ -93,9 +93,7 @@ async def start_host(
         system_key=key,
         timers=timer_status,
     )
-    runner = ProblemAppRunner(
-        build_web_app(state), problem_of=partial(problem, hooks), front=front_door, access_log=None
-    )
+    runner = ProblemAppRunner(build_web_app(state), problem_of=partial(problem, hooks), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     engine.scheduler.client_binding = client_binding(state.base_url, system_key=key)

@@ -7,8 +7,7 @@ aiohttp answers a request line or header it cannot parse before any route or mid
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +16,6 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 ProblemOf = Callable[[int, str, str], web.Response]  # (status, title, detail) -> problem+json response
-Front = Callable[[web.Application], Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 _DETAILS = {
     400: "The request line or a header could not be parsed as HTTP/1.1.",
@@ -50,32 +48,41 @@ class ProblemRequestHandler(RequestHandler):
         return problem if isinstance(plain, web.Response) else plain
 
 
+# The adapter to aiohttp's internals. aiohttp has no public way to give a server's connections a handler class
+# of one's own, so this is the one place devhost reaches into private names: AppRunner._make_server (the app's
+# startup and the server it builds), and Server._kwargs / Server._loop (what web.Server.__call__ hands each
+# RequestHandler: debug, access log, line and field limits). tests/unit/devhost/test_protocol_errors.py pins
+# them and fails when an aiohttp upgrade renames or reshapes them.
+
+
+def handler_arguments(server: web.Server) -> dict[str, Any]:
+    """The arguments web.Server gives each of its RequestHandlers (as its own __call__ does)."""
+    return {"loop": server._loop, **server._kwargs}
+
+
 class ProblemServer(web.Server):
     def __init__(self, *args: Any, problem_of: ProblemOf, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._problem_of = problem_of
 
     def __call__(self) -> RequestHandler:
-        return ProblemRequestHandler(self, problem_of=self._problem_of, loop=self._loop, **self._kwargs)
+        return ProblemRequestHandler(self, problem_of=self._problem_of, **handler_arguments(self))
 
 
 class ProblemAppRunner(web.AppRunner):
     """web.AppRunner whose connections answer unparseable requests as problem+json."""
 
-    def __init__(
-        self, app: web.Application, *, problem_of: ProblemOf, front: Front | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, app: web.Application, *, problem_of: ProblemOf, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self._problem_of = problem_of
-        self._front = front  # what handles each request in place of the app's own handler, built after startup
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()  # the app's startup, freeze and handler arguments, as aiohttp does
+        arguments = handler_arguments(plain)
         return ProblemServer(
-            plain.request_handler if self._front is None else self._front(self.app),
+            plain.request_handler,
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
-            loop=asyncio.get_running_loop(),
             problem_of=self._problem_of,
-            **plain._kwargs,  # the handler arguments aiohttp computed (debug, access log, limits)
+            **arguments,
         )

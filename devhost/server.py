@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 import uuid
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from aiohttp.helpers import must_be_empty_body
-from aiohttp.web_urldispatcher import AbstractRoute
 
 from devhost import durable_api
 from devhost.app_hooks import AppHooks
@@ -25,10 +21,6 @@ from devhost.timer_triggers import TimerStatus
 
 log = logging.getLogger("devhost.server")
 _PROBLEM = "application/problem+json"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# The catch-all route of the app's HTTP triggers (kept on the web.Application for the front door below).
-FUNCTIONS: web.AppKey[AbstractRoute] = web.AppKey("devhost_functions", AbstractRoute)
-_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 def problem(hooks: AppHooks, status: int, title: str, detail: str) -> web.Response:
@@ -141,60 +133,14 @@ def build_web_app(state: HostState, *, http_workers: int = 8) -> web.Application
     app.add_routes([scheduler_status_route(state)])
     app.add_routes(state.hooks.routes(problem_of))
     # Any path, one with an encoded newline too.
-    app[FUNCTIONS] = app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app.on_cleanup.append(lambda _app: _shutdown_executor(executor))
     return app
 
 
-# Below Python 3.12.9 aiohttp joins the header block and the body into one new bytes object before it writes them
-# (transport.writelines copies too): a copy of the whole body, ~60 µs for a 215 KB range page on a slow core. From
-# this size on, the headers are sent first and the body is handed to the transport as it is: one send more, one
-# copy of the body less.
-SEPARATE_BODY_BYTES = 64 * 1024
-
-
-async def reply(request: web.Request, status: int, headers: list[tuple[str, str]], body: bytes) -> web.StreamResponse:
+async def reply(request: web.Request, status: int, headers: list[tuple[str, str]], body: bytes) -> web.Response:
     """The function's answer: aiohttp builds its one multidict from the list (repeated headers kept)."""
-    if len(body) < SEPARATE_BODY_BYTES or must_be_empty_body(request.method, status):
-        return web.Response(status=status, body=body, headers=headers)
-    response = web.StreamResponse(status=status, headers=headers)
-    response.content_length = len(body)
-    try:
-        await response.prepare(request)  # a StreamResponse sends its headers at once
-        await response.write(body)
-        await response.write_eof()
-    except ConnectionError:  # the client left mid-answer: aiohttp ignores it when it finishes the response
-        pass  # (raised from here, it was an error with a traceback in the log)
-    return response
-
-
-def front_door(app: web.Application) -> Handler:
-    """The app's request handler, with the HTTP triggers' requests sent straight to their dispatch.
-
-    aiohttp's router walks every prefix of the path and the middleware chain before it reaches the catch-all
-    route (~10 µs a request). A request whose first path segment is plain text that no other route starts with
-    can only reach the catch-all, so it skips them; anything else (an `Expect` header, an encoded or dynamic
-    first segment, a Durable or hook route) goes the whole way, as before."""
-    catch_all = app[FUNCTIONS]
-    functions = catch_all.handler
-    claimed: set[str] = set()
-    for resource in app.router.resources():
-        if resource is catch_all.resource:
-            continue
-        first = resource.canonical.lstrip("/").split("/", 1)[0]
-        if "{" in first:  # a route that may start with anything: no shortcut is safe
-            return app._handle
-        claimed.add(first)
-    whole_way = app._handle
-
-    def handle(request: web.Request) -> Awaitable[web.StreamResponse]:
-        # aiohttp awaits what this returns: the chosen handler's coroutine itself, no coroutine around it.
-        first = request.raw_path[1:].split("/", 1)[0].split("?", 1)[0]
-        if first in claimed or "Expect" in request.headers or not _PLAIN_SEGMENT.fullmatch(first):
-            return whole_way(request)
-        return functions(request)
-
-    return handle
+    return web.Response(status=status, body=body, headers=headers)
 
 
 async def _shutdown_executor(executor: ThreadPoolExecutor) -> None:

@@ -125,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", required=True, help="module:attr of the FunctionApp")
     parser.add_argument("--threads", type=int, default=None, help="invocation threads (default: Python's)")
     parser.add_argument("--parent-pid", type=int, default=None, help="the host: exit when it is gone")
-    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N (0..19)")
     args = parser.parse_args(argv)
-    if args.nice > 0:
-        os.nice(args.nice)  # before the app's import: all of this process's work yields to the HTTP process
     # stdout carries the protocol: keep a private handle on it and send everything else printed to stderr.
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

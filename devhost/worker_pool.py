@@ -4,10 +4,8 @@ As the Functions host with FUNCTIONS_WORKER_PROCESS_COUNT > 1: every process imp
 fan-out of CPU-bound activities uses every core instead of sharing one GIL. A worker that dies fails the
 invocations it was running (the orchestration's retry policy decides); a new one starts when activities need it.
 At shutdown, invocations still running when the grace ends are cancelled, not failed: their work rows stay
-and run again at the next start (at-least-once, as in Azure).
-After DEVHOST_WORKER_IDLE_SECONDS without any invocation the workers are sent end of input (they exit as at
-shutdown, having nothing to finish) and new ones start as activities need them: a worker that has run the
-materialization holds its data libraries and their arenas (~150-250 MiB) for nothing between runs.
+and run again at the next start (at-least-once, as in Azure). As the host, the pool keeps its workers for its
+whole life, at the host's CPU priority.
 """
 
 from __future__ import annotations
@@ -32,17 +30,6 @@ PROCESS_COUNT_SETTING = "FUNCTIONS_WORKER_PROCESS_COUNT"
 THREAD_COUNT_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
 AZURE_DEFAULT_PROCESS_COUNT = 1  # the Functions host's default: one language worker process
 MAX_PROCESS_COUNT = 10  # the host's ceiling for the setting
-# devhost's own choice, not an Azure setting: the activity workers run at a lower CPU priority than the HTTP
-# process, so on a few cores a backfill's materialization yields to interactive reads (Azure keeps them apart
-# by scaling out instead). 0 runs them at the host's priority.
-NICE_SETTING = "DEVHOST_WORKER_NICE"
-DEFAULT_NICE = 10
-# devhost's own choice too: the Functions host keeps its language workers as long as the instance lives, but on
-# one machine the memory of idle workers is the user's. Restarting costs ~1-2 s of one core (the app's import,
-# then the data libraries at the first activity) once per burst of activities, far less than a fan-out's work;
-# a retry delay (5 s) or a gap between waves is well under the default. 0 keeps them for the pool's life.
-IDLE_SETTING = "DEVHOST_WORKER_IDLE_SECONDS"
-DEFAULT_IDLE_SECONDS = 60.0
 
 
 class ActivityError(Exception):
@@ -66,31 +53,6 @@ def worker_process_count(env: Mapping[str, str] | None = None, default: Any = No
         log.warning("%s=%r is not an integer: %s worker process", PROCESS_COUNT_SETTING, value, 1)
         count = AZURE_DEFAULT_PROCESS_COUNT
     return max(1, min(MAX_PROCESS_COUNT, count))
-
-
-def worker_nice(env: Mapping[str, str] | None = None) -> int:
-    """DEVHOST_WORKER_NICE: how much lower the worker processes' CPU priority is (0..19; unset: 10)."""
-    value = (os.environ if env is None else env).get(NICE_SETTING)
-    if value in (None, ""):
-        return DEFAULT_NICE
-    try:
-        return max(0, min(19, int(value)))
-    except ValueError:
-        log.warning("%s=%r is not an integer: nice %s", NICE_SETTING, value, DEFAULT_NICE)
-        return DEFAULT_NICE
-
-
-def worker_idle_seconds(env: Mapping[str, str] | None = None) -> float:
-    """DEVHOST_WORKER_IDLE_SECONDS: how long the worker processes may stay without an invocation before they
-    are stopped (unset: 60; 0 or less: never)."""
-    value = (os.environ if env is None else env).get(IDLE_SETTING)
-    if value in (None, ""):
-        return DEFAULT_IDLE_SECONDS
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        log.warning("%s=%r is not a number: %s s", IDLE_SETTING, value, DEFAULT_IDLE_SECONDS)
-        return DEFAULT_IDLE_SECONDS
 
 
 def worker_thread_count(env: Mapping[str, str] | None = None, default: Any = None) -> int | None:
@@ -120,9 +82,7 @@ class _Worker:
 class WorkerPool:
     """`processes` worker processes of `app_spec` with `threads` invocation threads each (None: Python's
     default pool size, as the worker's PYTHON_THREADPOOL_THREAD_COUNT); at most `max_in_flight` invocations
-    at a time over all of them (the Durable extension's maxConcurrentActivityFunctions), each process `nice`
-    steps below the host's CPU priority (None: DEVHOST_WORKER_NICE), all of them stopped after `idle_seconds`
-    without an invocation (None: DEVHOST_WORKER_IDLE_SECONDS; 0: never)."""
+    at a time over all of them (the Durable extension's maxConcurrentActivityFunctions)."""
 
     def __init__(
         self,
@@ -131,30 +91,20 @@ class WorkerPool:
         threads: int | None,
         *,
         max_in_flight: int,
-        nice: int | None = None,
-        idle_seconds: float | None = None,
     ) -> None:
         self.app_spec = app_spec
         self.processes = processes
         self.threads = threads
-        self.nice = worker_nice() if nice is None else nice
-        self.idle_seconds = worker_idle_seconds() if idle_seconds is None else idle_seconds
         self._workers: list[_Worker] = []
-        self._retiring: set[_Worker] = set()  # sent end of input while idle, not yet exited
-        self._spawning = asyncio.Lock()  # a burst of calls after idle starts at most `processes`, not one each
+        self._spawning = asyncio.Lock()  # a burst of calls starts at most the missing processes, not one each
         self._slots = asyncio.Semaphore(max_in_flight)
         self._ids = itertools.count(1)
         self._closing = False
-        self._calls = 0  # run() calls in progress, queued for a slot included: the pool is idle at 0 only
-        self._idle_timer: asyncio.TimerHandle | None = None
         self.started = 0  # processes started over the pool's life (replacements included)
-        self.retired = 0  # processes stopped for being idle
 
     async def start(self) -> None:
         """Start every worker process now, as the host does at start (the app's import is not on a call's path)."""
         await self._fill()
-        if self._calls == 0:
-            self._arm_idle_timer()
 
     async def _fill(self) -> None:
         async with self._spawning:
@@ -170,7 +120,6 @@ class WorkerPool:
             "--app",
             self.app_spec,
             *(["--threads", str(self.threads)] if self.threads else []),
-            *(["--nice", str(self.nice)] if self.nice else []),
             "--parent-pid",
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
@@ -180,7 +129,7 @@ class WorkerPool:
         self.started += 1
         worker = _Worker(process)
         worker.reader = asyncio.create_task(self._read(worker))
-        log.info("worker process %s started (%s threads, nice +%s)", process.pid, self.threads, self.nice)
+        log.info("worker process %s started (%s threads)", process.pid, self.threads)
         return worker
 
     async def _read(self, worker: _Worker) -> None:
@@ -221,7 +170,6 @@ class WorkerPool:
             else:
                 future.set_exception(WorkerExited(reason))
         worker.pending.clear()
-        self._retiring.discard(worker)
         if worker in self._workers:
             self._workers.remove(worker)
             if not self._closing:
@@ -229,37 +177,27 @@ class WorkerPool:
 
     async def run(self, name: str, input_json: str | None, client_binding: str | None = None) -> str | None:
         """Run the activity `name` in a worker process; its JSON output text. Raises ActivityError."""
-        self._calls += 1  # before any await: from here the idle timer cannot stop a worker this call may get
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        try:
-            async with self._slots:
-                if self._closing:
-                    raise asyncio.CancelledError()
-                worker = await self._least_busy()
-                call_id = next(self._ids)
-                future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-                worker.pending[call_id] = future
-                stdin = worker.process.stdin
-                assert stdin is not None
-                try:
-                    frame = {"id": call_id, "name": name, "input": input_json, "client": client_binding}
-                    stdin.write(encode_frame(frame))
-                    await stdin.drain()
-                except (ConnectionError, RuntimeError) as exc:
-                    worker.pending.pop(call_id, None)
-                    raise WorkerExited(f"the worker process {worker.process.pid} is gone: {exc}") from exc
-                return await future
-        finally:
-            self._calls -= 1
-            if self._calls == 0:
-                self._arm_idle_timer()
+        async with self._slots:
+            if self._closing:
+                raise asyncio.CancelledError()
+            worker = await self._least_busy()
+            call_id = next(self._ids)
+            future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            worker.pending[call_id] = future
+            stdin = worker.process.stdin
+            assert stdin is not None
+            try:
+                frame = {"id": call_id, "name": name, "input": input_json, "client": client_binding}
+                stdin.write(encode_frame(frame))
+                await stdin.drain()
+            except (ConnectionError, RuntimeError) as exc:
+                worker.pending.pop(call_id, None)
+                raise WorkerExited(f"the worker process {worker.process.pid} is gone: {exc}") from exc
+            return await future
 
     async def _least_busy(self) -> _Worker:
         """The alive worker with the fewest invocations; a new one when every worker is busy and there are
-        fewer than `processes` (after idle, or in place of one that died): a lone activity after idle, as the
-        timer's incremental run, starts one process, a fan-out starts them all."""
+        fewer than `processes` (in place of one that died)."""
         worker = self._pick()
         if worker is None or (worker.pending and self._alive() < self.processes):
             async with self._spawning:  # the callers that waited here see the worker it started busy
@@ -276,31 +214,10 @@ class WorkerPool:
     def _alive(self) -> int:
         return sum(1 for w in self._workers if w.alive)
 
-    def _arm_idle_timer(self) -> None:
-        if self.idle_seconds > 0 and not self._closing and self._idle_timer is None:
-            self._idle_timer = asyncio.get_running_loop().call_later(self.idle_seconds, self._retire_idle)
-
-    def _retire_idle(self) -> None:
-        """The idle timer: no call in progress since it was armed (a call cancels it), so no worker has an
-        invocation of ours to run; end of input makes each exit as at shutdown. The next call starts new ones."""
-        self._idle_timer = None
-        if self._calls or self._closing or not self._workers:
-            return
-        workers, self._workers = self._workers, []
-        for worker in workers:
-            self._retiring.add(worker)
-            if worker.process.stdin is not None and not worker.process.stdin.is_closing():
-                worker.process.stdin.close()
-        self.retired += len(workers)
-        log.info("%s worker process(es) stopped after %s s without an activity", len(workers), self.idle_seconds)
-
     async def stop(self, grace_seconds: float) -> None:
         """No new invocations; running ones get `grace_seconds`, then their processes are killed."""
         self._closing = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        workers = [*self._workers, *self._retiring]
+        workers = list(self._workers)
         for worker in workers:  # end of input: the worker finishes what it runs, then exits
             if worker.process.stdin is not None and not worker.process.stdin.is_closing():
                 worker.process.stdin.close()

@@ -1,5 +1,5 @@
--- Gold schema for Azure SQL (T-SQL). The embedded SQLite twin lives in stores/gold_schema.py;
--- tests/unit/stores/test_gold_schema.py parses this file with sqlglot and keeps both in step.
+-- Gold schema for Azure SQL (T-SQL). The embedded SQLite twin lives in localdev/gold_schema.py;
+-- tests/unit/localdev/test_gold_schema.py parses this file with sqlglot and keeps both in step.
 -- Instants are stored in UTC (DIM_TIME.horodatage) so the repeated local hour of the autumn DST day
 -- is never ambiguous; the Europe/Paris day and wall-clock time sit beside them for grouping.
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from stores.gold_schema import region_id
-from stores.sample_data import build_sample_gold
+from localdev.gold_schema import region_id
+from localdev.sample_data import build_sample_gold
 
 REGIONS = ("11", "84")  # Île-de-France (no nuclear) and Auvergne-Rhône-Alpes (every source)
 HOLE_REGION = "11"

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from devhost.testing import DevhostProcess, devhost_env
-from stores.gold_import import import_files
+from localdev.gold_import import import_files
 
 pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eco2mix"

@@ -83,9 +83,9 @@ def test_backfill_survives_kill_9(
     api_keys = f"operator:{hashlib.sha256(key.encode()).hexdigest()}"
     gold = devhost_server.data_dir / "gold.sqlite"
 
-    def launch(data_dir: Path, port: int | None = None) -> DevhostProcess:
+    def launch(data_dir: Path, port: int | None = None, **settings: str) -> DevhostProcess:
         # A yearly schedule and no run at start: only the backfill writes documents.
-        env = devhost_env(data_dir, API_KEYS=api_keys, MATERIALIZE_SCHEDULE="0 0 0 1 1 *")
+        env = devhost_env(data_dir, API_KEYS=api_keys, MATERIALIZE_SCHEDULE="0 0 0 1 1 *", **settings)
         return launch_devhost(data_dir=data_dir, env=env, port=port, serve_args=NO_TIMER)
 
     reference = launch(prepared_dir(tmp_path, "reference", gold))
@@ -94,10 +94,12 @@ def test_backfill_survives_kill_9(
     reference.stop()
 
     crash_dir = prepared_dir(tmp_path, "crash", gold)
-    crashing = launch(crash_dir)
+    # One worker process: the backfill runs long enough for this poll, sharing the cores with it at the same
+    # priority, to kill it midway (the resumed run uses the default count: the result may not depend on it).
+    crashing = launch(crash_dir, FUNCTIONS_WORKER_PROCESS_COUNT="1")
     assert start_backfill(crashing, key) == instance_id
     deadline = time.monotonic() + 300
-    while not (crash_dir / "files").exists() or len(files_of(crash_dir)) < 20:
+    while sum(1 for p in (crash_dir / "files").rglob("*") if p.is_file()) < 20:
         assert time.monotonic() < deadline, crashing.output()[-3000:]
         time.sleep(0.05)
     crashing.kill()

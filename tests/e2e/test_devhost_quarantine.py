@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from devhost.testing import DevhostProcess, devhost_env
-from stores.gold_import import import_files
+from localdev.gold_import import import_files
 
 pytestmark = pytest.mark.e2e
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "eco2mix" / "odre_cons_def_hdf_dst.csv"

@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import devhost_hooks
 from devhost.app_hooks import load_hooks
 from devhost.cli import build_parser
 from devhost.testing import ApiKeys
+from localdev import devhost_hooks
 from stores.files_embedded import EmbeddedFileStore
 
 

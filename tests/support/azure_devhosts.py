@@ -58,7 +58,7 @@ def emulators(workdir: Path) -> Iterator[Emulators]:
 
 
 def one_region_gold(path: Path) -> Path:
-    from stores.sample_data import build_sample_gold
+    from localdev.sample_data import build_sample_gold
 
     build_sample_gold(path, years=1, region_codes=[REGION])
     return path

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.eco2mix_files import Eco2mixFormatError
-from stores.gold_import import ImportReport, import_files
+from localdev.eco2mix_files import Eco2mixFormatError
+from localdev.gold_import import ImportReport, import_files
 
 ECO2MIX = Path(os.environ.get("ECO2MIX_DATA_DIR", Path(__file__).resolve().parents[3] / "shared/data/eco2mix"))
 # Every file but SOURCES.md, in path order: the order the session imports them in.

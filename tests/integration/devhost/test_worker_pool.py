@@ -21,8 +21,6 @@ from devhost.worker_pool import (
     ActivityError,
     WorkerExited,
     WorkerPool,
-    worker_idle_seconds,
-    worker_nice,
     worker_process_count,
     worker_thread_count,
 )
@@ -40,10 +38,8 @@ async def make_pool() -> AsyncIterator[Pools]:
         processes: int = 2,
         threads: int | None = 1,
         max_in_flight: int = 4,
-        nice: int | None = None,
-        idle_seconds: float | None = 0,
     ) -> WorkerPool:
-        pool = WorkerPool(APP, processes, threads, max_in_flight=max_in_flight, nice=nice, idle_seconds=idle_seconds)
+        pool = WorkerPool(APP, processes, threads, max_in_flight=max_in_flight)
         pools.append(pool)
         return pool
 
@@ -161,28 +157,6 @@ def test_worker_thread_count(env: dict[str, str], expected: int | None) -> None:
     assert worker_thread_count(env) == expected
 
 
-@pytest.mark.parametrize("nice", [0, 7])
-async def test_worker_processes_run_nice_steps_below_the_host(make_pool: Pools, nice: int) -> None:
-    pool = make_pool(processes=1, nice=nice)
-    pid = await call(pool, "nap", 0)
-    assert isinstance(pid, int) and pid != os.getpid()
-    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-
-
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({}, 10),
-        ({"DEVHOST_WORKER_NICE": "0"}, 0),
-        ({"DEVHOST_WORKER_NICE": "40"}, 19),
-        ({"DEVHOST_WORKER_NICE": "-5"}, 0),
-        ({"DEVHOST_WORKER_NICE": "low"}, 10),
-    ],
-)
-def test_worker_nice(env: dict[str, str], expected: int) -> None:
-    assert worker_nice(env) == expected
-
-
 async def test_the_engine_runs_a_fan_out_in_its_worker_processes(tmp_path: Path) -> None:
     pool = WorkerPool(APP, 2, 1, max_in_flight=4)
     index = FunctionIndex(worker_probe.app)
@@ -215,79 +189,10 @@ def test_max_concurrent_activities_from_host_json(tmp_path: Path, host_json: dic
     assert read_max_concurrent_activities(path, cpu_count=2) == expected
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
-async def test_idle_workers_exit_and_the_next_burst_starts_one_set_of_new_ones(make_pool: Pools) -> None:
-    pool = make_pool(processes=2, idle_seconds=0.3)
-    await pool.start()
-    first = {await call(pool, "nap", 0) for _ in range(4)}
-    await wait_until(lambda: pool.retired == 2)
-    await wait_until(lambda: all(gone(pid) for pid in first))  # type: ignore[arg-type]
-    results = await asyncio.gather(*(call(pool, "burn", 50) for _ in range(8)))  # all at once after idle
-    pids = {r["pid"] for r in results}  # type: ignore[index]
-    assert pids and not pids & first
-    assert pool.started == 4  # two at start, two for the burst: not one per waiting call
-
-
-async def test_a_running_or_queued_invocation_keeps_the_workers(make_pool: Pools) -> None:
-    # One slot: the second nap waits for it longer than the idle time; neither may lose its worker.
-    pool = make_pool(processes=1, max_in_flight=1, idle_seconds=0.2)
-    await pool.start()
-    pids = await asyncio.gather(call(pool, "nap", 0.6), call(pool, "nap", 0.6))
-    assert pids[0] == pids[1] and pool.retired == 0 and pool.started == 1
-    await wait_until(lambda: pool.retired == 1)
-
-
-async def test_an_invocation_right_after_the_idle_stop_runs_once_on_a_new_worker(make_pool: Pools) -> None:
-    pool = make_pool(processes=1, idle_seconds=0.2)
-    await pool.start()
-    before = await call(pool, "nap", 0)
-    await wait_until(lambda: pool.retired == 1)
-    after = await asyncio.gather(*(call(pool, "burn", 10) for _ in range(3)))
-    assert {r["pid"] for r in after} != {before}  # type: ignore[index]
-    assert len({r["client"] for r in after}) == 1 and pool.started == 2  # type: ignore[index]
-
-
-async def test_a_lone_activity_after_idle_starts_one_process_a_fan_out_the_rest(make_pool: Pools) -> None:
-    pool = make_pool(processes=2, idle_seconds=0.3)
-    await pool.start()
-    await wait_until(lambda: pool.retired == 2)
-    lone = {await call(pool, "nap", 0) for _ in range(3)}  # one after the other: one worker is enough
-    assert len(lone) == 1 and pool.started == 3
-    spread = await asyncio.gather(*(call(pool, "burn", 100) for _ in range(6)))
-    assert len({r["pid"] for r in spread}) == 2 and pool.started == 4  # type: ignore[index]
-
-
-async def test_idle_zero_keeps_the_workers_for_the_pools_life(make_pool: Pools) -> None:
-    pool = make_pool(processes=1, idle_seconds=0)
+async def test_the_workers_live_as_long_as_the_pool_as_the_hosts_do(make_pool: Pools) -> None:
+    pool = make_pool(processes=1)
     await pool.start()
     first = await call(pool, "nap", 0)
     await asyncio.sleep(0.5)
-    assert await call(pool, "nap", 0) == first and pool.retired == 0
-
-
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({}, 60.0),
-        ({"DEVHOST_WORKER_IDLE_SECONDS": "0"}, 0.0),
-        ({"DEVHOST_WORKER_IDLE_SECONDS": "2.5"}, 2.5),
-        ({"DEVHOST_WORKER_IDLE_SECONDS": "-1"}, 0.0),
-        ({"DEVHOST_WORKER_IDLE_SECONDS": "soon"}, 60.0),
-    ],
-)
-def test_worker_idle_seconds(env: dict[str, str], expected: float) -> None:
-    assert worker_idle_seconds(env) == expected
+    assert await call(pool, "nap", 0) == first and pool.started == 1
+    assert isinstance(first, int) and os.getpriority(os.PRIO_PROCESS, first) == os.getpriority(os.PRIO_PROCESS, 0)

@@ -1,7 +1,7 @@
 """The forecast backtest on the real Hauts-de-France 2024 file (ODRÉ consolidated export, 17 568 half-hours):
 the whole year, origins every 23.5 h, MAE per horizon band printed for each model (run with -s to see it).
 
-The file goes through the project's own path — parser (domain.eco2mix_files), day documents
+The file goes through the project's own path — parser (localdev.eco2mix_files), day documents
 (domain.aggregate.build_days) — so the series is exactly what a region's documents hold."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 
 from domain import forecast as fc
 from domain.aggregate import INTERVAL_VALUE_COLUMNS, build_days
-from domain.eco2mix_files import parse_eco2mix
 from domain.gold_columns import GoldColumns
+from localdev.eco2mix_files import parse_eco2mix
 from tests.support.real_eco2mix import ECO2MIX
 
 HDF_2024 = ECO2MIX / "odre_regional/hanyuqi83-blip__Energy-4-Climate-Project/eco2mix-regional-cons-def.csv"

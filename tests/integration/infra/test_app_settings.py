@@ -11,29 +11,13 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
+from localdev.configuration_doc import HOST_SETTINGS, local_only
 from tests.support.bicep import REPO, template_of
 
-# Settings that exist only for local runs and tests; Azure never sets them.
+# Settings that exist only for local runs and tests, with the reason Azure never sets them: marked in Settings
+# (json_schema_extra "local"), as docs/configuration.md shows them. The host's settings: HOST_SETTINGS.
 LOCAL_ONLY: dict[str, str] = {
-    "GOLD_SQLITE_PATH": "embedded Gold DB (SQLite file); Azure reads Azure SQL through GOLD_SQL_SERVER",
-    "GOLD_ODBC_CONNECTION_STRING": "tests (SQLite ODBC driver) or SQL logins; Azure uses the managed identity",
-    "COSMOS_KEY": "emulator key; the Cosmos DB account has local (key) auth disabled",
-    "COSMOS_VERIFY_TLS": "false only for the emulator's self-signed certificate; the default (true) is right",
-    "EMBEDDED_DOCUMENTS_MMAP_MIB": "embedded document store (devhost); Azure reads Cosmos DB",
-    "BLOB_CONNECTION_STRING": "Azurite account key; the storage account has shared keys disabled",
-    "FILES_SIGNING_KEY": "embedded file store (HMAC links served by devhost); Azure uses user-delegation SAS",
-    "PUBLIC_BASE_URL": "base URL of devhost's embedded download links",
-    "AUTH_JWKS_URL": "derived from AUTH_TENANT_ID in Azure; tests point it at a local JWKS",
-    "WEBHOOKS_ALLOW_LOOPBACK": "local development: webhooks to a receiver on 127.0.0.1; never allowed in Azure",
-}
-
-# App settings Bicep sets that Settings does not read: they configure the Functions host or SDKs.
-HOST_SETTINGS: dict[str, str] = {
-    "AzureWebJobsStorage__accountName": "identity-based host storage (blobs, queues, tables of Durable)",
-    "AzureWebJobsStorage__credential": "identity-based host storage",
-    "AzureWebJobsStorage__clientId": "identity-based host storage: which user-assigned identity",
-    "AZURE_CLIENT_ID": "azure-identity's default credential picks the user-assigned identity",
-    "DURABLE_TASK_HUB": "host.json durableTask.hubName",
+    name: reason for name, field in Settings.model_fields.items() if (reason := local_only(field)) is not None
 }
 
 CONFIGURATION_SECTION = re.compile(r"^## Configuration\n(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
@@ -76,8 +60,8 @@ def test_setting_is_deployed_or_local_only(deployed_settings: set[str], name: st
     assert deployed != local, f"{name}: deployed={deployed}, local-only={local}; exactly one must hold"
 
 
-def test_local_only_list_names_real_settings() -> None:
-    assert set(LOCAL_ONLY) <= set(Settings.model_fields)
+def test_local_only_settings_say_why() -> None:
+    assert len(LOCAL_ONLY) >= 9 and all(len(reason) > 20 for reason in LOCAL_ONLY.values()), LOCAL_ONLY
 
 
 def test_every_deployed_setting_is_read_by_the_code_or_the_host(deployed_settings: set[str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stores.gold_import import ImportReport, import_files
+from localdev.gold_import import ImportReport, import_files
 from tests.support.real_eco2mix import REAL_FILES, RealGold
 
 REGION_BY_NAME_PART = {

@@ -15,7 +15,7 @@ from bench import ondemand
 from domain.aggregate import build_day_documents, day_instants
 from domain.models import GoldRow
 from domain.sources import ALL_SOURCES
-from stores.gold_schema import SOURCE_IDS, create_schema, region_id, time_rows
+from localdev.gold_schema import SOURCE_IDS, create_schema, region_id, time_rows
 
 LOADED_AT = "2025-01-15T00:00:00.000000Z"
 NATURE = "Données définitives"

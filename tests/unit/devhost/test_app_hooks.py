@@ -31,7 +31,7 @@ def test_hooks_are_loaded_by_name_and_checked(hooks_module: AppHooks) -> None:
 
 
 def test_without_a_hooks_module_the_host_is_generic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devhost.app_hooks.DEFAULT_HOOKS", "no_such_hooks_module:hooks")
+    monkeypatch.setattr("devhost.app_hooks.DEFAULT_HOOKS", ("no_such_hooks_module:hooks", "no_such_pkg.hooks:hooks"))
     hooks = load_hooks(None)
     assert type(hooks) is AppHooks
     assert (hooks.problem_type("Not Found"), hooks.setting_default("X")) == ("about:blank", None)

@@ -14,9 +14,9 @@ from domain import materialization as mat
 from domain.naming import CATALOG_DOC_ID, WATERMARK_DOC_ID, day_file_name, month_file_name
 from domain.quarantine import RetryPolicy, failed_batch_result, record_id
 from domain.run_outcome import RUNS_DOC_ID
+from localdev.gold_import import import_files
+from localdev.gold_schema import SOURCE_IDS
 from stores.gold import gold_reader
-from stores.gold_import import import_files
-from stores.gold_schema import SOURCE_IDS
 from stores.ports import SYSTEM_PARTITION
 from tests.support.fakes import MemoryDocuments, MemoryFiles, MemoryGold, gold_day_rows
 

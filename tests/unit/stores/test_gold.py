@@ -14,6 +14,7 @@ from core.settings import Settings
 from domain.gold_columns import GoldColumns
 from domain.models import GoldRow
 from domain.regions import REGIONS
+from localdev.gold_schema import SOURCE_IDS, create_schema, insert_time_rows, region_id
 from stores.errors import StoreUnavailable
 from stores.gold import (
     _CHANGED_SINCE_SQL,
@@ -25,7 +26,6 @@ from stores.gold import (
     gold_reader,
     local_day_bounds,
 )
-from stores.gold_schema import SOURCE_IDS, create_schema, insert_time_rows, region_id
 
 L1 = "2025-01-01T00:00:00.000000Z"
 L2 = "2025-02-01T12:00:00.123456Z"

@@ -1,6 +1,6 @@
 """Load éCO2mix files into the embedded Gold DB (`python -m devhost gold import <files...>`).
 
-Each file is parsed completely first (domain.eco2mix_files) and written in one transaction, so a malformed
+Each file is parsed completely first (localdev.eco2mix_files) and written in one transaction, so a malformed
 file loads nothing. Facts are upserted: an identical value leaves the row (and its loaded_at) alone; a
 different value, load factor or nature replaces it and bumps loaded_at, which drives the materializer.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.eco2mix_files import Eco2mixFormatError, ParsedFile, half_hour_start, parse_eco2mix
-from stores.gold_schema import SOURCE_IDS, create_schema, format_loaded_at, insert_time_rows, region_id
+from localdev.eco2mix_files import Eco2mixFormatError, ParsedFile, half_hour_start, parse_eco2mix
+from localdev.gold_schema import SOURCE_IDS, create_schema, format_loaded_at, insert_time_rows, region_id
 
 __all__ = ["Eco2mixFormatError", "ImportReport", "import_files", "write_parsed"]
 

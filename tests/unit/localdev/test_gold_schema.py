@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES
-from stores.gold_schema import SOURCE_IDS, create_schema, time_rows
+from localdev.gold_schema import SOURCE_IDS, create_schema, time_rows
 
 TSQL_PATH = Path(__file__).resolve().parents[3] / "infra" / "sql" / "gold_schema.sql"
 ROUGH_TYPES = {

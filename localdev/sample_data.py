@@ -22,7 +22,7 @@ import pandas as pd
 from domain.local_time import TIMEZONE
 from domain.regions import REGIONS, Region
 from domain.sources import PRODUCTION_SOURCES
-from stores.gold_schema import SOURCE_IDS, create_indexes, create_schema, region_id, time_rows
+from localdev.gold_schema import SOURCE_IDS, create_indexes, create_schema, region_id, time_rows
 
 NATURE_FINAL = "Données définitives"
 NATURE_CONSOLIDATED = "Données consolidées"

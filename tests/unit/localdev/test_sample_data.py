@@ -11,8 +11,8 @@ import pytest
 from core.settings import Settings
 from domain.models import GoldRow
 from domain.regions import REGIONS, REGIONS_BY_CODE, Region
+from localdev.sample_data import NATURE_CONSOLIDATED, NATURE_FINAL, PROFILES, build_sample_gold
 from stores.gold import GoldReader, gold_reader
-from stores.sample_data import NATURE_CONSOLIDATED, NATURE_FINAL, PROFILES, build_sample_gold
 
 SUBSET = ["11", "84"]  # no nuclear and no pumping / nuclear and pumped storage
 

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.settings import Settings
-from domain.eco2mix_files import Eco2mixFormatError, parse_eco2mix
-from stores import gold_import
+from localdev import gold_import
+from localdev.eco2mix_files import Eco2mixFormatError, parse_eco2mix
+from localdev.gold_import import import_files, write_parsed
+from localdev.gold_schema import create_schema
 from stores.gold import gold_reader
-from stores.gold_import import import_files, write_parsed
-from stores.gold_schema import create_schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eco2mix"
 ODRE = FIXTURES / "odre_cons_def_hdf_dst.csv"

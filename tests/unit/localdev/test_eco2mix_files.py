@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.eco2mix_files import (
+from localdev.eco2mix_files import (
     FORMAT_ODRE,
     FORMAT_RTE,
     Eco2mixFormatError,

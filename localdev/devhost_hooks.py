@@ -1,4 +1,4 @@
-"""What devhost adds for this app (loaded by devhost as `devhost_hooks:hooks`; never deployed).
+"""What devhost adds for this app (found by devhost as `localdev.devhost_hooks:hooks`; never deployed).
 
 The Gold commands, the embedded-file downloads behind the signed CSV links, the settings defaults,
 the app's problem URNs, and the environment a local run needs (data dir, public URL, API keys, sample Gold).
@@ -44,13 +44,13 @@ def ensure_sample_gold(years: int = 1) -> int | None:
     settings = get_settings()
     if settings.gold_backend != "sqlite" or settings.gold_sqlite_path.exists():
         return None
-    from stores.sample_data import build_sample_gold
+    from localdev.sample_data import build_sample_gold
 
     return build_sample_gold(settings.gold_sqlite_path, years=years)
 
 
 def cmd_gold_import(paths: list[Path]) -> int:
-    from stores.gold_import import import_files
+    from localdev.gold_import import import_files
 
     try:
         reports = import_files(_gold_path(), paths)
@@ -67,7 +67,7 @@ def cmd_gold_import(paths: list[Path]) -> int:
 
 
 def cmd_gold_sample(years: int) -> int:
-    from stores.sample_data import build_sample_gold
+    from localdev.sample_data import build_sample_gold
 
     path = _gold_path()
     rows = build_sample_gold(path, years=years)
