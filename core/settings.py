@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     RATE_LIMIT_ANONYMOUS_REQUESTS: int = Field(default=300, ge=0, le=1_000_000)
     # Seconds an instance reuses its public /v1/health answer (one set of store pings per window); 0: every request.
     HEALTH_CACHE_SECONDS: float = Field(default=5.0, ge=0, le=300)
+    HEALTH_STALE_AFTER_SECONDS: int = Field(
+        default=7200,
+        ge=60,
+        le=100 * 365 * 86400,
+        description="/v1/health turns degraded (checks.freshness) when the newest materialized half-hour of any "
+        "area started longer ago than this many seconds (an upstream outage); the data is still served. The "
+        "devhost tests on the 2024 sample data set a value of years.",
+    )
 
     # Bulk exports built on request (api/export.py): one build per file at a time, identical requests wait for it
     # up to EXPORT_BUILD_WAIT_SECONDS, at most EXPORT_MAX_CONCURRENT_BUILDS builds per instance (a year of every
