@@ -1,7 +1,9 @@
 """GET /v1/health: public liveness of the stores the API reads (documents, files), the materialization lag, and
 whether the materialization is degraded (region-months quarantined, or the incremental run failed twice in a
-row: `checks.materialization`, from the `runs` document the runs write). Reads: a ping and two point reads of
-the system partition (watermark, runs); never Gold. `check_health` computes the body and nothing else, so a
+row: `checks.materialization`, from the `runs` document the runs write), and whether the data is fresh (the
+newest materialized half-hour started at most HEALTH_STALE_AFTER_SECONDS ago: `checks.freshness`, from the
+`intensity-now` document every commit rewrites). Reads: a ping and three point reads of the system partition
+(watermark, runs, intensity-now); never Gold. `check_health` computes the body and nothing else, so a
 cache or an operator variant can wrap it.
 
 A store call cannot be interrupted from outside its thread, so each store has at most one ping in flight: a
@@ -29,6 +31,8 @@ from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation, content, schema_ref
 from api.ttl_cache import TtlCache
+from core.settings import Settings
+from domain.intensity_now import INTENSITY_NOW_DOC_ID
 from domain.naming import WATERMARK_DOC_ID
 from domain.run_outcome import RUNS_DOC_ID, materialization_check
 from stores.ports import SYSTEM_PARTITION
@@ -56,6 +60,7 @@ OPERATIONS = (
     ),
 )
 PING_TIMEOUT_SECONDS = 5.0
+DEFAULT_STALE_AFTER_SECONDS: float = Settings.model_fields["HEALTH_STALE_AFTER_SECONDS"].default
 
 
 class Pingable(Protocol):
@@ -123,22 +128,48 @@ def _check(slots: PingSlots, name: str, call: Callable[[], Any], backend: str) -
 
 
 def _documents_call(documents: Any) -> Callable[[], Any]:
-    def call() -> tuple[Any, Any]:
+    def call() -> tuple[Any, Any, Any]:
         documents.ping()
-        return documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID), documents.get(SYSTEM_PARTITION, RUNS_DOC_ID)
+        return (
+            documents.get(SYSTEM_PARTITION, WATERMARK_DOC_ID),
+            documents.get(SYSTEM_PARTITION, RUNS_DOC_ID),
+            documents.get(SYSTEM_PARTITION, INTENSITY_NOW_DOC_ID),
+        )
 
     return call
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp is not None and stamp.tzinfo is None else stamp
+
+
+def freshness_check(now_doc: Any, now: datetime, stale_after_seconds: float) -> dict[str, Any]:
+    """The newest materialized half-hour (the latest `timestamp` of the intensity-now document, over the
+    regions and FR) and its age from its start: `degraded` when older than `stale_after_seconds` (the upstream
+    stopped publishing, or the materialization stopped). `unknown` (not degraded) before the first commit."""
+    items = now_doc.get("items") if isinstance(now_doc, dict) else None
+    stamps = [(s, i["timestamp"]) for i in items or [] if isinstance(i, dict) and (s := _instant(i.get("timestamp")))]
+    if not stamps:
+        return {"status": "unknown", "newest_interval": None, "age_seconds": None,
+                "stale_after_seconds": stale_after_seconds}  # fmt: skip
+    newest, text = max(stamps)
+    age = round((now - newest).total_seconds(), 1)
+    return {
+        "status": "degraded" if age > stale_after_seconds else "ok",
+        "newest_interval": text,
+        "age_seconds": age,
+        "stale_after_seconds": stale_after_seconds,
+    }
 
 
 def materialization_lag(watermark_doc: Any, now: datetime) -> dict[str, Any]:
     """The watermark (newest Gold load materialized) and its age in seconds; nulls when unknown."""
     value = watermark_doc.get("value") if isinstance(watermark_doc, dict) else None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        stamp = None
-    if stamp is not None and stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
+    stamp = _instant(value)
     lag = None if stamp is None else round(max(0.0, (now - stamp).total_seconds()), 1)
     return {"watermark": value if stamp is not None else None, "lag_seconds": lag}
 
@@ -149,23 +180,33 @@ def check_health(
     backends: dict[str, str],
     slots: PingSlots = SLOTS,
     now: datetime | None = None,
+    stale_after_seconds: float = DEFAULT_STALE_AFTER_SECONDS,
 ) -> tuple[int, dict[str, Any]]:
     """Ping the serving stores (never Gold: requests do not depend on it); 503 when one is down.
 
-    `degraded` with 200 when only the materialization is: the API still serves what was materialized."""
+    `degraded` with 200 when only the materialization or the data's freshness is: the API still serves what
+    was materialized."""
     documents_report, docs = _check(
         slots, "documents", _documents_call(documents), backends.get("documents", "unknown")
     )
-    watermark, runs = docs if isinstance(docs, tuple) else (None, None)
+    watermark, runs, now_doc = docs if isinstance(docs, tuple) else (None, None, None)
+    now = now or datetime.now(UTC)
     files_report, _ = _check(slots, "files", files.ping, backends.get("files", "unknown"))
     stores_checks = {"documents": documents_report, "files": files_report}
     healthy = all(c["status"] == "ok" for c in stores_checks.values())
     materialization = materialization_check(runs) if healthy else None
+    freshness = freshness_check(now_doc, now, stale_after_seconds) if healthy else None
+    fine = (
+        materialization is not None
+        and materialization["status"] == "ok"
+        and freshness is not None
+        and freshness["status"] != "degraded"
+    )
     body = {
-        "status": "ok" if healthy and materialization is not None and materialization["status"] == "ok" else "degraded",
+        "status": "ok" if healthy and fine else "degraded",
         "stores": stores_checks,
-        "materialization": materialization_lag(watermark, now or datetime.now(UTC)),
-        "checks": {"materialization": materialization},
+        "materialization": materialization_lag(watermark, now),
+        "checks": {"materialization": materialization, "freshness": freshness},
     }
     return (200 if healthy else 503), body
 
@@ -173,7 +214,9 @@ def check_health(
 def _handle_detail(ctx: RequestContext) -> Reply:
     s = stores()
     backends = {"documents": ctx.settings.documents_backend, "files": ctx.settings.files_backend}
-    status, body = check_health(s.documents, s.files, backends)
+    status, body = check_health(
+        s.documents, s.files, backends, stale_after_seconds=ctx.settings.HEALTH_STALE_AFTER_SECONDS
+    )
     return Reply(body, status=status, cache_control=caching.NO_STORE)
 
 

@@ -59,8 +59,22 @@ class MaterializationCheck(BaseModel):
     last_run: LastRun | None = Field(description="The last run outcome recorded; null before any")
 
 
+class FreshnessCheck(BaseModel):
+    """Degraded when the newest materialized half-hour started longer ago than `stale_after_seconds`
+    (HEALTH_STALE_AFTER_SECONDS): an upstream outage. The data is still served, with its age."""
+
+    status: Literal["ok", "degraded", "unknown"] = Field(description="`unknown` before the first commit")
+    newest_interval: TimestampText | None = Field(
+        description="Local start of the newest materialized half-hour over the regions and FR (the newest "
+        "`timestamp` of /v1/intensity/now); null before the first commit"
+    )
+    age_seconds: float | None = Field(description="Seconds since that half-hour started")
+    stale_after_seconds: float = Field(description="The age beyond which the data is stale")
+
+
 class HealthChecks(BaseModel):
     materialization: MaterializationCheck | None = Field(description="Null when the documents store is down")
+    freshness: FreshnessCheck | None = Field(description="Null when the documents store is down")
 
 
 class Health(BaseModel):

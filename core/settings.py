@@ -259,6 +259,14 @@ class Settings(BaseSettings):
         description="how long an instance reuses its public `/v1/health` answer, so any number of probes costs one "
         "set of store pings per window; `0` pings on every request. 0 to 300.",
     )
+    HEALTH_STALE_AFTER_SECONDS: int = Field(
+        default=7200,
+        ge=60,
+        le=100 * 365 * 86400,
+        description="`/v1/health` says `degraded` (`checks.freshness`) when the newest materialized half-hour of "
+        "every area started longer ago than this (an upstream outage is visible; the data is still served, with "
+        "its age), 60 to 3153600000. The devhost tests on the 2024 sample data set a value of years.",
+    )
 
     # Bulk exports built on request (api/export.py).
     EXPORT_MAX_CONCURRENT_BUILDS: int = Field(

@@ -1,4 +1,5 @@
-// The explorer: an example client of the public /v1 API (regions, production range, CSV and Parquet exports).
+// The explorer: an example client of the public /v1 API (regions, production range, CSV and Parquet exports,
+// the forecast after the last measured half-hour, the greenest window, the methodology's attribution).
 // The reader key is kept in sessionStorage only. Instants are plotted on a real time axis (UTC ms), labelled
 // in local time with the offset of each timestamp, so DST days have 46 or 50 half-hours, none overlapping.
 // A missing interval is a null row: a gap in every chart, never a zero.
@@ -17,10 +18,13 @@ const COLORS = {
 const STEP_MS = { "30min": 30 * 60 * 1000, hour: 60 * 60 * 1000 };
 const PAGE_LIMIT = 5000;
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
+const FORECAST_HOURS = 48;
+const FORECAST_COLOR = "#b34700";
+const GREENEST_FILL = "rgba(46, 125, 50, 0.22)";
 const FONT = { family: "system-ui, sans-serif", color: "#1a1a1a", size: 13 };
 
 const $ = (id) => document.getElementById(id);
-const state = { regions: [], rows: [], sources: [], query: null };
+const state = { regions: [], rows: [], sources: [], query: null, forecast: null, greenest: null };
 window.explorer = state; // read by the browser tests (plotted values are also on each chart's .data)
 
 function setStatus(text, kind) {
@@ -64,6 +68,15 @@ function localIso(ms) {
   const p = Object.fromEntries(PARIS.formatToParts(new Date(ms)).map((part) => [part.type, part.value]));
   const offset = p.timeZoneName === "GMT" ? "+00:00" : p.timeZoneName.slice(3);
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:00${offset}`;
+}
+
+// The instant of a local day's midnight (Europe/Paris), as the API writes it: "2024-03-31T00:00:00+01:00".
+function localMidnight(isoDay) {
+  for (const offset of ["+01:00", "+02:00"]) {
+    const text = `${isoDay}T00:00:00${offset}`;
+    if (localIso(Date.parse(text)) === text) return text;
+  }
+  return `${isoDay}T00:00:00+01:00`;
 }
 
 function addDays(isoDay, days) {
@@ -271,14 +284,63 @@ function drawMix(rows, sources, granularity) {
   return Plotly.react("mix-chart", traces, layout(rows, granularity, "MW"), PLOT_CONFIG);
 }
 
-function drawCarbon(rows, granularity) {
+// "0–6h: 11.8, 6–24h: 17.2, 24–48h: 19.5": the backtest MAE of the model chosen for each horizon band.
+function maeText(model) {
+  return (model.bands || []).map((b) => `${b.band.replace("-", "–")} ${b.mae === null ? "n/a" : b.mae.toFixed(1)}`).join(", ");
+}
+
+// The forecast's carbon intensity as plotted points (x: UTC ms), with its 10–90 % band.
+function forecastPoints(forecast) {
+  return forecast.intervals.map((interval) => {
+    const value = interval.carbon_intensity_g_per_kwh || {};
+    return { timestamp: interval.timestamp, x: Date.parse(interval.timestamp), value: value.value ?? null,
+      lower: value.lower ?? null, upper: value.upper ?? null };
+  });
+}
+
+function forecastTraces(forecast) {
+  const points = forecastPoints(forecast);
+  const x = points.map((p) => p.x);
+  const text = points.map((p) => timeLabel(p, "30min"));
+  const model = forecast.models.carbon_intensity_g_per_kwh || {};
+  const common = { type: "scatter", mode: "lines", x, text, connectgaps: false, legendgroup: "forecast" };
+  return [
+    // The band: its lower edge (no line), then its upper edge filled down to it ("tonexty").
+    { ...common, name: "Forecast 10 % quantile", meta: "forecast:lower", y: points.map((p) => p.lower),
+      line: { width: 0, color: FORECAST_COLOR }, showlegend: false, hoverinfo: "skip" },
+    { ...common, name: "Forecast 10–90 % band", meta: "forecast:upper", y: points.map((p) => p.upper),
+      customdata: points.map((p) => p.lower), fill: "tonexty", fillcolor: "rgba(179, 71, 0, 0.18)",
+      line: { width: 0, color: FORECAST_COLOR },
+      hovertemplate: "%{text}<br>Forecast band: %{customdata:.1f}–%{y:.1f} gCO2eq/kWh<extra></extra>" },
+    { ...common, name: `Forecast (expected error, MAE ${maeText(model)} gCO2eq/kWh)`, meta: "forecast",
+      y: points.map((p) => p.value), line: { width: 2, color: FORECAST_COLOR, dash: "dash" },
+      hovertemplate: "%{text}<br>Forecast: %{y:.1f} gCO2eq/kWh<extra></extra>" },
+  ];
+}
+
+function drawCarbon(rows, granularity, forecast) {
   const trace = {
-    type: "scatter", mode: "lines", name: "Carbon intensity", x: rows.map((row) => row.x),
+    type: "scatter", mode: "lines", name: "Carbon intensity (measured)", x: rows.map((row) => row.x),
     y: rows.map((row) => row.carbon), text: rows.map((row) => timeLabel(row, granularity)), meta: "carbon",
     connectgaps: false, line: { width: 2, color: "#5b3a8c" },
     hovertemplate: "%{text}<br>%{y:.1f} gCO2eq/kWh<extra></extra>",
   };
-  return Plotly.react("carbon-chart", [trace], layout(rows, granularity, "gCO2eq/kWh", { showlegend: false }), PLOT_CONFIG);
+  if (!forecast) {
+    $("carbon-chart").classList.remove("with-forecast");
+    return Plotly.react("carbon-chart", [trace], layout(rows, granularity, "gCO2eq/kWh", { showlegend: false }), PLOT_CONFIG);
+  }
+  $("carbon-chart").classList.add("with-forecast");
+  const origin = Date.parse(forecast.origin);
+  const ticks = [...rows, ...forecastPoints(forecast)].sort((a, b) => a.x - b.x);
+  const extra = {
+    showlegend: true,
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: origin, x1: origin, y0: 0, y1: 1,
+      line: { color: FORECAST_COLOR, width: 1, dash: "dot" }, name: "forecast-origin" }],
+    annotations: [{ xref: "x", yref: "paper", x: origin, y: 1, yanchor: "top", xanchor: "left", showarrow: false,
+      text: "forecast →", font: { ...FONT, color: FORECAST_COLOR, size: 12 } }],
+  };
+  return Plotly.react("carbon-chart", [trace, ...forecastTraces(forecast)],
+    layout(ticks, granularity, "gCO2eq/kWh", extra), PLOT_CONFIG);
 }
 
 function drawLoadFactors(rows, sources, granularity) {
@@ -402,6 +464,130 @@ function drawDownloads(query) {
   $("downloads").replaceChildren(...items);
 }
 
+// ---- forecast and greenest window -----------------------------------------------------------------------
+
+// The forecast of the region shown when the plotted range reaches its origin (the end of the measured data):
+// only for one region or FR, at half-hour or hour granularity. null otherwise.
+async function forecastFor(query) {
+  if (!query.region || query.granularity === "day") return null;
+  const region = state.regions.find((r) => r.code === query.region);
+  if (!region || !region.last_day || query.end < region.last_day) return null; // the range ends before the data
+  let forecast;
+  try {
+    forecast = await apiGet(`/v1/forecast/regional/${encodeURIComponent(query.region)}?horizon=${FORECAST_HOURS}`);
+  } catch (error) {
+    if (error instanceof ApiProblem && error.status === 404) return null; // none issued yet
+    throw error;
+  }
+  const origin = Date.parse(forecast.origin);
+  const rangeStart = Date.parse(localMidnight(query.start));
+  const rangeEnd = Date.parse(localMidnight(addDays(query.end, 1)));
+  return rangeEnd >= origin && rangeStart <= origin ? forecast : null;
+}
+
+function utcText(iso) {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : "unknown";
+}
+
+function localText(iso) {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} (${iso.slice(19) || "UTC"})`;
+}
+
+function describeForecast(forecast) {
+  const note = $("forecast-note");
+  note.hidden = !forecast;
+  if (!forecast) {
+    note.textContent = "";
+    return;
+  }
+  const model = forecast.models.carbon_intensity_g_per_kwh || {};
+  const first = forecast.intervals.length ? localText(forecast.intervals[0].timestamp) : utcText(forecast.origin);
+  note.textContent = `Dashed: forecast of ${forecast.region_name} from ${first}, ${forecast.horizon_hours} h, issued ` +
+    `${utcText(forecast.issued_at)} by model ${model.id || "?"} v${model.version || "?"}; shaded: its 10–90 % ` +
+    `prediction interval. Expected error (backtest MAE per horizon band): ${maeText(model)} gCO2eq/kWh. ` +
+    "No weather input: the model reads the series' own history and the calendar only.";
+}
+
+function setGreenestForm(query, forecast) {
+  $("greenest-form").hidden = !query.region;
+  const span = $("greenest-span");
+  const keep = span.value;
+  const options = [new Option("the days shown (measured)", "plotted")];
+  if (forecast) options.push(new Option(`the forecast's ${forecast.horizon_hours} h`, "forecast"));
+  span.replaceChildren(...options);
+  span.value = options.some((o) => o.value === keep) ? keep : "plotted";
+  state.greenest = null;
+  const caption = $("greenest-caption");
+  caption.textContent = query.region ? "" : "Choose a region or France (FR) to find its greenest window.";
+  caption.classList.remove("error");
+}
+
+// The searched span: the plotted days (up to the forecast's origin: measured data only), or the forecast's.
+function greenestParams(query, forecast, spanKind, duration) {
+  const params = new URLSearchParams({ region_code: query.region, duration, k: "1" });
+  if (spanKind === "forecast" && forecast) {
+    params.set("start", forecast.origin);
+    params.set("end", new Date(Date.parse(forecast.origin) + forecast.horizon_hours * 3600000).toISOString());
+    return params;
+  }
+  let end = localMidnight(addDays(query.end, 1));
+  if (forecast && Date.parse(forecast.origin) < Date.parse(end)) end = forecast.origin;
+  params.set("start", localMidnight(query.start));
+  params.set("end", end);
+  return params;
+}
+
+// The carbon chart's shapes other than the greenest marker (the forecast's origin line).
+function baseShapes() {
+  const shapes = ($("carbon-chart").layout || {}).shapes || [];
+  return shapes.filter((shape) => shape.name !== "greenest-window");
+}
+
+async function findGreenest() {
+  const query = state.query;
+  if (!query || !query.region) return;
+  const caption = $("greenest-caption");
+  const duration = $("greenest-duration").value;
+  const label = $("greenest-duration").selectedOptions[0].textContent;
+  caption.classList.remove("error");
+  caption.textContent = "Searching…";
+  try {
+    const params = greenestParams(query, state.forecast, $("greenest-span").value, duration);
+    const answer = await apiGet(`/v1/intensity/greenest-window?${params}`);
+    state.greenest = answer;
+    const best = answer.best;
+    if (!best) {
+      await Plotly.relayout("carbon-chart", { shapes: baseShapes() });
+      caption.textContent = `No ${label} window with a value at every half-hour in this span.`;
+      return;
+    }
+    const marker = { type: "rect", xref: "x", yref: "paper", x0: Date.parse(best.start), x1: Date.parse(best.end),
+      y0: 0, y1: 1, fillcolor: GREENEST_FILL, line: { color: "#2e7d32", width: 1 }, layer: "below",
+      name: "greenest-window" };
+    await Plotly.relayout("carbon-chart", { shapes: [...baseShapes(), marker] });
+    const saving = best.saving_pct === null ? "" : `, ${best.saving_pct.toFixed(1)} % below the span's mean` +
+      ` (${answer.span_mean_intensity_g_per_kwh.toFixed(1)})`;
+    const mae = answer.expected_error ? answer.expected_error.mae_g_per_kwh : null;
+    const error = mae === null || mae === undefined ? "" : `; forecast's expected error (MAE) up to ${mae.toFixed(1)} gCO2eq/kWh`;
+    caption.textContent = `Greenest ${label} (shaded green), ${answer.basis}: ${localText(best.start)} to ` +
+      `${localText(best.end)}, mean ${best.mean_intensity_g_per_kwh.toFixed(1)} gCO2eq/kWh${saving}${error}.`;
+  } catch (error) {
+    caption.classList.add("error");
+    caption.textContent = `Greenest window: ${error.message}`;
+  }
+}
+
+// The attribution the licence asks for: the source (in the footer) and the date of the data's last update.
+async function showAttribution() {
+  try {
+    const response = await fetch("/v1/methodologies", { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const body = await response.json();
+    state.methodology = body;
+    if (body.data_last_updated) $("data-updated").textContent = `${utcText(body.data_last_updated)}, per`;
+  } catch (_) { /* the footer keeps its pointer to /v1/methodologies */ }
+}
+
 // ---- form and flow -------------------------------------------------------------------------------------
 
 function queryFromForm() {
@@ -442,14 +628,19 @@ async function show() {
     await drawMix(rows, sources, query.granularity);
     // Milliseconds from navigation start to the first chart on screen (read by bench/explorer.py).
     if (state.firstChartMs === undefined) state.firstChartMs = performance.now();
-    await drawCarbon(rows, query.granularity);
+    const forecast = await forecastFor(query);
+    state.forecast = forecast;
+    await drawCarbon(rows, query.granularity, forecast);
+    describeForecast(forecast);
+    setGreenestForm(query, forecast);
     if (withLoadFactors) await drawLoadFactors(rows, sources, query.granularity);
     drawTable(rows, sources, query.granularity, withLoadFactors);
     drawDownloads(query);
     const missing = rows.filter((row) => row.missing || row.consumption === null).length;
     const note = query.loadFactors && !query.region ? " Load factors are shown for one region at a time." : "";
+    const ahead = forecast ? `, then a ${forecast.horizon_hours} h forecast` : "";
     setStatus(`${rows.length} points, ${query.regionName}, ${query.start} to ${query.end}` +
-      `${missing ? `, ${missing} missing` : ""}.${note}`, "ready");
+      `${missing ? `, ${missing} missing` : ""}${ahead}.${note}`, "ready");
   } catch (error) {
     if (error instanceof ApiProblem && error.status === 401) sessionStorage.removeItem(KEY_STORAGE);
     setStatus(error.message, "error");
@@ -510,6 +701,10 @@ $("key-form").addEventListener("submit", (event) => {
   $("api-key").value = "";
   start();
 });
+$("greenest-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  findGreenest();
+});
 $("forget-key").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_STORAGE);
   setStatus("Key forgotten.", "idle");
@@ -522,4 +717,5 @@ $("controls").addEventListener("submit", (event) => {
   }
   show();
 });
+showAttribution();
 start();

@@ -426,6 +426,7 @@ var appSettings = {
   TRUSTED_PROXY_HOPS: deployApim ? '1' : '0'
   RATE_LIMIT_ANONYMOUS_REQUESTS: '300'
   HEALTH_CACHE_SECONDS: '5'
+  HEALTH_STALE_AFTER_SECONDS: '7200'
   MATERIALIZE_SCHEDULE: materializeSchedule
   MATERIALIZE_BATCH_SIZE: string(materializeBatchSize)
   // Late Gold commits and failing region-months (infra/sql/README.md): the code's defaults, set explicitly.

@@ -10,7 +10,10 @@ from tests.conformance.http_through import Answer, Call, via_devhost, via_worker
 from tests.support.conformance import Pair
 
 # JSON keys whose values are timings or clocks, blanked on both sides before comparing.
-VOLATILE = {"health": ("latency_ms", "lag_seconds"), "health_detail": ("latency_ms", "lag_seconds")}
+VOLATILE = {
+    "health": ("latency_ms", "lag_seconds", "age_seconds"),
+    "health_detail": ("latency_ms", "lag_seconds", "age_seconds"),
+}
 READER, OPERATOR, BAD_KEY = "reader", "operator", "bad"
 # Route values for the app's templates: every HTTP function of the app gets at least one plain GET.
 SAMPLE_VALUES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devhost.testing import DevhostProcess, devhost_env, free_port, new_api_keys
-from tests.support.e2e_api import MATERIALIZED_TIMEOUT, Api, DevhostServer
+from tests.support.e2e_api import MATERIALIZED_TIMEOUT, SAMPLE_STALE_AFTER_SECONDS, Api, DevhostServer
 
 
 @pytest.fixture
@@ -43,7 +43,10 @@ def devhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost
     One per pytest process: under `-n 2` each xdist worker has its own (its files read it, none writes to it)."""
     data_dir = tmp_path_factory.mktemp("devhost-e2e")
     keys = new_api_keys()
-    process = DevhostProcess(data_dir, free_port(), [], devhost_env(data_dir, API_KEYS=keys.env_value))
+    # The sample data ends on 2024-12-31: with the default HEALTH_STALE_AFTER_SECONDS (2 h) health would say
+    # degraded for staleness (tests/e2e/test_explorer_browser.py asserts that on its own devhost); here it is years.
+    env = devhost_env(data_dir, API_KEYS=keys.env_value, HEALTH_STALE_AFTER_SECONDS=SAMPLE_STALE_AFTER_SECONDS)
+    process = DevhostProcess(data_dir, free_port(), [], env)
     try:
         process.start()
         result = process.wait_for("materialize-incremental", MATERIALIZED_TIMEOUT)

@@ -1,4 +1,5 @@
-"""A small sample Gold DB for the explorer's browser tests: two regions, one year, one known hole."""
+"""The sample Gold DB for the explorer's browser tests: the 12 regions (so FR, their sum, is complete and has a
+forecast), one year, one known hole."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from domain.regions import REGIONS as ALL_REGIONS
 from localdev.gold_schema import region_id
 from localdev.sample_data import build_sample_gold
 
-REGIONS = ("11", "84")  # Île-de-France (no nuclear) and Auvergne-Rhône-Alpes (every source)
+REGIONS = tuple(r.code for r in ALL_REGIONS)  # 11 Île-de-France has no nuclear, 84 Auvergne-Rhône-Alpes every source
 HOLE_REGION = "11"
 HOLE_DAY = "2024-06-12"
 # One local hour with no facts at all: its half-hours (and the hour) are absent from Gold.

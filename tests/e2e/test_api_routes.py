@@ -10,7 +10,7 @@ import requests
 
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES
-from tests.support.e2e_api import Api, assert_problem
+from tests.support.e2e_api import SAMPLE_STALE_AFTER_SECONDS, Api, assert_problem
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +27,9 @@ def test_health_is_public(api: Api) -> None:
     }  # the stores' detail: operators
     lag = body["materialization"]  # the sample was materialized at start: a watermark with a real age
     assert lag["watermark"] and isinstance(lag["lag_seconds"], float) and lag["lag_seconds"] >= 0
+    freshness = body["checks"]["freshness"]  # the 2024 sample is years old: this devhost allows years
+    assert freshness["status"] == "ok" and freshness["newest_interval"] == "2024-12-31T23:30:00+01:00"
+    assert freshness["stale_after_seconds"] == int(SAMPLE_STALE_AFTER_SECONDS) and freshness["age_seconds"] > 86400
 
 
 def test_health_detail_is_for_operators(api: Api) -> None:

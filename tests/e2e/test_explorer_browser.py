@@ -1,6 +1,6 @@
 """/explorer and /v1/docs in a real browser: Debian's chromium driven by selenium, against devhost over HTTP.
 
-One devhost (two sample regions, one known hole) and one browser for the module. Each state leaves a
+One devhost (the 12 sample regions and FR, one known hole) and one browser for the module. Each state leaves a
 screenshot in .artifacts/explorer/ (git-ignored, kept by CI as an artifact of the run).
 """
 
@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ if not browser.available():
 from selenium.webdriver import Chrome  # noqa: E402  (only with a browser to drive)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 class Explorer:
@@ -187,10 +188,10 @@ def test_a_missing_interval_is_a_gap_not_a_zero(explorer: Explorer) -> None:
 def test_all_regions_sum_the_regions(explorer: Explorer) -> None:
     explorer.show("start=2024-07-01&end=2024-07-31&granularity=day")
     by_region = [explorer.items(region_code=code, start_date="2024-07-01", end_date="2024-07-31", granularity="day")
-                 for code in ("11", "84")]  # fmt: skip
+                 for code in EXPLORER_REGIONS]  # fmt: skip
     consumption = explorer.traces("mix-chart")["consumption"]["y"]
-    assert len(consumption) == 31
-    totals = [a["consumption_mw"] + b["consumption_mw"] for a, b in zip(*by_region, strict=True)]
+    assert len(consumption) == 31 and len(by_region) == 12
+    totals = [sum(day["consumption_mw"] for day in days) for days in zip(*by_region, strict=True)]
     assert consumption == pytest.approx(totals)
     explorer.screenshot("all-regions-july-daily")
 
@@ -284,6 +285,155 @@ def test_explorer_download_sends_no_api_key_to_storage(devhost: tuple[str, str],
         driver.quit()
 
 
+# --- FR, the forecast band, the greenest window, the attribution (issue 25) ---------------------------------
+
+# The sample data ends on 2024-12-31 (local): a range over the last days of 2024 reaches the forecast's origin.
+LAST_DAYS = "start=2024-12-29&end=2024-12-31&granularity=30min"
+_OPTION_VALUES = "return [...document.getElementById(arguments[0]).options].map(o => o.value);"
+
+
+def _epoch_ms(timestamp: str) -> int:
+    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _shape_ms(value: Any) -> int:
+    """A shape's x as plotly keeps it on a date axis: ms, or a UTC date string."""
+    if isinstance(value, int | float):
+        return int(value)
+    return int(datetime.fromisoformat(str(value)).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def test_fr_is_listed_and_plotted_with_the_api_values(explorer: Explorer) -> None:
+    explorer.show("region=FR&start=2024-03-04&end=2024-03-05&granularity=hour")
+    options = explorer.driver.execute_script(_OPTION_VALUES, "region")
+    assert options[-1] == "FR" and set(EXPLORER_REGIONS) < set(options)
+    expected = explorer.items(region_code="FR", start_date="2024-03-04", end_date="2024-03-05", granularity="hour")
+    assert len(expected) == 48 and all(item["region"] == "FR" for item in expected)
+    mix = explorer.traces("mix-chart")
+    assert mix["consumption"]["y"] == [item["consumption_mw"] for item in expected]
+    plotted = [s for s in ("nucleaire", "hydraulique", "eolien", "solaire", "bioenergies", "thermique") if s in mix]
+    assert plotted and plotted == [s for s in plotted if any(item["sources"].get(s) is not None for item in expected)]
+    for source in plotted:
+        assert mix[source]["customdata"] == [item["sources"][source] for item in expected], source
+    assert explorer.traces("carbon-chart")["carbon"]["y"] == [item["carbon_intensity_g_per_kwh"] for item in expected]
+    assert "France" in explorer.driver.find_element(By.ID, "status").text
+    assert explorer.console_errors() == []
+    explorer.screenshot("fr-hourly-2024-03-04")
+
+
+@pytest.mark.parametrize("region", ["FR", "84"])
+def test_the_forecast_band_follows_the_last_measured_point(explorer: Explorer, region: str) -> None:
+    explorer.show(f"region={region}&{LAST_DAYS}")
+    forecast = explorer.api(f"/v1/forecast/regional/{region}", horizon="48")
+    carbon = explorer.traces("carbon-chart")
+    assert {"carbon", "forecast", "forecast:lower", "forecast:upper"} <= set(carbon)
+    values = [i["carbon_intensity_g_per_kwh"] for i in forecast["intervals"]]
+    assert len(values) == 96
+    assert carbon["forecast"]["x"] == [_epoch_ms(i["timestamp"]) for i in forecast["intervals"]]
+    assert carbon["forecast"]["y"] == [v["value"] for v in values]
+    assert carbon["forecast:lower"]["y"] == [v["lower"] for v in values]
+    assert carbon["forecast:upper"]["y"] == [v["upper"] for v in values]
+    for k in (0, 12, 47, 95):  # a few points, as the API gives them
+        assert carbon["forecast"]["y"][k] == values[k]["value"] and values[k]["lower"] <= values[k]["upper"]
+    # After the last measured point, from the forecast's origin: the first forecast half-hour follows it.
+    measured = [x for x, y in zip(carbon["carbon"]["x"], carbon["carbon"]["y"], strict=True) if y is not None]
+    assert carbon["forecast"]["x"][0] == _epoch_ms(forecast["origin"]) == max(measured) + 30 * 60 * 1000
+    # Filled between the 10 % and 90 % edges, dashed, named a forecast with the model's expected error.
+    styles = explorer.driver.execute_script(
+        "return document.getElementById('carbon-chart').data.map(t => [t.meta, t.fill || null, t.line.dash || null,"
+        " t.name, t.showlegend !== false]);"
+    )
+    by_meta = {meta: (fill, dash, name, legend) for meta, fill, dash, name, legend in styles}
+    assert by_meta["forecast:upper"][0] == "tonexty" and by_meta["forecast"][1] == "dash"
+    bands = forecast["models"]["carbon_intensity_g_per_kwh"]["bands"]
+    name = by_meta["forecast"][2]
+    assert name.startswith("Forecast") and by_meta["forecast"][3] and by_meta["carbon"][2].endswith("(measured)")
+    for band in bands:
+        assert f"{band['mae']:.1f}" in name, band
+    note = explorer.driver.find_element(By.ID, "forecast-note")
+    assert note.is_displayed() and "MAE" in note.text and "No weather input" in note.text
+    assert "forecast" in explorer.driver.find_element(By.ID, "status").text
+    assert explorer.console_errors() == []
+    explorer.screenshot(f"forecast-band-{region}")
+
+
+def test_no_forecast_when_the_range_ends_before_the_data(explorer: Explorer) -> None:
+    explorer.show("region=FR&start=2024-12-20&end=2024-12-27&granularity=hour")
+    assert set(explorer.traces("carbon-chart")) == {"carbon"}
+    assert not explorer.driver.find_element(By.ID, "forecast-note").is_displayed()
+    spans = explorer.driver.execute_script(_OPTION_VALUES, "greenest-span")
+    assert spans == ["plotted"]  # the forecast's span only when the forecast is drawn
+
+
+def _find_greenest(explorer: Explorer, duration: str, span: str) -> dict[str, Any]:
+    driver = explorer.driver
+    Select(driver.find_element(By.ID, "greenest-duration")).select_by_value(duration)
+    Select(driver.find_element(By.ID, "greenest-span")).select_by_value(span)
+    driver.execute_script("window.explorer.greenest = null;")
+    driver.find_element(By.ID, "greenest-find").click()
+    WebDriverWait(driver, READY_TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "greenest-caption").text.startswith(("Greenest ", "No ", "Greenest window:"))
+    )
+    shapes = driver.execute_script("return (document.getElementById('carbon-chart').layout.shapes || [])"
+                                   ".map(s => ({name: s.name, type: s.type, x0: s.x0, x1: s.x1}));")  # fmt: skip
+    return {"caption": driver.find_element(By.ID, "greenest-caption").text,
+            "markers": [s for s in shapes if s["name"] == "greenest-window"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("duration", "span", "params", "basis"),
+    [
+        # The days shown, up to the forecast's origin: measured.
+        ("PT2H", "plotted", {"start": "2024-12-29T00:00:00+01:00", "end": "2024-12-31T23:00:00Z"}, "measured"),
+        # The forecast's 48 h.
+        ("PT4H", "forecast", {"start": "2024-12-31T23:00:00Z", "end": "2025-01-02T23:00:00.000Z"}, "forecast"),
+        ("PT1H", "forecast", {"start": "2024-12-31T23:00:00Z", "end": "2025-01-02T23:00:00.000Z"}, "forecast"),
+    ],
+)
+def test_the_greenest_window_marker_is_the_apis_answer(
+    explorer: Explorer, duration: str, span: str, params: dict[str, str], basis: str
+) -> None:
+    explorer.show(f"region=FR&{LAST_DAYS}")
+    found = _find_greenest(explorer, duration, span)
+    answer = explorer.api("/v1/intensity/greenest-window", region_code="FR", duration=duration, k="1", **params)
+    assert answer["basis"] == basis and answer["best"] is not None
+    best = answer["best"]
+    [marker] = found["markers"]
+    assert marker["type"] == "rect"
+    assert (_shape_ms(marker["x0"]), _shape_ms(marker["x1"])) == (_epoch_ms(best["start"]), _epoch_ms(best["end"]))
+    caption = found["caption"]
+    assert caption.startswith("Greenest ") and basis in caption
+    assert best["start"][:10] in caption and best["start"][11:16] in caption and best["end"][11:16] in caption
+    assert f"{best['mean_intensity_g_per_kwh']:.1f}" in caption and f"{best['saving_pct']:.1f} %" in caption
+    if basis == "forecast":
+        assert f"{answer['expected_error']['mae_g_per_kwh']:.1f}" in caption
+    assert explorer.driver.execute_script("return window.explorer.greenest.best.start") == best["start"]
+    assert explorer.console_errors() == []
+    explorer.screenshot(f"greenest-{duration}-{span}-FR")
+
+
+def test_the_footer_gives_the_licence_source_and_date_of_the_data(explorer: Explorer) -> None:
+    explorer.show("region=84&start=2024-03-04&end=2024-03-04&granularity=hour")
+    updated = explorer.api("/v1/methodologies")["data_last_updated"]  # 2025-01-15T06:00:00.000000Z
+    footer = explorer.driver.find_element(By.TAG_NAME, "footer")
+    WebDriverWait(explorer.driver, READY_TIMEOUT).until(lambda d: updated[:10] in footer.text)
+    text = footer.text
+    assert "Licence Ouverte" in text and "RTE éCO2mix via ODRÉ" in text
+    assert f"{updated[:10]} {updated[11:16]} UTC" in text
+
+
+def test_health_is_degraded_for_staleness_with_the_default_setting(explorer: Explorer) -> None:
+    """This devhost keeps the default HEALTH_STALE_AFTER_SECONDS (2 h): its 2024 data is stale, still served."""
+    resp = requests.get(f"{explorer.base_url}/v1/health", timeout=30)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "degraded" and body["checks"]["materialization"]["status"] == "ok"
+    freshness = body["checks"]["freshness"]
+    assert freshness["status"] == "degraded" and freshness["stale_after_seconds"] == 7200
+    assert freshness["newest_interval"] == "2024-12-31T23:30:00+01:00" and freshness["age_seconds"] > 7200
+    assert explorer.items(region_code="84", start_date="2024-12-31", end_date="2024-12-31")  # still served
+
+
 def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:
     explorer.show("region=84&start=2024-03-04&end=2024-03-04&granularity=hour")
     driver = explorer.driver
@@ -294,6 +444,17 @@ def test_controls_are_reachable_with_the_keyboard(explorer: Explorer) -> None:
         reached.append(driver.switch_to.active_element.get_attribute("id"))
     for control in ("save-key", "forget-key", "region", "start", "end", "granularity", "load-factors", "show"):
         assert control in reached
+    for _ in range(10):  # then the greenest window's controls, under the carbon chart
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        reached.append(driver.switch_to.active_element.get_attribute("id"))
+    for control in ("greenest-duration", "greenest-span", "greenest-find"):
+        assert control in reached
+    # Enter on the button finds the window: the marker and its caption.
+    driver.find_element(By.ID, "greenest-find").send_keys(Keys.ENTER)
+    WebDriverWait(driver, READY_TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "greenest-caption").text.startswith("Greenest 2 hours")
+    )
+    explorer.show("region=84&start=2024-03-04&end=2024-03-04&granularity=hour")
     # Enter on a control submits the form: the page draws the same range again.
     driver.find_element(By.ID, "granularity").send_keys(Keys.ENTER)
     explorer.wait_state()

@@ -52,7 +52,15 @@ def test_the_charting_library_is_the_pinned_package_s_plotly_js() -> None:
 def test_the_script_reads_only_the_public_v1_api_and_keeps_the_key_in_the_session() -> None:
     script = asset_bytes(ASSETS["explorer.js"]).decode()
     paths = set(re.findall(r"[`\"'](/[a-z0-9_/.-]+)", script))
-    assert paths == {"/v1/production/regional", "/v1/regions", "/v1/export/csv", "/v1/export/parquet"}
+    assert paths == {
+        "/v1/production/regional",
+        "/v1/regions",
+        "/v1/export/csv",
+        "/v1/export/parquet",
+        "/v1/forecast/regional/",
+        "/v1/intensity/greenest-window",
+        "/v1/methodologies",
+    }
     assert "sessionStorage" in script and "localStorage" not in script
     assert "http://" not in script and "https://" not in script
 

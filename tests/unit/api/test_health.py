@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from api import health
-from api.health import PingSlots, check_health, materialization_lag
+from api.health import DEFAULT_STALE_AFTER_SECONDS, PingSlots, check_health, freshness_check, materialization_lag
 from api.http import respond
-from api.schemas import Health
+from api.schemas import Health, PublicHealth
 from core.settings import Settings
+from domain.intensity_now import INTENSITY_NOW_DOC_ID
 from domain.naming import WATERMARK_DOC_ID
 from stores.ports import SYSTEM_PARTITION
 from tests.support.api_documents import OPERATOR_KEY, READER_KEY, FakeStores, MakeRequest
@@ -130,7 +131,7 @@ def test_health_degraded_after_two_failed_runs() -> None:
                    instance_id="materialize-incremental")  # fmt: skip
         docs.gets = 0
         status, body = _health_of(docs)
-        assert status == 200 and docs.gets == 2  # the watermark and the runs document: one extra point read
+        assert status == 200 and docs.gets == 3  # the watermark, the runs and the intensity-now documents
         Health.model_validate(body)
         bodies.append(body)
     assert [b["status"] for b in bodies] == ["ok", "degraded", "degraded"]  # once may be a blip
@@ -222,3 +223,75 @@ def test_store_details_are_for_operators_and_checked_now(
             "documents": settings.documents_backend,
             "files": settings.files_backend,
         }
+
+
+# --- checks.freshness (issue 25) ------------------------------------------------------------------------
+
+
+def _intensity_now(docs: MemoryDocuments, *timestamps: str) -> None:
+    """The intensity-now document with one area per timestamp (only `timestamp` matters to health)."""
+    items = [{"region_code": code, "timestamp": t} for code, t in zip(("11", "84", "FR"), timestamps, strict=False)]
+    docs.upsert({"id": INTENSITY_NOW_DOC_ID, "region_code": SYSTEM_PARTITION, "doc_type": "intensity-now",
+                 "key": INTENSITY_NOW_DOC_ID, "materialized_at": "2025-01-15T06:00:00Z", "items": items})  # fmt: skip
+
+
+def test_health_degraded_when_the_newest_interval_is_older_than_the_default_two_hours() -> None:
+    docs = MemoryDocuments()
+    _intensity_now(docs, "2024-12-31T23:00:00+01:00", "2024-12-31T23:30:00+01:00", "2024-12-31T22:00:00+01:00")
+    newest = datetime(2024, 12, 31, 22, 30, tzinfo=UTC)  # 23:30 in Paris: the newest of the three
+    assert DEFAULT_STALE_AFTER_SECONDS == 7200 == Settings().HEALTH_STALE_AFTER_SECONDS
+    fresh = check_health(docs, MemoryFiles(), {}, PingSlots(), now=newest + timedelta(hours=2))
+    stale = check_health(docs, MemoryFiles(), {}, PingSlots(), now=newest + timedelta(hours=2, seconds=1))
+    assert fresh[0] == stale[0] == 200  # stale data is still served: degraded, not down
+    assert fresh[1]["status"] == "ok" and stale[1]["status"] == "degraded"
+    assert stale[1]["checks"]["materialization"]["status"] == "ok"  # the runs themselves are fine
+    assert stale[1]["checks"]["freshness"] == {
+        "status": "degraded",
+        "newest_interval": "2024-12-31T23:30:00+01:00",
+        "age_seconds": 7201.0,
+        "stale_after_seconds": 7200,
+    }
+    assert fresh[1]["checks"]["freshness"]["status"] == "ok"
+    Health.model_validate(stale[1])
+
+
+def test_the_2024_sample_is_stale_today_with_the_default_and_fresh_with_a_large_setting() -> None:
+    docs = MemoryDocuments()
+    _intensity_now(docs, "2024-12-31T23:30:00+01:00")
+    _, body = check_health(docs, MemoryFiles(), {}, PingSlots())  # the real clock
+    assert body["status"] == "degraded" and body["checks"]["freshness"]["age_seconds"] > 86400
+    _, body = check_health(docs, MemoryFiles(), {}, PingSlots(), stale_after_seconds=100 * 365 * 86400)
+    assert body["status"] == "ok" and body["checks"]["freshness"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("doc", [None, {}, {"items": []}, {"items": [{"timestamp": None}, {"timestamp": "bad"}]}])
+def test_freshness_is_unknown_before_the_first_commit_and_does_not_degrade(doc: Any) -> None:
+    check = freshness_check(doc, datetime.now(UTC), 7200)
+    assert check == {"status": "unknown", "newest_interval": None, "age_seconds": None, "stale_after_seconds": 7200}
+    status, body = _health_of(MemoryDocuments())
+    assert status == 200 and body["status"] == "ok" and body["checks"]["freshness"]["status"] == "unknown"
+
+
+def test_freshness_is_null_when_the_documents_store_is_down() -> None:
+    status, body = check_health(Broken(), MemoryFiles(), {}, PingSlots())
+    assert status == 503 and body["checks"] == {"materialization": None, "freshness": None}
+
+
+def test_public_health_uses_the_setting_and_shows_the_freshness(
+    fake_stores: FakeStores, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = CountingDocuments()
+    _intensity_now(docs, "2024-12-31T23:30:00+01:00")
+    monkeypatch.setattr(fake_stores, "documents", docs)
+    bodies = []
+    for stale_after in (7200, 100 * 365 * 86400):
+        health.PUBLIC_CACHE.clear()
+        settings = Settings(HEALTH_STALE_AFTER_SECONDS=stale_after, HEALTH_CACHE_SECONDS=5)
+        docs.gets = 0
+        for _ in range(3):  # the per-instance cache holds: one set of reads
+            resp = respond(make_request("GET", "/v1/health", key=None), health.ROUTE, health._handle, settings)
+        assert resp.status_code == 200 and docs.gets == 3
+        bodies.append(PublicHealth.model_validate_json(resp.get_body()))
+    assert [b.status for b in bodies] == ["degraded", "ok"]
+    assert [b.checks.freshness.status for b in bodies if b.checks.freshness] == ["degraded", "ok"]
+    assert bodies[0].checks.freshness is not None and bodies[0].checks.freshness.stale_after_seconds == 7200
