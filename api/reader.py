@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from operator import itemgetter
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import quote_plus
 
 from api import caching
@@ -44,9 +44,8 @@ from api.rendered import (
 )
 from domain.models import Units
 from domain.naming import day_doc_id
-from domain.ports import RenderedDocument, RenderedDocuments
+from domain.ports import Document, DocumentReads, RenderedDocument
 from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
-from stores.ports import Document, DocumentStore
 
 _INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
 _UNITS = Units().model_dump()
@@ -153,26 +152,26 @@ def check_range(query: RangeQuery) -> None:
         )
 
 
-def _all_rows(documents: DocumentStore, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
+async def _all_rows(documents: DocumentReads, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
     """Every (document, interval or day) of the range, region by region: the straightforward read."""
     start, end = query.start_date.isoformat(), query.end_date.isoformat()
     rows: list[Row] = []
     hashes: list[str] = []
     for code in codes:
         if query.granularity == "day":
-            for doc in documents.query_range(code, "month", start[:7], end[:7]):
+            for doc in await documents.query_range(code, "month", start[:7], end[:7]):
                 hashes.append(doc.get("content_hash", ""))
                 rows.extend((doc, d) for d in doc.get("days", []) if start <= d["date"] <= end)
         else:
             field = _INTERVAL_FIELD[query.granularity]
-            for doc in documents.query_range(code, "day", start, end):
+            for doc in await documents.query_range(code, "day", start, end):
                 hashes.append(doc.get("content_hash", ""))
                 rows.extend((doc, iv) for iv in doc.get(field, []))
     return rows, hashes
 
 
-def _planned_page(
-    documents: DocumentStore, query: RangeQuery, codes: list[str]
+async def _planned_page(
+    documents: DocumentReads, query: RangeQuery, codes: list[str]
 ) -> tuple[list[Row], int, list[str]] | None:
     """Intervals of several regions without reading every region's day documents: the month documents give
     each day's interval count, so only the regions on the requested page have their day documents read. None
@@ -184,7 +183,7 @@ def _planned_page(
     plan: list[tuple[str, list[tuple[str, int]]]] = []
     for code in codes:
         days: list[tuple[str, int]] = []
-        for month in documents.query_range(code, "month", start[:7], end[:7]):
+        for month in await documents.query_range(code, "month", start[:7], end[:7]):
             hashes.append(month.get("content_hash", ""))
             days += [
                 (d["date"], per_day(d["interval_count"])) for d in month.get("days", []) if start <= d["date"] <= end
@@ -200,7 +199,7 @@ def _planned_page(
             position += region_total
             continue
         # The whole range of a region on the page, so that a day its month document misses is noticed.
-        docs = documents.query_range(code, "day", start, end)
+        docs = await documents.query_range(code, "day", start, end)
         if [(d["date"], len(d.get(field, []))) for d in docs] != days:
             return None
         hashes += [d.get("content_hash", "") for d in docs]
@@ -218,8 +217,8 @@ def _space(field: str, source_type: str | None) -> str:
 _HASH = itemgetter(1)
 
 
-def _region_runs(
-    documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
+async def _region_runs(
+    documents: DocumentReads, query: RangeQuery, code: str, rendered: RenderedItems
 ) -> tuple[list[RenderedRun], list[RunWindow] | None, list[str]]:
     """Every item of one region's range, pre-serialized: the runs, their windows of the range (None: every
     run whole) and the documents' hashes. The store gives the range's current content hashes (no bodies);
@@ -243,20 +242,20 @@ def _region_runs(
             return RenderedRun.of(items, dates)
         return rendered.put(space, content_hash, items, dates)
 
-    pairs = documents.range_hashes(code, doc_type, first, last)
+    pairs = await documents.range_hashes(code, doc_type, first, last)
     hashes: list[str] = list(map(_HASH, pairs))
     runs: list[Any] = rendered.get_many(space, hashes)
     if "" in hashes:  # a document without a hash is never served from the cache
         runs = [run if h else None for run, h in zip(runs, hashes, strict=True)]
     if None in runs:  # (runs compare by identity: this is a scan in C)
-        runs, hashes = _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
+        runs, hashes = await _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
     if by_day:
         return runs, [run.window(start, end) for run in runs], hashes
     return runs, None, hashes
 
 
-def _render_missing(
-    documents: DocumentStore,
+async def _render_missing(
+    documents: DocumentReads,
     code: str,
     span: tuple[str, str, str],
     pairs: list[tuple[str, str]],
@@ -266,7 +265,7 @@ def _render_missing(
     """The runs of the range's documents not in the cache, read and rendered; the runs and their hashes."""
     missing = [k for k, run in enumerate(runs) if run is None]
     # A few documents not cached (a range sliding over new days): point reads of those alone.
-    fetched = [documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
+    fetched = [await documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
     if fetched is not None and all(doc is not None for doc in fetched):
         pairs = list(pairs)
         for k, doc in zip(missing, fetched, strict=True):
@@ -274,7 +273,7 @@ def _render_missing(
             pairs[k] = (doc["id"], doc.get("content_hash", ""))  # its own hash: it may be newer than the list's
             runs[k] = put(doc, pairs[k][1])
     else:  # many missing (or one deleted meanwhile): the whole range in one query
-        docs = documents.query_range(code, *span)
+        docs = await documents.query_range(code, *span)
         pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
         runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
     return runs, [h for _, h in pairs]
@@ -304,17 +303,19 @@ def _page_head(
     }
 
 
-def production_page(documents: DocumentStore, query: RangeQuery, page_url: PageUrl) -> tuple[dict[str, Any], list[str]]:
+async def production_page(
+    documents: DocumentReads, query: RangeQuery, page_url: PageUrl
+) -> tuple[dict[str, Any], list[str]]:
     """One page of items, region by region in INSEE order then by time, built from the documents; also the
     content hashes it used. `page_url` takes a canonical query string."""
     require_region(query.region_code)
     check_range(query)
     codes = [query.region_code] if query.region_code else REGION_CODES
-    planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
+    planned = await _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
     if planned is not None:
         page, total, hashes = planned
     else:
-        rows, hashes = _all_rows(documents, query, codes)
+        rows, hashes = await _all_rows(documents, query, codes)
         total = len(rows)
         page = rows[query.offset : query.offset + query.limit]
     build = day_item if query.granularity == "day" else interval_item
@@ -339,8 +340,8 @@ class RenderedPage:
 _PAGE_TAIL = b"]}"
 
 
-def rendered_page(
-    documents: DocumentStore,
+async def rendered_page(
+    documents: DocumentReads,
     query: RangeQuery,
     page_url: PageUrl,
     rendered: RenderedItems,
@@ -351,7 +352,7 @@ def rendered_page(
     assert query.region_code is not None
     require_region(query.region_code)
     check_range(query)
-    runs, windows, hashes = _region_runs(documents, query, query.region_code, rendered)
+    runs, windows, hashes = await _region_runs(documents, query, query.region_code, rendered)
     found = whole_runs_page(runs, query.offset, query.limit) if windows is None else None
     parts: list[RunWindow] | None = None
     if found is not None:  # every run whole: their blobs as they are
@@ -374,36 +375,14 @@ def _no_data(region_code: str, day: str) -> ApiError:
     )
 
 
-def day_document(documents: DocumentStore, region_code: str, day: str) -> Document:
-    """One point read, parsed; 404 for an unknown region or a day with no materialized data."""
+async def rendered_day(documents: DocumentReads, region_code: str, day: str) -> RenderedDocument:
+    """One point read as the bytes a client gets: stored as they are where the store keeps them (no parsing);
+    404 for an unknown region or a day with no materialized data."""
     require_region(region_code)
-    doc = documents.get(region_code, day_doc_id(region_code, day))
-    if doc is None:
+    found = await documents.get_rendered(region_code, day_doc_id(region_code, day))
+    if found is None:
         raise _no_data(region_code, day)
-    # Store metadata (Cosmos `_rid`, `_etag`, `_ts`…) is not part of the document contract.
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-@cache
-def _answers_bytes(store_type: type) -> bool:
-    # Once per store class: a runtime Protocol check walks the protocol's attributes (~10 µs) on every call.
-    return issubclass(store_type, RenderedDocuments)
-
-
-def _renders(documents: DocumentStore) -> TypeGuard[RenderedDocuments]:
-    return _answers_bytes(type(documents))
-
-
-def rendered_day(documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
-    """One point read as the bytes a client gets: stored as they are where the store can (no parsing)."""
-    require_region(region_code)
-    if _renders(documents):
-        found = documents.get_rendered(region_code, day_doc_id(region_code, day))
-        if found is None:
-            raise _no_data(region_code, day)
-        return found
-    doc = day_document(documents, region_code, day)
-    return RenderedDocument(dumps(doc), None, doc.get("content_hash"), doc.get("final") is True)
+    return found
 
 
 class ProductionReader:
@@ -412,11 +391,11 @@ class ProductionReader:
     def __init__(self, rendered: RenderedItems | None = None) -> None:
         self.rendered = rendered if rendered is not None else RenderedItems()
 
-    def day(self, documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
-        return rendered_day(documents, region_code, day)
+    async def day(self, documents: DocumentReads, region_code: str, day: str) -> RenderedDocument:
+        return await rendered_day(documents, region_code, day)
 
-    def page(
-        self, documents: DocumentStore, query: RangeQuery, root_url: str
+    async def page(
+        self, documents: DocumentReads, query: RangeQuery, root_url: str
     ) -> tuple[bytes, str, Callable[[], bytes] | None]:
         """One page of the range as JSON bytes, its ETag (the documents' hashes and the canonical query), and
         what makes its gzip form from the runs' deflate segments (None: compress the body)."""
@@ -426,7 +405,7 @@ class ProductionReader:
 
         etag_variant = canonical_query(query, query.offset)
         if query.region_code is not None:
-            page = rendered_page(documents, query, page_url, self.rendered, etag_variant)
+            page = await rendered_page(documents, query, page_url, self.rendered, etag_variant)
             return page.body, caching.combined_etag(page.hashes, etag_variant), page.gzipped
-        body, hashes = production_page(documents, query, page_url)
+        body, hashes = await production_page(documents, query, page_url)
         return dumps(body), caching.combined_etag(hashes, etag_variant), None

@@ -316,7 +316,7 @@ def measure_on_emulators(
     from tests.support.azure_devhosts import emulators
 
     urllib3.disable_warnings()  # the sync client's warning on each unverified HTTPS request (emulator only)
-    bench.shapes.REGIONS = [REGIONS_BY_CODE[EMULATOR_REGION]]  # one region: the emulator holds one year of it
+    bench.shapes.REGIONS = (REGIONS_BY_CODE[EMULATOR_REGION],)  # one region: the emulator holds one year of it
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     with emulators(workdir) as emu:

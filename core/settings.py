@@ -54,8 +54,6 @@ class Settings(BaseSettings):
     STORE_READ_ATTEMPTS: int = Field(default=2, ge=1, le=10)
     STORE_READ_THROTTLE_WAIT_SECONDS: int = Field(default=1, ge=1, le=30)  # total wait on 429s
     STORE_RETRY_AFTER_SECONDS: int = Field(default=5, ge=1, le=3600)  # Retry-After when the store gave none
-    # Async triggers read Cosmos/Blob with the aio clients on the event loop; false: the sync clients on a thread.
-    STORE_READS_ASYNC: bool = True
     # Store calls of the materialization: patient (throttling is frequent on serverless during a backfill).
     STORE_BATCH_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=600)  # per attempt
     STORE_BATCH_ATTEMPTS: int = Field(default=12, ge=1, le=50)

@@ -70,6 +70,34 @@ class RenderedDocuments(Protocol):
         """The document as bytes by point read; None when absent."""
 
 
+class DocumentReads(Protocol):
+    """The API's reads of the documents, awaited on the event loop: the aio Cosmos client's, or a local store's
+    that answers at once. The materialization writes through the sync DocumentStore."""
+
+    async def get(self, region_code: str, doc_id: str) -> Document | None: ...
+
+    async def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
+        """The document as a read answers it (bytes, gzip form, content hash, finality); None when absent."""
+
+    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]: ...
+
+    async def range_hashes(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str
+    ) -> list[tuple[str, str]]: ...
+
+    async def ping(self) -> None: ...
+
+
+class FileReads(Protocol):
+    """The API's reads of the files, awaited on the event loop (the aio Blob client's, or a local store's)."""
+
+    async def read_head(self, name: str, size: int) -> bytes | None: ...
+
+    async def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str: ...
+
+    async def ping(self) -> None: ...
+
+
 class FileStore(Protocol):
     """Immutable-looking files (CSV exports) and short-lived read-only links to them."""
 

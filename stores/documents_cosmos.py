@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Final, Literal
 
-import orjson
 from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
@@ -17,7 +16,6 @@ from azure.cosmos.exceptions import (
 )
 
 from core.settings import Settings
-from domain.ports import RenderedDocument
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.ports import Document
@@ -95,16 +93,6 @@ class CosmosDocumentStore:
         except CosmosResourceNotFoundError:
             return None
         return _strip(item)
-
-    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """Cosmos gives the item parsed: its bytes are the stripped document re-encoded (gzip left to the reader)."""
-        doc = self.get(region_code, doc_id)
-        if doc is None:
-            return None
-        content_hash = doc.get("content_hash")
-        return RenderedDocument(
-            orjson.dumps(doc), None, content_hash if isinstance(content_hash, str) else None, doc.get("final") is True
-        )
 
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         try:

@@ -206,10 +206,6 @@ def _move_to_a_rowid_table(conn: sqlite3.Connection) -> None:
 class EmbeddedDocumentStore:
     """DocumentStore over SQLite. One connection per thread (and per process after a fork)."""
 
-    # A read is a lookup in a local file (microseconds, no network wait): an async trigger may run it on its
-    # event loop rather than hop to a thread (api.http.placement_of).
-    answers_inline = True
-
     @_store_call
     def __init__(
         self,

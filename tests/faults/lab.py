@@ -51,7 +51,7 @@ from domain.revisions import ANNOUNCED_DOC_TYPE
 from domain.revisions import DOC_TYPE as REVISIONS_DOC_TYPE
 from orchestrations.materialize import BATCH_RETRY
 from stores.call_policy import Caller, call_policy
-from stores.factory import Stores, build_documents, build_files, reset_stores
+from stores.factory import Stores, build_documents, build_files, build_reads, reset_stores
 from stores.gold import GoldReader, gold_connection_factory, gold_dialect
 from stores.ports import SYSTEM_PARTITION
 from tests.faults.gold_faults import GOLD_FAULTS, GoldFaults
@@ -98,8 +98,8 @@ WINDOW_SECONDS = 0.5
 READ_MARGIN_SECONDS = 1.0
 DAY = ("11", "2024-03-31")  # a materialized day of SMALL_GOLD
 READER_KEY = "faults-reader-" + secrets.token_hex(8)
-# Each read cell tries the sync handler on this thread and the async trigger on an event loop.
-READ_PATHS = ("thread", "await")
+# Each read cell calls the async trigger on an event loop (the aio client awaited there).
+READ_PATHS = ("await",)
 
 
 def _announcements_comparable(docs: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -183,11 +183,8 @@ class Lane:
             dialect=gold_dialect(settings),
             query_timeout_seconds=settings.GOLD_QUERY_TIMEOUT_SECONDS,
         )
-        return Stores(
-            gold=gold,
-            documents=build_documents(settings, Caller.batch),
-            files=build_files(settings, Caller.batch),
-        )
+        documents, files = build_documents(settings, Caller.batch), build_files(settings, Caller.batch)
+        return Stores(gold, documents, files, *build_reads(settings, documents, files, Caller.batch))
 
 
 def blob_connection_string(endpoint: str) -> str:
@@ -370,8 +367,7 @@ class FaultLab:
         return call_policy(Settings(**SHORT_SETTINGS), Caller.reads).deadline_seconds + READ_MARGIN_SECONDS
 
     def read_cell(self, store: str, fault: str) -> Cell:
-        """The cell of one store's reads: the sync handler (sync client, as on a worker thread) and the async
-        trigger on an event loop (the aio client awaited on it) must both pass."""
+        """The cell of one store's reads: the async trigger on an event loop (the aio client awaited on it)."""
         if store == "gold":
             return Cell(store, fault, "read", None, "the API never reads Gold")
         problems: list[str] = []
@@ -514,13 +510,10 @@ def _served(resp: func.HttpResponse) -> Any:
     return json.loads(resp.get_body())
 
 
-def api_read(store: str, path: str = "thread", runner: asyncio.Runner | None = None) -> Callable[[], func.HttpResponse]:
-    """The route that reads `store`: a day document (documents) or a day's CSV link (files).
-
-    `thread`: the sync handler in the envelope, called from this thread (the sync client, as a worker thread
-    runs it); `await`: the async trigger itself on `runner`'s loop (the aio client awaited there)."""
+def api_read(store: str, path: str = "await", runner: asyncio.Runner | None = None) -> Callable[[], func.HttpResponse]:
+    """The route that reads `store`: a day document (documents) or a day's CSV link (files), its async trigger
+    run on `runner`'s loop (the aio client awaited there; a loop of its own without one)."""
     from api import export, production
-    from api.http import respond
 
     headers = {"X-API-Key": READER_KEY}
     region, day = DAY
@@ -531,17 +524,16 @@ def api_read(store: str, path: str = "thread", runner: asyncio.Runner | None = N
         def request() -> func.HttpRequest:
             return func.HttpRequest("GET", url, headers=headers, route_params=route_params, body=b"")
 
-        route, handler, trigger = production.DAY_ROUTE, production._day, production.production_day
+        trigger = production.production_day
     else:
         params = {"region_code": region, "date": day}
 
         def request() -> func.HttpRequest:
             return func.HttpRequest("GET", "http://127.0.0.1/v1/export/csv", headers=headers, params=params, body=b"")
 
-        route, handler, trigger = export.ROUTE, export._handle, export.export_csv
-    if path == "thread":
-        return lambda: respond(request(), route, handler)
-    assert runner is not None
+        trigger = export.export_csv
+    if runner is None:
+        return lambda: asyncio.run(trigger(request()))
     return lambda: runner.run(trigger(request()))
 
 
@@ -550,7 +542,7 @@ async def _close_async_clients(store: str) -> None:
     from stores.factory import get_read_stores
 
     current = get_read_stores()
-    target = current.documents if store == "documents" else current.files
+    target = current.document_reads if store == "documents" else current.file_reads
     close = getattr(target, "aclose", None)
     if close is not None:
         await close()

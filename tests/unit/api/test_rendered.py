@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import random
 import struct
@@ -16,6 +17,7 @@ from api.http import dumps
 from api.params import RangeQuery, parse
 from api.reader import production_page, rendered_page
 from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, chunks_of, gzipped, joined, page_of
+from stores.reads_local import LocalDocumentReads
 from tests.support.api_documents import make_day_doc, seed
 from tests.support.fakes import CountingDocuments, MemoryDocuments
 
@@ -24,12 +26,12 @@ def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -
     """The page's bytes: joined from the cache with `rendered`, else dumped from the documents' items."""
     query = parse(RangeQuery, params)
     if rendered is not None:
-        page = rendered_page(docs, query, page_url, rendered)
+        page = asyncio.run(rendered_page(LocalDocumentReads(docs), query, page_url, rendered))
         single_member = zlib.decompressobj(wbits=31)  # one gzip member: what every client decodes
         assert single_member.decompress(page.gzipped()) == page.body and single_member.eof
         assert not single_member.unused_data
         return page.body
-    return dumps(production_page(docs, query, page_url)[0])
+    return dumps(asyncio.run(production_page(LocalDocumentReads(docs), query, page_url))[0])
 
 
 def page_url(query_string: str) -> str:
