@@ -238,7 +238,12 @@ def drop_caches() -> None:
     from stores.factory import get_read_stores
 
     production.READER.rendered = RenderedItems()
-    documents = get_read_stores().documents
+    stores = get_read_stores()
+    # The cache in front of Cosmos DB, where there is one.
+    clear_instance_cache = getattr(getattr(stores, "document_reads", None), "clear", None)
+    if clear_instance_cache is not None:
+        clear_instance_cache()
+    documents = stores.documents
     local = getattr(documents, "_local", None)  # the embedded store's per-connection answers
     if local is not None and getattr(local, "conn", None) is not None:
         local.rows.entries.clear()

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     STORE_READ_ATTEMPTS: int = Field(default=2, ge=1, le=10)
     STORE_READ_THROTTLE_WAIT_SECONDS: int = Field(default=1, ge=1, le=30)  # total wait on 429s
     STORE_RETRY_AFTER_SECONDS: int = Field(default=5, ge=1, le=3600)  # Retry-After when the store gave none
+    # The API's cache in front of Cosmos DB, per instance (stores/reads_cache.py): rendered point reads and range
+    # hashes, at most DOCUMENT_CACHE_MIB (0: none). A final day is kept until evicted; anything else is answered
+    # from it for at most DOCUMENT_CACHE_STALE_SECONDS after it was read (a materialization is seen within that).
+    DOCUMENT_CACHE_MIB: int = Field(default=128, ge=0, le=4096)
+    DOCUMENT_CACHE_STALE_SECONDS: float = Field(default=30.0, ge=0, le=60)
     # Store calls of the materialization: patient (throttling is frequent on serverless during a backfill).
     STORE_BATCH_TIMEOUT_SECONDS: float = Field(default=60.0, gt=0, le=600)  # per attempt
     STORE_BATCH_ATTEMPTS: int = Field(default=12, ge=1, le=50)

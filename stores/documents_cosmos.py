@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Final, Literal
 
+import orjson
 from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos.exceptions import (
@@ -69,6 +71,42 @@ def _strip(item: dict[str, Any]) -> Document:
     return {k: v for k, v in item.items() if k not in SYSTEM_FIELDS}
 
 
+# Each item holds its document's JSON as written (BODY_FIELD, a string), beside the fields the queries, the index
+# and a read's headers use: a point read answers those bytes as they are (no parse by the app, no re-encoding),
+# and the SDK's own parse of the item meets one long string rather than the document's ~2,000 values. Items
+# written before (the document's fields themselves) are read as they are. The indexing policy
+# (infra/bicep/core/cosmos.bicep) indexes only the envelope's fields.
+BODY_FIELD = "document_json"
+_ENVELOPE = ("doc_type", "key", "content_hash", "final")
+
+
+def document_json(doc: Document) -> str:
+    """The document's JSON text: orjson's for a document with a content hash (its numbers were checked finite by
+    the hashing), else the stdlib's, which refuses NaN (orjson would write null)."""
+    if isinstance(doc.get("content_hash"), str):
+        return orjson.dumps(doc).decode()
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def item_of(doc: Document) -> dict[str, Any]:
+    """The Cosmos item of a document: its id, partition, envelope fields and JSON."""
+    if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
+        raise ValueError("a document needs string `id` and `region_code`")
+    item = {"id": doc["id"], "region_code": doc["region_code"]}
+    item.update((name, doc[name]) for name in _ENVELOPE if name in doc)
+    item[BODY_FIELD] = document_json(doc)
+    return item
+
+
+def document_of(item: dict[str, Any]) -> Document:
+    """The document an item holds (an item of the earlier layout: its own fields, the system ones left out)."""
+    body = item.get(BODY_FIELD)
+    if isinstance(body, str):
+        doc: Document = orjson.loads(body)
+        return doc
+    return _strip(item)
+
+
 def _unavailable() -> Any:
     """Throttled, unavailable, reset or timed out after the client's own retries: StoreUnavailable."""
     return azure_faults_as_unavailable(STORE_NAME, also=(CosmosClientTimeoutError,))
@@ -81,10 +119,9 @@ class CosmosDocumentStore:
         self.container = container
 
     def upsert(self, doc: Document) -> None:
-        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
-            raise ValueError("a document needs string `id` and `region_code`")
+        item = item_of(doc)
         with _unavailable():
-            self.container.upsert_item(doc, priority=WRITE_PRIORITY)
+            self.container.upsert_item(item, priority=WRITE_PRIORITY)
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
         try:
@@ -92,7 +129,7 @@ class CosmosDocumentStore:
                 item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None
-        return _strip(item)
+        return document_of(item)
 
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         try:
@@ -100,20 +137,19 @@ class CosmosDocumentStore:
                 item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None, None
-        return _strip(item), item.get("_etag")
+        return document_of(item), item.get("_etag")
 
     def replace_if(self, doc: Document, version: str | None) -> bool:
         """Create (version None) or replace with If-Match: 409 / 412 / 404 mean another writer came first."""
-        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
-            raise ValueError("a document needs string `id` and `region_code`")
+        item = item_of(doc)
         try:
             with _unavailable():
                 if version is None:
-                    self.container.create_item(doc, priority=WRITE_PRIORITY)
+                    self.container.create_item(item, priority=WRITE_PRIORITY)
                 else:
                     self.container.replace_item(
                         item=doc["id"],
-                        body=doc,
+                        body=item,
                         etag=version,
                         match_condition=MatchConditions.IfNotModified,
                         priority=WRITE_PRIORITY,
@@ -129,7 +165,7 @@ class CosmosDocumentStore:
                 parameters=_range_parameters(region_code, doc_type, first_key, last_key),
                 partition_key=region_code,
             )
-            return [_strip(item) for item in items]
+            return [document_of(item) for item in items]
 
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
         # A projection: the RU charge and the bytes of a few fields, not of the whole documents.

@@ -23,11 +23,13 @@ from stores.documents_cosmos import (
     _HASHES_QUERY,
     _RANGE_HASHES_QUERY,
     _RANGE_QUERY,
+    BODY_FIELD,
     _hashes_parameters,
     _range_parameters,
     _retry_options,
     _strip,
     _unavailable,
+    document_of,
 )
 from stores.per_loop import PerLoop, aio_transport
 from stores.ports import Document
@@ -112,18 +114,31 @@ class CosmosReads:
         if reads is not None:
             await reads.close()
 
-    async def get(self, region_code: str, doc_id: str) -> Document | None:
+    async def _item(self, region_code: str, doc_id: str) -> dict[str, Any] | None:
         container = await self._container()
         try:
             with _unavailable():
-                item = await container.read_item(item=doc_id, partition_key=region_code)
+                item: dict[str, Any] = await container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None
-        return _strip(item)
+        return item
+
+    async def get(self, region_code: str, doc_id: str) -> Document | None:
+        item = await self._item(region_code, doc_id)
+        return None if item is None else document_of(item)
 
     async def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        doc = await self.get(region_code, doc_id)
-        return None if doc is None else rendered_document(doc)
+        """The document's JSON as written (no parse, no re-encoding); an item of the earlier layout re-encoded."""
+        item = await self._item(region_code, doc_id)
+        if item is None:
+            return None
+        body = item.get(BODY_FIELD)
+        if not isinstance(body, str):
+            return rendered_document(_strip(item))
+        content_hash = item.get("content_hash")
+        return RenderedDocument(
+            body.encode(), None, content_hash if isinstance(content_hash, str) else None, item.get("final") is True
+        )
 
     async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         container = await self._container()
@@ -133,7 +148,7 @@ class CosmosReads:
                 parameters=_range_parameters(region_code, doc_type, first_key, last_key),
                 partition_key=region_code,
             )
-            return [_strip(item) async for item in items]
+            return [document_of(item) async for item in items]
 
     async def range_hashes(
         self, region_code: str, doc_type: str, first_key: str, last_key: str

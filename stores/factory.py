@@ -88,8 +88,13 @@ def build_reads(
     file_reads: FileReads
     if settings.documents_backend == "cosmos":
         from stores.documents_cosmos_aio import CosmosReads
+        from stores.reads_cache import CachedDocumentReads
 
         document_reads = CosmosReads.from_settings(settings, caller)
+        if settings.DOCUMENT_CACHE_MIB:  # the instance cache in front of Cosmos DB
+            document_reads = CachedDocumentReads(
+                document_reads, settings.DOCUMENT_CACHE_MIB * 2**20, settings.DOCUMENT_CACHE_STALE_SECONDS
+            )
     else:
         document_reads = LocalDocumentReads(documents)
     if settings.files_backend == "blob":

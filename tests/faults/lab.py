@@ -51,6 +51,7 @@ from domain.revisions import ANNOUNCED_DOC_TYPE
 from domain.revisions import DOC_TYPE as REVISIONS_DOC_TYPE
 from orchestrations.materialize import BATCH_RETRY
 from stores.call_policy import Caller, call_policy
+from stores.documents_cosmos import document_of
 from stores.factory import Stores, build_documents, build_files, build_reads, reset_stores
 from stores.gold import GoldReader, gold_connection_factory, gold_dialect
 from stores.ports import SYSTEM_PARTITION
@@ -288,7 +289,7 @@ class FaultLab:
                 .query_items("SELECT * FROM c", enable_cross_partition_query=True)
             )
             for item in items:
-                docs[(item["region_code"], item["id"])] = {k: v for k, v in item.items() if not k.startswith("_")}
+                docs[(item["region_code"], item["id"])] = document_of(item)
         except CosmosResourceNotFoundError:
             pass
         docs = _announcements_comparable(docs)

@@ -25,6 +25,7 @@ from stores.documents_cosmos_aio import AsyncCosmosReads, CosmosReads
 from stores.errors import StoreUnavailable
 from stores.files_blob import BlobFileStore, account_key_of, blob_client_options, blob_file_store, ensure_container
 from stores.files_blob_aio import AsyncBlobReads, BlobReads, async_blob_client_options, blob_reads
+from stores.reads_cache import CachedDocumentReads
 from stores.reads_local import rendered_document
 from tests.faults.proxy import FaultKind, FaultProxy
 from tests.integration.emulators import AZURITE_ACCOUNT, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite, CosmosServer
@@ -331,4 +332,7 @@ def test_factory_builds_the_aio_reads_for_the_azure_backends(azurite: Azurite, c
     )
     for caller in Caller:
         stores = build_stores(settings, caller)
-        assert isinstance(stores.document_reads, CosmosReads) and isinstance(stores.file_reads, BlobReads)
+        assert isinstance(stores.document_reads, CachedDocumentReads) and isinstance(stores.file_reads, BlobReads)
+        assert isinstance(stores.document_reads.reads, CosmosReads)
+    uncached = build_stores(Settings(**{**settings.model_dump(), "DOCUMENT_CACHE_MIB": 0}), Caller.reads)
+    assert isinstance(uncached.document_reads, CosmosReads)
