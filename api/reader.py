@@ -42,73 +42,15 @@ from api.rendered import (
     whole,
     whole_runs_page,
 )
+from domain.items import day_item, interval_item, rendered_items
 from domain.models import Units
 from domain.naming import day_doc_id
-from domain.ports import Document, DocumentReads, RenderedDocument
-from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
+from domain.ports import Document, DocumentReads, RenderedDocument, StoredItems
 
 _INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
 _UNITS = Units().model_dump()
 Row = tuple[Document, dict[str, Any]]
 PageUrl = Callable[[str], str]  # the page's URL from its canonical query string
-
-
-def _only(values: dict[str, float | None], source_type: str | None, fallback: float | None = None) -> dict[str, Any]:
-    """All sources, or just `source_type` (null when the region has no such value: missing, not zero)."""
-    if source_type is None:
-        return values
-    return {source_type: values.get(source_type, fallback)}
-
-
-def _load_factors(values: dict[str, float | None], source_type: str | None) -> dict[str, Any]:
-    if source_type is None:
-        return values
-    return {source_type: values.get(source_type)} if source_type in PRODUCTION_SOURCES else {}
-
-
-def interval_item(doc: Document, interval: dict[str, Any], source_type: str | None) -> dict[str, Any]:
-    consumption = interval.get("consumption_mw")
-    return {
-        "region": doc["region_code"],
-        "region_name": doc["region_name"],
-        "timestamp": interval["timestamp"],
-        "production_mw": interval.get("production_mw"),
-        "consumption_mw": consumption,
-        "sources": _only(
-            interval.get("sources") or {}, source_type, consumption if source_type == CONSUMPTION else None
-        ),
-        "facteur_charge": _load_factors(interval.get("facteur_charge") or {}, source_type),
-        "carbon_intensity_g_per_kwh": interval.get("carbon_intensity_g_per_kwh"),
-    }
-
-
-def day_item(doc: Document, day: dict[str, Any], source_type: str | None) -> dict[str, Any]:
-    """One DaySummary of a month document: mean MW = energy (MWh) / the day's hours (23, 24 or 25)."""
-    totals = day["totals"]
-    hours = day["interval_count"] * 0.5
-    energy: dict[str, float | None] = totals.get("energy_mwh") or {}
-    mean_mw = {s: (None if e is None or hours == 0 else e / hours) for s, e in energy.items()}
-    consumption = totals.get("consumption_mw_avg")
-    consumption_mwh = totals.get("consumption_mwh")
-    return {
-        "region": doc["region_code"],
-        "region_name": doc["region_name"],
-        "timestamp": day["timestamp"],
-        "date": day["date"],
-        "interval_count": day["interval_count"],
-        "final": day["final"],
-        "production_mw": totals.get("production_mw_avg"),
-        "consumption_mw": consumption,
-        "sources": _only(mean_mw, source_type, consumption if source_type == CONSUMPTION else None),
-        "facteur_charge": _load_factors(totals.get("facteur_charge_avg") or {}, source_type),
-        "carbon_intensity_g_per_kwh": totals.get("carbon_intensity_g_per_kwh"),
-        "energy_mwh": _only(energy, source_type, consumption_mwh if source_type == CONSUMPTION else None),
-        "production_mwh": totals.get("production_mwh"),
-        "consumption_mwh": consumption_mwh,
-        "production_mw_peak": totals.get("production_mw_peak"),
-        "consumption_mw_peak": totals.get("consumption_mw_peak"),
-        "emissions_tco2eq": totals.get("emissions_tco2eq"),
-    }
 
 
 def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
@@ -233,11 +175,7 @@ async def _region_runs(
     space = _space(field, source_type)
 
     def put(doc: Document, content_hash: str) -> RenderedRun:
-        if by_day:
-            days = sorted(doc.get("days", []), key=lambda d: str(d["date"]))
-            items, dates = [day_item(doc, d, source_type) for d in days], [d["date"] for d in days]
-        else:
-            items, dates = [interval_item(doc, iv, source_type) for iv in doc.get(field, [])], []
+        items, dates = rendered_items(doc, field, source_type)
         if not content_hash:  # nothing to key it by: rendered for this read alone
             return RenderedRun.of(items, dates)
         return rendered.put(space, content_hash, items, dates)
@@ -247,11 +185,29 @@ async def _region_runs(
     runs: list[Any] = rendered.get_many(space, hashes)
     if "" in hashes:  # a document without a hash is never served from the cache
         runs = [run if h else None for run, h in zip(runs, hashes, strict=True)]
+    if None in runs and source_type is None:  # the items the store rendered when it wrote the documents
+        stored = await documents.range_items(code, doc_type, first, last, field)
+        runs = [
+            run if run is not None else _stored_run(rendered, space, stored, pair)
+            for run, pair in zip(runs, pairs, strict=True)
+        ]
     if None in runs:  # (runs compare by identity: this is a scan in C)
         runs, hashes = await _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
     if by_day:
         return runs, [run.window(start, end) for run in runs], hashes
     return runs, None, hashes
+
+
+def _stored_run(
+    rendered: RenderedItems, space: str, stored: dict[str, StoredItems], pair: tuple[str, str]
+) -> RenderedRun | None:
+    """The run of a document's stored items, kept by its content hash; None when the store has none of this
+    version (a document written before items were stored, or rewritten since)."""
+    doc_id, content_hash = pair
+    items = stored.get(doc_id)
+    if items is None or not content_hash or items.content_hash != content_hash:
+        return None
+    return rendered.keep(space, content_hash, RenderedRun.stored(items.blob, items.starts, items.dates))
 
 
 async def _render_missing(

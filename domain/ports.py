@@ -62,6 +62,18 @@ class RenderedDocument:
     final: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StoredItems:
+    """A document's items of one granularity as a range answers them (all sources), pre-serialized when the
+    document was written: their JSON texts joined by ",", each one's byte offset, and each one's date (month
+    documents). `content_hash` is the document's they were rendered from."""
+
+    content_hash: str
+    blob: bytes
+    starts: tuple[int, ...]
+    dates: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class RenderedDocuments(Protocol):
     """A document store that can answer a point read with the document's bytes, without parsing them."""
@@ -84,6 +96,11 @@ class DocumentReads(Protocol):
     async def range_hashes(
         self, region_code: str, doc_type: str, first_key: str, last_key: str
     ) -> list[tuple[str, str]]: ...
+
+    async def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        """The stored items of `field` (domain.items) of the range's documents that have them, by id."""
 
     async def ping(self) -> None: ...
 

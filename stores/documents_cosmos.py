@@ -18,6 +18,8 @@ from azure.cosmos.exceptions import (
 )
 
 from core.settings import Settings
+from domain.items import ITEM_FIELDS, stored_items
+from domain.ports import StoredItems
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.ports import Document
@@ -78,6 +80,9 @@ def _strip(item: dict[str, Any]) -> Document:
 # (infra/bicep/core/cosmos.bicep) indexes only the envelope's fields.
 BODY_FIELD = "document_json"
 _ENVELOPE = ("doc_type", "key", "content_hash", "final")
+# Each granularity's items, pre-serialized: [their JSON texts joined by ",", each one's offset, each one's date].
+ITEMS_PREFIX = "items_"
+_ITEM_FIELD_NAMES = frozenset(field for fields in ITEM_FIELDS.values() for field in fields)
 
 
 def document_json(doc: Document) -> str:
@@ -95,7 +100,27 @@ def item_of(doc: Document) -> dict[str, Any]:
     item = {"id": doc["id"], "region_code": doc["region_code"]}
     item.update((name, doc[name]) for name in _ENVELOPE if name in doc)
     item[BODY_FIELD] = document_json(doc)
+    for field, stored in stored_items(doc).items():  # the items a range answers, pre-serialized (domain.items)
+        item[ITEMS_PREFIX + field] = [stored.blob.decode(), list(stored.starts), list(stored.dates)]
     return item
+
+
+def _range_items_query(field: str) -> str:
+    if field not in _ITEM_FIELD_NAMES:  # a fixed set: the field's name goes into the query text
+        raise ValueError(f"no stored items for {field!r}")
+    return (
+        f"SELECT c.id, c.content_hash, c.{ITEMS_PREFIX}{field} AS items FROM c WHERE c.region_code = @r "  # noqa: S608
+        "AND c.doc_type = @t AND c.key >= @a AND c.key <= @b"
+    )
+
+
+def stored_items_of(item: dict[str, Any]) -> StoredItems | None:
+    """The StoredItems of a range items query's row; None for a document written without them."""
+    items, content_hash = item.get("items"), item.get("content_hash")
+    if not isinstance(items, list) or len(items) != 3 or not isinstance(content_hash, str):
+        return None
+    blob, starts, dates = items
+    return StoredItems(content_hash, blob.encode(), tuple(starts), tuple(dates))
 
 
 def document_of(item: dict[str, Any]) -> Document:

@@ -17,7 +17,7 @@ from azure.cosmos.aio import CosmosClient as AsyncCosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from core.settings import Settings
-from domain.ports import RenderedDocument
+from domain.ports import RenderedDocument, StoredItems
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
     _HASHES_QUERY,
@@ -25,11 +25,13 @@ from stores.documents_cosmos import (
     _RANGE_QUERY,
     BODY_FIELD,
     _hashes_parameters,
+    _range_items_query,
     _range_parameters,
     _retry_options,
     _strip,
     _unavailable,
     document_of,
+    stored_items_of,
 )
 from stores.per_loop import PerLoop, aio_transport
 from stores.ports import Document
@@ -161,6 +163,23 @@ class CosmosReads:
                 partition_key=region_code,
             )
             return [(item["id"], item.get("content_hash") or "") async for item in items]
+
+    async def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        container = await self._container()
+        found: dict[str, StoredItems] = {}
+        with _unavailable():
+            items = container.query_items(
+                query=_range_items_query(field),
+                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
+                partition_key=region_code,
+            )
+            async for item in items:
+                stored = stored_items_of(item)
+                if stored is not None:
+                    found[item["id"]] = stored
+        return found
 
     async def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
         container = await self._container()

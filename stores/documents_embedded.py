@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from typing import Concatenate, Generic, ParamSpec, TypeVar
 
 import orjson
 
-from domain.ports import RenderedDocument
+from domain.items import ITEM_FIELDS, stored_items
+from domain.ports import RenderedDocument, StoredItems
 from stores.ports import Document
 from stores.sqlite_faults import as_unavailable, sqlite_faults_as_unavailable
 
@@ -44,6 +46,30 @@ _SCHEMA = (
     # that each row of a 31-day range is a lookup in the table, whose leaves hold ~30 KB rows: ~1 ms, not ~20 µs).
     "CREATE INDEX IF NOT EXISTS ix_documents_range_hashes ON documents (region_code, doc_type, key, id, content_hash)",
     "DROP INDEX IF EXISTS ix_documents_type_key",  # the narrower index of earlier files: a prefix of the one above
+    # Each day and month document's items as a range answers them (domain.items), pre-serialized when the document
+    # is written: a cold range page joins these bytes (no parse). A document written before this table has no rows
+    # here, and a row whose content_hash is not its document's is not used: the reader renders those.
+    """CREATE TABLE IF NOT EXISTS rendered_items (
+        region_code TEXT NOT NULL,
+        doc_type TEXT NOT NULL,
+        field TEXT NOT NULL,
+        key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        items BLOB NOT NULL,
+        starts BLOB NOT NULL,
+        dates TEXT NOT NULL,
+        PRIMARY KEY (region_code, doc_type, field, key, id)
+    )""",
+)
+_DELETE_ITEMS = "DELETE FROM rendered_items WHERE region_code = ? AND id = ?"
+_INSERT_ITEMS = (
+    "INSERT OR REPLACE INTO rendered_items (region_code, doc_type, field, key, id, content_hash, items, starts, dates) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RANGE_ITEMS = (
+    "SELECT id, content_hash, items, starts, dates FROM rendered_items "
+    "WHERE region_code = ? AND doc_type = ? AND field = ? AND key >= ? AND key <= ?"
 )
 
 _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
@@ -81,6 +107,7 @@ _BUSY_TIMEOUT_MS = 10_000
 # level 6; mtime=0 so equal bodies give equal bytes).
 _GZIP_LEVEL = 1
 Columns = tuple[str, str, str | None, str | None, str | None, str, bytes | None, int | None]
+ItemsRow = tuple[str, str, str, str, str, str, bytes, bytes, str]
 STORE_NAME = "documents"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -302,21 +329,57 @@ class EmbeddedDocumentStore:
             int(final) if isinstance(final, bool) else None,
         )
 
+    @staticmethod
+    def _items_rows(doc: Document) -> list[ItemsRow]:
+        """The rendered_items rows of a document (none for a document that is not a day or a month)."""
+        key = doc.get("key")
+        if not isinstance(key, str):
+            return []
+        return [
+            (
+                doc["region_code"],
+                doc["doc_type"],
+                field,
+                key,
+                doc["id"],
+                stored.content_hash,
+                stored.blob,
+                array("I", stored.starts).tobytes(),
+                ",".join(stored.dates),
+            )
+            for field, stored in stored_items(doc).items()
+        ]
+
+    def _write_items(self, conn: sqlite3.Connection, doc: Document, rows: list[ItemsRow]) -> None:
+        conn.execute(_DELETE_ITEMS, (doc["region_code"], doc["id"]))
+        if rows:
+            conn.executemany(_INSERT_ITEMS, rows)
+
     @_store_call
     def upsert(self, doc: Document) -> None:
-        self._connection().execute(_UPSERT, self._columns(doc))
+        columns, rows = self._prepared(doc)
+        conn = self._connection()
+        if doc.get("doc_type") not in ITEM_FIELDS:  # a document with no items (system documents): one statement
+            conn.execute(_UPSERT, columns)
+        else:
+            with self.transaction():  # the document and its items together
+                conn.execute(_UPSERT, columns)
+                self._write_items(conn, doc, rows)
         self._writes += 1
 
     def prepare(self, docs: list[Document]) -> None:
         """Serialize (JSON, gzip) these documents now for this thread's next writes of them: done before a
         transaction, the lock it holds covers only the statements. Kept until written or the transaction ends."""
-        prepared: dict[int, tuple[Document, Columns]] = self._local.__dict__.setdefault("prepared", {})
+        prepared: dict[int, tuple[Document, Columns, list[ItemsRow]]] = self._local.__dict__.setdefault("prepared", {})
         for doc in docs:
-            prepared[id(doc)] = (doc, self._columns(doc))  # the entry holds the document: its id stays unique
+            # the entry holds the document: its id stays unique
+            prepared[id(doc)] = (doc, self._columns(doc), self._items_rows(doc))
 
-    def _prepared_columns(self, doc: Document) -> Columns:
+    def _prepared(self, doc: Document) -> tuple[Columns, list[ItemsRow]]:
         entry = self._local.__dict__.get("prepared", {}).pop(id(doc), None)
-        return entry[1] if entry is not None and entry[0] is doc else self._columns(doc)
+        if entry is not None and entry[0] is doc:
+            return entry[1], entry[2]
+        return self._columns(doc), self._items_rows(doc)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -357,12 +420,17 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def replace_if(self, doc: Document, version: str | None) -> bool:
-        columns = self._prepared_columns(doc)
-        if version is None:
-            cursor = self._connection().execute(_CREATE_IF_ABSENT, columns)
-        else:
-            region_code, doc_id, *values = columns
-            cursor = self._connection().execute(_REPLACE_IF_VERSION, (*values, region_code, doc_id, int(version)))
+        columns, rows = self._prepared(doc)
+        conn = self._connection()
+        # A day or month document and its items together; any other document in one statement.
+        with self.transaction() if doc.get("doc_type") in ITEM_FIELDS else contextlib.nullcontext():
+            if version is None:
+                cursor = conn.execute(_CREATE_IF_ABSENT, columns)
+            else:
+                region_code, doc_id, *values = columns
+                cursor = conn.execute(_REPLACE_IF_VERSION, (*values, region_code, doc_id, int(version)))
+            if cursor.rowcount == 1 and doc.get("doc_type") in ITEM_FIELDS:
+                self._write_items(conn, doc, rows)
         self._writes += 1
         return cursor.rowcount == 1
 
@@ -419,6 +487,19 @@ class EmbeddedDocumentStore:
             found = tuple((doc_id, content_hash or "") for doc_id, content_hash in conn.execute(_RANGE_HASHES, key))
             ranges.keep(stamp, key, found)
         return list(found)  # a list of its own: a caller changing it cannot change the kept answer
+
+    @_store_call
+    def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        """The stored items of `field` of the range's documents that have them, by id."""
+        rows = self._connection().execute(_RANGE_ITEMS, (region_code, doc_type, field, first_key, last_key))
+        found: dict[str, StoredItems] = {}
+        for doc_id, content_hash, items, starts, dates in rows:
+            offsets = array("I")
+            offsets.frombytes(starts)
+            found[doc_id] = StoredItems(content_hash, items, tuple(offsets), tuple(dates.split(",")) if dates else ())
+        return found
 
     @_store_call
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:

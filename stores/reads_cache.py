@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from domain.ports import Document, DocumentReads, RenderedDocument
+from domain.ports import Document, DocumentReads, RenderedDocument, StoredItems
 
 GZIP_LEVEL = 1  # as the API compresses (api.caching) and the embedded store keeps its gzip forms
 PAIR_BYTES = 240  # what one (id, hash) pair of a kept range costs (tuple and two strings)
@@ -135,6 +135,12 @@ class CachedDocumentReads:
 
     async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         return await self.reads.query_range(region_code, doc_type, first_key, last_key)
+
+    async def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        # Not kept here: the reader keeps the runs it makes of them, by content hash.
+        return await self.reads.range_items(region_code, doc_type, first_key, last_key, field)
 
     async def ping(self) -> None:
         await self.reads.ping()

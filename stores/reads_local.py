@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from domain.ports import Document, DocumentStore, FileStore, RenderedDocument, RenderedDocuments
+from domain.ports import Document, DocumentStore, FileStore, RenderedDocument, RenderedDocuments, StoredItems
 
 
 class LocalDocumentReads:
@@ -37,6 +37,15 @@ class LocalDocumentReads:
         self, region_code: str, doc_type: str, first_key: str, last_key: str
     ) -> list[tuple[str, str]]:
         return self.store.range_hashes(region_code, doc_type, first_key, last_key)
+
+    async def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        range_items = getattr(self.store, "range_items", None)  # a store that keeps none: rendered by the reader
+        if range_items is None:
+            return {}
+        found: dict[str, StoredItems] = range_items(region_code, doc_type, first_key, last_key, field)
+        return found
 
     async def ping(self) -> None:
         self.store.ping()

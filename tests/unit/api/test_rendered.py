@@ -9,6 +9,8 @@ import struct
 import zlib
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -17,6 +19,7 @@ from api.http import dumps
 from api.params import RangeQuery, parse
 from api.reader import production_page, rendered_page
 from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, chunks_of, gzipped, joined, page_of
+from stores.documents_embedded import EmbeddedDocumentStore
 from stores.reads_local import LocalDocumentReads
 from tests.support.api_documents import make_day_doc, seed
 from tests.support.fakes import CountingDocuments, MemoryDocuments
@@ -257,3 +260,60 @@ def test_a_gzip_page_made_of_segments_is_one_member_with_the_body_s_crc_and_size
     if len(parts) > 1:  # the runs' items compressed (a head is stored as it is)
         assert len(made) < len(body)
     assert made[-8:] == struct.pack("<II", zlib.crc32(body), len(body))
+
+
+class CountingReads(LocalDocumentReads):
+    """The embedded store's reads, counting the document reads (what a range served from stored items avoids)."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.document_reads = 0
+
+    async def get(self, region_code: str, doc_id: str) -> Any:
+        self.document_reads += 1
+        return await super().get(region_code, doc_id)
+
+    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> Any:
+        self.document_reads += 1
+        return await super().query_range(region_code, doc_type, first_key, last_key)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"granularity": "hour"},
+        {"granularity": "30min", "limit": "100", "offset": "950"},
+        {"granularity": "hour", "start_date": "2024-10-26", "end_date": "2024-10-28"},
+        {"granularity": "day", "start_date": "2024-09-20", "end_date": "2024-11-10"},
+        {"granularity": "hour", "source_type": "eolien"},  # one source: rendered from the documents
+    ],
+)
+def test_a_cold_range_is_joined_from_the_items_stored_with_the_documents(
+    tmp_path: Path, params: dict[str, str]
+) -> None:
+    """Byte-identical to rendering from the documents, with no document read (all sources); a document written
+    before the items were stored, or whose stored items are of another version, is rendered."""
+    store = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
+    seed(store, ["11"], ["2024-09", "2024-10", "2024-11"])  # type: ignore[arg-type]
+    query = parse(RangeQuery, {"region_code": "11", "start_date": "2024-10-01", "end_date": "2024-10-31", **params})
+    plain = dumps(asyncio.run(production_page(LocalDocumentReads(store), query, page_url))[0])
+    reads = CountingReads(store)
+    page = asyncio.run(rendered_page(reads, query, page_url, RenderedItems()))
+    assert page.body == plain and gzip.decompress(page.gzipped()) == plain
+    assert reads.document_reads == (1 if "source_type" in params else 0)
+    with store.transaction():  # an older file: no stored items for some documents
+        store._connection().execute("DELETE FROM rendered_items WHERE key LIKE '2024-10-1%' OR key = '2024-10'")
+        store._connection().execute("UPDATE rendered_items SET content_hash = 'old' WHERE key = '2024-10-27'")
+    reads = CountingReads(store)
+    assert asyncio.run(rendered_page(reads, query, page_url, RenderedItems())).body == plain
+    assert reads.document_reads >= 1
+
+
+def test_stored_items_are_rewritten_with_their_document(tmp_path: Path) -> None:
+    store = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
+    doc = make_day_doc("11", "2024-10-02")
+    store.upsert(doc)
+    changed = make_day_doc("11", "2024-10-02", consumption=1.0)
+    store.upsert(changed)
+    stored = store.range_items("11", "day", "2024-10-02", "2024-10-02", "hourly")
+    assert stored[doc["id"]].content_hash == changed["content_hash"] != doc["content_hash"]
