@@ -27,6 +27,7 @@ from api.auth import AuthError, Principal, Role, authenticate, authorize, www_au
 from api.ratelimit import Decision, address_limiter, client_address, limiter_for
 from core.settings import Settings, get_settings, running_in_azure
 from core.telemetry import bind_log_context, reset_log_context
+from stores import factory
 from stores.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -134,8 +135,6 @@ class RequestContext:
     @cached_property
     def stores(self) -> Stores:
         """The API's stores of this worker (built on first use: a route that reads none opens none)."""
-        from stores import factory
-
         return factory.get_read_stores()
 
 
