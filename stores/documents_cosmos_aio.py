@@ -20,11 +20,9 @@ from core.settings import Settings
 from domain.ports import RenderedDocument, StoredItems
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import (
-    _HASHES_QUERY,
     _RANGE_HASHES_QUERY,
     _RANGE_QUERY,
     BODY_FIELD,
-    _hashes_parameters,
     _range_items_query,
     _range_parameters,
     _retry_options,
@@ -179,17 +177,6 @@ class CosmosReads:
                 stored = stored_items_of(item)
                 if stored is not None:
                     found[item["id"]] = stored
-        return found
-
-    async def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:
-        container = await self._container()
-        found: dict[str, str] = {}
-        with _unavailable():
-            for parameters in _hashes_parameters(region_code, doc_ids):
-                items = container.query_items(query=_HASHES_QUERY, parameters=parameters, partition_key=region_code)
-                async for item in items:
-                    if isinstance(item.get("content_hash"), str):
-                        found[item["id"]] = item["content_hash"]
         return found
 
     async def ping(self) -> None:

@@ -1,7 +1,7 @@
 """Blob Storage reads on the event loop (azure.storage.blob.aio): the API's FileReads.
 
-`AsyncBlobReads` does the network calls of the API's file reads as coroutines (exists, read, read_head, the
-user-delegation key of a SAS link, ping; a put), with the sync store's retry/timeout options and error mapping.
+`AsyncBlobReads` does the network calls of the API's file reads as coroutines (read_head, the user-delegation key
+of a SAS link, ping), with the sync store's retry/timeout options and error mapping.
 `BlobReads` is the reads port: the aio client of the running loop (built there on first use, once per worker),
 and the sync store's local signing of links (its account key, or the user-delegation key it keeps, renewed here
 through the aio client when it runs out).
@@ -9,7 +9,6 @@ through the aio client when it runs out).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,6 @@ from stores.files_blob import (
     STORE_NAME,
     BlobFileStore,
     blob_client_options,
-    content_settings,
     empty_head_on_unsatisfiable_range,
 )
 from stores.per_loop import PerLoop, aio_transport
@@ -67,19 +65,6 @@ class AsyncBlobReads:
         self.container = service.get_container_client(container)
         self._credential = credential
 
-    async def exists(self, name: str) -> bool:
-        with azure_faults_as_unavailable(STORE_NAME):
-            return bool(await self.container.get_blob_client(check_name(name)).exists())
-
-    async def read(self, name: str) -> bytes | None:
-        try:
-            with azure_faults_as_unavailable(STORE_NAME):
-                download = await self.container.get_blob_client(check_name(name)).download_blob()
-                data: bytes = await download.readall()
-                return data
-        except ResourceNotFoundError:
-            return None
-
     async def read_head(self, name: str, size: int) -> bytes | None:
         """As BlobFileStore.read_head: one ranged GET."""
         blob = self.container.get_blob_client(check_name(name))
@@ -94,20 +79,6 @@ class AsyncBlobReads:
             return None
         except HttpResponseError as exc:
             return empty_head_on_unsatisfiable_range(exc)
-
-    async def put(self, name: str, data: bytes, content_type: str) -> bool:
-        """As BlobFileStore.put: skipped when the blob's Content-MD5 is already that of `data`."""
-        blob = self.container.get_blob_client(check_name(name))
-        md5 = hashlib.md5(data, usedforsecurity=False).digest()
-        with azure_faults_as_unavailable(STORE_NAME):
-            try:
-                existing = (await blob.get_blob_properties()).content_settings.content_md5
-            except ResourceNotFoundError:
-                existing = None
-            if existing is not None and bytes(existing) == md5:
-                return False
-            await blob.upload_blob(data, overwrite=True, content_settings=content_settings(name, content_type, md5))
-        return True
 
     async def user_delegation_key(self, start: datetime, expiry: datetime) -> UserDelegationKey:
         with azure_faults_as_unavailable(STORE_NAME):
@@ -141,17 +112,8 @@ class BlobReads:
         if reads is not None:
             await reads.close()
 
-    async def exists(self, name: str) -> bool:
-        return await self.async_reads().exists(name)
-
-    async def read(self, name: str) -> bytes | None:
-        return await self.async_reads().read(name)
-
     async def read_head(self, name: str, size: int) -> bytes | None:
         return await self.async_reads().read_head(name, size)
-
-    async def put(self, name: str, data: bytes, content_type: str) -> bool:
-        return await self.async_reads().put(name, data, content_type)
 
     async def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
         """The sync store's link; when it signs with a user-delegation key that is missing or about to expire, a
