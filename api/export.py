@@ -37,7 +37,8 @@ from domain.bulk_export import (
     materialized_header,
 )
 from domain.naming import download_name
-from stores.ports import DocumentStore, FileReads, FileStore
+from domain.ports import FileReads
+from stores.ports import DocumentStore, FileStore
 
 bp = df.Blueprint()
 

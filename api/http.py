@@ -407,13 +407,9 @@ def respond(
     """Run a synchronous handler inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
-    # Functions response goes through its ABC's Python-level check.
-    if not isinstance(ctx, RequestContext):
+    if not isinstance(ctx, RequestContext):  # answered before the handler (OPTIONS, 405, 401/403/429)
         return _with_envelope(ctx, req, settings)
-    # Every log line of the handler carries the request id (bound and reset directly: a `with` of the
-    # contextmanager costs as much again).
-    token = bind_log_context(request_id=ctx.request_id)
+    token = bind_log_context(request_id=ctx.request_id)  # every log line of the handler carries the request id
     try:
         resp = _finish(ctx, handler(ctx))  # with the RateLimit headers
     except Exception as exc:
@@ -432,13 +428,11 @@ async def respond_async(
     """Run an async handler (reads awaited on the event loop, durable client routes) inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
-    # Functions response goes through its ABC's Python-level check.
-    if not isinstance(ctx, RequestContext):
+    if not isinstance(ctx, RequestContext):  # as in `respond`
         return _with_envelope(ctx, req, settings)
-    token = bind_log_context(request_id=ctx.request_id)  # as in `respond`
+    token = bind_log_context(request_id=ctx.request_id)
     try:
-        resp = _finish(ctx, await handler(ctx))  # with the RateLimit headers
+        resp = _finish(ctx, await handler(ctx))
     except Exception as exc:
         resp = _with_rate_limit(_failure(ctx, exc), ctx)
     finally:

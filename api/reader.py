@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import itemgetter
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import urlencode
 
 from api import caching
 from api.http import ApiError, ParameterError, dumps
@@ -40,7 +39,6 @@ from api.rendered import (
     joined,
     page_of,
     whole,
-    whole_runs_page,
 )
 from domain.items import day_item, interval_item, rendered_items
 from domain.models import Units
@@ -66,20 +64,8 @@ def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-@lru_cache(maxsize=64)
-def _quoted(value: str) -> str:
-    # Only validated enum values get here (region codes, source types, granularities): a bounded set.
-    return quote_plus(value)
-
-
 def canonical_query(query: RangeQuery, offset: int) -> str:
-    """`urlencode(canonical_params(query, offset))`, written directly: dates and integers need no quoting and
-    the enum values are quoted once (urlencode costs ~10 µs per call; a page needs it two or three times)."""
-    text = f"region_code={_quoted(query.region_code)}&" if query.region_code is not None else ""
-    text += f"start_date={query.start_date.isoformat()}&end_date={query.end_date.isoformat()}&"
-    if query.source_type is not None:
-        text += f"source_type={_quoted(query.source_type)}&"
-    return text + f"granularity={_quoted(query.granularity)}&limit={query.limit}&offset={offset}"
+    return urlencode(canonical_params(query, offset))
 
 
 def check_range(query: RangeQuery) -> None:
@@ -192,7 +178,7 @@ async def _region_runs(
             for run, pair in zip(runs, pairs, strict=True)
         ]
     if None in runs:  # (runs compare by identity: this is a scan in C)
-        runs, hashes = await _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
+        runs, hashes = await _render_missing(documents, code, (doc_type, first, last), put)
     if by_day:
         return runs, [run.window(start, end) for run in runs], hashes
     return runs, None, hashes
@@ -211,28 +197,13 @@ def _stored_run(
 
 
 async def _render_missing(
-    documents: DocumentReads,
-    code: str,
-    span: tuple[str, str, str],
-    pairs: list[tuple[str, str]],
-    runs: list[Any],
-    put: Callable[[Document, str], RenderedRun],
+    documents: DocumentReads, code: str, span: tuple[str, str, str], put: Callable[[Document, str], RenderedRun]
 ) -> tuple[list[RenderedRun], list[str]]:
-    """The runs of the range's documents not in the cache, read and rendered; the runs and their hashes."""
-    missing = [k for k, run in enumerate(runs) if run is None]
-    # A few documents not cached (a range sliding over new days): point reads of those alone.
-    fetched = [await documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
-    if fetched is not None and all(doc is not None for doc in fetched):
-        pairs = list(pairs)
-        for k, doc in zip(missing, fetched, strict=True):
-            assert doc is not None
-            pairs[k] = (doc["id"], doc.get("content_hash", ""))  # its own hash: it may be newer than the list's
-            runs[k] = put(doc, pairs[k][1])
-    else:  # many missing (or one deleted meanwhile): the whole range in one query
-        docs = await documents.query_range(code, *span)
-        pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
-        runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
-    return runs, [h for _, h in pairs]
+    """The range's documents read in one query and rendered (those the cache holds too: their hashes may be
+    newer than the list's); the runs and their hashes."""
+    docs = await documents.query_range(code, *span)
+    hashes = [d.get("content_hash", "") for d in docs]
+    return [put(d, h) for d, h in zip(docs, hashes, strict=True)], hashes
 
 
 def _page_head(
@@ -286,11 +257,10 @@ class RenderedPage:
     body: bytes
     hashes: list[str]
     head: bytes
-    parts: list[RunWindow] | None  # None: every run whole
-    runs: list[RenderedRun]
+    parts: list[RunWindow]
 
     def gzipped(self) -> bytes:
-        return gzipped(self.head, whole(self.runs) if self.parts is None else self.parts, _PAGE_TAIL, self.body)
+        return gzipped(self.head, self.parts, _PAGE_TAIL, self.body)
 
 
 _PAGE_TAIL = b"]}"
@@ -309,17 +279,10 @@ async def rendered_page(
     require_region(query.region_code)
     check_range(query)
     runs, windows, hashes = await _region_runs(documents, query, query.region_code, rendered)
-    found = whole_runs_page(runs, query.offset, query.limit) if windows is None else None
-    parts: list[RunWindow] | None = None
-    if found is not None:  # every run whole: their blobs as they are
-        chunks, count = found
-        total = count
-    else:
-        parts, count, total = page_of(whole(runs) if windows is None else windows, query.offset, query.limit)
-        chunks = chunks_of(parts)
+    parts, count, total = page_of(whole(runs) if windows is None else windows, query.offset, query.limit)
     # orjson writes keys in order and no spaces: the head's text without its closing brace, then the items.
     head = dumps(_page_head(query, count, total, page_url, self_query))[:-1] + b',"items":['
-    return RenderedPage(joined(head, chunks, _PAGE_TAIL), hashes, head, parts, runs)
+    return RenderedPage(joined(head, chunks_of(parts), _PAGE_TAIL), hashes, head, parts)
 
 
 def _no_data(region_code: str, day: str) -> ApiError:

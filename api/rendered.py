@@ -129,21 +129,7 @@ def chunks_of(parts: Sequence[RunWindow]) -> list[Chunk]:
     return [run.blob if first == 0 and stop == run.count else run.chunk(first, stop) for run, first, stop in parts]
 
 
-_BLOB = attrgetter("blob")
-_COUNT = attrgetter("count")
 _USED = attrgetter("used")
-
-
-def whole_runs_page(runs: Sequence[RenderedRun], offset: int, limit: int) -> tuple[list[Chunk], int] | None:
-    """The chunks and item count of a page holding every run whole (the usual case: the whole range on its
-    first page), each run's blob as it is; None when the page cuts a run. (`page_of` and `chunks_of` give the
-    same, at a Python step per run where this takes C loops.)"""
-    counts = list(map(_COUNT, runs))
-    total = sum(counts)
-    if offset or total > limit:
-        return None
-    blobs: list[Chunk] = list(map(_BLOB, runs))
-    return (blobs if 0 not in counts else [blob for blob in blobs if blob]), total
 
 
 def whole(runs: Sequence[RenderedRun]) -> list[RunWindow]:

@@ -243,9 +243,9 @@ def drop_caches() -> None:
     clear_instance_cache = getattr(getattr(stores, "document_reads", None), "clear", None)
     if clear_instance_cache is not None:
         clear_instance_cache()
-    documents = stores.documents
-    local = getattr(documents, "_local", None)  # the embedded store's per-connection answers
-    if local is not None and getattr(local, "conn", None) is not None:
+    # The embedded store's per-connection answers (it kept them before issue 23).
+    local: Any = getattr(stores.documents, "_local", None)
+    if getattr(local, "conn", None) is not None and hasattr(local, "rows"):
         local.rows.entries.clear()
         local.rows.size = 0
         local.ranges.entries.clear()

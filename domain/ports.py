@@ -7,7 +7,7 @@ orchestrations, never back (tests/integration/test_import_layers.py checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.models import GoldRow
 
@@ -74,19 +74,9 @@ class StoredItems:
     dates: tuple[str, ...] = ()
 
 
-@runtime_checkable
-class RenderedDocuments(Protocol):
-    """A document store that can answer a point read with the document's bytes, without parsing them."""
-
-    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """The document as bytes by point read; None when absent."""
-
-
 class DocumentReads(Protocol):
     """The API's reads of the documents, awaited on the event loop: the aio Cosmos client's, or a local store's
     that answers at once. The materialization writes through the sync DocumentStore."""
-
-    async def get(self, region_code: str, doc_id: str) -> Document | None: ...
 
     async def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
         """The document as a read answers it (bytes, gzip form, content hash, finality); None when absent."""

@@ -140,44 +140,31 @@ class CosmosReads:
             body.encode(), None, content_hash if isinstance(content_hash, str) else None, item.get("final") is True
         )
 
-    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
+    async def _range(self, query: str, region_code: str, doc_type: str, first: str, last: str) -> list[Any]:
+        """The rows of a single-partition range query (it runs while its pages are iterated)."""
         container = await self._container()
-        with _unavailable():  # the query runs while its pages are iterated
-            items = container.query_items(
-                query=_RANGE_QUERY,
-                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
-                partition_key=region_code,
-            )
-            return [document_of(item) async for item in items]
+        with _unavailable():
+            parameters = _range_parameters(region_code, doc_type, first, last)
+            items = container.query_items(query, parameters=parameters, partition_key=region_code)
+            return [item async for item in items]
+
+    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
+        return [
+            document_of(item) for item in await self._range(_RANGE_QUERY, region_code, doc_type, first_key, last_key)
+        ]
 
     async def range_hashes(
         self, region_code: str, doc_type: str, first_key: str, last_key: str
     ) -> list[tuple[str, str]]:
-        container = await self._container()
-        with _unavailable():
-            items = container.query_items(
-                query=_RANGE_HASHES_QUERY,
-                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
-                partition_key=region_code,
-            )
-            return [(item["id"], item.get("content_hash") or "") async for item in items]
+        rows = await self._range(_RANGE_HASHES_QUERY, region_code, doc_type, first_key, last_key)
+        return [(item["id"], item.get("content_hash") or "") for item in rows]
 
     async def range_items(
         self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
     ) -> dict[str, StoredItems]:
-        container = await self._container()
-        found: dict[str, StoredItems] = {}
-        with _unavailable():
-            items = container.query_items(
-                query=_range_items_query(field),
-                parameters=_range_parameters(region_code, doc_type, first_key, last_key),
-                partition_key=region_code,
-            )
-            async for item in items:
-                stored = stored_items_of(item)
-                if stored is not None:
-                    found[item["id"]] = stored
-        return found
+        rows = await self._range(_range_items_query(field), region_code, doc_type, first_key, last_key)
+        found = {item["id"]: stored_items_of(item) for item in rows}
+        return {doc_id: stored for doc_id, stored in found.items() if stored is not None}
 
     async def ping(self) -> None:
         container = await self._container()

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import Settings, get_settings
+from domain.ports import DocumentReads, FileReads
 from stores.call_policy import Caller, call_policy
-from stores.ports import DocumentReads, DocumentStore, FileReads, FileStore
+from stores.ports import DocumentStore, FileStore
 
 if TYPE_CHECKING:
     from stores.gold import GoldReader

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from domain.ports import (
-    SYSTEM_PARTITION,
-    Document,
-    DocumentReads,
-    DocumentStore,
-    FileReads,
-    FileStore,
-    GoldSource,
-)
+from domain.ports import SYSTEM_PARTITION, Document, DocumentStore, FileStore, GoldSource
 
-__all__ = ["SYSTEM_PARTITION", "Document", "DocumentReads", "DocumentStore", "FileReads", "FileStore", "GoldSource"]
+__all__ = ["SYSTEM_PARTITION", "Document", "DocumentStore", "FileStore", "GoldSource"]

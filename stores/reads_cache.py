@@ -130,9 +130,6 @@ class CachedDocumentReads:
         self._keep(key, _Entry(pairs, now, PAIR_BYTES * len(pairs) + ENTRY_BYTES))
         return list(pairs)
 
-    async def get(self, region_code: str, doc_id: str) -> Document | None:
-        return await self.reads.get(region_code, doc_id)
-
     async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
         return await self.reads.query_range(region_code, doc_type, first_key, last_key)
 

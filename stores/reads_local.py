@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from domain.ports import Document, DocumentStore, FileStore, RenderedDocument, RenderedDocuments, StoredItems
+from domain.ports import Document, DocumentStore, FileStore, RenderedDocument, StoredItems
 
 
 class LocalDocumentReads:
@@ -18,14 +18,11 @@ class LocalDocumentReads:
 
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
-        self._renders = isinstance(store, RenderedDocuments)
-
-    async def get(self, region_code: str, doc_id: str) -> Document | None:
-        return self.store.get(region_code, doc_id)
 
     async def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        if self._renders:
-            found: RenderedDocument | None = self.store.get_rendered(region_code, doc_id)  # type: ignore[attr-defined]
+        get_rendered = getattr(self.store, "get_rendered", None)  # the embedded store keeps the bytes it answers
+        if get_rendered is not None:
+            found: RenderedDocument | None = get_rendered(region_code, doc_id)
             return found
         doc = self.store.get(region_code, doc_id)
         return None if doc is None else rendered_document(doc)

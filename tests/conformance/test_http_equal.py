@@ -10,7 +10,7 @@ from tests.conformance.http_through import Answer, Call, via_devhost, via_worker
 from tests.support.conformance import Pair
 
 # JSON keys whose values are timings or clocks, blanked on both sides before comparing.
-VOLATILE = {"health": ("latency_ms", "lag_seconds")}
+VOLATILE = {"health": ("latency_ms", "lag_seconds"), "health_detail": ("latency_ms", "lag_seconds")}
 READER, OPERATOR, BAD_KEY = "reader", "operator", "bad"
 # Route values for the app's templates: every HTTP function of the app gets at least one plain GET.
 SAMPLE_VALUES = {"region_code": "93", "date": "2024-06-12", "instance_id": "no-such-backfill", "asset": "no-such"}
