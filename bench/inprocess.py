@@ -367,12 +367,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_in_child(data_dir: Path, years: int, last_year: int, requests: int) -> dict[str, dict[str, Any]]:
+def run_in_child(
+    data_dir: Path, years: int, last_year: int, requests: int, *, backend: str = "embedded", cold: int = 30
+) -> dict[str, dict[str, Any]]:
     """The measurement in a child process (it imports the function app with its own environment)."""
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
         out = Path(tmp) / "cpu.json"
         argv = [sys.executable, "-m", "bench.inprocess", "--data-dir", str(data_dir), "--json", str(out)]
         argv += ["--years", str(years), "--last-year", str(last_year), "--requests", str(requests)]
+        argv += ["--backend", backend, "--cold", str(cold)]
         subprocess.run(argv, check=True, timeout=1800)
         figures: dict[str, dict[str, Any]] = json.loads(out.read_text())
     return figures
