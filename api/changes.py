@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import caching
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, base_url, respond
 from api.openapi import Operation
 from api.params import parse
@@ -129,7 +128,7 @@ def _handle(ctx: RequestContext) -> Reply:
     if params.get("since") == "" or "" in raw.get("since", []):
         raise ApiError(400, "`since` is empty.", errors=[ParameterError("since", "not a cursor of this feed")])
     query = parse(ChangesQuery, params)
-    body = changes_page(stores().documents, query, base_url(ctx.req))
+    body = changes_page(ctx.stores.documents, query, base_url(ctx.req))
     # A full page never changes; a short one grows as changes arrive.
     full = body["next"] is not None
     tag = caching.combined_etag([i["content_hash"] for i in body["items"]], body["cursor"] + str(query.since))

@@ -14,8 +14,6 @@ EXPORT_BUILD_RATE_COST tokens of the caller's rate limit; a redirect to a built 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -25,25 +23,21 @@ from pydantic import TypeAdapter
 
 from api import caching
 from api.auth import Role
-from api.deps import stores
-from api.http import (
-    ALL_METHODS,
-    ApiError,
-    ParameterError,
-    Placement,
-    Reply,
-    RequestContext,
-    Route,
-    charge_more,
-    placement_of,
-    respond_async,
-    respond_placed,
-)
+from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, charge_more, respond_async
 from api.openapi import Operation, content
 from api.params import ExportQuery, ParquetExportQuery, parse, require_region
 from core.settings import Settings
-from domain.bulk_export import BuildGate, BuildInFlight, BuildsBusy, BulkExports, ExportSpec, Format
+from domain.bulk_export import (
+    BuildGate,
+    BuildInFlight,
+    BuildsBusy,
+    BulkExports,
+    ExportSpec,
+    Format,
+    materialized_header,
+)
 from domain.naming import download_name
+from domain.ports import FileReads
 from stores.ports import DocumentStore, FileStore
 
 bp = df.Blueprint()
@@ -121,17 +115,6 @@ def export_spec(query: ExportQuery, route_format: Format | None = None) -> Expor
 GATE = BuildGate()
 
 
-def export_link(documents: DocumentStore, files: FileStore, spec: ExportSpec, ttl_seconds: int) -> str:
-    """A signed link to the file of `spec` (built first when needed); 404 when there is no data for it."""
-    return _link(files, spec, BulkExports(documents, files).file_for(spec), ttl_seconds)
-
-
-def _link(files: FileStore, spec: ExportSpec, name: str | None, ttl_seconds: int) -> str:
-    if name is None:
-        raise ApiError(404, f"No data for the export file {spec.download_name}.", slug="no-data")
-    return files.signed_url(name, ttl_seconds, download_name(name))
-
-
 def _exports(ctx: RequestContext, documents: DocumentStore, files: FileStore) -> BulkExports:
     """Through the gate; a build first takes its extra cost from the caller's bucket (one token is taken already)."""
     settings = ctx.settings
@@ -154,8 +137,10 @@ def _still_building(settings: Settings, spec: ExportSpec) -> ApiError:
     return _unavailable(settings, f"The export file {spec.download_name} is still being built after {waited:g} s")
 
 
-def _reply(files: FileStore, spec: ExportSpec, name: str | None, ttl_seconds: int, as_json: bool = False) -> Reply:
-    url = _link(files, spec, name, ttl_seconds)
+async def _reply(files: FileReads, spec: ExportSpec, name: str | None, ttl_seconds: int, as_json: bool) -> Reply:
+    if name is None:
+        raise ApiError(404, f"No data for the export file {spec.download_name}.", slug="no-data")
+    url = await files.signed_url(name, ttl_seconds, download_name(name))
     if as_json:
         return _link_reply(url, ttl_seconds)
     # The link expires: neither the redirect nor its target may be cached past that.
@@ -167,49 +152,43 @@ def _spec_of(req: func.HttpRequest, route_format: Format | None) -> ExportSpec:
     return export_spec(parse(model, dict(req.params)), route_format)
 
 
-def _parsed(req: func.HttpRequest, route_format: Format | None) -> ExportSpec | None:
-    try:
-        return _spec_of(req, route_format)
-    except Exception:  # the handler parses it again inside the envelope, which answers its 400 after the key check
+async def _materialized(ctx: RequestContext, spec: ExportSpec, name: str) -> str | None:
+    """A region's day or month CSV as the materialization wrote it: its header read on the loop (one ranged GET);
+    a file of an older rendering is rendered again from its document on a thread (rare)."""
+    header = materialized_header(spec)
+    head = await ctx.stores.file_reads.read_head(name, len(header))
+    if head is None:
         return None
+    if head == header:
+        return name
+    return await asyncio.to_thread(BulkExports(ctx.stores.documents, ctx.stores.files).file_for, spec)
 
 
-def _redirect(ctx: RequestContext, spec: ExportSpec) -> Reply:
-    """On a thread (or inline for a materialized file): a build in flight is waited for here, blocking."""
-    current, settings = stores(), ctx.settings
-    try:
-        name = _exports(ctx, current.documents, current.files).file_for(spec)
-    except BuildInFlight as flight:
-        try:
-            name = flight.future.result(timeout=settings.EXPORT_BUILD_WAIT_SECONDS)
-        except concurrent.futures.TimeoutError:
-            raise _still_building(settings, spec) from None
-    except BuildsBusy:
-        raise _busy(settings) from None
-    return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req))
-
-
-async def _redirect_building(ctx: RequestContext, spec: ExportSpec) -> Reply:
+async def _built(ctx: RequestContext, spec: ExportSpec) -> str | None:
     """A file that may be built: found or built on a thread (seconds of CPU off the event loop), while a request
     for a file another one is building waits for it on the loop, holding no thread (the loop's default pool has
     min(32, cores + 4) threads: six waiters would take them all)."""
-    current, settings = stores(), ctx.settings
+    current, settings = ctx.stores, ctx.settings
     try:
-        name = await asyncio.to_thread(_exports(ctx, current.documents, current.files).file_for, spec)
+        return await asyncio.to_thread(_exports(ctx, current.documents, current.files).file_for, spec)
     except BuildInFlight as flight:
         waiting = asyncio.wrap_future(flight.future)
         try:  # shielded: a waiter that gives up leaves the build and the other waiters be
-            name = await asyncio.wait_for(asyncio.shield(waiting), settings.EXPORT_BUILD_WAIT_SECONDS)
+            return await asyncio.wait_for(asyncio.shield(waiting), settings.EXPORT_BUILD_WAIT_SECONDS)
         except TimeoutError:
             raise _still_building(settings, spec) from None
     except BuildsBusy:
         raise _busy(settings) from None
-    if placement_of(current.files) == "inline":
-        return _reply(current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req))
-    # A Blob link may ask for a user delegation key (network): not on the loop.
-    return await asyncio.to_thread(
-        _reply, current.files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req)
-    )
+
+
+async def _redirect(ctx: RequestContext, route_format: Format | None) -> Reply:
+    """The query parsed once (inside the envelope: its 400 comes after the key check), the file found (or built),
+    the link signed."""
+    spec = _spec_of(ctx.req, route_format)
+    materialized = spec.materialized_name()
+    name = await (_materialized(ctx, spec, materialized) if materialized is not None else _built(ctx, spec))
+    files, settings = ctx.stores.file_reads, ctx.settings
+    return await _reply(files, spec, name, settings.DOWNLOAD_TTL_SECONDS, _link_as_json(ctx.req))
 
 
 _BOOL = TypeAdapter(bool)
@@ -229,45 +208,17 @@ def _link_reply(url: str, ttl_seconds: int) -> Reply:
     return Reply(body, cache_control=caching.NO_STORE)
 
 
-def _handle(ctx: RequestContext) -> Reply:
-    return _redirect(ctx, _spec_of(ctx.req, None))
-
-
-def _handle_parquet(ctx: RequestContext) -> Reply:
-    return _redirect(ctx, _spec_of(ctx.req, "parquet"))
-
-
-def _on_loop(spec: ExportSpec | None) -> Placement:
-    """Where the redirect runs: on the event loop (`placement_of` the file store: "await" for an async file store,
-    "inline" for the embedded one) only for a region's materialized day or month file. Any other file may be built
-    first (CPU for seconds): on a thread, as is a query that does not parse (the envelope answers it)."""
-    if spec is None or not spec.materialized_name():
-        return "thread"
-    try:
-        return placement_of(stores().files)
-    except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
-        return "thread"
-
-
-async def _respond(
-    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply], route_format: Format | None
-) -> func.HttpResponse:
-    spec = _parsed(req, route_format)  # parsed once, for the placement and the handler
-    if spec is None:
-        return await respond_placed(req, route, handler, "thread")
-    placement = _on_loop(spec)
-    if placement == "thread" and not spec.materialized_name():  # may be built: through the gate
-        return await respond_async(req, route, partial(_redirect_building, spec=spec))
-    return await respond_placed(req, route, partial(_redirect, spec=spec), placement)
+_handle = partial(_redirect, route_format=None)
+_handle_parquet = partial(_redirect, route_format="parquet")
 
 
 @bp.function_name(name=ROUTE.function_name)
 @bp.route(route=ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def export_csv(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(req, ROUTE, _handle, None)
+    return await respond_async(req, ROUTE, _handle)
 
 
 @bp.function_name(name=PARQUET_ROUTE.function_name)
 @bp.route(route=PARQUET_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def export_parquet(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(req, PARQUET_ROUTE, _handle_parquet, "parquet")
+    return await respond_async(req, PARQUET_ROUTE, _handle_parquet)

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import caching
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, ApiError, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from api.params import RegionCode, parse, require_region
@@ -103,7 +102,7 @@ def latest_forecast(documents: DocumentStore, region_code: str, horizon_hours: i
 def _handle(ctx: RequestContext) -> Reply:
     path = parse(ForecastPath, ctx.req.route_params, what="path")
     query = parse(ForecastQuery, ctx.req.params)
-    body = latest_forecast(stores().documents, path.region_code, query.horizon)
+    body = latest_forecast(ctx.stores.documents, path.region_code, query.horizon)
     tag = caching.combined_etag([str(body.pop("content_hash"))], f"forecast|{query.horizon}")
     return Reply(body, etag=tag, cache_control=caching.SHORT)
 

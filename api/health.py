@@ -27,7 +27,6 @@ import azure.functions as func
 
 from api import caching, schemas
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation, content, schema_ref
 from api.ttl_cache import TtlCache
@@ -212,7 +211,7 @@ def check_health(
 
 
 def _handle_detail(ctx: RequestContext) -> Reply:
-    s = stores()
+    s = ctx.stores
     backends = {"documents": ctx.settings.documents_backend, "files": ctx.settings.files_backend}
     status, body = check_health(
         s.documents, s.files, backends, stale_after_seconds=ctx.settings.HEALTH_STALE_AFTER_SECONDS

@@ -1,22 +1,22 @@
 """The HTTP envelope of every route: request id, CORS, methods, auth, problem+json, caching and gzip.
 
-A trigger calls `respond(req, route, handler)` (or `respond_async`); the handler is a plain function of a
-`RequestContext` returning a `Reply`. Everything a client sees around the payload is produced here, so
-every error, on every route, has the same problem+json shape and carries X-Request-ID.
+A trigger calls `respond(req, route, handler)` (a sync trigger, run on the worker's threads) or
+`respond_async` (an async one, on the event loop: its handler awaits the async reads ports); the handler is a
+function of a `RequestContext` returning a `Reply`, and reaches the stores through `ctx.stores`. Everything a
+client sees around the payload is produced here, so every error, on every route, has the same problem+json shape
+and carries X-Request-ID.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import os
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any, Literal
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
@@ -27,8 +27,11 @@ from api.auth import AuthError, Principal, Role, authenticate, authorize, www_au
 from api.ratelimit import Decision, address_limiter, client_address, limiter_for
 from core.settings import Settings, get_settings, running_in_azure
 from core.telemetry import bind_log_context, reset_log_context
-from stores.bridge_aio import run_awaiting
+from stores import factory
 from stores.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from stores.factory import Stores
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +132,16 @@ class RequestContext:
     req: func.HttpRequest
     rate_limit: Decision | None = None  # the caller's bucket after this request (keyed routes)
 
+    @cached_property
+    def stores(self) -> Stores:
+        """The API's stores of this worker (built on first use: a route that reads none opens none)."""
+        return factory.get_read_stores()
+
 
 def request_header(req: func.HttpRequest, name: str) -> str | None:
-    """`req.headers.get(name)`, without the KeyError that the Functions headers mapping raises and catches
-    inside `get` for every absent header (~0.3 µs each; most requests lack most of the optional ones)."""
-    headers = req.headers
-    # The Functions request headers keep a plain dict of lower-cased names: one lookup, not two through the
-    # Mapping's methods (four optional headers on every request).
-    plain = getattr(headers, "__http_headers__", None)
-    if type(plain) is dict:
-        return plain.get(name.lower())
-    return headers[name] if name in headers else None  # noqa: SIM401 (get is what this avoids)
+    """The request's `name` header (case-insensitive), None when absent."""
+    value: str | None = req.headers.get(name)
+    return value
 
 
 def request_id_for(req: func.HttpRequest) -> str:
@@ -150,21 +152,9 @@ def request_id_for(req: func.HttpRequest) -> str:
     return new_request_id()
 
 
-# Request ids drawn ahead: one os.urandom call per _IDS_DRAWN ids instead of one per request. deque's
-# popleft and extend are atomic (sync triggers run on the worker's threads); a forked child draws its own.
-_IDS_DRAWN = 256
-_drawn_ids: deque[str] = deque()
-os.register_at_fork(after_in_child=_drawn_ids.clear)
-
-
 def new_request_id() -> str:
     """32 hex digits from the OS's random source, as uuid4().hex gives (unique and unguessable)."""
-    try:
-        return _drawn_ids.popleft()
-    except IndexError:
-        digits = os.urandom(16 * _IDS_DRAWN).hex()
-        _drawn_ids.extend([digits[i : i + 32] for i in range(32, len(digits), 32)])
-        return digits[:32]
+    return os.urandom(16).hex()
 
 
 def problem_body(
@@ -197,28 +187,7 @@ def problem_response(error: ApiError, request_id: str) -> func.HttpResponse:
         "Cache-Control": "no-store",
         "Content-Type": PROBLEM_CONTENT_TYPE,
     }
-    return http_response(dumps(body), error.status, headers, PROBLEM_CONTENT_TYPE)
-
-
-def http_response(data: bytes, status: int, headers: Mapping[str, str], mimetype: str) -> func.HttpResponse:
-    """`func.HttpResponse(data, status_code=status, headers=headers, mimetype=mimetype)`, its headers put in
-    werkzeug's list in one step.
-
-    `HttpResponse` adds them one by one, each value checked for a line break by a regex (~1 µs a header, five
-    or six on every reply); one check of all the values here refuses the same ones: a value that is not text or
-    holds a line break goes the checked way (werkzeug converts it, or raises as it always did)."""
-    resp = func.HttpResponse(data, status_code=status, mimetype=mimetype)
-    listed = getattr(resp.headers, "_list", None)
-    try:
-        joined = "".join(headers.values())
-    except TypeError:
-        listed = None
-    if type(listed) is not list or "\n" in joined or "\r" in joined:
-        for name, value in headers.items():
-            resp.headers.add_header(name, value)
-    else:
-        listed.extend(headers.items())
-    return resp
+    return func.HttpResponse(dumps(body), status_code=error.status, headers=headers, mimetype=PROBLEM_CONTENT_TYPE)
 
 
 @lru_cache(maxsize=8)
@@ -398,7 +367,7 @@ def _finish(ctx: RequestContext, reply: Reply) -> func.HttpResponse:
         headers["Content-Type"] = reply.content_type
     if ctx.rate_limit is not None:  # as `_with_rate_limit` sets them, put in with the others
         headers.update(ctx.rate_limit.headers())
-    return http_response(data, reply.status, headers, reply.content_type)
+    return func.HttpResponse(data, status_code=reply.status, headers=headers, mimetype=reply.content_type)
 
 
 def _not_modified(headers: dict[str, str], content_type: str, rate_limit: Decision | None) -> func.HttpResponse:
@@ -410,7 +379,7 @@ def _not_modified(headers: dict[str, str], content_type: str, rate_limit: Decisi
     kept["Content-Type"] = content_type
     if rate_limit is not None:
         kept.update(rate_limit.headers())
-    return http_response(b"", 304, kept, content_type)
+    return func.HttpResponse(b"", status_code=304, headers=kept, mimetype=content_type)
 
 
 def _failure(ctx: RequestContext, exc: Exception) -> func.HttpResponse:
@@ -438,13 +407,9 @@ def respond(
     """Run a synchronous handler inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
-    # Functions response goes through its ABC's Python-level check.
-    if not isinstance(ctx, RequestContext):
+    if not isinstance(ctx, RequestContext):  # answered before the handler (OPTIONS, 405, 401/403/429)
         return _with_envelope(ctx, req, settings)
-    # Every log line of the handler carries the request id (bound and reset directly: a `with` of the
-    # contextmanager costs as much again).
-    token = bind_log_context(request_id=ctx.request_id)
+    token = bind_log_context(request_id=ctx.request_id)  # every log line of the handler carries the request id
     try:
         resp = _finish(ctx, handler(ctx))  # with the RateLimit headers
     except Exception as exc:
@@ -460,49 +425,19 @@ async def respond_async(
     handler: Callable[[RequestContext], Awaitable[Reply]],
     settings: Settings | None = None,
 ) -> func.HttpResponse:
-    """Run an async handler (durable client routes) inside the envelope."""
+    """Run an async handler (reads awaited on the event loop, durable client routes) inside the envelope."""
     settings = settings or get_settings()
     ctx = _start(req, route, settings)
-    # Answered before the handler (OPTIONS, 405, 401/403/429)? Asked of our plain class: an isinstance of the
-    # Functions response goes through its ABC's Python-level check.
-    if not isinstance(ctx, RequestContext):
+    if not isinstance(ctx, RequestContext):  # as in `respond`
         return _with_envelope(ctx, req, settings)
-    token = bind_log_context(request_id=ctx.request_id)  # as in `respond`
+    token = bind_log_context(request_id=ctx.request_id)
     try:
-        resp = _finish(ctx, await handler(ctx))  # with the RateLimit headers
+        resp = _finish(ctx, await handler(ctx))
     except Exception as exc:
         resp = _with_rate_limit(_failure(ctx, exc), ctx)
     finally:
         reset_log_context(token)
     return _with_envelope(resp, req, settings)
-
-
-# Where an async trigger runs its synchronous handler, after the store it reads (`placement_of`): "inline" on the
-# event loop (a local store answers in microseconds: no hop to the worker's thread pool); "await" on the loop with
-# the store's calls awaited through its aio client (stores.bridge_aio); "thread" on a thread, as the worker runs a
-# sync trigger.
-Placement = Literal["inline", "await", "thread"]
-
-
-def placement_of(store: object) -> Placement:
-    if getattr(store, "awaits_on_loop", False):
-        return "await"
-    return "inline" if getattr(store, "answers_inline", False) else "thread"
-
-
-async def respond_placed(
-    req: func.HttpRequest,
-    route: Route,
-    handler: Callable[[RequestContext], Reply],
-    placement: Placement,
-    settings: Settings | None = None,
-) -> func.HttpResponse:
-    """Run a synchronous handler inside the envelope from an async trigger, where `placement` says."""
-    if placement == "inline":
-        return respond(req, route, handler, settings)
-    if placement == "await":
-        return await run_awaiting(respond, req, route, handler, settings)
-    return await asyncio.to_thread(respond, req, route, handler, settings)
 
 
 def base_url(req: func.HttpRequest, settings: Settings | None = None) -> str:

@@ -20,7 +20,6 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from api import caching
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from api.params import QueryRegionCode, parse, require_region
@@ -165,7 +164,7 @@ def intensity_now(documents: DocumentStore) -> dict[str, Any]:
 
 
 def _now(ctx: RequestContext) -> Reply:
-    body = intensity_now(stores().documents)
+    body = intensity_now(ctx.stores.documents)
     tag = caching.combined_etag([str(body["materialized_at"])], "intensity-now")
     return Reply(body, etag=tag, cache_control=NOW_CACHE)
 
@@ -227,7 +226,7 @@ def greenest_window(documents: DocumentStore, query: GreenestQuery) -> dict[str,
 
 
 def _greenest(ctx: RequestContext) -> Reply:
-    body = greenest_window(stores().documents, parse(GreenestQuery, ctx.req.params))
+    body = greenest_window(ctx.stores.documents, parse(GreenestQuery, ctx.req.params))
     return Reply(body, cache_control=caching.SHORT)
 
 

@@ -15,7 +15,6 @@ import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import caching
-from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from domain.methodology import methodology_document
@@ -87,7 +86,7 @@ def methodology(documents: DocumentStore) -> dict[str, Any]:
 
 
 def _handle(ctx: RequestContext) -> Reply:
-    body = methodology(stores().documents)
+    body = methodology(ctx.stores.documents)
     tag = caching.combined_etag([body["methodology_version"], str(body["data_last_updated"])], "methodologies")
     return Reply(body, etag=tag, cache_control=caching.SHORT)
 

@@ -1,30 +1,18 @@
 """GET /v1/production/regional (range, paged) and GET /v1/production/regional/{region_code}/{date} (one day).
 
-The route parses, asks the reader (api/reader.py: the read strategies and the rendered cache) and replies.
-The triggers are async: with the embedded store a read runs on the event loop, with no thread-pool hop; with
-Cosmos the read model runs on the loop too and awaits the aio client (no thread either).
+The route parses, asks the reader (api/reader.py: the read strategies and the rendered cache) and replies. The
+triggers are async: the reader awaits the documents' reads port on the event loop (the aio Cosmos client, or the
+embedded store, which answers at once), with no thread-pool hop.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from api import caching, schemas
 from api.auth import Role
-from api.deps import stores
-from api.http import (
-    ALL_METHODS,
-    Placement,
-    Reply,
-    RequestContext,
-    Route,
-    base_url,
-    placement_of,
-    respond_placed,
-)
+from api.http import ALL_METHODS, Reply, RequestContext, Route, base_url, respond_async
 from api.openapi import Operation
 from api.params import DayPath, RangeQuery, parse, parse_day_path
 from api.reader import ProductionReader
@@ -59,41 +47,15 @@ OPERATIONS = (
 READER = ProductionReader()
 
 
-def _documents_placement() -> Placement:
-    """Where a read runs, after the documents store (`placement_of`): read once per store object (the last one
-    seen), as its flags are fixed when it is built and this runs on every read."""
-    global _last_placement
-    try:
-        documents = stores().documents
-    except Exception:  # the handler meets the same failure inside the envelope (problem+json), on a thread
-        return "thread"
-    last_documents, placement = _last_placement
-    if documents is not last_documents:
-        placement = placement_of(documents)
-        _last_placement = (documents, placement)
-    return placement
-
-
-_last_placement: tuple[object, Placement] = (None, "thread")
-
-
-async def _respond(
-    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Reply]
-) -> func.HttpResponse:
-    """Embedded store: on the loop; a store with async clients (Cosmos aio): the read model on the loop, its
-    store calls awaited (stores.bridge_aio); any other: on a thread."""
-    return await respond_placed(req, route, handler, _documents_placement())
-
-
-def _range(ctx: RequestContext) -> Reply:
+async def _range(ctx: RequestContext) -> Reply:
     query = parse(RangeQuery, ctx.req.params)
-    body, tag, gzip_make = READER.page(stores().documents, query, base_url(ctx.req) + RANGE_ROUTE.path)
+    body, tag, gzip_make = await READER.page(ctx.stores.document_reads, query, base_url(ctx.req) + RANGE_ROUTE.path)
     return Reply(body, etag=tag, cache_control=caching.SHORT, gzip_make=gzip_make)
 
 
-def _day(ctx: RequestContext) -> Reply:
+async def _day(ctx: RequestContext) -> Reply:
     region_code, day_text = parse_day_path(ctx.req.route_params)
-    day = READER.day(stores().documents, region_code, day_text)
+    day = await READER.day(ctx.stores.document_reads, region_code, day_text)
     return Reply(
         day.body,
         etag=caching.etag(day.content_hash or ""),
@@ -105,10 +67,10 @@ def _day(ctx: RequestContext) -> Reply:
 @bp.function_name(name=RANGE_ROUTE.function_name)
 @bp.route(route=RANGE_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_range(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(req, RANGE_ROUTE, _range)
+    return await respond_async(req, RANGE_ROUTE, _range)
 
 
 @bp.function_name(name=DAY_ROUTE.function_name)
 @bp.route(route=DAY_ROUTE.functions_route, methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 async def production_day(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(req, DAY_ROUTE, _day)
+    return await respond_async(req, DAY_ROUTE, _day)

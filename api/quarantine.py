@@ -16,7 +16,6 @@ import azure.functions as func
 
 from api import caching, schemas
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from domain.ports import SYSTEM_PARTITION, DocumentStore
@@ -73,7 +72,7 @@ def quarantine_report(documents: DocumentStore) -> dict[str, Any]:
 
 
 def _handle(ctx: RequestContext) -> Reply:
-    return Reply(quarantine_report(stores().documents), cache_control=caching.NO_STORE)
+    return Reply(quarantine_report(ctx.stores.documents), cache_control=caching.NO_STORE)
 
 
 @bp.function_name(name=ROUTE.function_name)

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any, TypeGuard
-from urllib.parse import quote_plus
+from typing import Any
+from urllib.parse import urlencode
 
 from api import caching
 from api.http import ApiError, ParameterError, dumps
@@ -40,80 +39,16 @@ from api.rendered import (
     joined,
     page_of,
     whole,
-    whole_runs_page,
 )
+from domain.items import day_item, interval_item, rendered_items
 from domain.models import Units
 from domain.naming import day_doc_id
-from domain.ports import RenderedDocument, RenderedDocuments
-from domain.sources import CONSUMPTION, PRODUCTION_SOURCES
-from stores.ports import Document, DocumentStore
+from domain.ports import Document, DocumentReads, RenderedDocument, StoredItems
 
 _INTERVAL_FIELD = {"30min": "intervals", "hour": "hourly"}
 _UNITS = Units().model_dump()
 Row = tuple[Document, dict[str, Any]]
 PageUrl = Callable[[str], str]  # the page's URL from its canonical query string
-
-
-def _only(values: dict[str, float | None], source_type: str | None, fallback: float | None = None) -> dict[str, Any]:
-    """All sources, or just `source_type` (null when the region has no such value: missing, not zero)."""
-    if source_type is None:
-        return values
-    return {source_type: values.get(source_type, fallback)}
-
-
-def _load_factors(values: dict[str, float | None], source_type: str | None) -> dict[str, Any]:
-    if source_type is None:
-        return values
-    return {source_type: values.get(source_type)} if source_type in PRODUCTION_SOURCES else {}
-
-
-def interval_item(doc: Document, interval: dict[str, Any], source_type: str | None) -> dict[str, Any]:
-    consumption = interval.get("consumption_mw")
-    item = {
-        "region": doc["region_code"],
-        "region_name": doc["region_name"],
-        "timestamp": interval["timestamp"],
-        "production_mw": interval.get("production_mw"),
-        "consumption_mw": consumption,
-        "sources": _only(
-            interval.get("sources") or {}, source_type, consumption if source_type == CONSUMPTION else None
-        ),
-        "facteur_charge": _load_factors(interval.get("facteur_charge") or {}, source_type),
-        "carbon_intensity_g_per_kwh": interval.get("carbon_intensity_g_per_kwh"),
-    }
-    if "complete" in interval:  # FR (domain.national_materialization): whether every region was there
-        item["complete"] = interval["complete"]
-        item["regions_missing"] = interval.get("regions_missing", [])
-    return item
-
-
-def day_item(doc: Document, day: dict[str, Any], source_type: str | None) -> dict[str, Any]:
-    """One DaySummary of a month document: mean MW = energy (MWh) / the day's hours (23, 24 or 25)."""
-    totals = day["totals"]
-    hours = day["interval_count"] * 0.5
-    energy: dict[str, float | None] = totals.get("energy_mwh") or {}
-    mean_mw = {s: (None if e is None or hours == 0 else e / hours) for s, e in energy.items()}
-    consumption = totals.get("consumption_mw_avg")
-    consumption_mwh = totals.get("consumption_mwh")
-    return {
-        "region": doc["region_code"],
-        "region_name": doc["region_name"],
-        "timestamp": day["timestamp"],
-        "date": day["date"],
-        "interval_count": day["interval_count"],
-        "final": day["final"],
-        "production_mw": totals.get("production_mw_avg"),
-        "consumption_mw": consumption,
-        "sources": _only(mean_mw, source_type, consumption if source_type == CONSUMPTION else None),
-        "facteur_charge": _load_factors(totals.get("facteur_charge_avg") or {}, source_type),
-        "carbon_intensity_g_per_kwh": totals.get("carbon_intensity_g_per_kwh"),
-        "energy_mwh": _only(energy, source_type, consumption_mwh if source_type == CONSUMPTION else None),
-        "production_mwh": totals.get("production_mwh"),
-        "consumption_mwh": consumption_mwh,
-        "production_mw_peak": totals.get("production_mw_peak"),
-        "consumption_mw_peak": totals.get("consumption_mw_peak"),
-        "emissions_tco2eq": totals.get("emissions_tco2eq"),
-    }
 
 
 def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
@@ -129,20 +64,8 @@ def canonical_params(query: RangeQuery, offset: int) -> dict[str, str]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-@lru_cache(maxsize=64)
-def _quoted(value: str) -> str:
-    # Only validated enum values get here (region codes, source types, granularities): a bounded set.
-    return quote_plus(value)
-
-
 def canonical_query(query: RangeQuery, offset: int) -> str:
-    """`urlencode(canonical_params(query, offset))`, written directly: dates and integers need no quoting and
-    the enum values are quoted once (urlencode costs ~10 µs per call; a page needs it two or three times)."""
-    text = f"region_code={_quoted(query.region_code)}&" if query.region_code is not None else ""
-    text += f"start_date={query.start_date.isoformat()}&end_date={query.end_date.isoformat()}&"
-    if query.source_type is not None:
-        text += f"source_type={_quoted(query.source_type)}&"
-    return text + f"granularity={_quoted(query.granularity)}&limit={query.limit}&offset={offset}"
+    return urlencode(canonical_params(query, offset))
 
 
 def check_range(query: RangeQuery) -> None:
@@ -157,26 +80,26 @@ def check_range(query: RangeQuery) -> None:
         )
 
 
-def _all_rows(documents: DocumentStore, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
+async def _all_rows(documents: DocumentReads, query: RangeQuery, codes: list[str]) -> tuple[list[Row], list[str]]:
     """Every (document, interval or day) of the range, region by region: the straightforward read."""
     start, end = query.start_date.isoformat(), query.end_date.isoformat()
     rows: list[Row] = []
     hashes: list[str] = []
     for code in codes:
         if query.granularity == "day":
-            for doc in documents.query_range(code, "month", start[:7], end[:7]):
+            for doc in await documents.query_range(code, "month", start[:7], end[:7]):
                 hashes.append(doc.get("content_hash", ""))
                 rows.extend((doc, d) for d in doc.get("days", []) if start <= d["date"] <= end)
         else:
             field = _INTERVAL_FIELD[query.granularity]
-            for doc in documents.query_range(code, "day", start, end):
+            for doc in await documents.query_range(code, "day", start, end):
                 hashes.append(doc.get("content_hash", ""))
                 rows.extend((doc, iv) for iv in doc.get(field, []))
     return rows, hashes
 
 
-def _planned_page(
-    documents: DocumentStore, query: RangeQuery, codes: list[str]
+async def _planned_page(
+    documents: DocumentReads, query: RangeQuery, codes: list[str]
 ) -> tuple[list[Row], int, list[str]] | None:
     """Intervals of several regions without reading every region's day documents: the month documents give
     each day's interval count, so only the regions on the requested page have their day documents read. None
@@ -188,7 +111,7 @@ def _planned_page(
     plan: list[tuple[str, list[tuple[str, int]]]] = []
     for code in codes:
         days: list[tuple[str, int]] = []
-        for month in documents.query_range(code, "month", start[:7], end[:7]):
+        for month in await documents.query_range(code, "month", start[:7], end[:7]):
             hashes.append(month.get("content_hash", ""))
             days += [
                 (d["date"], per_day(d["interval_count"])) for d in month.get("days", []) if start <= d["date"] <= end
@@ -204,7 +127,7 @@ def _planned_page(
             position += region_total
             continue
         # The whole range of a region on the page, so that a day its month document misses is noticed.
-        docs = documents.query_range(code, "day", start, end)
+        docs = await documents.query_range(code, "day", start, end)
         if [(d["date"], len(d.get(field, []))) for d in docs] != days:
             return None
         hashes += [d.get("content_hash", "") for d in docs]
@@ -222,8 +145,8 @@ def _space(field: str, source_type: str | None) -> str:
 _HASH = itemgetter(1)
 
 
-def _region_runs(
-    documents: DocumentStore, query: RangeQuery, code: str, rendered: RenderedItems
+async def _region_runs(
+    documents: DocumentReads, query: RangeQuery, code: str, rendered: RenderedItems
 ) -> tuple[list[RenderedRun], list[RunWindow] | None, list[str]]:
     """Every item of one region's range, pre-serialized: the runs, their windows of the range (None: every
     run whole) and the documents' hashes. The store gives the range's current content hashes (no bodies);
@@ -238,50 +161,49 @@ def _region_runs(
     space = _space(field, source_type)
 
     def put(doc: Document, content_hash: str) -> RenderedRun:
-        if by_day:
-            days = sorted(doc.get("days", []), key=lambda d: str(d["date"]))
-            items, dates = [day_item(doc, d, source_type) for d in days], [d["date"] for d in days]
-        else:
-            items, dates = [interval_item(doc, iv, source_type) for iv in doc.get(field, [])], []
+        items, dates = rendered_items(doc, field, source_type)
         if not content_hash:  # nothing to key it by: rendered for this read alone
             return RenderedRun.of(items, dates)
         return rendered.put(space, content_hash, items, dates)
 
-    pairs = documents.range_hashes(code, doc_type, first, last)
+    pairs = await documents.range_hashes(code, doc_type, first, last)
     hashes: list[str] = list(map(_HASH, pairs))
     runs: list[Any] = rendered.get_many(space, hashes)
     if "" in hashes:  # a document without a hash is never served from the cache
         runs = [run if h else None for run, h in zip(runs, hashes, strict=True)]
+    if None in runs and source_type is None:  # the items the store rendered when it wrote the documents
+        stored = await documents.range_items(code, doc_type, first, last, field)
+        runs = [
+            run if run is not None else _stored_run(rendered, space, stored, pair)
+            for run, pair in zip(runs, pairs, strict=True)
+        ]
     if None in runs:  # (runs compare by identity: this is a scan in C)
-        runs, hashes = _render_missing(documents, code, (doc_type, first, last), pairs, runs, put)
+        runs, hashes = await _render_missing(documents, code, (doc_type, first, last), put)
     if by_day:
         return runs, [run.window(start, end) for run in runs], hashes
     return runs, None, hashes
 
 
-def _render_missing(
-    documents: DocumentStore,
-    code: str,
-    span: tuple[str, str, str],
-    pairs: list[tuple[str, str]],
-    runs: list[Any],
-    put: Callable[[Document, str], RenderedRun],
+def _stored_run(
+    rendered: RenderedItems, space: str, stored: dict[str, StoredItems], pair: tuple[str, str]
+) -> RenderedRun | None:
+    """The run of a document's stored items, kept by its content hash; None when the store has none of this
+    version (a document written before items were stored, or rewritten since)."""
+    doc_id, content_hash = pair
+    items = stored.get(doc_id)
+    if items is None or not content_hash or items.content_hash != content_hash:
+        return None
+    return rendered.keep(space, content_hash, RenderedRun.stored(items.blob, items.starts, items.dates))
+
+
+async def _render_missing(
+    documents: DocumentReads, code: str, span: tuple[str, str, str], put: Callable[[Document, str], RenderedRun]
 ) -> tuple[list[RenderedRun], list[str]]:
-    """The runs of the range's documents not in the cache, read and rendered; the runs and their hashes."""
-    missing = [k for k, run in enumerate(runs) if run is None]
-    # A few documents not cached (a range sliding over new days): point reads of those alone.
-    fetched = [documents.get(code, pairs[k][0]) for k in missing] if len(missing) * 4 <= len(pairs) else None
-    if fetched is not None and all(doc is not None for doc in fetched):
-        pairs = list(pairs)
-        for k, doc in zip(missing, fetched, strict=True):
-            assert doc is not None
-            pairs[k] = (doc["id"], doc.get("content_hash", ""))  # its own hash: it may be newer than the list's
-            runs[k] = put(doc, pairs[k][1])
-    else:  # many missing (or one deleted meanwhile): the whole range in one query
-        docs = documents.query_range(code, *span)
-        pairs = [(d["id"], d.get("content_hash", "")) for d in docs]
-        runs = [put(d, h) for d, (_, h) in zip(docs, pairs, strict=True)]
-    return runs, [h for _, h in pairs]
+    """The range's documents read in one query and rendered (those the cache holds too: their hashes may be
+    newer than the list's); the runs and their hashes."""
+    docs = await documents.query_range(code, *span)
+    hashes = [d.get("content_hash", "") for d in docs]
+    return [put(d, h) for d, h in zip(docs, hashes, strict=True)], hashes
 
 
 def _page_head(
@@ -308,17 +230,19 @@ def _page_head(
     }
 
 
-def production_page(documents: DocumentStore, query: RangeQuery, page_url: PageUrl) -> tuple[dict[str, Any], list[str]]:
+async def production_page(
+    documents: DocumentReads, query: RangeQuery, page_url: PageUrl
+) -> tuple[dict[str, Any], list[str]]:
     """One page of items, region by region in INSEE order then by time, built from the documents; also the
     content hashes it used. `page_url` takes a canonical query string."""
     require_region(query.region_code)
     check_range(query)
     codes = [query.region_code] if query.region_code else REGION_CODES
-    planned = _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
+    planned = await _planned_page(documents, query, codes) if len(codes) > 1 and query.granularity != "day" else None
     if planned is not None:
         page, total, hashes = planned
     else:
-        rows, hashes = _all_rows(documents, query, codes)
+        rows, hashes = await _all_rows(documents, query, codes)
         total = len(rows)
         page = rows[query.offset : query.offset + query.limit]
     build = day_item if query.granularity == "day" else interval_item
@@ -333,18 +257,17 @@ class RenderedPage:
     body: bytes
     hashes: list[str]
     head: bytes
-    parts: list[RunWindow] | None  # None: every run whole
-    runs: list[RenderedRun]
+    parts: list[RunWindow]
 
     def gzipped(self) -> bytes:
-        return gzipped(self.head, whole(self.runs) if self.parts is None else self.parts, _PAGE_TAIL, self.body)
+        return gzipped(self.head, self.parts, _PAGE_TAIL, self.body)
 
 
 _PAGE_TAIL = b"]}"
 
 
-def rendered_page(
-    documents: DocumentStore,
+async def rendered_page(
+    documents: DocumentReads,
     query: RangeQuery,
     page_url: PageUrl,
     rendered: RenderedItems,
@@ -355,18 +278,11 @@ def rendered_page(
     assert query.region_code is not None
     require_region(query.region_code)
     check_range(query)
-    runs, windows, hashes = _region_runs(documents, query, query.region_code, rendered)
-    found = whole_runs_page(runs, query.offset, query.limit) if windows is None else None
-    parts: list[RunWindow] | None = None
-    if found is not None:  # every run whole: their blobs as they are
-        chunks, count = found
-        total = count
-    else:
-        parts, count, total = page_of(whole(runs) if windows is None else windows, query.offset, query.limit)
-        chunks = chunks_of(parts)
+    runs, windows, hashes = await _region_runs(documents, query, query.region_code, rendered)
+    parts, count, total = page_of(whole(runs) if windows is None else windows, query.offset, query.limit)
     # orjson writes keys in order and no spaces: the head's text without its closing brace, then the items.
     head = dumps(_page_head(query, count, total, page_url, self_query))[:-1] + b',"items":['
-    return RenderedPage(joined(head, chunks, _PAGE_TAIL), hashes, head, parts, runs)
+    return RenderedPage(joined(head, chunks_of(parts), _PAGE_TAIL), hashes, head, parts)
 
 
 def _no_data(region_code: str, day: str) -> ApiError:
@@ -378,36 +294,14 @@ def _no_data(region_code: str, day: str) -> ApiError:
     )
 
 
-def day_document(documents: DocumentStore, region_code: str, day: str) -> Document:
-    """One point read, parsed; 404 for an unknown region or a day with no materialized data."""
+async def rendered_day(documents: DocumentReads, region_code: str, day: str) -> RenderedDocument:
+    """One point read as the bytes a client gets: stored as they are where the store keeps them (no parsing);
+    404 for an unknown region or a day with no materialized data."""
     require_region(region_code)
-    doc = documents.get(region_code, day_doc_id(region_code, day))
-    if doc is None:
+    found = await documents.get_rendered(region_code, day_doc_id(region_code, day))
+    if found is None:
         raise _no_data(region_code, day)
-    # Store metadata (Cosmos `_rid`, `_etag`, `_ts`…) is not part of the document contract.
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-@cache
-def _answers_bytes(store_type: type) -> bool:
-    # Once per store class: a runtime Protocol check walks the protocol's attributes (~10 µs) on every call.
-    return issubclass(store_type, RenderedDocuments)
-
-
-def _renders(documents: DocumentStore) -> TypeGuard[RenderedDocuments]:
-    return _answers_bytes(type(documents))
-
-
-def rendered_day(documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
-    """One point read as the bytes a client gets: stored as they are where the store can (no parsing)."""
-    require_region(region_code)
-    if _renders(documents):
-        found = documents.get_rendered(region_code, day_doc_id(region_code, day))
-        if found is None:
-            raise _no_data(region_code, day)
-        return found
-    doc = day_document(documents, region_code, day)
-    return RenderedDocument(dumps(doc), None, doc.get("content_hash"), doc.get("final") is True)
+    return found
 
 
 class ProductionReader:
@@ -416,11 +310,11 @@ class ProductionReader:
     def __init__(self, rendered: RenderedItems | None = None) -> None:
         self.rendered = rendered if rendered is not None else RenderedItems()
 
-    def day(self, documents: DocumentStore, region_code: str, day: str) -> RenderedDocument:
-        return rendered_day(documents, region_code, day)
+    async def day(self, documents: DocumentReads, region_code: str, day: str) -> RenderedDocument:
+        return await rendered_day(documents, region_code, day)
 
-    def page(
-        self, documents: DocumentStore, query: RangeQuery, root_url: str
+    async def page(
+        self, documents: DocumentReads, query: RangeQuery, root_url: str
     ) -> tuple[bytes, str, Callable[[], bytes] | None]:
         """One page of the range as JSON bytes, its ETag (the documents' hashes and the canonical query), and
         what makes its gzip form from the runs' deflate segments (None: compress the body)."""
@@ -430,7 +324,7 @@ class ProductionReader:
 
         etag_variant = canonical_query(query, query.offset)
         if query.region_code is not None:
-            page = rendered_page(documents, query, page_url, self.rendered, etag_variant)
+            page = await rendered_page(documents, query, page_url, self.rendered, etag_variant)
             return page.body, caching.combined_etag(page.hashes, etag_variant), page.gzipped
-        body, hashes = production_page(documents, query, page_url)
+        body, hashes = await production_page(documents, query, page_url)
         return dumps(body), caching.combined_etag(hashes, etag_variant), None

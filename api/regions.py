@@ -10,7 +10,6 @@ import azure.functions as func
 
 from api import caching, schemas
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from domain.naming import CATALOG_DOC_ID
@@ -50,7 +49,7 @@ def list_regions(documents: DocumentStore) -> dict[str, Any]:
 
 
 def _handle(ctx: RequestContext) -> Reply:
-    body = list_regions(stores().documents)
+    body = list_regions(ctx.stores.documents)
     tag = caching.combined_etag([str(item) for item in body["items"]], "regions")
     return Reply(body, etag=tag, cache_control=caching.SHORT)
 

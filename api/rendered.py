@@ -26,20 +26,20 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-import orjson
 from zlib_ng import zlib_ng
 
 from api.caching import GZIP_LEVEL
+from domain.items import serialized
 
 
 @dataclass(slots=True, eq=False)  # compared by identity: never blob against blob
 class RenderedRun:
-    """Consecutive items of one document, serialized. Only `used` changes once made (the cache's own)."""
+    """Consecutive items of one document, serialized. Only `used` and the deflate segment change once made."""
 
     blob: bytes  # item JSON texts joined by ","
     starts: array  # byte offset of each item in blob
     dates: tuple[str, ...] = ()  # each item's date (ascending), when a range takes a window of the run by date
-    deflated: bytes = b""  # blob as a deflate segment (see `deflated`): the run's part of a page's gzip form
+    _deflated: bytes | None = None  # blob as a deflate segment (see `deflated`), made when a gzip page first needs it
     count: int = field(init=False)  # len(starts), held here: a page reads no other object of a whole run
     used: bool = field(default=False, init=False)  # hit since the cache's clock hand last passed it
 
@@ -48,24 +48,31 @@ class RenderedRun:
 
     @classmethod
     def of(cls, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
-        starts, parts, position = array("I"), [], 0
-        for item in items:
-            text = orjson.dumps(item)
-            starts.append(position)
-            parts.append(text)
-            position += len(text) + 1
+        blob, starts = serialized(items)
+        return cls.stored(blob, starts, dates)
+
+    @classmethod
+    def stored(cls, blob: bytes, starts: Sequence[int], dates: Sequence[str] = ()) -> RenderedRun:
+        """A run of items serialized beforehand (domain.items: by the store, when the document was written)."""
         if dates and len(dates) != len(starts):
             raise ValueError("one date per item")
-        blob = b",".join(parts)
-        return cls(blob, starts, tuple(dates), deflated(blob) if blob else b"")  # an empty run is on no page
+        return cls(blob, array("I", starts), tuple(dates))
+
+    @property
+    def deflated(self) -> bytes:
+        """The run's part of a page's gzip form (an empty run is on no page)."""
+        if self._deflated is None:
+            self._deflated = deflated(self.blob) if self.blob else b""
+        return self._deflated
 
     def __len__(self) -> int:
         return self.count
 
     @property
     def cost(self) -> int:
-        """What the entry holds, in bytes, with a fixed share for the objects themselves."""
-        held = len(self.blob) + len(self.deflated) + self.starts.itemsize * len(self.starts)
+        """What the entry holds, in bytes (its deflate segment counted as a quarter of the blob, made or not),
+        with a fixed share for the objects themselves."""
+        held = len(self.blob) + len(self.blob) // 4 + self.starts.itemsize * len(self.starts)
         return held + 64 * len(self.dates) + ENTRY_OVERHEAD
 
     def window(self, first_date: str, last_date: str) -> RunWindow:
@@ -122,21 +129,7 @@ def chunks_of(parts: Sequence[RunWindow]) -> list[Chunk]:
     return [run.blob if first == 0 and stop == run.count else run.chunk(first, stop) for run, first, stop in parts]
 
 
-_BLOB = attrgetter("blob")
-_COUNT = attrgetter("count")
 _USED = attrgetter("used")
-
-
-def whole_runs_page(runs: Sequence[RenderedRun], offset: int, limit: int) -> tuple[list[Chunk], int] | None:
-    """The chunks and item count of a page holding every run whole (the usual case: the whole range on its
-    first page), each run's blob as it is; None when the page cuts a run. (`page_of` and `chunks_of` give the
-    same, at a Python step per run where this takes C loops.)"""
-    counts = list(map(_COUNT, runs))
-    total = sum(counts)
-    if offset or total > limit:
-        return None
-    blobs: list[Chunk] = list(map(_BLOB, runs))
-    return (blobs if 0 not in counts else [blob for blob in blobs if blob]), total
 
 
 def whole(runs: Sequence[RenderedRun]) -> list[RunWindow]:
@@ -233,7 +226,10 @@ class RenderedItems:
 
     def put(self, space: str, content_hash: str, items: Sequence[Any], dates: Sequence[str] = ()) -> RenderedRun:
         """Serialize `items` once and keep them (unless bigger than the whole cache)."""
-        run = RenderedRun.of(items, dates)
+        return self.keep(space, content_hash, RenderedRun.of(items, dates))
+
+    def keep(self, space: str, content_hash: str, run: RenderedRun) -> RenderedRun:
+        """Keep `run` (unless bigger than the whole cache)."""
         if run.cost > self.max_bytes:
             return run
         key = (space, content_hash)

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from api import caching
 from api.auth import Role
-from api.deps import stores
 from api.http import ALL_METHODS, ApiError, ParameterError, Reply, RequestContext, Route, respond
 from api.openapi import Operation
 from api.params import DayPath, parse, require_region
@@ -125,7 +124,7 @@ def day_revisions(documents: DocumentStore, region_code: str, day: str) -> dict[
 
 def _handle(ctx: RequestContext) -> Reply:
     path = parse(DayPath, dict(ctx.req.route_params), what="path")
-    body = day_revisions(stores().documents, path.region_code, path.date.isoformat())
+    body = day_revisions(ctx.stores.documents, path.region_code, path.date.isoformat())
     tag = caching.combined_etag(
         [i["content_hash"] for i in body["items"]], f"revisions:{body['region']}:{body['date']}"
     )

@@ -22,6 +22,7 @@ import aiohttp
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from api.durable_sdk import rpc_base_url
 from api.http import ApiError, ParameterError
 from api.run_status import iso, run_kind, status_body
 from orchestrations.names import BACKFILL_INSTANCE_PREFIX, INCREMENTAL_INSTANCE_ID, ORCHESTRATOR
@@ -163,10 +164,7 @@ class DurableHttpLister:
 
 def lister_for(client: Any) -> DurableHttpLister:
     """The lister on the same endpoint as the SDK client of this invocation (its binding's rpcBaseUrl)."""
-    rpc_base_url = client._orchestration_bindings.rpc_base_url  # the SDK exposes it on the bindings only
-    if not rpc_base_url:
-        raise RuntimeError("the durable client binding has no rpcBaseUrl")
-    return DurableHttpLister(rpc_base_url)
+    return DurableHttpLister(rpc_base_url(client))
 
 
 def _encode(token: str | None) -> str | None:

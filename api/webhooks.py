@@ -269,19 +269,12 @@ def _visible(documents: DocumentStore, ctx: RequestContext) -> dict[str, Any]:
     return doc
 
 
-def _documents() -> DocumentStore:
-    from stores.factory import get_stores
-
-    documents: DocumentStore = get_stores().documents
-    return documents
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _collection(ctx: RequestContext) -> Reply:
-    documents = _documents()
+    documents = ctx.stores.documents
     if ctx.method == "POST":
         request = parse(WebhookRequest, read_json_body(ctx.req), what="body")
         body = create_subscription(documents, request, _owner(ctx), ctx.settings.WEBHOOKS_ALLOW_LOOPBACK, _now())
@@ -293,7 +286,7 @@ def _collection(ctx: RequestContext) -> Reply:
 
 
 def _item(ctx: RequestContext) -> Reply:
-    documents = _documents()
+    documents = ctx.stores.documents
     doc = _visible(documents, ctx)
     if ctx.method == "DELETE":
         webhooks.delete_subscription(documents, str(doc["subscription_id"]), _now())
@@ -302,7 +295,7 @@ def _item(ctx: RequestContext) -> Reply:
 
 
 def _deliveries(ctx: RequestContext) -> Reply:
-    documents = _documents()
+    documents = ctx.stores.documents
     doc = _visible(documents, ctx)
     items = webhooks.recent_attempts(documents, str(doc["subscription_id"]))
     return Reply({"items": items, "count": len(items)}, cache_control=caching.NO_STORE)

@@ -7,6 +7,11 @@ so a busy machine slows the run but hardly moves the figure. In Azure this is th
 The production shapes come first; then every other GET function that needs no Durable client (the backfill
 routes do), one kind of request each (`OTHER_READS`). Sync functions are called directly: the worker's
 thread-pool hop is not in their figure.
+
+`--backend emulators` measures the Azure path: the documents in cosmosdb-server and the files in Azurite (started
+here; one region's year materialized into them), the same triggers called in this process, so the figure is the
+app process's own CPU (the SDKs' included, the emulators' excluded). Each production shape is measured warm (after
+a warm pass) and cold (the process's caches dropped before every request: what a new instance pays).
 """
 
 from __future__ import annotations
@@ -153,45 +158,112 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def cpu_per_request(
-    call: Callable[[func.HttpRequest], Any], requests: list[func.HttpRequest], expect: int
-) -> dict[str, Any]:
-    """Warm pass (first-use caches filled), then the same requests again: CPU µs and wall µs per request.
+_LOOP: asyncio.AbstractEventLoop | None = None
 
-    Each response is dropped once its status is read, as a server drops it once sent: holding them all would
-    charge the run for fresh memory (2,000 × 215 KB of page faults for the 31-day range) no server pays."""
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """One event loop for the whole run: the aio store clients are bound to the loop they first ran on."""
+    global _LOOP
+    if _LOOP is None:
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP
+
+
+def _caller(call: Callable[[func.HttpRequest], Any]) -> Callable[[func.HttpRequest], int]:
     if inspect.iscoroutinefunction(call):
-        loop = asyncio.new_event_loop()
+        loop = _loop()
+        return lambda r: loop.run_until_complete(call(r)).status_code
+    return lambda r: call(r).status_code
 
-        async def all_of() -> list[int]:
-            return [(await call(r)).status_code for r in requests]
 
-        def run() -> list[int]:
-            return loop.run_until_complete(all_of())
-    else:
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-        def run() -> list[int]:
-            return [call(r).status_code for r in requests]
 
-    statuses = set(run())
-    if statuses != {expect}:
-        raise RuntimeError(f"expected {expect} for every request, got {statuses}")
-    cpu, wall = _cpu(), time.perf_counter()
-    run()
-    cpu, wall = _cpu() - cpu, time.perf_counter() - wall
-    n = len(requests)
+def _figures(cpu: list[float], wall: list[float]) -> dict[str, Any]:
+    n = len(cpu)
     return {
         "requests": n,
-        "cpu_us_per_request": round(cpu / n * 1e6, 1),
-        "wall_us_per_request": round(wall / n * 1e6, 1),
+        "cpu_us_per_request": round(sum(cpu) / n * 1e6, 1),
+        "cpu_us_p50": round(_percentile(cpu, 0.5) * 1e6, 1),
+        "cpu_us_p99": round(_percentile(cpu, 0.99) * 1e6, 1),
+        "wall_us_per_request": round(sum(wall) / n * 1e6, 1),
+        "wall_us_p50": round(_percentile(wall, 0.5) * 1e6, 1),
+        "wall_us_p99": round(_percentile(wall, 0.99) * 1e6, 1),
     }
 
 
+def cpu_per_request(
+    call: Callable[[func.HttpRequest], Any],
+    requests: list[func.HttpRequest],
+    expect: int,
+    *,
+    cold: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Warm pass (first-use caches filled), then the same requests again, each timed: CPU and wall µs per
+    request (mean, p50, p99). With `cold`, no warm pass: `cold()` drops the process's caches before each request
+    (outside the timing).
+
+    Each response is dropped once its status is read, as a server drops it once sent: holding them all would
+    charge the run for fresh memory (2,000 × 215 KB of page faults for the 31-day range) no server pays."""
+    run = _caller(call)
+    if cold is None:
+        statuses = {run(r) for r in requests}
+        if statuses != {expect}:
+            raise RuntimeError(f"expected {expect} for every request, got {statuses}")
+    cpu: list[float] = []
+    wall: list[float] = []
+    for r in requests:
+        if cold is not None:
+            cold()
+        c, w = _cpu(), time.perf_counter()
+        status = run(r)
+        cpu.append(_cpu() - c)
+        wall.append(time.perf_counter() - w)
+        if status != expect:
+            raise RuntimeError(f"expected {expect}, got {status}")
+    return _figures(cpu, wall)
+
+
+def drop_caches() -> None:
+    """Forget what the process keeps of the documents (a new instance's state), clients and connections kept."""
+    import api.production as production
+
+    clear = getattr(production, "drop_caches", None)
+    if clear is not None:  # the read path's own hook, where it has one
+        clear()
+        return
+    from api.rendered import RenderedItems
+    from stores.factory import get_read_stores
+
+    production.READER.rendered = RenderedItems()
+    stores = get_read_stores()
+    # The cache in front of Cosmos DB, where there is one.
+    clear_instance_cache = getattr(getattr(stores, "document_reads", None), "clear", None)
+    if clear_instance_cache is not None:
+        clear_instance_cache()
+    # The embedded store's per-connection answers (it kept them before issue 23).
+    local: Any = getattr(stores.documents, "_local", None)
+    if getattr(local, "conn", None) is not None and hasattr(local, "rows"):
+        local.rows.entries.clear()
+        local.rows.size = 0
+        local.ranges.entries.clear()
+        local.ranges.size = 0
+
+
 def measure(
-    data_dir: Path, keys: ApiKeys, span: Span, requests: int, seed: int = 5, *, with_others: bool = True
+    data_dir: Path,
+    keys: ApiKeys,
+    span: Span,
+    requests: int,
+    seed: int = 5,
+    *,
+    with_others: bool = True,
+    cold_requests: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """CPU per request of each shape, then of each of `OTHER_READS` (unless not `with_others`), on the app's own
-    trigger functions."""
+    """CPU per request of each shape (warm; then cold over `cold_requests` requests), then of each of
+    `OTHER_READS` (unless not `with_others`), on the app's own trigger functions."""
     os.environ["DATA_DIR"] = str(data_dir)
     os.environ["API_KEYS"] = keys.env_value
     os.environ["RATE_LIMIT_REQUESTS"] = "0"
@@ -211,6 +283,13 @@ def measure(
             name = f"{shape}_gzip" if gzip else shape
             results[name] = {"function": function_name, **cpu_per_request(functions[function_name], reqs, expect)}
             print(f"  {name:<22} {function_name:<17} {results[name]}", flush=True)
+        if cold_requests:
+            cold_paths = [build(rng, span).path for _ in range(cold_requests)]
+            reqs = [_request(p, keys.reader, _route_params(shape, p)) for p in cold_paths]
+            name = f"{shape}_cold"
+            figures = cpu_per_request(functions[function_name], reqs, expect, cold=drop_caches)
+            results[name] = {"function": function_name, **figures}
+            print(f"  {name:<22} {function_name:<17} {results[name]}", flush=True)
     if not with_others:
         return results
     for name, other in OTHER_READS.items():
@@ -223,6 +302,45 @@ def measure(
     return results
 
 
+EMULATOR_REGION = "11"
+
+
+def measure_on_emulators(
+    workdir: Path, keys: ApiKeys, last_year: int, requests: int, cold_requests: int
+) -> dict[str, dict[str, Any]]:
+    """The production shapes on cosmosdb-server + Azurite (started here, stopped after): one region's year
+    materialized into them, then the same cells as the embedded store's."""
+    import urllib3
+
+    import bench.shapes
+    from core.settings import Settings
+    from domain import materialization
+    from domain.regions import REGIONS_BY_CODE
+    from stores.factory import build_stores
+    from stores.sample_data import build_sample_gold
+    from tests.support.azure_devhosts import emulators
+
+    urllib3.disable_warnings()  # the sync client's warning on each unverified HTTPS request (emulator only)
+    bench.shapes.REGIONS = (REGIONS_BY_CODE[EMULATOR_REGION],)  # one region: the emulator holds one year of it
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    with emulators(workdir) as emu:
+        os.environ.update(emu.env("bench", "exports"))
+        gold = workdir / "gold.sqlite"
+        build_sample_gold(gold, years=1, last_year=last_year, region_codes=[EMULATOR_REGION])
+        os.environ["GOLD_SQLITE_PATH"] = str(gold)
+        started = time.perf_counter()
+        stores = build_stores(Settings(DATA_DIR=workdir / "data"))
+        plan = materialization.plan(stores.gold, stores.documents, {"mode": "incremental"}, parallelism=1)
+        results = [
+            materialization.materialize_batch(stores.gold, stores.documents, stores.files, b) for b in plan["batches"]
+        ]
+        materialization.commit(stores.documents, plan, results, now="bench", instance_id="bench")
+        print(f"  materialized one region's year into the emulators in {time.perf_counter() - started:.0f} s")
+        span = Span.of_years(1, last_year)
+        return measure(workdir / "data", keys, span, requests, with_others=False, cold_requests=cold_requests)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess", description=__doc__)
     parser.add_argument("--years", type=int, default=1)
@@ -231,21 +349,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="an already materialized DATA_DIR (python -m bench's run)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--shapes-only", action="store_true", help="only the production shapes, not OTHER_READS")
+    parser.add_argument(
+        "--backend", choices=("embedded", "emulators"), default="embedded", help="emulators: cosmosdb-server + Azurite"
+    )
+    parser.add_argument("--cold", type=int, default=0, help="also this many cold requests per shape (caches dropped)")
     args = parser.parse_args(argv)
-    data_dir = args.data_dir or materialized_data_dir(args.years, args.last_year)
-    span = Span.of_years(args.years, args.last_year)
-    results = measure(data_dir, new_api_keys(), span, args.requests, with_others=not args.shapes_only)
+    if args.backend == "emulators":
+        results = measure_on_emulators(WORK_DIR / "emulators", new_api_keys(), args.last_year, args.requests, args.cold)
+    else:
+        data_dir = args.data_dir or materialized_data_dir(args.years, args.last_year)
+        span = Span.of_years(args.years, args.last_year)
+        results = measure(
+            data_dir, new_api_keys(), span, args.requests, with_others=not args.shapes_only, cold_requests=args.cold
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
-def run_in_child(data_dir: Path, years: int, last_year: int, requests: int) -> dict[str, dict[str, Any]]:
+def run_in_child(
+    data_dir: Path, years: int, last_year: int, requests: int, *, backend: str = "embedded", cold: int = 30
+) -> dict[str, dict[str, Any]]:
     """The measurement in a child process (it imports the function app with its own environment)."""
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as tmp:
         out = Path(tmp) / "cpu.json"
         argv = [sys.executable, "-m", "bench.inprocess", "--data-dir", str(data_dir), "--json", str(out)]
         argv += ["--years", str(years), "--last-year", str(last_year), "--requests", str(requests)]
+        argv += ["--backend", backend, "--cold", str(cold)]
         subprocess.run(argv, check=True, timeout=1800)
         figures: dict[str, dict[str, Any]] = json.loads(out.read_text())
     return figures

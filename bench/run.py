@@ -319,6 +319,15 @@ class Bench:
                     data_dir, opts.years, opts.last_year, opts.inprocess_requests
                 )
                 self.save()
+                from tests.integration.emulators import missing_reason
+
+                if missing_reason() is None:  # the Azure path: cosmosdb-server + Azurite, one region's year
+                    self.stage("CPU per request on the Azure path (cosmosdb-server + Azurite), in process")
+                    requests = min(opts.inprocess_requests, 200)
+                    self.results["inprocess_cpu_azure"] = run_in_child(
+                        data_dir, 1, opts.last_year, requests, backend="emulators"
+                    )
+                    self.save()
 
             if opts.wants("ondemand"):
                 self.stage("on-demand baseline: star join over Gold + pandas, in this process")

@@ -145,11 +145,23 @@ class Settings(BaseSettings):
         le=3600,
         description="`Retry-After` of a 503 when the store gave no hint of its own, 1 to 3600.",
     )
-    STORE_READS_ASYNC: bool = Field(
-        default=True,
-        description="`true`: the production and CSV-link routes read Cosmos DB and Blob Storage with the async SDK "
-        "clients awaited on the event loop; `false`: with the sync clients on a thread (for comparison; "
-        "`python -m bench.azure_reads` measures both). No effect on the embedded stores or the materialization.",
+    # The API's cache in front of Cosmos DB, per instance (stores/reads_cache.py).
+    DOCUMENT_CACHE_MIB: int = Field(
+        default=128,
+        ge=0,
+        le=4096,
+        description="the instance cache in front of Cosmos DB (`stores/reads_cache.py`): point reads as answered "
+        "(with their gzip form) and range hashes, at most this many MiB per instance, least recently used out "
+        "first; `0` turns it off. No effect on the embedded store.",
+    )
+    DOCUMENT_CACHE_STALE_SECONDS: float = Field(
+        default=30.0,
+        ge=0,
+        le=60,
+        description="the bound on a stale answer from that cache: a day that is not final, and a range's hashes, "
+        "are answered from it for at most this long after they were read, so every instance sees a "
+        "materialization within it; a final day is kept until evicted, and a range read that shows a changed day "
+        "drops its kept point read at once. 0 to 60.",
     )
     # Store calls of the materialization: patient (throttling is frequent on serverless during a backfill).
     STORE_BATCH_TIMEOUT_SECONDS: float = Field(

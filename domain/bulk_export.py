@@ -187,6 +187,11 @@ class _Built:
     data: bytes | None  # None: the file already existed (not read back)
 
 
+def materialized_header(spec: ExportSpec) -> bytes:
+    """The first bytes of a materialized day or month CSV of the current rendering (its header line)."""
+    return current_header(DAY_COLUMNS if spec.kind == "day" else MONTH_COLUMNS)
+
+
 class BulkExports:
     """Finds or builds export files over the two ports the materialization writes to."""
 
@@ -231,7 +236,7 @@ class BulkExports:
         """A region's day or month CSV as the materialization wrote it; rendered again from its document when
         an older rendering wrote it (the materialization rewrites a file only when its document changes, so
         without this a file of a day that never changes again would keep its old columns)."""
-        header = current_header(DAY_COLUMNS if spec.kind == "day" else MONTH_COLUMNS)
+        header = materialized_header(spec)
         head = self.files.read_head(name, len(header))  # the header only: not a whole month's CSV per request
         if head is None:
             return None

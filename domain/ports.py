@@ -7,7 +7,7 @@ orchestrations, never back (tests/integration/test_import_layers.py checks it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.models import GoldRow
 
@@ -62,12 +62,47 @@ class RenderedDocument:
     final: bool
 
 
-@runtime_checkable
-class RenderedDocuments(Protocol):
-    """A document store that can answer a point read with the document's bytes, without parsing them."""
+@dataclass(frozen=True, slots=True)
+class StoredItems:
+    """A document's items of one granularity as a range answers them (all sources), pre-serialized when the
+    document was written: their JSON texts joined by ",", each one's byte offset, and each one's date (month
+    documents). `content_hash` is the document's they were rendered from."""
 
-    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """The document as bytes by point read; None when absent."""
+    content_hash: str
+    blob: bytes
+    starts: tuple[int, ...]
+    dates: tuple[str, ...] = ()
+
+
+class DocumentReads(Protocol):
+    """The API's reads of the documents, awaited on the event loop: the aio Cosmos client's, or a local store's
+    that answers at once. The materialization writes through the sync DocumentStore."""
+
+    async def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
+        """The document as a read answers it (bytes, gzip form, content hash, finality); None when absent."""
+
+    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]: ...
+
+    async def range_hashes(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str
+    ) -> list[tuple[str, str]]: ...
+
+    async def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        """The stored items of `field` (domain.items) of the range's documents that have them, by id."""
+
+    async def ping(self) -> None: ...
+
+
+class FileReads(Protocol):
+    """The API's reads of the files, awaited on the event loop (the aio Blob client's, or a local store's)."""
+
+    async def read_head(self, name: str, size: int) -> bytes | None: ...
+
+    async def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str: ...
+
+    async def ping(self) -> None: ...
 
 
 class FileStore(Protocol):

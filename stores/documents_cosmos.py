@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Final, Literal
 
@@ -17,7 +18,8 @@ from azure.cosmos.exceptions import (
 )
 
 from core.settings import Settings
-from domain.ports import RenderedDocument
+from domain.items import ITEM_FIELDS, stored_items
+from domain.ports import StoredItems
 from stores.azure_faults import azure_faults_as_unavailable
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.ports import Document
@@ -71,6 +73,65 @@ def _strip(item: dict[str, Any]) -> Document:
     return {k: v for k, v in item.items() if k not in SYSTEM_FIELDS}
 
 
+# Each item holds its document's JSON as written (BODY_FIELD, a string), beside the fields the queries, the index
+# and a read's headers use: a point read answers those bytes as they are (no parse by the app, no re-encoding),
+# and the SDK's own parse of the item meets one long string rather than the document's ~2,000 values. Items
+# written before (the document's fields themselves) are read as they are. The indexing policy
+# (infra/bicep/core/cosmos.bicep) indexes only the envelope's fields.
+BODY_FIELD = "document_json"
+_ENVELOPE = ("doc_type", "key", "content_hash", "final")
+# Each granularity's items, pre-serialized: [their JSON texts joined by ",", each one's offset, each one's date].
+ITEMS_PREFIX = "items_"
+_ITEM_FIELD_NAMES = frozenset(field for fields in ITEM_FIELDS.values() for field in fields)
+
+
+def document_json(doc: Document) -> str:
+    """The document's JSON text: orjson's for a document with a content hash (its numbers were checked finite by
+    the hashing), else the stdlib's, which refuses NaN (orjson would write null)."""
+    if isinstance(doc.get("content_hash"), str):
+        return orjson.dumps(doc).decode()
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def item_of(doc: Document) -> dict[str, Any]:
+    """The Cosmos item of a document: its id, partition, envelope fields and JSON."""
+    if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
+        raise ValueError("a document needs string `id` and `region_code`")
+    item = {"id": doc["id"], "region_code": doc["region_code"]}
+    item.update((name, doc[name]) for name in _ENVELOPE if name in doc)
+    item[BODY_FIELD] = document_json(doc)
+    for field, stored in stored_items(doc).items():  # the items a range answers, pre-serialized (domain.items)
+        item[ITEMS_PREFIX + field] = [stored.blob.decode(), list(stored.starts), list(stored.dates)]
+    return item
+
+
+def _range_items_query(field: str) -> str:
+    if field not in _ITEM_FIELD_NAMES:  # a fixed set: the field's name goes into the query text
+        raise ValueError(f"no stored items for {field!r}")
+    return (
+        f"SELECT c.id, c.content_hash, c.{ITEMS_PREFIX}{field} AS items FROM c WHERE c.region_code = @r "  # noqa: S608
+        "AND c.doc_type = @t AND c.key >= @a AND c.key <= @b"
+    )
+
+
+def stored_items_of(item: dict[str, Any]) -> StoredItems | None:
+    """The StoredItems of a range items query's row; None for a document written without them."""
+    items, content_hash = item.get("items"), item.get("content_hash")
+    if not isinstance(items, list) or len(items) != 3 or not isinstance(content_hash, str):
+        return None
+    blob, starts, dates = items
+    return StoredItems(content_hash, blob.encode(), tuple(starts), tuple(dates))
+
+
+def document_of(item: dict[str, Any]) -> Document:
+    """The document an item holds (an item of the earlier layout: its own fields, the system ones left out)."""
+    body = item.get(BODY_FIELD)
+    if isinstance(body, str):
+        doc: Document = orjson.loads(body)
+        return doc
+    return _strip(item)
+
+
 def _unavailable() -> Any:
     """Throttled, unavailable, reset or timed out after the client's own retries: StoreUnavailable."""
     return azure_faults_as_unavailable(STORE_NAME, also=(CosmosClientTimeoutError,))
@@ -83,10 +144,9 @@ class CosmosDocumentStore:
         self.container = container
 
     def upsert(self, doc: Document) -> None:
-        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
-            raise ValueError("a document needs string `id` and `region_code`")
+        item = item_of(doc)
         with _unavailable():
-            self.container.upsert_item(doc, priority=WRITE_PRIORITY)
+            self.container.upsert_item(item, priority=WRITE_PRIORITY)
 
     def get(self, region_code: str, doc_id: str) -> Document | None:
         try:
@@ -94,17 +154,7 @@ class CosmosDocumentStore:
                 item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None
-        return _strip(item)
-
-    def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """Cosmos gives the item parsed: its bytes are the stripped document re-encoded (gzip left to the reader)."""
-        doc = self.get(region_code, doc_id)
-        if doc is None:
-            return None
-        content_hash = doc.get("content_hash")
-        return RenderedDocument(
-            orjson.dumps(doc), None, content_hash if isinstance(content_hash, str) else None, doc.get("final") is True
-        )
+        return document_of(item)
 
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         try:
@@ -112,20 +162,19 @@ class CosmosDocumentStore:
                 item = self.container.read_item(item=doc_id, partition_key=region_code)
         except CosmosResourceNotFoundError:
             return None, None
-        return _strip(item), item.get("_etag")
+        return document_of(item), item.get("_etag")
 
     def replace_if(self, doc: Document, version: str | None) -> bool:
         """Create (version None) or replace with If-Match: 409 / 412 / 404 mean another writer came first."""
-        if not isinstance(doc.get("region_code"), str) or not isinstance(doc.get("id"), str):
-            raise ValueError("a document needs string `id` and `region_code`")
+        item = item_of(doc)
         try:
             with _unavailable():
                 if version is None:
-                    self.container.create_item(doc, priority=WRITE_PRIORITY)
+                    self.container.create_item(item, priority=WRITE_PRIORITY)
                 else:
                     self.container.replace_item(
                         item=doc["id"],
-                        body=doc,
+                        body=item,
                         etag=version,
                         match_condition=MatchConditions.IfNotModified,
                         priority=WRITE_PRIORITY,
@@ -141,7 +190,7 @@ class CosmosDocumentStore:
                 parameters=_range_parameters(region_code, doc_type, first_key, last_key),
                 partition_key=region_code,
             )
-            return [_strip(item) for item in items]
+            return [document_of(item) for item in items]
 
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
         # A projection: the RU charge and the bytes of a few fields, not of the whole documents.

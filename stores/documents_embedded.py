@@ -8,16 +8,17 @@ import json
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Concatenate, Generic, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import orjson
 
-from domain.ports import RenderedDocument
+from domain.items import ITEM_FIELDS, stored_items
+from domain.ports import RenderedDocument, StoredItems
 from stores.ports import Document
 from stores.sqlite_faults import as_unavailable, sqlite_faults_as_unavailable
 
@@ -44,6 +45,30 @@ _SCHEMA = (
     # that each row of a 31-day range is a lookup in the table, whose leaves hold ~30 KB rows: ~1 ms, not ~20 µs).
     "CREATE INDEX IF NOT EXISTS ix_documents_range_hashes ON documents (region_code, doc_type, key, id, content_hash)",
     "DROP INDEX IF EXISTS ix_documents_type_key",  # the narrower index of earlier files: a prefix of the one above
+    # Each day and month document's items as a range answers them (domain.items), pre-serialized when the document
+    # is written: a cold range page joins these bytes (no parse). A document written before this table has no rows
+    # here, and a row whose content_hash is not its document's is not used: the reader renders those.
+    """CREATE TABLE IF NOT EXISTS rendered_items (
+        region_code TEXT NOT NULL,
+        doc_type TEXT NOT NULL,
+        field TEXT NOT NULL,
+        key TEXT NOT NULL,
+        id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        items BLOB NOT NULL,
+        starts BLOB NOT NULL,
+        dates TEXT NOT NULL,
+        PRIMARY KEY (region_code, doc_type, field, key, id)
+    )""",
+)
+_DELETE_ITEMS = "DELETE FROM rendered_items WHERE region_code = ? AND id = ?"
+_INSERT_ITEMS = (
+    "INSERT OR REPLACE INTO rendered_items (region_code, doc_type, field, key, id, content_hash, items, starts, dates) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_RANGE_ITEMS = (
+    "SELECT id, content_hash, items, starts, dates FROM rendered_items "
+    "WHERE region_code = ? AND doc_type = ? AND field = ? AND key >= ? AND key <= ?"
 )
 
 _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
@@ -51,8 +76,6 @@ _GET = "SELECT body FROM documents WHERE region_code = ? AND id = ?"
 _GET_RENDERED = (
     "SELECT CAST(body AS BLOB), body_gzip, content_hash, final FROM documents WHERE region_code = ? AND id = ?"
 )
-# Changes whenever another connection commits to the file: what keeps a connection's kept rows valid.
-_DATA_VERSION = "PRAGMA data_version"
 _GET_VERSIONED = "SELECT body, version FROM documents WHERE region_code = ? AND id = ?"
 # Every write bumps `version`: the compare-and-swap tag (the embedded store's ETag).
 _INSERT = (
@@ -81,6 +104,7 @@ _BUSY_TIMEOUT_MS = 10_000
 # level 6; mtime=0 so equal bodies give equal bytes).
 _GZIP_LEVEL = 1
 Columns = tuple[str, str, str | None, str | None, str | None, str, bytes | None, int | None]
+ItemsRow = tuple[str, str, str, str, str, str, bytes, bytes, str]
 STORE_NAME = "documents"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -107,74 +131,6 @@ def _store_call(
             raise as_unavailable(exc, STORE_NAME, on_broken=store.close) from exc
 
     return call
-
-
-# Point reads kept per connection (bytes, gzip form included) while the file is unchanged.
-_RENDERED_ROWS_BYTES = 96 * 1024 * 1024
-_RENDERED_ROWS_MAX = 8192
-_ROW_OVERHEAD = 256
-# Range hash answers kept per connection: their keys are dates a client chooses, so both bounds hold whatever
-# ranges it asks. ~240 bytes a pair (tuple, id and hash strings, measured with tracemalloc): ~24 MB at most;
-# 4096 entries hold every 31-day range of a year, all twelve regions.
-_RANGE_HASHES_MAX = 4096
-_RANGE_HASHES_PAIRS = 100_000
-
-Stamp = tuple[int, int]
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-class _Kept(Generic[_K, _V]):
-    """One connection's recent answers, valid while its stamp (the file's data_version as this connection
-    sees it, and the store's own write count) is unchanged: any commit clears them all. Bounded by a cost
-    (bytes, pairs...) and by entries, the least recently used going first."""
-
-    def __init__(self, max_cost: int, max_entries: int, cost: Callable[[_V], int]) -> None:
-        self.max_cost = max_cost
-        self.max_entries = max_entries
-        self.cost = cost
-        self.stamp: Stamp | None = None
-        self.entries: OrderedDict[_K, _V] = OrderedDict()
-        self.size = 0
-
-    def lookup(self, stamp: Stamp, key: _K) -> _V | None:
-        if stamp != self.stamp:
-            self.entries.clear()
-            self.size, self.stamp = 0, stamp
-            return None
-        found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
-        return found
-
-    def keep(self, stamp: Stamp, key: _K, value: _V) -> None:
-        cost = self.cost(value)
-        if stamp != self.stamp or cost > self.max_cost:
-            return
-        old = self.entries.pop(key, None)
-        self.size += cost - (self.cost(old) if old is not None else 0)
-        self.entries[key] = value
-        while self.size > self.max_cost or len(self.entries) > self.max_entries:
-            _, evicted = self.entries.popitem(last=False)
-            self.size -= self.cost(evicted)
-
-
-def _rendered_cost(doc: RenderedDocument) -> int:
-    return len(doc.body) + len(doc.gzip or b"") + _ROW_OVERHEAD
-
-
-def _rendered_rows(max_bytes: int) -> _Kept[tuple[str, str], RenderedDocument]:
-    """Point reads; absent documents are not kept, so ids a caller makes up cannot grow it."""
-    return _Kept(max_bytes, _RENDERED_ROWS_MAX, _rendered_cost)
-
-
-RangeKey = tuple[str, str, str, str]  # (region, doc_type, first_key, last_key)
-Pairs = tuple[tuple[str, str], ...]
-
-
-def _range_hashes_kept(max_entries: int, max_pairs: int) -> _Kept[RangeKey, Pairs]:
-    # An empty answer costs one: kept too (a range with no data is asked as often), and counted.
-    return _Kept(max_pairs, max_entries, lambda pairs: max(1, len(pairs)))
 
 
 def _rows_inside_the_key(conn: sqlite3.Connection) -> bool:
@@ -206,29 +162,19 @@ def _move_to_a_rowid_table(conn: sqlite3.Connection) -> None:
 class EmbeddedDocumentStore:
     """DocumentStore over SQLite. One connection per thread (and per process after a fork)."""
 
-    # A read is a lookup in a local file (microseconds, no network wait): an async trigger may run it on its
-    # event loop rather than hop to a thread (api.http.placement_of).
-    answers_inline = True
-
     @_store_call
     def __init__(
         self,
         path: Path,
         busy_timeout_seconds: float = _BUSY_TIMEOUT_MS / 1000,
-        rendered_rows_bytes: int = _RENDERED_ROWS_BYTES,
-        range_hashes_max: int = _RANGE_HASHES_MAX,
-        range_hashes_pairs: int = _RANGE_HASHES_PAIRS,
         mmap_bytes: int = 0,
     ) -> None:
         # The busy timeout bounds a wait on another connection's lock: short for the API's reads.
         self._busy_timeout_ms = max(1, int(busy_timeout_seconds * 1000))
         self.path = Path(path)
-        self.rendered_rows_bytes = rendered_rows_bytes
-        self.range_hashes_max, self.range_hashes_pairs = range_hashes_max, range_hashes_pairs
         if mmap_bytes < 0:
             raise ValueError("mmap_bytes must be 0 (reads by pread) or a positive size")
         self.mmap_bytes = mmap_bytes
-        self._writes = 0  # this store's own writes: they do not change its own connection's data_version
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._connection()
@@ -273,8 +219,6 @@ class EmbeddedDocumentStore:
             conn.execute(f"PRAGMA mmap_size={int(self.mmap_bytes)}")
         local.conn = conn
         local.pid = os.getpid()
-        local.rows = _rendered_rows(self.rendered_rows_bytes)
-        local.ranges = _range_hashes_kept(self.range_hashes_max, self.range_hashes_pairs)
         return conn
 
     @staticmethod
@@ -306,21 +250,56 @@ class EmbeddedDocumentStore:
             int(final) if isinstance(final, bool) else None,
         )
 
+    @staticmethod
+    def _items_rows(doc: Document) -> list[ItemsRow]:
+        """The rendered_items rows of a document (none for a document that is not a day or a month)."""
+        key = doc.get("key")
+        if not isinstance(key, str):
+            return []
+        return [
+            (
+                doc["region_code"],
+                doc["doc_type"],
+                field,
+                key,
+                doc["id"],
+                stored.content_hash,
+                stored.blob,
+                array("I", stored.starts).tobytes(),
+                ",".join(stored.dates),
+            )
+            for field, stored in stored_items(doc).items()
+        ]
+
+    def _write_items(self, conn: sqlite3.Connection, doc: Document, rows: list[ItemsRow]) -> None:
+        conn.execute(_DELETE_ITEMS, (doc["region_code"], doc["id"]))
+        if rows:
+            conn.executemany(_INSERT_ITEMS, rows)
+
     @_store_call
     def upsert(self, doc: Document) -> None:
-        self._connection().execute(_UPSERT, self._columns(doc))
-        self._writes += 1
+        columns, rows = self._prepared(doc)
+        conn = self._connection()
+        if doc.get("doc_type") not in ITEM_FIELDS:  # a document with no items (system documents): one statement
+            conn.execute(_UPSERT, columns)
+        else:
+            with self.transaction():  # the document and its items together
+                conn.execute(_UPSERT, columns)
+                self._write_items(conn, doc, rows)
 
     def prepare(self, docs: list[Document]) -> None:
         """Serialize (JSON, gzip) these documents now for this thread's next writes of them: done before a
         transaction, the lock it holds covers only the statements. Kept until written or the transaction ends."""
-        prepared: dict[int, tuple[Document, Columns]] = self._local.__dict__.setdefault("prepared", {})
+        prepared: dict[int, tuple[Document, Columns, list[ItemsRow]]] = self._local.__dict__.setdefault("prepared", {})
         for doc in docs:
-            prepared[id(doc)] = (doc, self._columns(doc))  # the entry holds the document: its id stays unique
+            # the entry holds the document: its id stays unique
+            prepared[id(doc)] = (doc, self._columns(doc), self._items_rows(doc))
 
-    def _prepared_columns(self, doc: Document) -> Columns:
+    def _prepared(self, doc: Document) -> tuple[Columns, list[ItemsRow]]:
         entry = self._local.__dict__.get("prepared", {}).pop(id(doc), None)
-        return entry[1] if entry is not None and entry[0] is doc else self._columns(doc)
+        if entry is not None and entry[0] is doc:
+            return entry[1], entry[2]
+        return self._columns(doc), self._items_rows(doc)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -347,11 +326,6 @@ class EmbeddedDocumentStore:
         finally:
             self._local.__dict__.pop("prepared", None)  # documents prepared and not written: not kept
 
-    def _stamp(self, conn: sqlite3.Connection) -> Stamp:
-        """What this connection's kept answers are valid for: a commit by any other connection changes the
-        file's data_version; this store's own writes do not, so their count is part of it."""
-        return (conn.execute(_DATA_VERSION).fetchone()[0], self._writes)
-
     @_store_call
     def get_versioned(self, region_code: str, doc_id: str) -> tuple[Document | None, str | None]:
         row = self._connection().execute(_GET_VERSIONED, (region_code, doc_id)).fetchone()
@@ -361,13 +335,17 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def replace_if(self, doc: Document, version: str | None) -> bool:
-        columns = self._prepared_columns(doc)
-        if version is None:
-            cursor = self._connection().execute(_CREATE_IF_ABSENT, columns)
-        else:
-            region_code, doc_id, *values = columns
-            cursor = self._connection().execute(_REPLACE_IF_VERSION, (*values, region_code, doc_id, int(version)))
-        self._writes += 1
+        columns, rows = self._prepared(doc)
+        conn = self._connection()
+        # A day or month document and its items together; any other document in one statement.
+        with self.transaction() if doc.get("doc_type") in ITEM_FIELDS else contextlib.nullcontext():
+            if version is None:
+                cursor = conn.execute(_CREATE_IF_ABSENT, columns)
+            else:
+                region_code, doc_id, *values = columns
+                cursor = conn.execute(_REPLACE_IF_VERSION, (*values, region_code, doc_id, int(version)))
+            if cursor.rowcount == 1 and doc.get("doc_type") in ITEM_FIELDS:
+                self._write_items(conn, doc, rows)
         return cursor.rowcount == 1
 
     @_store_call
@@ -381,26 +359,14 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def get_rendered(self, region_code: str, doc_id: str) -> RenderedDocument | None:
-        """The stored bytes as they are (written by orjson from the document: what a read of it answers).
-
-        Kept per connection until the file changes: a repeated read costs one PRAGMA, not a B-tree walk
-        and the copy of ~30 KB of overflow pages."""
-        conn = self._connection()
-        rows: _Kept[tuple[str, str], RenderedDocument] = self._local.rows
-        stamp = self._stamp(conn)
-        key = (region_code, doc_id)
-        found = rows.lookup(stamp, key)
-        if found is not None:
-            return found
-        row = conn.execute(_GET_RENDERED, key).fetchone()
+        """The stored bytes as they are (written by orjson from the document: what a read of it answers)."""
+        row = self._connection().execute(_GET_RENDERED, (region_code, doc_id)).fetchone()
         if row is None:
             return None
         body, body_gzip, content_hash, final = row
         if final is None:  # a row written before the column existed
             final = orjson.loads(body).get("final") is True
-        found = RenderedDocument(body, body_gzip, content_hash, bool(final))
-        rows.keep(stamp, key, found)
-        return found
+        return RenderedDocument(body, body_gzip, content_hash, bool(final))
 
     @_store_call
     def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[Document]:
@@ -409,20 +375,22 @@ class EmbeddedDocumentStore:
 
     @_store_call
     def range_hashes(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> list[tuple[str, str]]:
-        """Kept per connection until the file changes: a warm range costs one PRAGMA, not an index walk.
-
-        Not kept inside a transaction: its own writes could still roll back, leaving the stamp unchanged."""
-        conn = self._connection()
+        """From the covering index alone (no row read)."""
         key = (region_code, doc_type, first_key, last_key)
-        if conn.in_transaction:
-            return [(doc_id, content_hash or "") for doc_id, content_hash in conn.execute(_RANGE_HASHES, key)]
-        ranges: _Kept[RangeKey, Pairs] = self._local.ranges
-        stamp = self._stamp(conn)
-        found = ranges.lookup(stamp, key)
-        if found is None:
-            found = tuple((doc_id, content_hash or "") for doc_id, content_hash in conn.execute(_RANGE_HASHES, key))
-            ranges.keep(stamp, key, found)
-        return list(found)  # a list of its own: a caller changing it cannot change the kept answer
+        return [(doc_id, content_hash or "") for doc_id, content_hash in self._connection().execute(_RANGE_HASHES, key)]
+
+    @_store_call
+    def range_items(
+        self, region_code: str, doc_type: str, first_key: str, last_key: str, field: str
+    ) -> dict[str, StoredItems]:
+        """The stored items of `field` of the range's documents that have them, by id."""
+        rows = self._connection().execute(_RANGE_ITEMS, (region_code, doc_type, field, first_key, last_key))
+        found: dict[str, StoredItems] = {}
+        for doc_id, content_hash, items, starts, dates in rows:
+            offsets = array("I")
+            offsets.frombytes(starts)
+            found[doc_id] = StoredItems(content_hash, items, tuple(offsets), tuple(dates.split(",")) if dates else ())
+        return found
 
     @_store_call
     def content_hashes(self, region_code: str, doc_ids: list[str]) -> dict[str, str]:

@@ -1,7 +1,10 @@
 """Composition of the stores: backends chosen by the settings, clients built once per worker and caller.
 
 Two sets per worker: the materialization's (patient retries) and the API's reads (short attempts, then
-StoreUnavailable, which the API answers 503 + Retry-After). They share nothing but the settings.
+StoreUnavailable, which the API answers 503 + Retry-After). They share nothing but the settings. Each set has
+the sync ports (the materialization's writes, the sync routes' reads) and the async reads ports the async HTTP
+triggers await: the aio Cosmos/Blob clients (built on first use on the running loop), or the local stores' reads,
+which answer at once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.settings import Settings, get_settings
+from domain.ports import DocumentReads, FileReads
 from stores.call_policy import Caller, call_policy
 from stores.ports import DocumentStore, FileStore
 
@@ -27,6 +31,8 @@ class Stores:
     gold: GoldReader
     documents: DocumentStore
     files: FileStore
+    document_reads: DocumentReads
+    file_reads: FileReads
 
 
 def documents_path(settings: Settings) -> Path:
@@ -41,12 +47,7 @@ def build_documents(settings: Settings, caller: Caller = Caller.batch) -> Docume
     if settings.documents_backend == "cosmos":
         from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
 
-        container = cosmos_container(settings, caller=caller)
-        if caller is Caller.reads and settings.STORE_READS_ASYNC:  # the async triggers await the aio client
-            from stores.documents_cosmos_aio import awaiting_cosmos_store
-
-            return awaiting_cosmos_store(settings, container, caller)
-        return CosmosDocumentStore(container)
+        return CosmosDocumentStore(cosmos_container(settings, caller=caller))
     from stores.documents_embedded import EmbeddedDocumentStore
 
     if caller is Caller.reads:  # a lock held elsewhere: StoreUnavailable within the read's timeout, not 10 s on
@@ -62,10 +63,6 @@ def build_files(settings: Settings, caller: Caller = Caller.batch) -> FileStore:
     if settings.files_backend == "blob":
         from stores.files_blob import blob_file_store
 
-        if caller is Caller.reads and settings.STORE_READS_ASYNC:
-            from stores.files_blob_aio import awaiting_blob_store
-
-            return awaiting_blob_store(settings)
         return blob_file_store(settings, caller)
     from stores.files_embedded import EmbeddedFileStore, load_signing_key
 
@@ -77,11 +74,39 @@ def build_stores(settings: Settings, caller: Caller = Caller.batch) -> Stores:
     """New clients for these settings (the Azure SDK imports happen only for the Azure backends)."""
     from stores.gold import gold_reader  # lazy: keeps this module importable on its own
 
-    return Stores(
-        gold=gold_reader(settings),
-        documents=build_documents(settings, caller),
-        files=build_files(settings, caller),
-    )
+    documents, files = build_documents(settings, caller), build_files(settings, caller)
+    return Stores(gold_reader(settings), documents, files, *build_reads(settings, documents, files, caller))
+
+
+def build_reads(
+    settings: Settings, documents: DocumentStore, files: FileStore, caller: Caller = Caller.reads
+) -> tuple[DocumentReads, FileReads]:
+    """The async reads ports beside these sync stores: the aio clients for the Azure backends (no network until
+    their first call), else the local stores' own reads."""
+    from stores.reads_local import LocalDocumentReads, LocalFileReads
+
+    document_reads: DocumentReads
+    file_reads: FileReads
+    if settings.documents_backend == "cosmos":
+        from stores.documents_cosmos_aio import CosmosReads
+        from stores.reads_cache import CachedDocumentReads
+
+        document_reads = CosmosReads.from_settings(settings, caller)
+        if settings.DOCUMENT_CACHE_MIB:  # the instance cache in front of Cosmos DB
+            document_reads = CachedDocumentReads(
+                document_reads, settings.DOCUMENT_CACHE_MIB * 2**20, settings.DOCUMENT_CACHE_STALE_SECONDS
+            )
+    else:
+        document_reads = LocalDocumentReads(documents)
+    if settings.files_backend == "blob":
+        from stores.files_blob import BlobFileStore
+        from stores.files_blob_aio import blob_reads
+
+        assert isinstance(files, BlobFileStore)
+        file_reads = blob_reads(settings, files, caller)
+    else:
+        file_reads = LocalFileReads(files)
+    return document_reads, file_reads
 
 
 _stores: dict[Caller, Stores] = {}

@@ -118,6 +118,17 @@ class BlobFileStore:
                 self._delegation_key_expiry = expiry
             return self._delegation_key
 
+    def needs_delegation_key(self, now: datetime) -> bool:
+        """Whether a link signed now would ask for a user-delegation key (none kept, or one about to expire)."""
+        if self._account_key:
+            return False
+        return self._delegation_key is None or self._delegation_key_expiry - now < DELEGATION_KEY_MARGIN
+
+    def keep_delegation_key(self, key: UserDelegationKey, expiry: datetime) -> None:
+        """A user-delegation key valid until `expiry`, asked for elsewhere (the aio client): links sign with it."""
+        with self._delegation_lock:
+            self._delegation_key, self._delegation_key_expiry = key, expiry
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str, now: float | None = None) -> str:
         """Read-only SAS link to this one blob, valid at most 15 minutes, served as an attachment."""
         blob = self.container.get_blob_client(check_name(name))

@@ -1,18 +1,16 @@
-"""Blob Storage reads on the event loop (azure.storage.blob.aio), for the API's async triggers.
+"""Blob Storage reads on the event loop (azure.storage.blob.aio): the API's FileReads.
 
-`AsyncBlobReads` does the network calls of the API's file reads as coroutines (exists, read, the
-user-delegation key of a SAS link, ping; a put for the export route's rare re-render), with the sync
-store's retry/timeout options and error mapping. `AwaitingBlobStore` is the sync store the routes call:
-inside `run_awaiting` (stores.bridge_aio) those calls await the aio client on the loop; anywhere else
-(a thread, the materialization) they are the sync client's. The aio client is built lazily on the running
-loop (an aio client is bound to its loop), once per worker.
+`AsyncBlobReads` does the network calls of the API's file reads as coroutines (read_head, the user-delegation key
+of a SAS link, ping), with the sync store's retry/timeout options and error mapping.
+`BlobReads` is the reads port: the aio client of the running loop (built there on first use, once per worker),
+and the sync store's local signing of links (its account key, or the user-delegation key it keeps, renewed here
+through the aio client when it runs out).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -22,22 +20,17 @@ from azure.storage.blob.aio import LinearRetry as AsyncLinearRetry
 
 from core.settings import Settings
 from stores.azure_faults import azure_faults_as_unavailable
-from stores.bridge_aio import PerLoop, await_, in_awaiting
 from stores.call_policy import Caller, CallPolicy, call_policy
 from stores.file_names import check_name
 from stores.files_blob import (
     CLOCK_SKEW,
     DELEGATION_KEY_LIFETIME,
-    DELEGATION_KEY_MARGIN,
     STORE_NAME,
     BlobFileStore,
-    account_key_of,
     blob_client_options,
-    blob_service,
-    content_settings,
     empty_head_on_unsatisfiable_range,
-    ensure_container,
 )
+from stores.per_loop import PerLoop, aio_transport
 
 
 def async_blob_client_options(policy: CallPolicy) -> dict[str, Any]:
@@ -53,6 +46,7 @@ def async_blob_client_options(policy: CallPolicy) -> dict[str, Any]:
 def async_blob_service(settings: Settings, caller: Caller = Caller.reads) -> tuple[AsyncBlobServiceClient, Any]:
     """The aio client from BLOB_CONNECTION_STRING or BLOB_ACCOUNT_URL + azure.identity.aio; its credential."""
     options = async_blob_client_options(call_policy(settings, caller))
+    options["transport"] = aio_transport(True, options)
     if settings.BLOB_CONNECTION_STRING:
         return AsyncBlobServiceClient.from_connection_string(settings.BLOB_CONNECTION_STRING, **options), None
     if settings.BLOB_ACCOUNT_URL:
@@ -71,19 +65,6 @@ class AsyncBlobReads:
         self.container = service.get_container_client(container)
         self._credential = credential
 
-    async def exists(self, name: str) -> bool:
-        with azure_faults_as_unavailable(STORE_NAME):
-            return bool(await self.container.get_blob_client(check_name(name)).exists())
-
-    async def read(self, name: str) -> bytes | None:
-        try:
-            with azure_faults_as_unavailable(STORE_NAME):
-                download = await self.container.get_blob_client(check_name(name)).download_blob()
-                data: bytes = await download.readall()
-                return data
-        except ResourceNotFoundError:
-            return None
-
     async def read_head(self, name: str, size: int) -> bytes | None:
         """As BlobFileStore.read_head: one ranged GET."""
         blob = self.container.get_blob_client(check_name(name))
@@ -98,20 +79,6 @@ class AsyncBlobReads:
             return None
         except HttpResponseError as exc:
             return empty_head_on_unsatisfiable_range(exc)
-
-    async def put(self, name: str, data: bytes, content_type: str) -> bool:
-        """As BlobFileStore.put: skipped when the blob's Content-MD5 is already that of `data`."""
-        blob = self.container.get_blob_client(check_name(name))
-        md5 = hashlib.md5(data, usedforsecurity=False).digest()
-        with azure_faults_as_unavailable(STORE_NAME):
-            try:
-                existing = (await blob.get_blob_properties()).content_settings.content_md5
-            except ResourceNotFoundError:
-                existing = None
-            if existing is not None and bytes(existing) == md5:
-                return False
-            await blob.upload_blob(data, overwrite=True, content_settings=content_settings(name, content_type, md5))
-        return True
 
     async def user_delegation_key(self, start: datetime, expiry: datetime) -> UserDelegationKey:
         with azure_faults_as_unavailable(STORE_NAME):
@@ -130,19 +97,11 @@ class AsyncBlobReads:
             await self._credential.close()
 
 
-class AwaitingBlobStore(BlobFileStore):
-    """The sync Blob store whose network calls await the aio client when run by `run_awaiting` (on the loop).
+class BlobReads:
+    """FileReads over Blob Storage: reads through the aio client of the running loop; links signed by `store`."""
 
-    The SAS itself is computed locally as before; only the user-delegation key (identity-based signing)
-    is a network call, shared with the sync path's cached key."""
-
-    awaits_on_loop = True
-
-    def __init__(
-        self, service: Any, container: str, *, account_key: str | None, open_reads: Callable[[], AsyncBlobReads]
-    ) -> None:
-        """`open_reads` builds the aio client (called on the loop that will use it)."""
-        super().__init__(service, container, account_key=account_key)
+    def __init__(self, store: BlobFileStore, open_reads: Callable[[], AsyncBlobReads]) -> None:
+        self.store = store
         self._reads = PerLoop(open_reads, "Blob")
 
     def async_reads(self) -> AsyncBlobReads:
@@ -153,53 +112,30 @@ class AwaitingBlobStore(BlobFileStore):
         if reads is not None:
             await reads.close()
 
-    def put(self, name: str, data: bytes, content_type: str) -> bool:
-        if in_awaiting():
-            return await_(self.async_reads().put(name, data, content_type))
-        return super().put(name, data, content_type)
+    async def read_head(self, name: str, size: int) -> bytes | None:
+        return await self.async_reads().read_head(name, size)
 
-    def exists(self, name: str) -> bool:
-        if in_awaiting():
-            return await_(self.async_reads().exists(name))
-        return super().exists(name)
-
-    def read(self, name: str) -> bytes | None:
-        if in_awaiting():
-            return await_(self.async_reads().read(name))
-        return super().read(name)
-
-    def read_head(self, name: str, size: int) -> bytes | None:
-        if in_awaiting():
-            return await_(self.async_reads().read_head(name, size))
-        return super().read_head(name, size)
-
-    def _user_delegation_key(self, now: datetime) -> UserDelegationKey:
-        if not in_awaiting():
-            return super()._user_delegation_key(now)
-        # On the loop the threading lock must not be held across the await (it would block the loop's other
-        # requests): two concurrent renewals may both ask for a key, and either is valid.
-        key = self._delegation_key
-        if key is None or self._delegation_key_expiry - now < DELEGATION_KEY_MARGIN:
+    async def signed_url(self, name: str, ttl_seconds: int, download_name: str) -> str:
+        """The sync store's link; when it signs with a user-delegation key that is missing or about to expire, a
+        new one is asked for here (the only network call of a link). Two concurrent renewals may both ask: either
+        key is valid."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if self.store.needs_delegation_key(now):
             expiry = now + DELEGATION_KEY_LIFETIME
-            key = await_(self.async_reads().user_delegation_key(now - CLOCK_SKEW, expiry))
-            with self._delegation_lock:
-                self._delegation_key, self._delegation_key_expiry = key, expiry
-        return key
+            key = await self.async_reads().user_delegation_key(now - CLOCK_SKEW, expiry)
+            self.store.keep_delegation_key(key, expiry)
+        return self.store.signed_url(name, ttl_seconds, download_name)
 
-    def ping(self) -> None:
-        if in_awaiting():
-            return await_(self.async_reads().ping())
-        return super().ping()
+    async def ping(self) -> None:
+        await self.async_reads().ping()
 
 
-def awaiting_blob_store(settings: Settings) -> AwaitingBlobStore:
-    """The API's file store: the sync client (its container ensured, as blob_file_store) plus the aio one."""
-    service = blob_service(settings, Caller.reads)
-    ensure_container(service, settings.BLOB_CONTAINER)
-    container = settings.BLOB_CONTAINER
+def blob_reads(settings: Settings, store: BlobFileStore, caller: Caller = Caller.reads) -> BlobReads:
+    """The API's file reads over `store`'s container (its sync client ensured it exists)."""
+    container = store.container_name
 
     def open_reads() -> AsyncBlobReads:
-        async_service, credential = async_blob_service(settings, Caller.reads)
+        async_service, credential = async_blob_service(settings, caller)
         return AsyncBlobReads(async_service, container, credential)
 
-    return AwaitingBlobStore(service, container, account_key=account_key_of(service), open_reads=open_reads)
+    return BlobReads(store, open_reads)

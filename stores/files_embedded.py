@@ -96,10 +96,6 @@ def _private_dirs(folder: Path) -> None:
 class EmbeddedFileStore:
     """FileStore over a local folder."""
 
-    # Reading a materialized file and signing its link is local work of microseconds: an async trigger may run
-    # it on its event loop rather than hop to a thread (as EmbeddedDocumentStore).
-    answers_inline = True
-
     def __init__(self, root: Path, signing_key: bytes, public_base_url: str) -> None:
         if not signing_key:
             raise ValueError("signing_key must not be empty")

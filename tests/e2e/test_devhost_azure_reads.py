@@ -1,8 +1,8 @@
-"""devhost on the Azure backends (cosmosdb-server, Azurite) over HTTP: the aio read path answers as the sync one.
+"""devhost on the Azure backends (cosmosdb-server, Azurite) over HTTP: the aio read path answers as the embedded one.
 
-Two devhost processes serve the same emulator stores, one reading with the aio clients on the event loop
-(STORE_READS_ASYNC=true, the default) and one with the sync clients on a thread; March 2024 of region 11 is
-backfilled through the API. Every answer is compared byte for byte, errors included (their request ids aside).
+Two devhost processes, one on the emulator stores (its reads awaited through the aio clients on the event loop),
+one on the embedded stores; March 2024 of region 11 is backfilled through the API into each. Every answer is
+compared byte for byte, errors included (their request ids aside).
 """
 
 from __future__ import annotations
@@ -75,40 +75,40 @@ def comparable(response: requests.Response) -> tuple[Any, ...]:
         ("/v1/production/regional?region_code=11&start_date=2024-03-31&end_date=2024-03-01", 400),
     ],
 )
-def test_reads_answer_the_same_bytes_on_both_paths(
+def test_reads_answer_the_same_bytes_on_both_backends(
     hosts: tuple[dict[str, DevHost], str], path: str, status: int
 ) -> None:
     both = get_both(hosts, path)
-    assert both["async"].status_code == status, both["async"].text[:300]
-    assert comparable(both["async"]) == comparable(both["sync"])
+    assert both["azure"].status_code == status, both["azure"].text[:300]
+    assert comparable(both["azure"]) == comparable(both["embedded"])
 
 
 def test_the_dst_day_has_46_half_hours_on_the_aio_path(hosts: tuple[dict[str, DevHost], str]) -> None:
-    day = get_both(hosts, f"/v1/production/regional/{REGION}/2024-03-31")["async"].json()
+    day = get_both(hosts, f"/v1/production/regional/{REGION}/2024-03-31")["azure"].json()
     assert day["interval_count"] == 46 and len(day["intervals"]) == 46
 
 
 def test_gzip_and_conditional_reads_agree(hosts: tuple[dict[str, DevHost], str]) -> None:
     path = f"/v1/production/regional/{REGION}/2024-03-20"
     gzipped = get_both(hosts, path, **{"Accept-Encoding": "gzip"})
-    assert comparable(gzipped["async"]) == comparable(gzipped["sync"])
-    etag = gzipped["async"].headers["ETag"]
+    assert comparable(gzipped["azure"]) == comparable(gzipped["embedded"])
+    etag = gzipped["azure"].headers["ETag"]
     again = get_both(hosts, path, **{"If-None-Match": etag, "Accept-Encoding": "gzip"})
-    assert {mode: r.status_code for mode, r in again.items()} == {"sync": 304, "async": 304}
+    assert {mode: r.status_code for mode, r in again.items()} == {"embedded": 304, "azure": 304}
 
 
 def test_csv_links_point_at_the_same_file_and_download_it(hosts: tuple[dict[str, DevHost], str]) -> None:
     both = get_both(hosts, f"/v1/export/csv?region_code={REGION}&date=2024-03-31")
-    assert {mode: r.status_code for mode, r in both.items()} == {"sync": 302, "async": 302}
+    assert {mode: r.status_code for mode, r in both.items()} == {"embedded": 302, "azure": 302}
     links = {mode: r.headers["Location"] for mode, r in both.items()}
-    assert links["async"].split("?", 1)[0] == links["sync"].split("?", 1)[0]
+    assert links["azure"].split("?", 1)[0].endswith(links["embedded"].split("?", 1)[0].rsplit("/_files", 1)[1])
     files = {mode: requests.get(url, timeout=30) for mode, url in links.items()}
-    assert files["async"].status_code == 200
-    assert files["async"].content == files["sync"].content
-    assert files["async"].content.startswith("\ufeff".encode())  # UTF-8 with BOM, as the contract says
+    assert files["azure"].status_code == 200
+    assert files["azure"].content == files["embedded"].content
+    assert files["azure"].content.startswith("\ufeff".encode())  # UTF-8 with BOM, as the contract says
 
 
 def test_a_missing_export_file_is_the_same_404(hosts: tuple[dict[str, DevHost], str]) -> None:
     both = get_both(hosts, f"/v1/export/csv?region_code={REGION}&date=2024-06-01")
-    assert both["async"].status_code == 404
-    assert comparable(both["async"]) == comparable(both["sync"])
+    assert both["azure"].status_code == 404
+    assert comparable(both["azure"]) == comparable(both["embedded"])

@@ -28,7 +28,9 @@ from tests.unit.stores.test_gold import SMALL_GOLD, build_small_gold
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 MATERIALIZED_TIMEOUT = 180.0
 READ_SETTINGS = {
-    k: v for k, v in SHORT_SETTINGS.items() if k.startswith("STORE_READ") or k == "STORE_RETRY_AFTER_SECONDS"
+    k: v
+    for k, v in SHORT_SETTINGS.items()
+    if k.startswith("STORE_READ") or k in ("STORE_RETRY_AFTER_SECONDS", "DOCUMENT_CACHE_MIB")
 }
 READ_DEADLINE = call_policy(Settings(**READ_SETTINGS), Caller.reads).deadline_seconds + READ_MARGIN_SECONDS
 

@@ -3,9 +3,10 @@ fixtures are in tests/unit/api/conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -14,11 +15,13 @@ from zoneinfo import ZoneInfo
 
 import azure.functions as func
 
+from api.http import Reply, RequestContext, Route, respond_async
 from domain.models import DayDocument, MonthDocument
 from domain.naming import CATALOG_DOC_ID, day_doc_id, month_doc_id
 from domain.regions import REGIONS, REGIONS_BY_CODE
 from domain.sources import EMISSION_FACTORS_G_PER_KWH, METHODOLOGY_VERSION, PRODUCTION_SOURCES
 from stores.ports import SYSTEM_PARTITION
+from stores.reads_local import LocalDocumentReads, LocalFileReads
 from tests.support.fakes import MemoryDocuments
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -190,9 +193,26 @@ def seed(documents: MemoryDocuments, region_codes: list[str], months: list[str])
 
 @dataclass
 class FakeStores:
+    """What `ctx.stores` gives a handler: the sync stores, and their async reads (which answer at once)."""
+
     documents: Any
     files: Any
     gold: Any = None
 
+    @property
+    def document_reads(self) -> LocalDocumentReads:
+        return LocalDocumentReads(self.documents)
+
+    @property
+    def file_reads(self) -> LocalFileReads:
+        return LocalFileReads(self.files)
+
 
 MakeRequest = Callable[..., func.HttpRequest]
+
+
+def respond_now(
+    req: func.HttpRequest, route: Route, handler: Callable[[RequestContext], Awaitable[Reply]], settings: Any = None
+) -> func.HttpResponse:
+    """An async handler inside the envelope, run to its answer on a loop of its own (as its trigger would be)."""
+    return asyncio.run(respond_async(req, route, handler, settings))

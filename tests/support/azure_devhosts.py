@@ -1,5 +1,6 @@
-"""Two devhost processes on the same emulator stores (cosmosdb-server, Azurite), one per STORE_READS_ASYNC
-setting, with March 2024 of one region materialized: the harness of tests/e2e/test_devhost_azure_reads.py."""
+"""Two devhost processes, one on the emulator stores (cosmosdb-server, Azurite), one on the embedded stores, with
+March 2024 of one region materialized in each from the same Gold: the harness of
+tests/e2e/test_devhost_azure_reads.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from devhost.testing import DevHost, new_api_keys
 REGION = "11"
 MONTH_DAYS = [f"2024-03-{d:02d}" for d in range(1, 32)]
 BACKFILL_TIMEOUT_S = 600.0
-MODES = ("sync", "async")  # STORE_READS_ASYNC false / true
+MODES = ("embedded", "azure")
 INSECURE_WARNING_IGNORED = "ignore::urllib3.exceptions.InsecureRequestWarning"
 
 
@@ -82,7 +83,8 @@ def backfill_month(host: DevHost, operator_key: str) -> None:
 
 @contextlib.contextmanager
 def azure_backed_devhosts(workdir: Path, modes: tuple[str, ...] = MODES) -> Iterator[tuple[dict[str, DevHost], Any]]:
-    """One devhost per mode on the same emulator stores with March 2024 of region 11 materialized; the keys."""
+    """One devhost per mode (its stores: embedded, or the emulators) with March 2024 of region 11 materialized in
+    each; the keys."""
     keys = new_api_keys()
     with emulators(workdir) as emu:
         gold = one_region_gold(workdir / "gold.sqlite")
@@ -91,9 +93,8 @@ def azure_backed_devhosts(workdir: Path, modes: tuple[str, ...] = MODES) -> Iter
         try:
             for mode in modes:
                 env = {
-                    **stores_env,
+                    **(stores_env if mode == "azure" else {}),
                     "GOLD_SQLITE_PATH": str(gold),
-                    "STORE_READS_ASYNC": "true" if mode == "async" else "false",
                     # urllib3 (the sync clients) warns on every unverified HTTPS request to the emulator: its
                     # cost and stderr writes would be charged to the sync path alone.
                     "PYTHONWARNINGS": INSECURE_WARNING_IGNORED,
@@ -102,7 +103,8 @@ def azure_backed_devhosts(workdir: Path, modes: tuple[str, ...] = MODES) -> Iter
                 host.process.serve_args = ["--no-run-timers-at-start"]
                 hosts[mode] = host.start()
                 host.wait_ready()
-            backfill_month(hosts[modes[0]], keys.operator)
+            for host in hosts.values():
+                backfill_month(host, keys.operator)
             yield hosts, keys
         finally:
             for host in hosts.values():

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 
-from domain.ports import RenderedDocuments
 from stores.ports import DocumentStore
 
 COSMOS_SYSTEM_FIELDS = ("_rid", "_self", "_etag", "_attachments", "_ts")
@@ -170,7 +169,7 @@ def replace_if_unchanged_then_stale_tag_loses(store: DocumentStore, region: str)
 
 def rendered_read_is_the_document_as_bytes(store: DocumentStore, region: str) -> None:
     """What a point read answers without parsing: the document's JSON bytes, gzip form, hash and finality."""
-    assert isinstance(store, RenderedDocuments)
+    assert hasattr(store, "get_rendered")
     assert store.get_rendered(region, f"{region}:2024-10-27") is None
     for version, final in ((1, False), (2, True)):  # a rewrite is seen at once: nothing kept from the last one
         doc = make_doc(region, "2024-10-27", version=version, final=final, sources={"eolien": 0.0, "x": None})

@@ -1,7 +1,7 @@
-"""The async read clients (azure.cosmos.aio, azure.storage.blob.aio) answer as the sync ones, on real emulators.
+"""The async reads ports (azure.cosmos.aio, azure.storage.blob.aio) answer as the sync stores, on real emulators.
 
-Each read is made twice through one store object: from plain code (the sync client) and inside `run_awaiting`
-(the aio client on the loop). Where the aio path alone can answer, the sync client points at a dead port.
+Each read is made twice: through the sync store (the materialization's client) and through the reads port the
+async triggers await (the aio client on the loop).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,13 +19,14 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 
 from core.settings import Settings
-from stores.bridge_aio import run_awaiting
 from stores.call_policy import Caller, call_policy
 from stores.documents_cosmos import CosmosDocumentStore, cosmos_container
-from stores.documents_cosmos_aio import AsyncCosmosReads, AwaitingCosmosStore, awaiting_cosmos_store
+from stores.documents_cosmos_aio import AsyncCosmosReads, CosmosReads
 from stores.errors import StoreUnavailable
-from stores.files_blob import account_key_of, blob_client_options, ensure_container
-from stores.files_blob_aio import AsyncBlobReads, AwaitingBlobStore, async_blob_client_options, awaiting_blob_store
+from stores.files_blob import BlobFileStore, account_key_of, blob_client_options, blob_file_store, ensure_container
+from stores.files_blob_aio import AsyncBlobReads, BlobReads, async_blob_client_options, blob_reads
+from stores.reads_cache import CachedDocumentReads
+from stores.reads_local import rendered_document
 from tests.faults.proxy import FaultKind, FaultProxy
 from tests.integration.emulators import AZURITE_ACCOUNT, SELF_SIGNED_CERT, SELF_SIGNED_KEY, Azurite, CosmosServer
 from tests.integration.stores.test_files_blob import CSV, CSV_TYPE, UnsignedEntraToken, fetch_over_http
@@ -49,36 +51,52 @@ def cosmos_settings(endpoint: str, key: str, *, database: str = "aio", **extra: 
     )
 
 
-def on_loop(store: Any, fn: Callable[..., Any], *args: Any) -> Any:
-    """`fn(*args)` run by run_awaiting on a new loop, the store's aio client closed after it."""
+@dataclass
+class Pair:
+    """A sync store and the reads port over the same data."""
 
-    async def awaited() -> Any:
-        try:
-            return await run_awaiting(fn, *args)
-        finally:
-            await store.aclose()
+    store: Any
+    reads: Any
 
-    return asyncio.run(awaited())
+    def sync(self, method: str, *args: Any) -> Any:
+        if method == "get_rendered":  # the sync store answers the document; a read answers its bytes
+            doc = self.store.get(*args)
+            return None if doc is None else rendered_document(doc)
+        return getattr(self.store, method)(*args)
+
+    def awaited(self, method: str, *args: Any) -> Any:
+        """The reads port's answer on a new loop, its aio client closed after it."""
+
+        async def awaited() -> Any:
+            try:
+                return await getattr(self.reads, method)(*args)
+            finally:
+                await self.reads.aclose()
+
+        return asyncio.run(awaited())
+
+    def both_ways(self, method: str, *args: Any) -> tuple[Any, Any]:
+        return self.sync(method, *args), self.awaited(method, *args)
 
 
-def both_ways(store: Any, method: str, *args: Any) -> tuple[Any, Any]:
-    """(sync answer, awaited answer) of one read through the same store object."""
-    return getattr(store, method)(*args), on_loop(store, getattr(store, method), *args)
+def cosmos_pair(settings: Settings) -> Pair:
+    return Pair(
+        CosmosDocumentStore(cosmos_container(settings, caller=Caller.reads)), CosmosReads.from_settings(settings)
+    )
 
 
 @pytest.fixture(scope="module")
-def cosmos_store(cosmos_server: CosmosServer) -> AwaitingCosmosStore:
-    settings = cosmos_settings(cosmos_server.endpoint, cosmos_server.key)
-    return awaiting_cosmos_store(settings, cosmos_container(settings, caller=Caller.reads))
+def cosmos(cosmos_server: CosmosServer) -> Pair:
+    return cosmos_pair(cosmos_settings(cosmos_server.endpoint, cosmos_server.key))
 
 
 @pytest.fixture
-def region(cosmos_store: AwaitingCosmosStore) -> str:
+def region(cosmos: Pair) -> str:
     """A fresh partition holding a week of day documents and their month document."""
     code = f"r-{uuid.uuid4().hex[:10]}"
     for day in DAYS:
-        cosmos_store.upsert(make_doc(code, day, interval_count=46 if day == "2024-03-31" else 48, final=True))
-    cosmos_store.upsert(make_doc(code, "2024-03", "month", days=[{"date": d} for d in DAYS]))
+        cosmos.store.upsert(make_doc(code, day, interval_count=46 if day == "2024-03-31" else 48, final=True))
+    cosmos.store.upsert(make_doc(code, "2024-03", "month", days=[{"date": d} for d in DAYS]))
     return code
 
 
@@ -108,16 +126,15 @@ READS: list[tuple[str, Callable[[str], tuple[Any, ...]]]] = [
     ("query_range", lambda r: (r, "month", "2024-03", "2024-03")),
     ("query_range", lambda r: (r, "day", "2025-01-01", "2025-01-31")),
     ("range_hashes", lambda r: (r, "day", "2024-03-25", "2024-03-31")),
-    ("content_hashes", lambda r: (r, [f"{r}:2024-03-26", f"{r}:2024-03-26", f"{r}:2099-01-01", f"{r}:2024-03"])),
     ("ping", lambda r: ()),
 ]
 
 
 @pytest.mark.parametrize(("method", "args"), READS, ids=[f"{m}-{i}" for i, (m, _) in enumerate(READS)])
 def test_cosmos_awaited_reads_equal_the_sync_ones(
-    cosmos_store: AwaitingCosmosStore, region: str, method: str, args: Callable[[str], tuple[Any, ...]]
+    cosmos: Pair, region: str, method: str, args: Callable[[str], tuple[Any, ...]]
 ) -> None:
-    sync, awaited = both_ways(cosmos_store, method, *args(region))
+    sync, awaited = cosmos.both_ways(method, *args(region))
     assert awaited == sync
     if method == "get_rendered" and sync is not None:  # the bytes a client gets, not only an equal document
         assert awaited.body == sync.body and b"_rid" not in awaited.body
@@ -125,45 +142,27 @@ def test_cosmos_awaited_reads_equal_the_sync_ones(
         assert sync, "an empty range would prove nothing"
 
 
-def test_cosmos_awaited_reads_use_the_aio_client_alone(
-    cosmos_server: CosmosServer, cosmos_proxy: FaultProxy, region: str
-) -> None:
-    # The sync client of this store goes through a proxy that resets every connection: only the aio client,
-    # connected to the emulator itself, can answer.
-    via_proxy = cosmos_settings(cosmos_proxy.url + "/", cosmos_server.key, **FAST)
-    direct = cosmos_settings(cosmos_server.endpoint, cosmos_server.key)
-    store = AwaitingCosmosStore(
-        cosmos_container(via_proxy, caller=Caller.reads), lambda: AsyncCosmosReads.from_settings(direct, Caller.reads)
-    )
-    expected = CosmosDocumentStore(cosmos_container(direct)).get(region, f"{region}:2024-03-29")
-    cosmos_proxy.arm_until_cleared("reset")
+def test_one_aio_client_per_loop(cosmos_server: CosmosServer, region: str) -> None:
+    settings = cosmos_settings(cosmos_server.endpoint, cosmos_server.key)
+    built: list[AsyncCosmosReads] = []
 
-    async def read() -> Any:
+    def build() -> AsyncCosmosReads:
+        built.append(AsyncCosmosReads.from_settings(settings))
+        return built[-1]
+
+    reads = CosmosReads(build)
+
+    async def two_reads() -> None:
         try:
-            return await run_awaiting(store.get, region, f"{region}:2024-03-29")
+            for _ in range(2):
+                assert await reads.get(region, f"{region}:2024-03-25") is not None
         finally:
-            await store.aclose()
+            await reads.aclose()
 
-    assert asyncio.run(read()) == expected is not None
-    with pytest.raises(StoreUnavailable):  # and the sync client really is cut off
-        store.get(region, f"{region}:2024-03-29")
-
-
-def test_one_aio_client_per_loop(cosmos_store: AwaitingCosmosStore, region: str) -> None:
-    def read_then_client() -> AsyncCosmosReads:
-        cosmos_store.get(region, f"{region}:2024-03-25")
-        return cosmos_store.async_reads()
-
-    async def two_reads() -> tuple[AsyncCosmosReads, AsyncCosmosReads]:
-        try:
-            return await run_awaiting(read_then_client), await run_awaiting(read_then_client)
-        finally:
-            await cosmos_store.aclose()
-
-    first, second = asyncio.run(two_reads())
-    assert first is second
-    third, _ = asyncio.run(two_reads())
-    assert third is not first  # a new loop, a new client
+    asyncio.run(two_reads())
+    assert len(built) == 1
+    asyncio.run(two_reads())
+    assert len(built) == 2  # a new loop, a new client
 
 
 @pytest.mark.parametrize("fault", ["429", "503", "timeout", "reset", "slow"])
@@ -173,7 +172,7 @@ def test_cosmos_faults_map_alike_on_both_paths(
     """Throttled, unavailable, hung, reset or slow: StoreUnavailable within the read policy on either path,
     with the same Retry-After hint; then both read again once the fault is gone."""
     settings = cosmos_settings(cosmos_proxy.url + "/", cosmos_server.key, **FAST)
-    store = awaiting_cosmos_store(settings, cosmos_container(settings, caller=Caller.reads))
+    pair = cosmos_pair(settings)
     deadline = call_policy(settings, Caller.reads).deadline_seconds + 1.5
     doc_id = f"{region}:2024-03-30"
     outcomes = []
@@ -181,10 +180,7 @@ def test_cosmos_faults_map_alike_on_both_paths(
         cosmos_proxy.arm_until_cleared(fault)
         started = time.monotonic()
         with pytest.raises(StoreUnavailable) as caught:
-            if path == "sync":
-                store.get(region, doc_id)
-            else:
-                on_loop(store, store.get, region, doc_id)
+            getattr(pair, path)("get", region, doc_id)
         elapsed = time.monotonic() - started
         hits = cosmos_proxy.faulted
         cosmos_proxy.clear()
@@ -192,63 +188,46 @@ def test_cosmos_faults_map_alike_on_both_paths(
         assert hits >= 1
         outcomes.append((caught.value.store, caught.value.retry_after_seconds))
     assert outcomes[0] == outcomes[1]
-    assert both_ways(store, "get", region, doc_id)[1] == store.get(region, doc_id) is not None
+    sync, awaited = pair.both_ways("get", region, doc_id)
+    assert awaited == sync is not None
 
 
 # -- Blob --------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def blob_store(azurite: Azurite) -> AwaitingBlobStore:
-    return awaiting_blob_store(
-        Settings(BLOB_CONNECTION_STRING=azurite.connection_string, BLOB_CONTAINER=f"aio-{uuid.uuid4().hex[:10]}")
-    )
+def blob(azurite: Azurite) -> Pair:
+    settings = Settings(BLOB_CONNECTION_STRING=azurite.connection_string, BLOB_CONTAINER=f"aio-{uuid.uuid4().hex[:10]}")
+    store = blob_file_store(settings, Caller.reads)
+    return Pair(store, blob_reads(settings, store))
 
 
 @pytest.mark.parametrize(
     ("method", "args"),
     [
-        ("exists", ("11/day/2024-03-31.csv",)),
-        ("exists", ("11/day/2099-01-01.csv",)),
-        ("read", ("11/day/2024-03-31.csv",)),
-        ("read", ("11/day/2099-01-01.csv",)),
         ("read_head", ("11/day/2024-03-31.csv", 8)),
         ("read_head", ("11/day/2099-01-01.csv", 8)),
         ("ping", ()),
     ],
 )
-def test_blob_awaited_reads_equal_the_sync_ones(blob_store: AwaitingBlobStore, method: str, args: tuple[str]) -> None:
-    blob_store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
-    sync, awaited = both_ways(blob_store, method, *args)
+def test_blob_awaited_reads_equal_the_sync_ones(blob: Pair, method: str, args: tuple[str]) -> None:
+    blob.store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
+    sync, awaited = blob.both_ways(method, *args)
     assert awaited == sync
     if args and "2024" in args[0]:
         assert sync  # the blob is there: equal and non-empty
 
 
-def test_blob_awaited_head_of_an_empty_blob_is_empty(blob_store: AwaitingBlobStore) -> None:
-    blob_store.put("11/day/empty.csv", b"", CSV_TYPE)  # a ranged GET of it is refused (416): empty, not an error
-    assert both_ways(blob_store, "read_head", "11/day/empty.csv", 8) == (b"", b"")
+def test_blob_awaited_head_of_an_empty_blob_is_empty(blob: Pair) -> None:
+    blob.store.put("11/day/empty.csv", b"", CSV_TYPE)  # a ranged GET of it is refused (416): empty, not an error
+    assert blob.both_ways("read_head", "11/day/empty.csv", 8) == (b"", b"")
 
 
-def test_blob_awaited_put_skips_identical_bytes_and_link_downloads(blob_store: AwaitingBlobStore) -> None:
+def test_blob_awaited_link_downloads(blob: Pair) -> None:
     name = "11/month/2024-03.csv"
-
-    async def put_twice_and_sign() -> tuple[bool, bool, str]:
-        try:
-            return await run_awaiting(
-                lambda: (
-                    blob_store.put(name, CSV, CSV_TYPE),
-                    blob_store.put(name, CSV, CSV_TYPE),
-                    blob_store.signed_url(name, 600, "eco2mix_11_2024-03.csv"),
-                )
-            )
-        finally:
-            await blob_store.aclose()
-
-    first, second, url = asyncio.run(put_twice_and_sign())
-    assert (first, second) == (True, False)
+    blob.store.put(name, CSV, CSV_TYPE)
+    url = blob.awaited("signed_url", name, 600, "eco2mix_11_2024-03.csv")
     assert fetch_over_http(url) == (CSV, 'attachment; filename="eco2mix_11_2024-03.csv"')
-    assert blob_store.read(name) == CSV  # the sync client sees what the aio one wrote
 
 
 class AsyncUnsignedEntraToken:
@@ -267,7 +246,7 @@ class AsyncUnsignedEntraToken:
         return None
 
 
-def delegated_store(endpoint: str, **settings: Any) -> AwaitingBlobStore:
+def delegated_store(endpoint: str, **settings: Any) -> Pair:
     """A store signing with user-delegation keys (the managed-identity path), sync and aio, via `endpoint`."""
     policy = call_policy(Settings(**settings), Caller.reads)
     service = BlobServiceClient(
@@ -284,20 +263,14 @@ def delegated_store(endpoint: str, **settings: Any) -> AwaitingBlobStore:
         )
         return AsyncBlobReads(aio, container, credential)
 
-    return AwaitingBlobStore(service, container, account_key=None, open_reads=open_reads)
+    store = BlobFileStore(service, container, account_key=None)
+    return Pair(store, BlobReads(store, open_reads))
 
 
 def test_blob_awaited_user_delegation_link_downloads(azurite_oauth: Azurite) -> None:
-    store = delegated_store(azurite_oauth.blob_endpoint)
-    store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
-
-    async def sign() -> str:
-        try:
-            return await run_awaiting(store.signed_url, "11/day/2024-03-31.csv", 600, "eco2mix_11.csv")
-        finally:
-            await store.aclose()
-
-    url = asyncio.run(sign())
+    pair = delegated_store(azurite_oauth.blob_endpoint)
+    pair.store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
+    url = pair.awaited("signed_url", "11/day/2024-03-31.csv", 600, "eco2mix_11.csv")
     assert "skoid=" in url
     assert fetch_over_http(url)[0] == CSV
 
@@ -309,13 +282,13 @@ def test_blob_awaited_faults_are_store_unavailable_then_recover(azurite_oauth: A
     )
     proxy.start()
     try:
-        store = delegated_store(f"{proxy.url}/{AZURITE_ACCOUNT}", STORE_READ_TIMEOUT_SECONDS=0.5)
-        store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
+        pair = delegated_store(f"{proxy.url}/{AZURITE_ACCOUNT}", STORE_READ_TIMEOUT_SECONDS=0.5)
+        pair.store.put("11/day/2024-03-31.csv", CSV, CSV_TYPE)
+        reads = pair.reads
 
         async def read_and_sign() -> tuple[bytes | None, str]:
-            return await run_awaiting(
-                lambda: (store.read("11/day/2024-03-31.csv"), store.signed_url("11/day/x.csv", 600, "x.csv"))
-            )
+            head = await reads.read_head("11/day/2024-03-31.csv", len(CSV))
+            return head, await reads.signed_url("11/day/x.csv", 600, "x.csv")
 
         async def under_fault_then_after() -> tuple[BaseException | None, tuple[bytes | None, str]]:
             proxy.arm_until_cleared(fault)
@@ -328,7 +301,7 @@ def test_blob_awaited_faults_are_store_unavailable_then_recover(azurite_oauth: A
             try:
                 return failure, await read_and_sign()
             finally:
-                await store.aclose()
+                await reads.aclose()
 
         failure, (data, url) = asyncio.run(under_fault_then_after())
         assert isinstance(failure, StoreUnavailable) and failure.store == "files"
@@ -337,14 +310,15 @@ def test_blob_awaited_faults_are_store_unavailable_then_recover(azurite_oauth: A
         proxy.stop()
 
 
-def test_factory_builds_the_awaiting_stores_only_for_async_reads(azurite: Azurite, cosmos_server: CosmosServer) -> None:
-    from stores.factory import build_documents, build_files
+def test_factory_builds_the_aio_reads_for_the_azure_backends(azurite: Azurite, cosmos_server: CosmosServer) -> None:
+    from stores.factory import build_stores
 
-    base = cosmos_settings(cosmos_server.endpoint, cosmos_server.key).model_dump()
-    base["BLOB_CONNECTION_STRING"] = azurite.connection_string
-    on, off = Settings(**base), Settings(**{**base, "STORE_READS_ASYNC": False})
-    assert isinstance(build_documents(on, Caller.reads), AwaitingCosmosStore)
-    assert isinstance(build_files(on, Caller.reads), AwaitingBlobStore)
-    for settings, caller in ((off, Caller.reads), (on, Caller.batch)):
-        assert not getattr(build_documents(settings, caller), "awaits_on_loop", False)
-        assert not getattr(build_files(settings, caller), "awaits_on_loop", False)
+    settings = cosmos_settings(
+        cosmos_server.endpoint, cosmos_server.key, BLOB_CONNECTION_STRING=azurite.connection_string
+    )
+    for caller in Caller:
+        stores = build_stores(settings, caller)
+        assert isinstance(stores.document_reads, CachedDocumentReads) and isinstance(stores.file_reads, BlobReads)
+        assert isinstance(stores.document_reads.reads, CosmosReads)
+    uncached = build_stores(Settings(**{**settings.model_dump(), "DOCUMENT_CACHE_MIB": 0}), Caller.reads)
+    assert isinstance(uncached.document_reads, CosmosReads)

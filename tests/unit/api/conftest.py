@@ -29,13 +29,9 @@ def files() -> MemoryFiles:
 
 @pytest.fixture
 def fake_stores(monkeypatch: pytest.MonkeyPatch, documents: MemoryDocuments, files: MemoryFiles) -> FakeStores:
-    """Route handlers get these instead of stores.factory.get_stores()."""
+    """Route handlers get these as `ctx.stores` instead of stores.factory.get_read_stores()'s."""
     stores = FakeStores(documents, files)
-    import api.deps
-
-    monkeypatch.setattr(api.deps, "stores", lambda: stores)
-    for module in ("api.health", "api.regions", "api.production", "api.export"):
-        monkeypatch.setattr(f"{module}.stores", lambda: stores)
+    monkeypatch.setattr("stores.factory.get_read_stores", lambda: stores)
     return stores
 
 

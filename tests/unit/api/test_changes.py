@@ -20,9 +20,7 @@ from tests.support.fakes import MemoryDocuments
 
 
 @pytest.fixture
-def feed_stores(monkeypatch: pytest.MonkeyPatch, fake_stores: FakeStores) -> FakeStores:
-    for module in (changes, revisions):
-        monkeypatch.setattr(module, "stores", lambda: fake_stores)
+def feed_stores(fake_stores: FakeStores) -> FakeStores:
     return fake_stores
 
 

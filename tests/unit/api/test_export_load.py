@@ -16,10 +16,10 @@ import pytest
 import api.export as export_module
 import api.ratelimit as ratelimit
 from api.export import GATE, ROUTE, _handle
-from api.http import PROBLEM_CONTENT_TYPE, respond
+from api.http import PROBLEM_CONTENT_TYPE
 from core.settings import Settings
 from stores.files_embedded import EmbeddedFileStore
-from tests.support.api_documents import FakeStores, MakeRequest, seed
+from tests.support.api_documents import FakeStores, MakeRequest, respond_now, seed
 from tests.support.fakes import MemoryDocuments
 
 YEAR = {"year": "2024"}  # every region's year: built on request
@@ -58,7 +58,7 @@ def load_stores(monkeypatch: pytest.MonkeyPatch, files: CountingFiles) -> FakeSt
     documents = MemoryDocuments()
     seed(documents, ["11", "93"], ["2024-01", "2024-02"])
     stores = FakeStores(documents, files)
-    monkeypatch.setattr("api.export.stores", lambda: stores)
+    monkeypatch.setattr("stores.factory.get_read_stores", lambda: stores)
     return stores
 
 
@@ -97,7 +97,9 @@ async def test_concurrent_identical_exports_build_once(
         answers = await asyncio.gather(*(export_module.export_csv(request(make_request, YEAR)) for _ in range(6)))
     else:
         with ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(lambda _: respond(request(make_request, YEAR), ROUTE, _handle, settings), range(6)))
+            answers = list(
+                pool.map(lambda _: respond_now(request(make_request, YEAR), ROUTE, _handle, settings), range(6))
+            )
     assert [a.status_code for a in answers] == [302] * 6
     assert len({a.headers["Location"].split("?")[0] for a in answers}) == 1
     assert len(files.bulk_puts) == 1 and GATE.started - started == 1
@@ -143,7 +145,7 @@ def test_export_build_costs_more_rate_limit(
     settings = use(monkeypatch, settings, EXPORT_BUILD_RATE_COST=60)
 
     def get(params: dict[str, str]) -> func.HttpResponse:
-        return respond(request(make_request, params), ROUTE, _handle, settings)
+        return respond_now(request(make_request, params), ROUTE, _handle, settings)
 
     assert get(YEAR).status_code == 302  # 1 + 59 tokens
     assert get(YEAR).status_code == 302  # built: 1 token

@@ -19,7 +19,6 @@ from tests.support.api_documents import FakeStores, MakeRequest, seed
 @pytest.fixture(autouse=True)
 def _wired(monkeypatch: pytest.MonkeyPatch, settings: Settings, fake_stores: FakeStores) -> None:
     monkeypatch.setattr(api.http, "get_settings", lambda: settings)
-    monkeypatch.setattr(forecast, "stores", lambda: fake_stores)
 
 
 def _get(make_request: MakeRequest, code: str, **params: str) -> tuple[int, dict[str, str], Any]:

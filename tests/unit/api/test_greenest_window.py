@@ -34,7 +34,6 @@ def _wired(
 ) -> None:
     fake_stores.documents = store
     monkeypatch.setattr(api.http, "get_settings", lambda: settings)
-    monkeypatch.setattr(intensity, "stores", lambda: fake_stores)
 
 
 def _get(make_request: MakeRequest, **params: str) -> tuple[int, Any]:

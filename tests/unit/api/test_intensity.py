@@ -19,7 +19,6 @@ from tests.support.fakes import CountingDocuments
 @pytest.fixture(autouse=True)
 def _wired(monkeypatch: pytest.MonkeyPatch, settings: Settings, fake_stores: FakeStores) -> None:
     monkeypatch.setattr(api.http, "get_settings", lambda: settings)
-    monkeypatch.setattr(intensity, "stores", lambda: fake_stores)
 
 
 def _get(make_request: MakeRequest, **kw: object) -> tuple[int, dict[str, str], object]:

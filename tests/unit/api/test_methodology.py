@@ -20,7 +20,6 @@ from tests.support.api_documents import FakeStores, MakeRequest
 @pytest.fixture(autouse=True)
 def _wired(monkeypatch: pytest.MonkeyPatch, settings: Settings, fake_stores: FakeStores) -> None:
     monkeypatch.setattr(api.http, "get_settings", lambda: settings)
-    monkeypatch.setattr(methodology, "stores", lambda: fake_stores)
 
 
 def _get(make_request: MakeRequest, **kw: object) -> tuple[int, dict[str, str], dict[str, object]]:

@@ -12,16 +12,17 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import orjson
 import pytest
 
-from api.http import ApiError, Placement, respond, respond_placed
+from api.http import ApiError
 from api.params import RangeQuery, parse
 from api.production import DAY_ROUTE, RANGE_ROUTE
-from api.reader import canonical_params, canonical_query, day_document, production_page
+from api.reader import canonical_params, canonical_query, production_page, rendered_day
 from api.schemas import DayProductionItem, ProductionItem, ProductionPage
 from core.settings import Settings
 from domain.regions import REGIONS
 from domain.sources import ALL_SOURCES
 from stores.documents_embedded import EmbeddedDocumentStore
-from tests.support.api_documents import FakeStores, MakeRequest, make_day_doc, seed
+from stores.reads_local import LocalDocumentReads, rendered_document
+from tests.support.api_documents import FakeStores, MakeRequest, make_day_doc, respond_now, seed
 from tests.support.fakes import CountingDocuments, MemoryDocuments
 
 
@@ -34,7 +35,8 @@ def docs() -> CountingDocuments:
 
 def page(docs: MemoryDocuments, **params: str) -> dict[str, Any]:
     query = parse(RangeQuery, params)
-    body, _ = production_page(docs, query, lambda query_string: "http://h/v1/production/regional?" + query_string)
+    url = "http://h/v1/production/regional?"
+    body, _ = asyncio.run(production_page(LocalDocumentReads(docs), query, lambda query_string: url + query_string))
     ProductionPage.model_validate(body)
     return body
 
@@ -147,7 +149,7 @@ def test_several_regions_read_only_the_days_of_the_page_and_match_the_full_read(
 
     params = {"start_date": "2024-03-30", "end_date": "2024-04-02", "granularity": granularity}
     body = page(docs, **params, offset=str(offset), limit=str(limit))
-    rows, _ = _all_rows(docs, parse(RangeQuery, params), [r.code for r in REGIONS])
+    rows, _ = asyncio.run(_all_rows(LocalDocumentReads(docs), parse(RangeQuery, params), [r.code for r in REGIONS]))
     assert body["total"] == len(rows)
     assert [(i["region"], i["timestamp"]) for i in body["items"]] == [
         (doc["region_code"], iv["timestamp"]) for doc, iv in rows[offset : offset + limit]
@@ -195,9 +197,14 @@ def test_a_leap_year_of_days_is_allowed(docs: CountingDocuments) -> None:
     assert docs.ranges == [("11", "month")]
 
 
+def day_document(docs: Any, region: str, day: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = orjson.loads(asyncio.run(rendered_day(LocalDocumentReads(docs), region, day)).body)
+    return parsed
+
+
 def test_day_document_is_one_point_read(docs: CountingDocuments) -> None:
     doc = day_document(docs, "11", "2024-03-31")
-    assert docs.gets == 1 and docs.ranges == []
+    assert docs.ranges == []
     assert doc["interval_count"] == 46 and len(doc["hourly"]) == 23
 
 
@@ -209,9 +216,10 @@ def test_day_document_not_found(docs: CountingDocuments, region: str, day: str, 
 
 
 def test_store_metadata_is_not_served() -> None:
-    store = MemoryDocuments()
-    store.upsert({**make_day_doc("11", "2024-06-01"), "_rid": "x", "_etag": "y"})
-    assert not [k for k in day_document(store, "11", "2024-06-01") if k.startswith("_")]
+    """A document read parsed (the Cosmos DB item) is answered without the store's `_rid`, `_etag`..."""
+    doc = make_day_doc("11", "2024-06-01")
+    rendered = rendered_document({**doc, "_rid": "x", "_etag": "y"})
+    assert rendered.body == orjson.dumps(doc) and rendered.content_hash == doc["content_hash"]
 
 
 # Keyed responses are private: a shared cache must not serve them to callers without a key.
@@ -227,7 +235,7 @@ def test_day_route_etag_and_cache_policy(
     req = make_request(
         "GET", "/v1/production/regional/24/2024-07-14", route_params={"region_code": "24", "date": "2024-07-14"}
     )
-    resp = respond(req, DAY_ROUTE, __import__("api.production").production._day, settings)
+    resp = respond_now(req, DAY_ROUTE, __import__("api.production").production._day, settings)
     assert resp.status_code == 200
     assert resp.headers["ETag"] == f'"{doc["content_hash"]}"'
     assert resp.headers["Cache-Control"] == cache_control
@@ -238,7 +246,7 @@ def test_day_route_etag_and_cache_policy(
         route_params={"region_code": "24", "date": "2024-07-14"},
         headers={"If-None-Match": resp.headers["ETag"]},
     )
-    not_modified = respond(again, DAY_ROUTE, __import__("api.production").production._day, settings)
+    not_modified = respond_now(again, DAY_ROUTE, __import__("api.production").production._day, settings)
     assert not_modified.status_code == 304 and not_modified.headers["Cache-Control"] == cache_control
 
 
@@ -249,11 +257,11 @@ def test_range_route_next_link_is_absolute_and_etag_varies_with_the_page(
 
     seed(fake_stores.documents, ["93"], ["2024-07"])
     params = {"region_code": "93", "start_date": "2024-07-01", "end_date": "2024-07-31", "limit": "100"}
-    first = respond(make_request("GET", RANGE_ROUTE.path, params=params), RANGE_ROUTE, _range, settings)
+    first = respond_now(make_request("GET", RANGE_ROUTE.path, params=params), RANGE_ROUTE, _range, settings)
     body = json.loads(first.get_body())
     assert body["total"] == 31 * 24 and body["count"] == 100
     assert body["next"].startswith("http://127.0.0.1:7071/v1/production/regional?") and "offset=100" in body["next"]
-    second = respond(
+    second = respond_now(
         make_request("GET", RANGE_ROUTE.path, params={**params, "offset": "100"}), RANGE_ROUTE, _range, settings
     )
     assert first.headers["ETag"] != second.headers["ETag"]
@@ -276,7 +284,7 @@ def test_a_point_read_answers_the_stored_document_as_bytes(
     store: Any = EmbeddedDocumentStore(tmp_path / "documents.sqlite") if backend == "embedded" else MemoryDocuments()
     doc = make_day_doc("11", "2024-03-31", final=True)
     store.upsert(doc)
-    monkeypatch.setattr(production, "stores", lambda: FakeStores(store, None))
+    monkeypatch.setattr("stores.factory.get_read_stores", lambda: FakeStores(store, None))
     headers = {"Accept-Encoding": accept} if accept else {}
     req = make_request(
         "GET",
@@ -284,8 +292,7 @@ def test_a_point_read_answers_the_stored_document_as_bytes(
         route_params={"region_code": "11", "date": "2024-03-31"},
         headers=headers,
     )
-    placement: Placement = "inline" if backend == "embedded" else "thread"
-    resp = asyncio.run(respond_placed(req, DAY_ROUTE, production._day, placement, settings))
+    resp = respond_now(req, DAY_ROUTE, production._day, settings)
     raw = resp.get_body()
     assert (resp.headers.get("Content-Encoding") == "gzip") is (accept == "gzip")
     assert (gzip.decompress(raw) if accept else raw) == orjson.dumps(doc)
@@ -325,7 +332,7 @@ def test_a_range_answered_in_gzip_is_the_identity_answer_compressed(
         request = make_request(
             "GET", RANGE_ROUTE.path, params=query, headers={"Accept-Encoding": accept} if accept else {}
         )
-        return respond(request, RANGE_ROUTE, _range, settings)
+        return respond_now(request, RANGE_ROUTE, _range, settings)
 
     plain, compressed = get(None), get("gzip")
     assert compressed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import random
 import struct
 import zlib
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,6 +19,8 @@ from api.http import dumps
 from api.params import RangeQuery, parse
 from api.reader import production_page, rendered_page
 from api.rendered import ENTRY_OVERHEAD, RenderedItems, RenderedRun, chunks_of, gzipped, joined, page_of
+from stores.documents_embedded import EmbeddedDocumentStore
+from stores.reads_local import LocalDocumentReads
 from tests.support.api_documents import make_day_doc, seed
 from tests.support.fakes import CountingDocuments, MemoryDocuments
 
@@ -24,12 +29,12 @@ def body(docs: MemoryDocuments, rendered: RenderedItems | None, **params: str) -
     """The page's bytes: joined from the cache with `rendered`, else dumped from the documents' items."""
     query = parse(RangeQuery, params)
     if rendered is not None:
-        page = rendered_page(docs, query, page_url, rendered)
+        page = asyncio.run(rendered_page(LocalDocumentReads(docs), query, page_url, rendered))
         single_member = zlib.decompressobj(wbits=31)  # one gzip member: what every client decodes
         assert single_member.decompress(page.gzipped()) == page.body and single_member.eof
         assert not single_member.unused_data
         return page.body
-    return dumps(production_page(docs, query, page_url)[0])
+    return dumps(asyncio.run(production_page(LocalDocumentReads(docs), query, page_url))[0])
 
 
 def page_url(query_string: str) -> str:
@@ -72,7 +77,7 @@ def test_warm_range_reads_no_document_body_and_a_changed_day_is_rendered_again()
 
     docs.upsert(make_day_doc("11", "2024-03-15", mw={"eolien": 777.0}))  # re-materialized: new content hash
     changed = orjson.loads(body(docs, rendered, **query))
-    assert docs.gets + len(docs.ranges) == reads + 1  # that day's point read alone
+    assert docs.gets + len(docs.ranges) == reads + 1  # one range query
     assert {i["sources"].get("eolien") for i in changed["items"] if i["timestamp"].startswith("2024-03-15")} == {777.0}
     assert changed == orjson.loads(body(docs, None, **query))
 
@@ -227,7 +232,7 @@ def test_a_document_without_a_content_hash_is_rendered_on_every_read_never_serve
     assert body(docs, rendered, **query) == plain
     reads = docs.gets + len(docs.ranges)
     assert body(docs, rendered, **query) == plain
-    assert docs.gets + len(docs.ranges) == reads + 1  # that document's point read again, the others cached
+    assert docs.gets + len(docs.ranges) == reads + 1  # one range query again
     docs.upsert({**unhashed, "hourly": unhashed["hourly"][:3]})  # changed without a hash: seen at once
     assert orjson.loads(body(docs, rendered, **query))["total"] == orjson.loads(plain)["total"] - 21
 
@@ -255,3 +260,56 @@ def test_a_gzip_page_made_of_segments_is_one_member_with_the_body_s_crc_and_size
     if len(parts) > 1:  # the runs' items compressed (a head is stored as it is)
         assert len(made) < len(body)
     assert made[-8:] == struct.pack("<II", zlib.crc32(body), len(body))
+
+
+class CountingReads(LocalDocumentReads):
+    """The embedded store's reads, counting the document reads (what a range served from stored items avoids)."""
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.document_reads = 0
+
+    async def query_range(self, region_code: str, doc_type: str, first_key: str, last_key: str) -> Any:
+        self.document_reads += 1
+        return await super().query_range(region_code, doc_type, first_key, last_key)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"granularity": "hour"},
+        {"granularity": "30min", "limit": "100", "offset": "950"},
+        {"granularity": "hour", "start_date": "2024-10-26", "end_date": "2024-10-28"},
+        {"granularity": "day", "start_date": "2024-09-20", "end_date": "2024-11-10"},
+        {"granularity": "hour", "source_type": "eolien"},  # one source: rendered from the documents
+    ],
+)
+def test_a_cold_range_is_joined_from_the_items_stored_with_the_documents(
+    tmp_path: Path, params: dict[str, str]
+) -> None:
+    """Byte-identical to rendering from the documents, with no document read (all sources); a document written
+    before the items were stored, or whose stored items are of another version, is rendered."""
+    store = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
+    seed(store, ["11"], ["2024-09", "2024-10", "2024-11"])  # type: ignore[arg-type]
+    query = parse(RangeQuery, {"region_code": "11", "start_date": "2024-10-01", "end_date": "2024-10-31", **params})
+    plain = dumps(asyncio.run(production_page(LocalDocumentReads(store), query, page_url))[0])
+    reads = CountingReads(store)
+    page = asyncio.run(rendered_page(reads, query, page_url, RenderedItems()))
+    assert page.body == plain and gzip.decompress(page.gzipped()) == plain
+    assert reads.document_reads == (1 if "source_type" in params else 0)
+    with store.transaction():  # an older file: no stored items for some documents
+        store._connection().execute("DELETE FROM rendered_items WHERE key LIKE '2024-10-1%' OR key = '2024-10'")
+        store._connection().execute("UPDATE rendered_items SET content_hash = 'old' WHERE key = '2024-10-27'")
+    reads = CountingReads(store)
+    assert asyncio.run(rendered_page(reads, query, page_url, RenderedItems())).body == plain
+    assert reads.document_reads >= 1
+
+
+def test_stored_items_are_rewritten_with_their_document(tmp_path: Path) -> None:
+    store = EmbeddedDocumentStore(tmp_path / "documents.sqlite")
+    doc = make_day_doc("11", "2024-10-02")
+    store.upsert(doc)
+    changed = make_day_doc("11", "2024-10-02", consumption=1.0)
+    store.upsert(changed)
+    stored = store.range_items("11", "day", "2024-10-02", "2024-10-02", "hourly")
+    assert stored[doc["id"]].content_hash == changed["content_hash"] != doc["content_hash"]

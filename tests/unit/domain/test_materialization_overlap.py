@@ -177,7 +177,9 @@ def test_a_batchs_days_are_written_in_one_transaction_of_the_embedded_store(tmp_
     docs._connection().set_trace_callback(statements.append)
     run(gold, docs, files, {"mode": "incremental"})
     begin, commit = statements.index("BEGIN IMMEDIATE"), statements.index("COMMIT")
-    day_writes = [s for s in statements if s.startswith("INSERT") and "'day'" in s]
+    day_writes = [s for s in statements if s.startswith("INSERT INTO documents") and "'day'" in s]
     assert len(day_writes) == len(DAYS) and all(s in statements[begin:commit] for s in day_writes)
-    assert statements.count("BEGIN IMMEDIATE") == 1  # one batch (one region-month): one transaction
+    # One batch (one region-month): one transaction for its days, one for its month document and the month's
+    # stored items (a day or month document is written with its items).
+    assert statements.count("BEGIN IMMEDIATE") == 2
     assert_consistent(docs, files, gold)
