@@ -16,20 +16,11 @@ import pytest
 import requests
 
 from devhost.testing import DevhostProcess, devhost_env
-from tests.support.e2e_api import DevhostServer
+from tests.support.e2e_api import DevhostServer, prepared_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RANGE = {"start_date": "2024-03-01", "end_date": "2024-04-30"}  # includes the spring DST day
 NO_TIMER = ["--no-run-timers-at-start"]
-
-
-def prepared_dir(root: Path, name: str, gold: Path) -> Path:
-    """A DATA_DIR holding only a consistent copy of the sample Gold DB (sqlite backup, WAL-safe)."""
-    directory = root / name
-    directory.mkdir()
-    with sqlite3.connect(gold) as source, sqlite3.connect(directory / "gold.sqlite") as target:
-        source.backup(target)
-    return directory
 
 
 def documents_of(data_dir: Path) -> list[tuple[Any, ...]]:

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from devhost.testing import DevhostProcess, devhost_env
-from tests.e2e.test_devhost_backfill_crash import NO_TIMER, prepared_dir
-from tests.support.e2e_api import DevhostServer, assert_problem
+from tests.e2e.test_devhost_backfill_crash import NO_TIMER
+from tests.support.e2e_api import DevhostServer, assert_problem, prepared_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -8,9 +8,6 @@ nothing; non-public targets are refused at subscription and at delivery (a redir
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from devhost.testing import DevhostProcess, devhost_env
-from tests.support.e2e_api import Api, DevhostServer, assert_problem
+from devhost.testing import ApiKeys, DevhostProcess, devhost_env, new_api_keys
+from tests.support.e2e_api import Api, DevhostServer, assert_problem, prepared_dir
 from tests.support.webhook_receiver import Receiver, acknowledged_items
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -36,31 +33,11 @@ def receiver() -> Iterator[Receiver]:
     started.stop()
 
 
-class Keys:
-    def __init__(self) -> None:
-        self.reader, self.operator = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-
-    @property
-    def env(self) -> str:
-        return ",".join(
-            f"{role}:{hashlib.sha256(key.encode()).hexdigest()}"
-            for role, key in (("reader", self.reader), ("operator", self.operator))
-        )
-
-
-def prepared_dir(root: Path, name: str, gold: Path) -> Path:
-    directory = root / name
-    directory.mkdir()
-    with sqlite3.connect(gold) as source, sqlite3.connect(directory / "gold.sqlite") as target:
-        source.backup(target)
-    return directory
-
-
 def launch(
-    launch_devhost: Callable[..., DevhostProcess], data_dir: Path, keys: Keys, port: int | None = None, **env: str
+    launch_devhost: Callable[..., DevhostProcess], data_dir: Path, keys: ApiKeys, port: int | None = None, **env: str
 ) -> DevhostProcess:
     settings = {"WEBHOOKS_ALLOW_LOOPBACK": "true", "WEBHOOKS_RETRY_BASE_SECONDS": "1", **env}
-    environment = devhost_env(data_dir, API_KEYS=keys.env, MATERIALIZE_SCHEDULE="0 0 0 1 1 *", **settings)
+    environment = devhost_env(data_dir, API_KEYS=keys.env_value, MATERIALIZE_SCHEDULE="0 0 0 1 1 *", **settings)
     return launch_devhost(data_dir=data_dir, env=environment, port=port, serve_args=NO_TIMER)
 
 
@@ -116,7 +93,7 @@ def deliveries(host: DevhostProcess, key: str, subscription_id: str) -> list[dic
 def test_a_backfill_gives_signed_deliveries_of_every_matching_change(
     launch_devhost: Callable[..., DevhostProcess], devhost_server: DevhostServer, tmp_path: Path, receiver: Receiver
 ) -> None:
-    keys = Keys()
+    keys = new_api_keys()
     host = launch(launch_devhost, prepared_dir(tmp_path, "data", devhost_server.data_dir / "gold.sqlite"), keys)
     receiver.scripts = {"/flaky": [500, 500, 500, 200], "/redirect": [302]}
     everything = subscribe(host, keys.reader, receiver.url("/all"))
@@ -179,7 +156,7 @@ def test_a_backfill_gives_signed_deliveries_of_every_matching_change(
 def test_kill_9_during_a_delivery_series_loses_no_change(
     launch_devhost: Callable[..., DevhostProcess], devhost_server: DevhostServer, tmp_path: Path, receiver: Receiver
 ) -> None:
-    keys = Keys()
+    keys = new_api_keys()
     data_dir = prepared_dir(tmp_path, "data", devhost_server.data_dir / "gold.sqlite")
     small = "3"  # WEBHOOKS_BATCH_SIZE: ~11 deliveries for the month
     host = launch(launch_devhost, data_dir, keys, WEBHOOKS_BATCH_SIZE=small)
@@ -230,7 +207,7 @@ def test_a_target_refused_at_delivery_is_never_contacted(
     launch_devhost: Callable[..., DevhostProcess], devhost_server: DevhostServer, tmp_path: Path, receiver: Receiver
 ) -> None:
     """Subscribed while loopback was allowed, delivered after a restart without it: the connection is refused."""
-    keys = Keys()
+    keys = new_api_keys()
     data_dir = prepared_dir(tmp_path, "data", devhost_server.data_dir / "gold.sqlite")
     host = launch(launch_devhost, data_dir, keys)
     subscription = subscribe(host, keys.reader, receiver.url("/hook"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,15 @@ class Api:
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.call("GET", path, **kw)
+
+
+def prepared_dir(root: Path, name: str, gold: Path) -> Path:
+    """A DATA_DIR holding only a consistent copy of the sample Gold DB (sqlite backup, WAL-safe)."""
+    directory = root / name
+    directory.mkdir()
+    with sqlite3.connect(gold) as source, sqlite3.connect(directory / "gold.sqlite") as target:
+        source.backup(target)
+    return directory
 
 
 def assert_problem(resp: requests.Response, status: int | None = None) -> dict[str, Any]:
