@@ -48,7 +48,7 @@ from domain.aggregate import (
 from domain.change_feed import record_changes
 from domain.hashing import with_content_hash
 from domain.local_time import TIMEZONE
-from domain.materialization import BatchResult, _DayCsvs, _write_days, _write_month
+from domain.materialization import BatchResult, PlannedBatch, _batch_result, _DayCsvs, _write_days, _write_month
 from domain.models import SCHEMA_VERSION, Units
 from domain.naming import day_doc_id
 from domain.national import DECIMALS, NationalHalfHours, national_half_hours
@@ -269,16 +269,7 @@ def materialize_national(
             and documents.content_hashes(code, [series["id"]]).get(series["id"]) != series["content_hash"]
         ):
             documents.upsert(series)
-    dates = sorted(d["date"] for d in day_docs)
-    return BatchResult(
-        region_code=NATIONAL.code,
-        month=month,
-        days=len(dates),
-        days_written=days_written,
-        days_unchanged=len(dates) - days_written,
-        files_written=files_written,
-        first_day=dates[0] if dates else None,
-        last_day=dates[-1] if dates else None,
-        attempted_days=[],  # FR is never quarantined: it must not touch the quarantine record
-        quarantined=[],
-    )
+    # FR is never quarantined: with no attempted days, its result never touches the quarantine record.
+    dates = [d["date"] for d in day_docs]
+    empty = PlannedBatch(region_code=NATIONAL.code, month=month, days=[], loaded_at="")
+    return _batch_result(empty, dates, days_written, files_written, [])
